@@ -1,0 +1,185 @@
+package dev.easel.cli;
+
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import dev.easel.engine.image.PngDecoder;
+import dev.easel.engine.image.PngEncoder;
+import dev.easel.engine.image.PngLimits;
+import dev.easel.engine.image.RgbImage;
+import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.onnx.ExecutionProvider;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.GeneratedImage;
+import dev.easel.engine.pipeline.GenerationLimits;
+import dev.easel.engine.pipeline.GenerationMetadata;
+import dev.easel.engine.pipeline.GenerationRequest;
+import dev.easel.engine.pipeline.GenerationResult;
+import dev.easel.engine.pipeline.ImageInput;
+import dev.easel.engine.pipeline.InvalidRequestException;
+import dev.easel.engine.pipeline.StableDiffusionModel;
+import dev.easel.engine.tensor.Npy;
+import io.quarkus.runtime.annotations.RegisterForReflection;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Generates images from a bundle on this machine and writes them as PNGs. */
+@Command(name = "generate", sortOptions = false,
+        description = "Generate images from a model bundle (text-to-image, image-to-image, inpainting).")
+@RegisterForReflection
+public final class GenerateCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", required = true, description = "Model bundle directory (diffusers/Optimum ONNX layout).")
+    Path model;
+
+    @Option(names = "--prompt", required = true, description = "What to draw.")
+    String prompt;
+
+    @Option(names = "--negative-prompt", defaultValue = "", description = "What to avoid (default: none).")
+    String negativePrompt;
+
+    @Option(names = "--steps", defaultValue = "30", description = "Denoising steps (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--guidance", defaultValue = "7.5",
+            description = "Classifier-free guidance scale; <= 1 disables it (default: ${DEFAULT-VALUE}).")
+    float guidance;
+
+    @Option(names = "--scheduler", description = "pndm, ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras or lcm "
+            + "(default: the bundle's).")
+    String scheduler;
+
+    @Option(names = "--eta", defaultValue = "0", description = "DDIM eta (default: ${DEFAULT-VALUE}).")
+    float eta;
+
+    @Option(names = "--seed", description = "Seed of the first image; image i uses seed + i (default: random).")
+    Long seed;
+
+    @Option(names = "--width", defaultValue = "512", description = "Width in pixels (default: ${DEFAULT-VALUE}).")
+    int width;
+
+    @Option(names = "--height", defaultValue = "512", description = "Height in pixels (default: ${DEFAULT-VALUE}).")
+    int height;
+
+    @Option(names = "--num-images", defaultValue = "1", description = "Images to generate (default: ${DEFAULT-VALUE}).")
+    int numImages;
+
+    @Option(names = "--init-image", description = "PNG to start from (image-to-image; inpainting with --mask).")
+    Path initImage;
+
+    @Option(names = "--strength", description = "How much to change the init image, (0, 1] "
+            + "(default: 0.8 image-to-image, 1.0 inpainting).")
+    Float strength;
+
+    @Option(names = "--mask", description = "Inpainting mask PNG, same size as --init-image: white is repainted.")
+    Path mask;
+
+    @Option(names = "--latents-in", description = "Initial noise as float32 .npy [n, C, h, w] (before the "
+            + "scheduler's initial sigma), instead of the seeded noise.")
+    Path latentsIn;
+
+    @Option(names = "--latents-out", description = "Write the final latents (before VAE scaling) as .npy.")
+    Path latentsOut;
+
+    @Option(names = "--out", required = true, description = "Output directory for the PNGs.")
+    Path out;
+
+    @Option(names = "--provider", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE}).")
+    ExecutionProvider provider;
+
+    @Option(names = "--device-id", defaultValue = "0", description = "CUDA device (default: ${DEFAULT-VALUE}).")
+    int deviceId;
+
+    @Option(names = "--threads", defaultValue = "0",
+            description = "ONNX Runtime intra-op threads; 0 = one per core (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Override
+    public Integer call() throws IOException {
+        GenerationRequest request = request();
+        EngineOptions options = new EngineOptions(provider, deviceId, true, threads, 0, OptLevel.ALL_OPT);
+        PrintWriter err = spec.commandLine().getErr();
+        long started = System.nanoTime();
+        try (StableDiffusionModel loaded = StableDiffusionModel.load(model, options)) {
+            DiffusionPipeline pipeline = new DiffusionPipeline(loaded, GenerationLimits.defaults());
+            GenerationResult result = pipeline.generate(request, ProgressBar.forTerminal(err), () -> { });
+            List<Path> written = write(result, request, loaded.name(), pipeline.schedulerName(request));
+            if (latentsOut != null) {
+                int c = loaded.geometry().latentChannels();
+                int f = loaded.geometry().vaeScaleFactor();
+                Npy.write(latentsOut, new long[] {numImages, c, height / f, width / f}, result.finalLatents());
+            }
+            spec.commandLine().getOut().printf(Locale.ROOT, "generated %d image(s) in %.2f s (generation %.2f s), "
+                            + "seed %d: %s%n", written.size(), (System.nanoTime() - started) / 1e9,
+                    result.timings().total() / 1e9, request.seed(), String.join(", ",
+                            written.stream().map(Path::toString).toList()));
+        }
+        return 0;
+    }
+
+    private GenerationRequest request() throws IOException {
+        GenerationRequest.Builder builder = GenerationRequest.builder(prompt)
+                .negativePrompt(negativePrompt)
+                .size(width, height)
+                .steps(steps)
+                .guidanceScale(guidance)
+                .eta(eta)
+                .seed(seed != null ? seed : ThreadLocalRandom.current().nextLong(0, 1L << 32))
+                .numImages(numImages);
+        if (scheduler != null) {
+            builder.scheduler(scheduler);
+        }
+        if (mask != null && initImage == null) {
+            throw new InvalidRequestException("mask", "--mask needs --init-image");
+        }
+        if (initImage != null) {
+            RgbImage init = readPng(initImage, "initImage");
+            builder.image(mask == null
+                    ? ImageInput.img2img(init, strength != null ? strength : 0.8f)
+                    : ImageInput.inpaint(init, readPng(mask, "mask"), strength != null ? strength : 1f));
+        }
+        if (latentsIn != null) {
+            builder.initialNoise(Npy.read(latentsIn).data());
+        }
+        return builder.build();
+    }
+
+    private static RgbImage readPng(Path file, String field) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidRequestException(field, file + " does not exist");
+        }
+        return PngDecoder.decode(Files.readAllBytes(file), PngLimits.defaults());
+    }
+
+    private List<Path> write(GenerationResult result, GenerationRequest request, String modelName, String schedulerName)
+            throws IOException {
+        Files.createDirectories(out);
+        PngEncoder encoder = new PngEncoder();
+        List<Path> written = new ArrayList<>();
+        for (GeneratedImage image : result.images()) {
+            Path file = out.resolve("easel-" + image.seed() + ".png");
+            byte[] png = encoder.encode(image.image(),
+                    GenerationMetadata.pngText(request, modelName, schedulerName, image.seed()));
+            try {
+                Files.write(file, png);
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not write " + file, e);
+            }
+            written.add(file);
+        }
+        return written;
+    }
+}

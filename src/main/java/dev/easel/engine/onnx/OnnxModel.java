@@ -1,0 +1,125 @@
+package dev.easel.engine.onnx;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.easel.engine.bundle.BundleException;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * One ONNX model file and its session, with the model's inputs and outputs read at load. The typed
+ * wrappers ({@link TextEncoder}, {@link Unet}, {@link VaeDecoder}, {@link VaeEncoder}) use it to
+ * check the contract they need and fail fast naming the file, the tensor and what was expected.
+ */
+public final class OnnxModel implements AutoCloseable {
+
+    private final Path file;
+    private final OrtSession session;
+    private final Map<String, TensorSpec> inputs;
+    private final Map<String, TensorSpec> outputs;
+
+    private OnnxModel(Path file, OrtSession session) throws OrtException {
+        this.file = file;
+        this.session = session;
+        this.inputs = specs(session.getInputInfo());
+        this.outputs = specs(session.getOutputInfo());
+    }
+
+    /** Opens the model with the given session factory and reads its inputs and outputs. */
+    public static OnnxModel open(OnnxSessions sessions, Path file) {
+        OrtSession session = sessions.open(file);
+        try {
+            return new OnnxModel(file, session);
+        } catch (OrtException e) {
+            closeQuietly(session);
+            throw BundleException.inFile(file, "could not read the model's inputs and outputs: " + e.getMessage(), e);
+        }
+    }
+
+    private static Map<String, TensorSpec> specs(Map<String, NodeInfo> nodes) {
+        Map<String, TensorSpec> specs = new LinkedHashMap<>();
+        nodes.forEach((name, node) -> specs.put(name, TensorSpec.of(node)));
+        return Collections.unmodifiableMap(specs);
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    OrtSession session() {
+        return session;
+    }
+
+    public Map<String, TensorSpec> inputs() {
+        return inputs;
+    }
+
+    public Map<String, TensorSpec> outputs() {
+        return outputs;
+    }
+
+    /** The named input, checked for element type and rank. */
+    public TensorSpec input(String name, Set<OnnxJavaType> types, Set<Integer> ranks) {
+        return check("input", inputs, name, types, ranks);
+    }
+
+    /** The named output, checked for element type and rank. */
+    public TensorSpec output(String name, Set<OnnxJavaType> types, Set<Integer> ranks) {
+        return check("output", outputs, name, types, ranks);
+    }
+
+    /** Fails when the model has inputs beyond the ones the wrapper feeds. */
+    public void requireOnlyInputs(Set<String> fed) {
+        for (String name : inputs.keySet()) {
+            if (!fed.contains(name)) {
+                throw error("unexpected input " + inputs.get(name) + "; this model type takes only "
+                        + String.join(", ", fed));
+            }
+        }
+    }
+
+    private TensorSpec check(String kind, Map<String, TensorSpec> tensors, String name,
+                             Set<OnnxJavaType> types, Set<Integer> ranks) {
+        TensorSpec spec = tensors.get(name);
+        if (spec == null) {
+            throw error("expected " + kind + " '" + name + "' but the model's " + kind + "s are " + describe(tensors));
+        }
+        if (!types.contains(spec.type())) {
+            throw error(kind + " " + spec + " has element type " + TensorSpec.typeName(spec.type())
+                    + "; expected " + types.stream().map(TensorSpec::typeName).collect(Collectors.joining(" or ")));
+        }
+        if (!ranks.contains(spec.rank())) {
+            throw error(kind + " " + spec + " has rank " + spec.rank() + "; expected rank "
+                    + ranks.stream().map(String::valueOf).collect(Collectors.joining(" or ")));
+        }
+        return spec;
+    }
+
+    private static String describe(Map<String, TensorSpec> tensors) {
+        return tensors.values().stream().map(TensorSpec::toString).collect(Collectors.joining(", "));
+    }
+
+    /** An error about this model file. */
+    public BundleException error(String problem) {
+        return BundleException.inFile(file, problem);
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(session);
+    }
+
+    private static void closeQuietly(OrtSession session) {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            // Closing a session only fails on an already-broken native handle; nothing to recover.
+        }
+    }
+}

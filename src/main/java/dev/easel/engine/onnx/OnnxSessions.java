@@ -1,0 +1,106 @@
+package dev.easel.engine.onnx;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtSession.SessionOptions;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
+import dev.easel.engine.bundle.BundleException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Creates ONNX Runtime sessions with the configured provider, threads and optimisation level. */
+public final class OnnxSessions {
+
+    private static final System.Logger LOG = System.getLogger(OnnxSessions.class.getName());
+
+    private final OrtEnvironment env;
+    private final EngineOptions options;
+    /** Set once CUDA failed to load and we fell back, so the warning is logged once, not per model. */
+    private volatile boolean cudaUnavailable;
+
+    public OnnxSessions(EngineOptions options) {
+        this.env = OrtEnvironment.getEnvironment();
+        this.options = options;
+    }
+
+    public OrtEnvironment environment() {
+        return env;
+    }
+
+    public EngineOptions options() {
+        return options;
+    }
+
+    /** Opens a model file; external weights beside it are resolved by ONNX Runtime. */
+    public OrtSession open(Path modelFile) {
+        if (!Files.isRegularFile(modelFile)) {
+            throw BundleException.inFile(modelFile, "model file is missing");
+        }
+        try (SessionOptions sessionOptions = baseOptions()) {
+            boolean cuda = options.provider() == ExecutionProvider.CUDA && !cudaUnavailable && addCuda(sessionOptions);
+            try {
+                return env.createSession(modelFile.toString(), sessionOptions);
+            } catch (OrtException e) {
+                if (cuda && options.fallbackToCpu()) {
+                    warnCudaFallback(e);
+                    return openOnCpu(modelFile);
+                }
+                throw BundleException.inFile(modelFile, "ONNX Runtime could not load the model: " + e.getMessage(), e);
+            }
+        } catch (OrtException e) {
+            throw BundleException.inFile(modelFile, "could not configure the ONNX Runtime session: " + e.getMessage(), e);
+        }
+    }
+
+    private OrtSession openOnCpu(Path modelFile) throws OrtException {
+        try (SessionOptions cpu = baseOptions()) {
+            return env.createSession(modelFile.toString(), cpu);
+        } catch (OrtException e) {
+            throw BundleException.inFile(modelFile, "ONNX Runtime could not load the model: " + e.getMessage(), e);
+        }
+    }
+
+    private SessionOptions baseOptions() throws OrtException {
+        SessionOptions so = new SessionOptions();
+        so.setOptimizationLevel(options.optimization());
+        if (options.intraOpThreads() > 0) {
+            so.setIntraOpNumThreads(options.intraOpThreads());
+        }
+        if (options.interOpThreads() > 0) {
+            so.setInterOpNumThreads(options.interOpThreads());
+        }
+        return so;
+    }
+
+    /** Adds the CUDA provider; false (after one warning) when it cannot be loaded and fallback is on. */
+    private boolean addCuda(SessionOptions so) throws OrtException {
+        try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(options.deviceId())) {
+            // Heuristic search avoids EXHAUSTIVE's long first run per new shape; the arena grows only
+            // by what is asked so one GPU can hold several bundles.
+            cuda.add("cudnn_conv_algo_search", "HEURISTIC");
+            cuda.add("arena_extend_strategy", "kSameAsRequested");
+            cuda.add("do_copy_in_default_stream", "1");
+            so.addCUDA(cuda);
+            return true;
+        } catch (OrtException | UnsatisfiedLinkError | IllegalStateException e) {
+            if (!options.fallbackToCpu()) {
+                throw new BundleException("the CUDA execution provider could not be loaded on device "
+                        + options.deviceId() + ": " + e.getMessage()
+                        + " (needs the onnxruntime_gpu build (-Pgpu), CUDA 12 and cuDNN 9)", e);
+            }
+            warnCudaFallback(e);
+            return false;
+        }
+    }
+
+    private void warnCudaFallback(Throwable cause) {
+        if (!cudaUnavailable) {
+            cudaUnavailable = true;
+            LOG.log(Level.WARNING, "CUDA execution provider could not be loaded on device " + options.deviceId()
+                    + " (" + cause.getMessage() + "); falling back to CPU. Install the onnxruntime_gpu build"
+                    + " (-Pgpu) with CUDA 12 and cuDNN 9, or set the provider to cpu to silence this.");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package dev.easel.engine.onnx;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession.Result;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One job's UNet tensors: allocated once, reused every step. ONNX Runtime reads the inputs from
+ * and writes {@code out_sample} into direct buffers (a pinned output), so a step costs two bulk
+ * copies at the float32 boundary and the session run.
+ */
+public final class UnetRun implements AutoCloseable {
+
+    /**
+     * @param batch       UNet batch (2 × images with classifier-free guidance)
+     * @param inChannels  4, or 9 for inpainting UNets (latents ‖ mask ‖ masked-image latents)
+     * @param outChannels latent channels
+     */
+    public record Shape(int batch, int inChannels, int outChannels, int height, int width) {
+        int inputSize() {
+            return batch * inChannels * height * width;
+        }
+
+        int outputSize() {
+            return batch * outChannels * height * width;
+        }
+    }
+
+    record Types(OnnxJavaType sample, OnnxJavaType timestep, OnnxJavaType text, OnnxJavaType out,
+                 boolean scalarTimestep) {
+    }
+
+    private final OnnxModel model;
+    private final Shape shape;
+    /** [batch, inChannels, height, width] */
+    private final DirectTensor sample;
+    /** [batch] or [] */
+    private final DirectTensor timestep;
+    /** [batch, sequence, hidden], written once */
+    private final DirectTensor text;
+    /** [batch, outChannels, height, width], pinned output */
+    private final DirectTensor out;
+    private final Map<String, OnnxTensor> inputs;
+    private final Map<String, OnnxTensor> pinned;
+
+    UnetRun(OnnxModel model, OrtEnvironment env, Types types, Shape shape, float[] textEmbeddings,
+            int sequence, int hidden) {
+        if (textEmbeddings.length != shape.batch() * sequence * hidden) {
+            throw new IllegalArgumentException("text embeddings hold " + textEmbeddings.length + " values; expected "
+                    + shape.batch() + "x" + sequence + "x" + hidden);
+        }
+        this.model = model;
+        this.shape = shape;
+        this.sample = DirectTensor.allocate(env, types.sample(), shape.batch(), shape.inChannels(), shape.height(),
+                shape.width());
+        this.timestep = types.scalarTimestep()
+                ? DirectTensor.allocate(env, types.timestep())
+                : DirectTensor.allocate(env, types.timestep(), shape.batch());
+        this.text = DirectTensor.allocate(env, types.text(), shape.batch(), sequence, hidden);
+        this.out = DirectTensor.allocate(env, types.out(), shape.batch(), shape.outChannels(), shape.height(),
+                shape.width());
+        text.write(textEmbeddings, 0);
+        this.inputs = Map.of(Unet.SAMPLE, sample.tensor(), Unet.TIMESTEP, timestep.tensor(), Unet.TEXT, text.tensor());
+        this.pinned = Map.of(Unet.OUT, out.tensor());
+    }
+
+    public Shape shape() {
+        return shape;
+    }
+
+    /**
+     * Predicts noise (or v) for one step.
+     *
+     * @param modelInput [batch, inChannels, height, width]
+     * @param t          the scheduler's timestep (rounded for integer timestep inputs)
+     * @param prediction [batch, outChannels, height, width], overwritten
+     */
+    public void predict(float[] modelInput, double t, float[] prediction) {
+        sample.write(modelInput, 0);
+        timestep.fill(t);
+        try (Result ignored = model.session().run(inputs, Set.of(), pinned)) {
+            out.read(prediction, 0);
+        } catch (OrtException e) {
+            throw new IllegalStateException(model.file() + ": UNet run failed at timestep " + t + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        sample.close();
+        timestep.close();
+        text.close();
+        out.close();
+    }
+}

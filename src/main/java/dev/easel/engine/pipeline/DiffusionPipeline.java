@@ -1,0 +1,333 @@
+package dev.easel.engine.pipeline;
+
+import dev.easel.engine.image.ImageTensors;
+import dev.easel.engine.image.RgbImage;
+import dev.easel.engine.noise.BatchNoise;
+import dev.easel.engine.onnx.UnetRun;
+import dev.easel.engine.onnx.VaeDecoder;
+import dev.easel.engine.onnx.VaeEncoder;
+import dev.easel.engine.scheduler.Scheduler;
+import dev.easel.engine.scheduler.Schedulers;
+import dev.easel.engine.tokenizer.ClipTokenizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Latent diffusion, end to end: prompt → tokens → text embeddings → the denoising loop (scheduler
+ * ↔ UNet, with classifier-free guidance) → VAE decoder → pixels. Text-to-image, image-to-image and
+ * inpainting (9-channel inpainting UNets, and mask blending for ordinary 4-channel UNets) share
+ * the one loop in {@link #denoise}.
+ *
+ * <p>Thread-safe: all per-job state (scheduler, noise, buffers) lives in the call. Buffers are
+ * allocated once per job; the loop itself allocates nothing.
+ */
+public final class DiffusionPipeline {
+
+    private final StableDiffusionModel model;
+    private final GenerationLimits limits;
+
+    public DiffusionPipeline(StableDiffusionModel model, GenerationLimits limits) {
+        this.model = model;
+        this.limits = limits;
+    }
+
+    public StableDiffusionModel model() {
+        return model;
+    }
+
+    /** Generates the request's images; see {@link GenerationRequest} for every option. */
+    public GenerationResult generate(GenerationRequest request, ProgressListener progress, Cancellation cancellation) {
+        StageTimings.Clock clock = new StageTimings.Clock();
+        ModelGeometry g = model.geometry();
+        RequestValidator.validate(request, g, limits);
+        Scheduler scheduler = scheduler(request);
+        JobShape shape = new JobShape(request.numImages(), g.latentChannels(), request.height() / g.vaeScaleFactor(),
+                request.width() / g.vaeScaleFactor(), request.guided() ? 2 : 1);
+
+        float[] text = encodeText(request, shape, clock);
+        BatchNoise noise = BatchNoise.seeded(request.seed(), shape.images(), shape.perImage());
+        // Always draw the seeded start noise so the step noise that follows is the same with or
+        // without supplied noise: supplying the seeded noise reproduces the seeded run exactly.
+        float[] initialNoise = new float[shape.latentSize()];
+        noise.fill(initialNoise);
+        request.initialNoise().ifPresent(supplied -> System.arraycopy(supplied, 0, initialNoise, 0, initialNoise.length));
+
+        scheduler.setTimesteps(request.steps());
+        Start start = prepare(request, shape, scheduler, initialNoise, clock);
+        denoise(new Loop(scheduler, shape, start, text, request.guidanceScale(), noise), progress, cancellation, clock);
+        float[] finalLatents = start.latents().clone();
+        cancellation.check();
+        List<GeneratedImage> images = decode(start.latents(), shape, request, clock);
+        return new GenerationResult(images, finalLatents, clock.stop());
+    }
+
+    /** Per-job geometry: n images of [channels, height, width] latents, 1 or 2 guidance branches. */
+    record JobShape(int images, int channels, int height, int width, int branches) {
+        int perImage() {
+            return channels * height * width;
+        }
+
+        int latentSize() {
+            return images * perImage();
+        }
+
+        int unetBatch() {
+            return images * branches;
+        }
+    }
+
+    /**
+     * Where the loop begins.
+     *
+     * @param latents          [n, C, h, w], the sample the scheduler steps
+     * @param startIndex       first index into the scheduler's timesteps
+     * @param extraChannels    inpainting UNets only: mask [1, h, w] ‖ masked-image latents [C, h, w], else empty
+     * @param afterStep        4-channel inpainting puts the kept region back after each step; else nothing
+     */
+    record Start(float[] latents, int startIndex, float[] extraChannels, AfterStep afterStep) {
+    }
+
+    /** Applied to the latents after every scheduler step. */
+    interface AfterStep {
+        AfterStep NONE = (scheduler, next, count, latents) -> { };
+
+        /** @param next index of the next timestep; {@code count} = timesteps in the schedule */
+        void apply(Scheduler scheduler, int next, int count, float[] latents);
+    }
+
+    /**
+     * Mask blending for ordinary UNets (diffusers' StableDiffusionInpaintPipeline with 4 channels):
+     * after each step the kept region is replaced by the clean image latents noised to the next
+     * timestep, so only the masked region is generated.
+     *
+     * @param imageLatents [n, C, h, w] clean, scaled image latents
+     * @param mask         [h, w], 1 where the image is repainted
+     * @param noise        [n, C, h, w] the job's start noise
+     * @param proper       [n, C, h, w] scratch for the noised image latents
+     */
+    record MaskBlend(float[] imageLatents, float[] mask, float[] noise, float[] proper) implements AfterStep {
+
+        @Override
+        public void apply(Scheduler scheduler, int next, int count, float[] latents) {
+            if (next < count) {
+                scheduler.addNoise(imageLatents, noise, next, proper);
+            } else {
+                System.arraycopy(imageLatents, 0, proper, 0, proper.length);
+            }
+            for (int k = 0; k < latents.length; k++) {
+                float m = mask[k % mask.length];
+                latents[k] = (1 - m) * proper[k] + m * latents[k];
+            }
+        }
+    }
+
+    private record Loop(Scheduler scheduler, JobShape shape, Start start, float[] text, float guidance,
+                        BatchNoise noise) {
+    }
+
+    /** The scheduler a request runs with: its own choice, or the bundle's default. */
+    public String schedulerName(GenerationRequest request) {
+        return request.scheduler().orElse(model.config().defaultScheduler());
+    }
+
+    private Scheduler scheduler(GenerationRequest request) {
+        try {
+            return Schedulers.create(schedulerName(request), model.config().scheduler(), request.eta());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException("scheduler", e.getMessage());
+        }
+    }
+
+    /** Token ids → [branches·n, sequence, hidden]: n copies of the negative, then n of the prompt. */
+    private float[] encodeText(GenerationRequest request, JobShape shape, StageTimings.Clock clock) {
+        long t0 = System.nanoTime();
+        ClipTokenizer tokenizer = model.config().tokenizer();
+        int seq = tokenizer.maxLength();
+        int[] ids = new int[shape.branches() * seq];
+        if (shape.branches() == 2) {
+            System.arraycopy(tokenizer.encodePadded(request.negativePrompt()), 0, ids, 0, seq);
+        }
+        System.arraycopy(tokenizer.encodePadded(request.prompt()), 0, ids, (shape.branches() - 1) * seq, seq);
+        long t1 = System.nanoTime();
+        float[] distinct = model.textEncoder().encode(ids, shape.branches(), seq);
+        long t2 = System.nanoTime();
+        clock.tokenize += t1 - t0;
+        clock.textEncode += t2 - t1;
+        int rowSize = distinct.length / shape.branches();
+        float[] text = new float[shape.unetBatch() * rowSize];
+        for (int b = 0; b < shape.unetBatch(); b++) {
+            System.arraycopy(distinct, (b / shape.images()) * rowSize, text, b * rowSize, rowSize);
+        }
+        return text;
+    }
+
+    private Start prepare(GenerationRequest request, JobShape shape, Scheduler scheduler, float[] initialNoise,
+                          StageTimings.Clock clock) {
+        ModelGeometry g = model.geometry();
+        if (request.image().isEmpty() && !g.inpaintingUnet()) {
+            return new Start(scaled(initialNoise, scheduler.initNoiseSigma()), 0, new float[0], AfterStep.NONE);
+        }
+        ImageInput input = request.image().orElseGet(() -> blankCanvas(request));
+        RgbImage init = input.init();
+        int steps = request.steps();
+        int initSteps = Math.min((int) (steps * input.strength()), steps);
+        int startIndex = (steps - initSteps) * scheduler.order();
+        boolean inpaint = input.mask().isPresent() || g.inpaintingUnet();
+
+        float[] imageLatents = repeat(encode(init, shape, clock), shape.images());
+        float[] latents;
+        if (inpaint && input.strength() >= 1f) {
+            // As diffusers' inpainting pipelines: at full strength start from pure noise.
+            latents = scaled(initialNoise, scheduler.initNoiseSigma());
+        } else {
+            latents = new float[shape.latentSize()];
+            scheduler.addNoise(imageLatents, initialNoise, startIndex, latents);
+        }
+        if (!inpaint) {
+            return new Start(latents, startIndex, new float[0], AfterStep.NONE);
+        }
+        float[] mask = new float[shape.height() * shape.width()];
+        RgbImage maskImage = input.mask().orElseGet(() -> solid(init.width(), init.height(), (byte) 0xFF));
+        ImageTensors.maskToLatent(maskImage, shape.width(), shape.height(), mask, 0);
+        if (g.inpaintingUnet()) {
+            RgbImage masked = ImageTensors.maskImage(init, maskImage);
+            float[] extra = new float[mask.length + shape.perImage()];
+            System.arraycopy(mask, 0, extra, 0, mask.length);
+            System.arraycopy(encode(masked, shape, clock), 0, extra, mask.length, shape.perImage());
+            return new Start(latents, startIndex, extra, AfterStep.NONE);
+        }
+        return new Start(latents, startIndex, new float[0],
+                new MaskBlend(imageLatents, mask, initialNoise, new float[shape.latentSize()]));
+    }
+
+    /** Inpainting UNet without an image: repaint everything over a mid-grey canvas, like A1111. */
+    private static ImageInput blankCanvas(GenerationRequest request) {
+        return ImageInput.inpaint(solid(request.width(), request.height(), (byte) 0x80),
+                solid(request.width(), request.height(), (byte) 0xFF), 1f);
+    }
+
+    private static RgbImage solid(int width, int height, byte value) {
+        byte[] rgb = new byte[width * height * 3];
+        java.util.Arrays.fill(rgb, value);
+        return new RgbImage(width, height, rgb);
+    }
+
+    /** VAE-encodes one image to scaled latents [C, h, w]. */
+    private float[] encode(RgbImage image, JobShape shape, StageTimings.Clock clock) {
+        ModelGeometry g = model.geometry();
+        VaeEncoder encoder = model.vaeEncoder("initImage");
+        float[] pixels = new float[3 * image.width() * image.height()];
+        ImageTensors.toTensor(image, pixels, 0);
+        float[] latent = new float[shape.perImage()];
+        long t0 = System.nanoTime();
+        encoder.encode(pixels, image.height(), image.width(), g.latentChannels(), latent);
+        clock.vaeEncode += System.nanoTime() - t0;
+        for (int i = 0; i < latent.length; i++) {
+            latent[i] *= g.scalingFactor();
+        }
+        return latent;
+    }
+
+    /**
+     * The denoising loop: for each timestep, build the UNet input (scaled latents for every guidance
+     * branch, plus mask channels for inpainting UNets), predict, combine the guidance branches,
+     * step the scheduler, and blend the kept region for 4-channel inpainting.
+     */
+    private void denoise(Loop loop, ProgressListener progress, Cancellation cancellation, StageTimings.Clock clock) {
+        JobShape shape = loop.shape();
+        Scheduler scheduler = loop.scheduler();
+        float[] latents = loop.start().latents();
+        float[] extra = loop.start().extraChannels();
+        int perImage = shape.perImage();
+        int inChannels = shape.channels() + (extra.length == 0 ? 0 : shape.channels() + 1);
+        int perInput = inChannels * shape.height() * shape.width();
+        /* [unetBatch, inChannels, h, w] */
+        float[] input = new float[shape.unetBatch() * perInput];
+        /* [unetBatch, C, h, w] */
+        float[] prediction = new float[shape.unetBatch() * perImage];
+        /* [n, C, h, w]: the guided prediction (the raw one when unguided) */
+        float[] guided = shape.branches() == 2 ? new float[shape.latentSize()] : prediction;
+        for (int b = 0; b < shape.unetBatch() && extra.length > 0; b++) {
+            System.arraycopy(extra, 0, input, b * perInput + perImage, extra.length);
+        }
+        double[] timesteps = scheduler.timesteps();
+        int first = loop.start().startIndex();
+        AfterStep afterStep = loop.start().afterStep();
+        int total = timesteps.length - first;
+        UnetRun.Shape unetShape = new UnetRun.Shape(shape.unetBatch(), inChannels, shape.channels(), shape.height(),
+                shape.width());
+        int hidden = loop.text().length / (shape.unetBatch() * model.config().tokenizer().maxLength());
+        try (UnetRun unet = model.unet().start(unetShape, loop.text(), model.config().tokenizer().maxLength(), hidden)) {
+            for (int i = first; i < timesteps.length; i++) {
+                cancellation.check();
+                float scale = scheduler.scaleModelInput(i);
+                for (int b = 0; b < shape.unetBatch(); b++) {
+                    int src = (b % shape.images()) * perImage;
+                    int dst = b * perInput;
+                    for (int k = 0; k < perImage; k++) {
+                        input[dst + k] = latents[src + k] * scale;
+                    }
+                }
+                long t0 = System.nanoTime();
+                unet.predict(input, timesteps[i], prediction);
+                long t1 = System.nanoTime();
+                if (shape.branches() == 2) {
+                    guide(prediction, guided, shape.latentSize(), loop.guidance());
+                }
+                long t2 = System.nanoTime();
+                scheduler.step(guided, i, latents, loop.noise());
+                long t3 = System.nanoTime();
+                afterStep.apply(scheduler, i + 1, timesteps.length, latents);
+                clock.unet += t1 - t0;
+                clock.scheduler += t3 - t2;
+                progress.onStep(i - first + 1, total);
+            }
+        }
+    }
+
+    /** Classifier-free guidance: ε = ε_uncond + s·(ε_cond − ε_uncond); uncond is the first half. */
+    static void guide(float[] prediction, float[] out, int half, float scale) {
+        for (int k = 0; k < half; k++) {
+            float uncond = prediction[k];
+            out[k] = uncond + scale * (prediction[half + k] - uncond);
+        }
+    }
+
+    private List<GeneratedImage> decode(float[] latents, JobShape shape, GenerationRequest request,
+                                        StageTimings.Clock clock) {
+        ModelGeometry g = model.geometry();
+        float inverse = 1f / g.scalingFactor();
+        float[] unscaled = scaled(latents, inverse);
+        /* [3, H, W] */
+        float[] pixels = new float[3 * request.width() * request.height()];
+        List<GeneratedImage> images = new ArrayList<>(shape.images());
+        VaeDecoder decoder = model.vaeDecoder();
+        try (VaeDecoder.DecoderRun run = decoder.start(shape.channels(), shape.height(), shape.width(),
+                g.vaeScaleFactor())) {
+            for (int j = 0; j < shape.images(); j++) {
+                long t0 = System.nanoTime();
+                run.decode(unscaled, j, pixels);
+                clock.vaeDecode += System.nanoTime() - t0;
+                images.add(new GeneratedImage(ImageTensors.toImage(pixels, 0, request.width(), request.height()),
+                        request.seed() + j));
+            }
+        }
+        return images;
+    }
+
+    private static float[] scaled(float[] values, float factor) {
+        float[] out = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i] * factor;
+        }
+        return out;
+    }
+
+    private static float[] repeat(float[] one, int times) {
+        float[] out = new float[one.length * times];
+        for (int i = 0; i < times; i++) {
+            System.arraycopy(one, 0, out, i * one.length, one.length);
+        }
+        return out;
+    }
+}

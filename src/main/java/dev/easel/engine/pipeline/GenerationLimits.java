@@ -1,0 +1,18 @@
+package dev.easel.engine.pipeline;
+
+/**
+ * What one request may ask for. The worker sets these from configuration; the defaults fit a
+ * single 24 GB GPU running SD 1.5.
+ *
+ * @param maxSide    largest width or height in pixels
+ * @param maxPixels  largest width × height
+ * @param maxSteps   most denoising steps
+ * @param maxImages  most images per request
+ * @param maxGuidance largest guidance scale
+ */
+public record GenerationLimits(int maxSide, long maxPixels, int maxSteps, int maxImages, float maxGuidance) {
+
+    public static GenerationLimits defaults() {
+        return new GenerationLimits(2048, 1024L * 1024, 150, 8, 30f);
+    }
+}

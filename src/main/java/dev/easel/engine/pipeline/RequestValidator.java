@@ -1,0 +1,78 @@
+package dev.easel.engine.pipeline;
+
+import dev.easel.engine.image.RgbImage;
+
+/** Checks a request against the model's geometry and the configured limits, naming field and limit. */
+final class RequestValidator {
+
+    private RequestValidator() {
+    }
+
+    static void validate(GenerationRequest r, ModelGeometry g, GenerationLimits limits) {
+        if (r.prompt() == null) {
+            throw new InvalidRequestException("prompt", "is required");
+        }
+        if (r.negativePrompt() == null) {
+            throw new InvalidRequestException("negativePrompt", "must be a string (empty for none)");
+        }
+        side("width", r.width(), g, limits);
+        side("height", r.height(), g, limits);
+        long pixels = (long) r.width() * r.height();
+        if (pixels > limits.maxPixels()) {
+            throw new InvalidRequestException("width", r.width() + "x" + r.height() + " = " + pixels
+                    + " pixels exceeds the limit of " + limits.maxPixels() + " pixels");
+        }
+        range("steps", r.steps(), 1, limits.maxSteps());
+        range("numImages", r.numImages(), 1, limits.maxImages());
+        if (!(r.guidanceScale() >= 0f && r.guidanceScale() <= limits.maxGuidance())) {
+            throw new InvalidRequestException("guidanceScale", "must be between 0 and " + limits.maxGuidance()
+                    + ", got " + r.guidanceScale());
+        }
+        if (!(r.eta() >= 0f && r.eta() <= 1f)) {
+            throw new InvalidRequestException("eta", "must be between 0 and 1, got " + r.eta());
+        }
+        r.image().ifPresent(input -> image(input, r));
+        r.initialNoise().ifPresent(noise -> {
+            long expected = (long) r.numImages() * g.latentChannels() * (r.height() / g.vaeScaleFactor())
+                    * (r.width() / g.vaeScaleFactor());
+            if (noise.length != expected) {
+                throw new InvalidRequestException("initialNoise", "holds " + noise.length + " values; expected "
+                        + r.numImages() + "x" + g.latentChannels() + "x" + (r.height() / g.vaeScaleFactor()) + "x"
+                        + (r.width() / g.vaeScaleFactor()) + " = " + expected + " for this request");
+            }
+        });
+    }
+
+    private static void side(String field, int value, ModelGeometry g, GenerationLimits limits) {
+        range(field, value, g.vaeScaleFactor(), limits.maxSide());
+        if (value % g.vaeScaleFactor() != 0) {
+            throw new InvalidRequestException(field, "must be a multiple of " + g.vaeScaleFactor()
+                    + " (the model's VAE scale factor), got " + value);
+        }
+    }
+
+    private static void range(String field, long value, long min, long max) {
+        if (value < min || value > max) {
+            throw new InvalidRequestException(field, "must be between " + min + " and " + max + ", got " + value);
+        }
+    }
+
+    private static void image(ImageInput input, GenerationRequest r) {
+        if (!(input.strength() > 0f && input.strength() <= 1f)) {
+            throw new InvalidRequestException("strength", "must be in (0, 1], got " + input.strength());
+        }
+        if ((int) (r.steps() * input.strength()) < 1) {
+            throw new InvalidRequestException("strength", "strength " + input.strength() + " with " + r.steps()
+                    + " steps leaves no denoising step; use at least " + (1f / r.steps()));
+        }
+        sameSize("initImage", input.init(), r.width(), r.height());
+        input.mask().ifPresent(mask -> sameSize("mask", mask, input.init().width(), input.init().height()));
+    }
+
+    private static void sameSize(String field, RgbImage image, int width, int height) {
+        if (image.width() != width || image.height() != height) {
+            throw new InvalidRequestException(field, "is " + image.width() + "x" + image.height()
+                    + " but must be " + width + "x" + height + " (images are not resized)");
+        }
+    }
+}
