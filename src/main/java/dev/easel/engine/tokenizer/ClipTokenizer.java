@@ -38,6 +38,10 @@ import java.util.regex.Pattern;
  * characters such as the emoji ZWJ are kept (HF drops them), and entities are unescaped (HF
  * without ftfy does not).
  *
+ * <p>Letters and digits ({@code \p{L}}, {@code \p{N}}) are those of Java 17's Unicode 13 tables;
+ * the few added since (e.g. U+0C5D, U+9FFD..U+9FFF) count as symbols here, where Python's
+ * {@code regex} module would see letters. Whitespace follows Python exactly (see ClipText).
+ *
  * <p>Immutable after loading and safe for concurrent use; the only shared mutable state is a
  * bounded, concurrent cache of piece → ids, which does not change results.
  */
