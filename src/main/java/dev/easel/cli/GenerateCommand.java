@@ -3,6 +3,7 @@ package dev.easel.cli;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import dev.easel.engine.image.PngDecoder;
 import dev.easel.engine.image.PngEncoder;
+import dev.easel.engine.image.PngImage;
 import dev.easel.engine.image.PngLimits;
 import dev.easel.engine.image.RgbImage;
 import dev.easel.engine.onnx.EngineOptions;
@@ -146,10 +147,10 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new InvalidRequestException("mask", "--mask needs --init-image");
         }
         if (initImage != null) {
-            RgbImage init = readPng(initImage, "initImage");
+            RgbImage init = readPng(initImage, "initImage").rgb();
             builder.image(mask == null
                     ? ImageInput.img2img(init, strength != null ? strength : 0.8f)
-                    : ImageInput.inpaint(init, readPng(mask, "mask"), strength != null ? strength : 1f));
+                    : ImageInput.inpaint(init, readPng(mask, "mask").gray(), strength != null ? strength : 1f));
         }
         if (latentsIn != null) {
             builder.initialNoise(Npy.read(latentsIn).data());
@@ -157,11 +158,11 @@ public final class GenerateCommand implements Callable<Integer> {
         return builder.build();
     }
 
-    private static RgbImage readPng(Path file, String field) throws IOException {
+    private static PngImage readPng(Path file, String field) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new InvalidRequestException(field, file + " does not exist");
         }
-        return PngDecoder.decode(Files.readAllBytes(file), PngLimits.defaults());
+        return new PngDecoder(PngLimits.DEFAULT).decode(Files.readAllBytes(file));
     }
 
     private List<Path> write(GenerationResult result, GenerationRequest request, String modelName, String schedulerName)

@@ -92,11 +92,11 @@ public final class OnnxModel implements AutoCloseable {
         }
         if (!types.contains(spec.type())) {
             throw error(kind + " " + spec + " has element type " + TensorSpec.typeName(spec.type())
-                    + "; expected " + types.stream().map(TensorSpec::typeName).collect(Collectors.joining(" or ")));
+                    + "; expected " + types.stream().map(TensorSpec::typeName).sorted().collect(Collectors.joining(" or ")));
         }
         if (!ranks.contains(spec.rank())) {
             throw error(kind + " " + spec + " has rank " + spec.rank() + "; expected rank "
-                    + ranks.stream().map(String::valueOf).collect(Collectors.joining(" or ")));
+                    + ranks.stream().sorted().map(String::valueOf).collect(Collectors.joining(" or ")));
         }
         return spec;
     }

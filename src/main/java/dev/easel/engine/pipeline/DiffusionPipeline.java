@@ -1,5 +1,6 @@
 package dev.easel.engine.pipeline;
 
+import dev.easel.engine.image.GrayImage;
 import dev.easel.engine.image.ImageTensors;
 import dev.easel.engine.image.RgbImage;
 import dev.easel.engine.noise.BatchNoise;
@@ -174,7 +175,9 @@ public final class DiffusionPipeline {
         int startIndex = (steps - initSteps) * scheduler.order();
         boolean inpaint = input.mask().isPresent() || g.inpaintingUnet();
 
-        float[] imageLatents = repeat(encode(init, shape, clock), shape.images());
+        float[] pixels = new float[3 * init.width() * init.height()];
+        ImageTensors.toTensor(init, pixels, 0);
+        float[] imageLatents = repeat(encode(pixels, init, shape, clock), shape.images());
         float[] latents;
         if (inpaint && input.strength() >= 1f) {
             // As diffusers' inpainting pipelines: at full strength start from pure noise.
@@ -187,13 +190,13 @@ public final class DiffusionPipeline {
             return new Start(latents, startIndex, new float[0], AfterStep.NONE);
         }
         float[] mask = new float[shape.height() * shape.width()];
-        RgbImage maskImage = input.mask().orElseGet(() -> solid(init.width(), init.height(), (byte) 0xFF));
+        GrayImage maskImage = input.mask().orElseGet(() -> fullMask(init.width(), init.height()));
         ImageTensors.maskToLatent(maskImage, shape.width(), shape.height(), mask, 0);
         if (g.inpaintingUnet()) {
-            RgbImage masked = ImageTensors.maskImage(init, maskImage);
+            ImageTensors.maskToPixels(init, maskImage, pixels, 0);
             float[] extra = new float[mask.length + shape.perImage()];
             System.arraycopy(mask, 0, extra, 0, mask.length);
-            System.arraycopy(encode(masked, shape, clock), 0, extra, mask.length, shape.perImage());
+            System.arraycopy(encode(pixels, init, shape, clock), 0, extra, mask.length, shape.perImage());
             return new Start(latents, startIndex, extra, AfterStep.NONE);
         }
         return new Start(latents, startIndex, new float[0],
@@ -202,22 +205,26 @@ public final class DiffusionPipeline {
 
     /** Inpainting UNet without an image: repaint everything over a mid-grey canvas, like A1111. */
     private static ImageInput blankCanvas(GenerationRequest request) {
-        return ImageInput.inpaint(solid(request.width(), request.height(), (byte) 0x80),
-                solid(request.width(), request.height(), (byte) 0xFF), 1f);
+        byte[] grey = new byte[request.width() * request.height() * 3];
+        java.util.Arrays.fill(grey, (byte) 0x80);
+        return ImageInput.inpaint(new RgbImage(request.width(), request.height(), grey),
+                fullMask(request.width(), request.height()), 1f);
     }
 
-    private static RgbImage solid(int width, int height, byte value) {
-        byte[] rgb = new byte[width * height * 3];
-        java.util.Arrays.fill(rgb, value);
-        return new RgbImage(width, height, rgb);
+    private static GrayImage fullMask(int width, int height) {
+        byte[] white = new byte[width * height];
+        java.util.Arrays.fill(white, (byte) 0xFF);
+        return new GrayImage(width, height, white);
     }
 
-    /** VAE-encodes one image to scaled latents [C, h, w]. */
-    private float[] encode(RgbImage image, JobShape shape, StageTimings.Clock clock) {
+    /**
+     * VAE-encodes one image to scaled latents [C, h, w].
+     *
+     * @param pixels [3, H, W] in [-1, 1]
+     */
+    private float[] encode(float[] pixels, RgbImage image, JobShape shape, StageTimings.Clock clock) {
         ModelGeometry g = model.geometry();
         VaeEncoder encoder = model.vaeEncoder("initImage");
-        float[] pixels = new float[3 * image.width() * image.height()];
-        ImageTensors.toTensor(image, pixels, 0);
         float[] latent = new float[shape.perImage()];
         long t0 = System.nanoTime();
         encoder.encode(pixels, image.height(), image.width(), g.latentChannels(), latent);

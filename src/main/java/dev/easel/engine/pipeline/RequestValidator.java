@@ -1,6 +1,6 @@
 package dev.easel.engine.pipeline;
 
-import dev.easel.engine.image.RgbImage;
+
 
 /** Checks a request against the model's geometry and the configured limits, naming field and limit. */
 final class RequestValidator {
@@ -65,13 +65,14 @@ final class RequestValidator {
             throw new InvalidRequestException("strength", "strength " + input.strength() + " with " + r.steps()
                     + " steps leaves no denoising step; use at least " + (1f / r.steps()));
         }
-        sameSize("initImage", input.init(), r.width(), r.height());
-        input.mask().ifPresent(mask -> sameSize("mask", mask, input.init().width(), input.init().height()));
+        sameSize("initImage", input.init().width(), input.init().height(), r.width(), r.height());
+        input.mask().ifPresent(mask -> sameSize("mask", mask.width(), mask.height(), input.init().width(),
+                input.init().height()));
     }
 
-    private static void sameSize(String field, RgbImage image, int width, int height) {
-        if (image.width() != width || image.height() != height) {
-            throw new InvalidRequestException(field, "is " + image.width() + "x" + image.height()
+    private static void sameSize(String field, int imageWidth, int imageHeight, int width, int height) {
+        if (imageWidth != width || imageHeight != height) {
+            throw new InvalidRequestException(field, "is " + imageWidth + "x" + imageHeight
                     + " but must be " + width + "x" + height + " (images are not resized)");
         }
     }

@@ -1,10 +1,14 @@
 package dev.easel.engine.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.easel.engine.image.RgbImage;
+import dev.easel.engine.noise.PhiloxNoise;
+import dev.easel.engine.scheduler.Scheduler;
+import dev.easel.engine.scheduler.Schedulers;
 import dev.easel.fixtures.BundleVariants;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,12 +45,14 @@ class DiffusionPipelineOracleTest {
     }
 
     private static GenerationRequest.Builder request() {
-        return GenerationRequest.builder(PROMPT).size(SIZE, SIZE).steps(12).guidanceScale(1f).seed(7);
+        return GenerationRequest.builder(PROMPT).size(SIZE, SIZE).steps(12).guidanceScale(1f).seed(7)
+                .scheduler("euler");
     }
 
+    /** Samplers whose schedule ends at sigma 0 land exactly on the ideal denoiser's target. */
     @ParameterizedTest
-    @ValueSource(strings = {"pndm", "ddim", "euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "lcm"})
-    void everySchedulerLandsOnThePromptsTarget(String scheduler) {
+    @ValueSource(strings = {"euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "lcm"})
+    void samplersEndingAtSigmaZeroLandOnThePromptsTarget(String scheduler) {
         int steps = scheduler.equals("lcm") ? 4 : 12;
         GenerationResult result = models.pipeline().generate(request().scheduler(scheduler).steps(steps).build(),
                 ProgressListener.NONE, Cancellation.NONE);
@@ -55,11 +61,31 @@ class DiffusionPipelineOracleTest {
         Pixels.assertSolid(result.images().get(0).image(), models.colour(PROMPT), 1);
     }
 
-    @Test
-    void stochasticDdimLandsOnTheTargetToo() {
-        GenerationResult result = models.pipeline().generate(request().scheduler("ddim").eta(1f).build(),
+    /**
+     * PNDM and DDIM with SD's set_alpha_to_one=false stop at ᾱ₀ = alphas_cumprod[0], not 1, as
+     * diffusers does: with the ideal denoiser the predicted noise ε̂ stays constant along the path, so
+     * the result is exactly √ᾱ₀·x0 + √(1−ᾱ₀)·ε̂, with ε̂ = (x_T − √ᾱ_T·x0)/√(1−ᾱ_T).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"pndm", "ddim"})
+    void ddimFamilyEndsAtTheFirstTrainingTimestep(String scheduler) {
+        GenerationResult result = models.pipeline().generate(request().scheduler(scheduler).build(),
                 ProgressListener.NONE, Cancellation.NONE);
-        Pixels.assertSolid(result.images().get(0).image(), models.colour(PROMPT), 1);
+        float[] x0 = models.oracle().targetLatents(models.tokenizer().encodePadded(PROMPT));
+        float[] start = new float[result.finalLatents().length];
+        new PhiloxNoise(7).fill(start);
+        Scheduler reference = Schedulers.create(scheduler, models.model().config().scheduler(), 0);
+        reference.setTimesteps(12);
+        double alphaT = models.oracle().alphaBar(reference.timesteps()[0]);
+        double alpha0 = models.oracle().alphaBar(0);
+        int plane = start.length / x0.length;
+        for (int i = 0; i < start.length; i++) {
+            double target = x0[i / plane];
+            double eps = (start[i] - Math.sqrt(alphaT) * target) / Math.sqrt(1 - alphaT);
+            double expected = Math.sqrt(alpha0) * target + Math.sqrt(1 - alpha0) * eps;
+            assertEquals(expected, result.finalLatents()[i], 1e-3, "latent " + i);
+        }
+        models.assertDecodes(result.images().get(0).image(), result.finalLatents(), 1);
     }
 
     @Test
@@ -70,7 +96,8 @@ class DiffusionPipelineOracleTest {
                 + Math.abs(Pixels.toByte(red[1]) - Pixels.toByte(other[1]))
                 + Math.abs(Pixels.toByte(red[2]) - Pixels.toByte(other[2]))).isGreaterThan(20);
         GenerationResult result = models.pipeline().generate(
-                GenerationRequest.builder("a blue square").size(SIZE, SIZE).steps(12).guidanceScale(1f).build(),
+                GenerationRequest.builder("a blue square").size(SIZE, SIZE).steps(12).guidanceScale(1f)
+                        .scheduler("dpmpp_2m").build(),
                 ProgressListener.NONE, Cancellation.NONE);
         Pixels.assertSolid(result.images().get(0).image(), other, 1);
     }
@@ -133,12 +160,12 @@ class DiffusionPipelineOracleTest {
     void suppliedNoiseReplacesTheSeededNoise() {
         int perImage = 4 * (SIZE / 8) * (SIZE / 8);
         float[] noise = new float[perImage];
-        new dev.easel.engine.noise.PhiloxNoise(7).fill(noise);
+        new PhiloxNoise(7).fill(noise);
         GenerationRequest seeded = request().scheduler("euler_a").build();
         GenerationRequest supplied = request().scheduler("euler_a").seed(7).initialNoise(noise).build();
         float[] a = models.pipeline().generate(seeded, ProgressListener.NONE, Cancellation.NONE).finalLatents();
         float[] b = models.pipeline().generate(supplied, ProgressListener.NONE, Cancellation.NONE).finalLatents();
-        org.junit.jupiter.api.Assertions.assertArrayEquals(a, b);
+        assertArrayEquals(a, b);
     }
 
     /** Latents [n, C, 8, 8] all equal to one value per channel. */

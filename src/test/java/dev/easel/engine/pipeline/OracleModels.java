@@ -52,6 +52,23 @@ record OracleModels(OracleBundle oracle, StableDiffusionModel model, DiffusionPi
         return oracle.decodePixel(scaled);
     }
 
+    /** Each 8×8 pixel block is the oracle decoder's colour of its latent cell: [1, C, h, w] latents. */
+    void assertDecodes(dev.easel.engine.image.RgbImage image, float[] latents, int tolerance) {
+        int f = model.geometry().vaeScaleFactor();
+        int w = image.width() / f;
+        int h = image.height() / f;
+        int channels = latents.length / (w * h);
+        for (int cy = 0; cy < h; cy++) {
+            for (int cx = 0; cx < w; cx++) {
+                float[] z = new float[channels];
+                for (int c = 0; c < channels; c++) {
+                    z[c] = latents[(c * h + cy) * w + cx];
+                }
+                Pixels.assertRegion(image, cx * f, cy * f, (cx + 1) * f, (cy + 1) * f, decode(z), tolerance);
+            }
+        }
+    }
+
     @Override
     public void close() {
         model.close();
