@@ -2,28 +2,55 @@ package dev.easel.architecture;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
-import com.tngtech.archunit.junit.AnalyzeClasses;
-import com.tngtech.archunit.junit.ArchTest;
-import com.tngtech.archunit.lang.ArchRule;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
-/** The engine is a plain Java library: no Quarkus, Jakarta, CDI or MicroProfile types. */
-@AnalyzeClasses(packages = "dev.easel", importOptions = ImportOption.DoNotIncludeTests.class)
+/**
+ * The engine is a plain Java library: no Quarkus, Jakarta, CDI, MicroProfile, AWT or picocli
+ * types, and nothing from the worker's packages. Plain JUnit over ArchUnit's core API, so the
+ * rules run under any JUnit Platform version.
+ */
 class ArchitectureTest {
 
-    @ArchTest
-    static final ArchRule engineIsPlainJava = noClasses()
-            .that().resideInAPackage("dev.easel.engine..")
-            .should().dependOnClassesThat().resideInAnyPackage(
-                    "io.quarkus..", "jakarta..", "javax.inject..", "javax.enterprise..",
-                    "org.eclipse.microprofile..", "io.smallrye..", "io.vertx..", "picocli..")
-            .because("the engine must be usable and testable as a plain library");
+    private static JavaClasses classes;
 
-    @ArchTest
-    static final ArchRule engineDoesNotReachOutward = noClasses()
-            .that().resideInAPackage("dev.easel.engine..")
-            .should().dependOnClassesThat().resideInAnyPackage(
-                    "dev.easel.cli..", "dev.easel.job..", "dev.easel.messaging..", "dev.easel.store..",
-                    "dev.easel.notify..", "dev.easel.api..", "dev.easel.config..")
-            .because("dependencies point inward: the worker uses the engine, never the reverse");
+    @BeforeAll
+    static void importClasses() {
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("dev.easel");
+    }
+
+    @Test
+    void engineIsPlainJava() {
+        noClasses().that().resideInAPackage("dev.easel.engine..")
+                .should().dependOnClassesThat().resideInAnyPackage(
+                        "io.quarkus..", "jakarta..", "javax.inject..", "javax.enterprise..",
+                        "org.eclipse.microprofile..", "io.smallrye..", "io.vertx..", "picocli..",
+                        "java.awt..", "javax.imageio..")
+                .because("the engine must be usable and testable as a plain library, headless and in native images")
+                .check(classes);
+    }
+
+    @Test
+    void engineDoesNotReachOutward() {
+        noClasses().that().resideInAPackage("dev.easel.engine..")
+                .should().dependOnClassesThat().resideInAnyPackage(
+                        "dev.easel.cli..", "dev.easel.job..", "dev.easel.messaging..", "dev.easel.store..",
+                        "dev.easel.notify..", "dev.easel.api..", "dev.easel.config..")
+                .because("dependencies point inward: the worker uses the engine, never the reverse")
+                .check(classes);
+    }
+
+    @Test
+    void schedulersDoNotKnowModels() {
+        noClasses().that().resideInAPackage("dev.easel.engine.scheduler..")
+                .should().dependOnClassesThat().resideInAnyPackage(
+                        "dev.easel.engine.onnx..", "dev.easel.engine.pipeline..", "ai.onnxruntime..")
+                .because("schedulers are separate from models and pipelines (diffusers' design)")
+                .check(classes);
+    }
 }

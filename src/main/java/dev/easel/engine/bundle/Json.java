@@ -25,8 +25,10 @@ public final class Json {
             node = MAPPER.readTree(Files.readAllBytes(file));
         } catch (NoSuchFileException e) {
             throw BundleException.inFile(file, "file is missing");
-        } catch (IOException e) {
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw BundleException.inFile(file, "is not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw BundleException.inFile(file, "could not be read: " + e.getMessage(), e);
         }
         if (node == null || !node.isObject()) {
             throw BundleException.inFile(file, "expected a JSON object");

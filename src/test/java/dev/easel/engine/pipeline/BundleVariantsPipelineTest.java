@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Every export variant real bundles come in loads and generates the known picture. */
 class BundleVariantsPipelineTest {
 
-    private static final String PROMPT = "a photo of a red circle";
+    private static final String PROMPT = "photo of a red circle";
 
     static Stream<Arguments> variants() {
         BundleVariants d = BundleVariants.DEFAULT;

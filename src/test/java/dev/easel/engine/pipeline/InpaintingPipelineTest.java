@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class InpaintingPipelineTest {
 
-    private static final String PROMPT = "a blue square";
+    private static final String PROMPT = "blue square";
     private static final int W = 64;
     private static final int H = 48;
     /** The kept colour, 8-bit. */
