@@ -37,6 +37,10 @@ public final class LcmScheduler implements Scheduler {
     @Override
     public void setTimesteps(int steps) {
         int original = config.originalInferenceSteps();
+        if (original > schedule.trainSteps()) {
+            throw new IllegalArgumentException("original_inference_steps (" + original
+                    + ") must be <= num_train_timesteps (" + schedule.trainSteps() + ")");
+        }
         NoiseSchedule.checkSteps(steps, original, "original_inference_steps");
         int k = schedule.trainSteps() / original;
         timesteps = new double[steps];

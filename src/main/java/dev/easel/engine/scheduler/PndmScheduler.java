@@ -20,6 +20,11 @@ import dev.easel.engine.scheduler.SchedulerConfig.TimestepSpacing;
  * Without it, the first three steps are pseudo Runge-Kutta (eq. 13), four model evaluations each
  * at half steps; such runs must start at index 0.
  *
+ * <p>An img2img run started mid-schedule begins with empty history like diffusers, but (unlike
+ * diffusers) without the improved-Euler redo, whose repeated timestep only exists at the start of
+ * the schedule: diffusers re-arrives at the same noise level and then evaluates the model one level
+ * lower than the sample is, which leaves residual noise at few steps.
+ *
  * <p>With v-prediction the combined output is converted to a noise estimate at the step's start.
  * Class defaults as diffusers: "leading" spacing, {@code set_alpha_to_one} false.
  */
@@ -34,6 +39,7 @@ public final class PndmScheduler implements Scheduler {
     private int stepRatio;
     private int prkEntries;
     private int counter;
+    private int firstIndex;
 
     // Past model outputs, oldest first; buffers are reused round-robin.
     private final float[][] ets = new float[4][];
@@ -83,8 +89,7 @@ public final class PndmScheduler implements Scheduler {
             prkEntries = 4 * PRK_STEPS;
             timesteps = new double[prkEntries + steps - PRK_STEPS];
             for (int k = 0; k < PRK_STEPS; k++) {
-                double start = desc[k];
-                timesteps[4 * k] = start;
+                timesteps[4 * k] = desc[k];
                 timesteps[4 * k + 1] = desc[k + 1] + half;
                 timesteps[4 * k + 2] = desc[k + 1] + half;
                 timesteps[4 * k + 3] = desc[k + 1];
@@ -122,7 +127,7 @@ public final class PndmScheduler implements Scheduler {
             }
             stepPrk(modelOutput, t, sample);
         } else {
-            stepPlms(modelOutput, t, sample);
+            stepPlms(modelOutput, stepIndex, t, sample);
         }
         counter++;
     }
@@ -150,10 +155,15 @@ public final class PndmScheduler implements Scheduler {
     }
 
     /** One PLMS step (eq. 12), with the lower-order start described in the class comment. */
-    private void stepPlms(float[] modelOutput, int t, float[] sample) {
+    private void stepPlms(float[] modelOutput, int stepIndex, int t, float[] sample) {
         int from = t;
         int to = t - stepRatio;
-        boolean improvedEuler = counter == 1;
+        if (counter == 0) {
+            firstIndex = stepIndex;
+        }
+        // The repeated timestep sits at index 2; a run started later (img2img) has no repeat to
+        // absorb the redo, which would then skip a noise level, so it goes on with Adams-Bashforth.
+        boolean improvedEuler = counter == 1 && firstIndex == 0;
         if (improvedEuler) {
             // The model was evaluated at the Euler step's end; redo that step from its start.
             from = t + stepRatio;
@@ -172,7 +182,7 @@ public final class PndmScheduler implements Scheduler {
         for (int i = 0; i < sample.length; i++) {
             double e;
             double base = sample[i];
-            if (improvedEuler && etsCount == 1) {
+            if (improvedEuler) {
                 e = (modelOutput[i] + e1[i]) / 2.0;
                 base = curSample[i];
             } else {

@@ -88,9 +88,8 @@ public record SchedulerConfig(
             throw new IllegalArgumentException("trained_betas has " + trainedBetas.length
                     + " entries but num_train_timesteps is " + numTrainTimesteps);
         }
-        if (originalInferenceSteps < 1 || originalInferenceSteps > numTrainTimesteps) {
-            throw new IllegalArgumentException("original_inference_steps must be in [1, num_train_timesteps="
-                    + numTrainTimesteps + "], got " + originalInferenceSteps);
+        if (originalInferenceSteps < 1) {
+            throw new IllegalArgumentException("original_inference_steps must be >= 1, got " + originalInferenceSteps);
         }
         Objects.requireNonNull(betaSchedule, "beta_schedule");
         Objects.requireNonNull(predictionType, "prediction_type");
@@ -128,13 +127,6 @@ public record SchedulerConfig(
     public SchedulerConfig withSetAlphaToOne(boolean alphaToOne) {
         return new SchedulerConfig(numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas,
                 predictionType, timestepSpacing, stepsOffset, alphaToOne, clipSample, clipSampleRange,
-                skipPrkSteps, useKarrasSigmas, originalInferenceSteps, timestepScaling, finalSigmasType, lowerOrderFinal);
-    }
-
-    /** This config with another timestep spacing. */
-    public SchedulerConfig withTimestepSpacing(TimestepSpacing spacing) {
-        return new SchedulerConfig(numTrainTimesteps, betaStart, betaEnd, betaSchedule, trainedBetas,
-                predictionType, spacing, stepsOffset, setAlphaToOne, clipSample, clipSampleRange,
                 skipPrkSteps, useKarrasSigmas, originalInferenceSteps, timestepScaling, finalSigmasType, lowerOrderFinal);
     }
 
