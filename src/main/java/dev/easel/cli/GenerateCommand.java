@@ -108,10 +108,14 @@ public final class GenerateCommand implements Callable<Integer> {
             description = "ONNX Runtime intra-op threads; 0 = one per core (default: ${DEFAULT-VALUE}).")
     int threads;
 
+    @Option(names = "--graph-optimization", defaultValue = "ALL_OPT",
+            description = "ONNX Runtime graph optimisation: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    OptLevel graphOptimization;
+
     @Override
     public Integer call() throws IOException {
         GenerationRequest request = request();
-        EngineOptions options = new EngineOptions(provider, deviceId, true, threads, 0, OptLevel.ALL_OPT);
+        EngineOptions options = new EngineOptions(provider, deviceId, true, threads, 0, graphOptimization);
         PrintWriter err = spec.commandLine().getErr();
         long started = System.nanoTime();
         try (StableDiffusionModel loaded = StableDiffusionModel.load(model, options)) {

@@ -10,8 +10,10 @@ import java.util.Set;
 /**
  * The VAE encoder: {@code sample} [1, 3, H, W] in [-1, 1] → either {@code latent_sample}
  * [1, C, H/f, W/f] (the older diffusers export, a sample of the posterior) or Optimum's
- * {@code latent_parameters} [1, 2C, H/f, W/f] (mean ‖ log-variance), of which the mean is used —
- * deterministic, as diffusers' img2img does with {@code retrieve_latents(sample_mode="argmax")}.
+ * {@code latent_parameters} [1, 2C, H/f, W/f] (mean ‖ log-variance), of which the mean is used.
+ * diffusers samples the posterior with the job's generator instead; the mean keeps image inputs
+ * deterministic and differs only by the posterior's small spread, far below the noise that any
+ * useful strength adds.
  */
 public final class VaeEncoder implements AutoCloseable {
 
