@@ -31,7 +31,7 @@ public final class Json {
             throw BundleException.inFile(file, "could not be read: " + e.getMessage(), e);
         }
         if (node == null || !node.isObject()) {
-            throw BundleException.inFile(file, "expected a JSON object");
+            throw BundleException.inFile(file, "must hold a JSON object");
         }
         return node;
     }

@@ -147,6 +147,21 @@ final class DirectTensor implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies the first {@code out.length} values of a tensor ONNX Runtime allocated (float32 or
+     * float16) into {@code out} as float32.
+     */
+    static void readFloats(OnnxTensor tensor, float[] out) {
+        if (tensor.getInfo().type == OnnxJavaType.FLOAT) {
+            tensor.getFloatBuffer().get(out);
+        } else {
+            ShortBuffer halves = tensor.getShortBuffer();
+            for (int i = 0; i < out.length; i++) {
+                out[i] = Fp16Conversions.fp16ToFloat(halves.get(i));
+            }
+        }
+    }
+
     @Override
     public void close() {
         tensor.close();

@@ -1,10 +1,11 @@
 package dev.easel.engine.onnx;
 
 import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession.Result;
-import dev.easel.engine.bundle.BundleException;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
 
@@ -70,22 +71,15 @@ public final class TextEncoder implements AutoCloseable {
         }
     }
 
-    private float[] toFloats(OnnxValue value, int batch, int sequence) throws OrtException {
-        ai.onnxruntime.OnnxTensor tensor = (ai.onnxruntime.OnnxTensor) value;
+    private float[] toFloats(OnnxValue value, int batch, int sequence) {
+        OnnxTensor tensor = (OnnxTensor) value;
         long[] shape = tensor.getInfo().getShape();
         if (shape.length != 3 || shape[0] != batch || shape[1] != sequence) {
-            throw new BundleException(model.file() + ": output '" + HIDDEN_STATE + "' has shape "
-                    + java.util.Arrays.toString(shape) + "; expected [" + batch + ", " + sequence + ", hidden]");
+            throw model.error("output '" + HIDDEN_STATE + "' has shape " + Arrays.toString(shape) + "; expected ["
+                    + batch + ", " + sequence + ", hidden]");
         }
         float[] out = new float[(int) (shape[0] * shape[1] * shape[2])];
-        if (hidden.type() == OnnxJavaType.FLOAT) {
-            tensor.getFloatBuffer().get(out);
-        } else {
-            java.nio.ShortBuffer halves = tensor.getShortBuffer();
-            for (int i = 0; i < out.length; i++) {
-                out[i] = ai.onnxruntime.platform.Fp16Conversions.fp16ToFloat(halves.get(i));
-            }
-        }
+        DirectTensor.readFloats(tensor, out);
         return out;
     }
 

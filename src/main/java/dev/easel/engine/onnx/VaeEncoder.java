@@ -60,22 +60,11 @@ public final class VaeEncoder implements AutoCloseable {
                             + "; expected [1, " + expectedChannels + ", " + "H/f, W/f] for a " + height + "x" + width
                             + " image");
                 }
-                readFirst(tensor, out);
+                // The whole latent, or the mean half of the parameters.
+                DirectTensor.readFloats(tensor, out);
             }
         } catch (OrtException e) {
             throw new IllegalStateException(model.file() + ": VAE encoder run failed: " + e.getMessage(), e);
-        }
-    }
-
-    /** The first {@code out.length} values: the whole latent, or the mean half of the parameters. */
-    private void readFirst(OnnxTensor tensor, float[] out) {
-        if (latent.type() == OnnxJavaType.FLOAT) {
-            tensor.getFloatBuffer().get(out);
-        } else {
-            java.nio.ShortBuffer halves = tensor.getShortBuffer();
-            for (int i = 0; i < out.length; i++) {
-                out[i] = ai.onnxruntime.platform.Fp16Conversions.fp16ToFloat(halves.get(i));
-            }
         }
     }
 

@@ -17,14 +17,11 @@ import dev.easel.engine.scheduler.SchedulerConfig.TimestepSpacing;
  * alpha-bar[0]). Class defaults as diffusers: "leading" spacing, {@code set_alpha_to_one} and
  * {@code clip_sample} true.
  */
-public final class DdimScheduler implements Scheduler {
+public final class DdimScheduler extends DiscreteTimeScheduler {
 
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
     private final double eta;
     private final double finalAlphaCumprod;
     private final boolean clip;
-    private double[] timesteps = new double[0];
     private int stepRatio;
     private float[] noiseBuffer;
 
@@ -32,11 +29,10 @@ public final class DdimScheduler implements Scheduler {
      * @param eta stochasticity in [0, 1]: 0 deterministic DDIM, 1 DDPM-like ancestral sampling
      */
     public DdimScheduler(SchedulerConfig config, double eta) {
+        super(config);
         if (!(eta >= 0 && eta <= 1)) {
             throw new IllegalArgumentException("eta must be in [0, 1], got " + eta);
         }
-        this.config = config;
-        this.schedule = new NoiseSchedule(config);
         this.eta = eta;
         this.finalAlphaCumprod = config.setAlphaToOne() == null || config.setAlphaToOne()
                 ? 1.0 : schedule.alphaCumprod(0);
@@ -50,21 +46,6 @@ public final class DdimScheduler implements Scheduler {
         TimestepSpacing spacing = config.timestepSpacing() == null ? TimestepSpacing.LEADING : config.timestepSpacing();
         timesteps = NoiseSchedule.spacedTimesteps(spacing, steps, n, config.stepsOffset(), true);
         stepRatio = n / steps;
-    }
-
-    @Override
-    public double[] timesteps() {
-        return timesteps.clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public float scaleModelInput(int stepIndex) {
-        return 1f;
     }
 
     /** The DDIM posterior variance (eq. 16 without eta) between two training timesteps. */
@@ -107,9 +88,4 @@ public final class DdimScheduler implements Scheduler {
         }
     }
 
-    @Override
-    public void addNoise(float[] original, float[] noise, int stepIndex, float[] out) {
-        double alpha = schedule.alphaCumprod((int) timesteps[stepIndex]);
-        NoiseSchedule.mix(original, noise, Math.sqrt(alpha), Math.sqrt(1 - alpha), out);
-    }
 }

@@ -24,18 +24,14 @@ import java.util.Arrays;
  * sigma range's ends, rounded to integer timesteps. Works on the variance-preserving sample:
  * no input scaling, unit start noise.
  */
-public final class DpmSolverMultistepScheduler implements Scheduler {
+public final class DpmSolverMultistepScheduler extends DiscreteTimeScheduler {
 
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
-    private double[] timesteps = new double[0];
     private double[] sigmas = new double[0];
     private float[] previousX0;
     private int previousIndex;
 
     public DpmSolverMultistepScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = new NoiseSchedule(config);
+        super(config);
     }
 
     @Override
@@ -66,21 +62,6 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
         }
         sigmas[steps] = config.finalSigmasType() == FinalSigmas.ZERO ? 0 : schedule.sigmaMin();
         previousIndex = -2;
-    }
-
-    @Override
-    public double[] timesteps() {
-        return timesteps.clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public float scaleModelInput(int stepIndex) {
-        return 1f;
     }
 
     @Override

@@ -19,38 +19,18 @@ import dev.easel.engine.scheduler.SchedulerConfig.TimestepSpacing;
  * Sigmas as in {@link EulerDiscreteScheduler}, without the Karras and final-sigma options
  * (diffusers has neither for this sampler): the last step always ends at sigma 0.
  */
-public final class EulerAncestralScheduler implements Scheduler {
+public final class EulerAncestralScheduler extends SigmaSpaceScheduler {
 
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
-    private NoiseSchedule.SigmaSteps steps;
     private float[] noiseBuffer;
 
     public EulerAncestralScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = new NoiseSchedule(config);
+        super(config);
     }
 
     @Override
     public void setTimesteps(int count) {
         TimestepSpacing spacing = config.timestepSpacing() == null ? TimestepSpacing.LINSPACE : config.timestepSpacing();
         steps = schedule.sigmaSteps(count, spacing, config.stepsOffset(), false, FinalSigmas.ZERO);
-    }
-
-    @Override
-    public double[] timesteps() {
-        return steps.timesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return steps.initNoiseSigma();
-    }
-
-    @Override
-    public float scaleModelInput(int stepIndex) {
-        double sigma = steps.sigmas()[stepIndex];
-        return (float) (1 / Math.sqrt(sigma * sigma + 1));
     }
 
     @Override
@@ -79,8 +59,4 @@ public final class EulerAncestralScheduler implements Scheduler {
         }
     }
 
-    @Override
-    public void addNoise(float[] original, float[] noise, int stepIndex, float[] out) {
-        NoiseSchedule.mix(original, noise, 1, steps.sigmas()[stepIndex], out);
-    }
 }

@@ -18,15 +18,10 @@ import dev.easel.engine.scheduler.SchedulerConfig.TimestepSpacing;
  * Karras' rho-schedule (eq. 5) between the same ends with {@code use_karras_sigmas}; the last step
  * goes to sigma 0 (or the smallest training sigma with {@code final_sigmas_type} "sigma_min").
  */
-public final class EulerDiscreteScheduler implements Scheduler {
-
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
-    private NoiseSchedule.SigmaSteps steps;
+public final class EulerDiscreteScheduler extends SigmaSpaceScheduler {
 
     public EulerDiscreteScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = new NoiseSchedule(config);
+        super(config);
     }
 
     @Override
@@ -34,22 +29,6 @@ public final class EulerDiscreteScheduler implements Scheduler {
         TimestepSpacing spacing = config.timestepSpacing() == null ? TimestepSpacing.LINSPACE : config.timestepSpacing();
         steps = schedule.sigmaSteps(count, spacing, config.stepsOffset(), config.useKarrasSigmas(),
                 config.finalSigmasType());
-    }
-
-    @Override
-    public double[] timesteps() {
-        return steps.timesteps().clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return steps.initNoiseSigma();
-    }
-
-    @Override
-    public float scaleModelInput(int stepIndex) {
-        double sigma = steps.sigmas()[stepIndex];
-        return (float) (1 / Math.sqrt(sigma * sigma + 1));
     }
 
     @Override
@@ -66,8 +45,4 @@ public final class EulerDiscreteScheduler implements Scheduler {
         }
     }
 
-    @Override
-    public void addNoise(float[] original, float[] noise, int stepIndex, float[] out) {
-        NoiseSchedule.mix(original, noise, 1, steps.sigmas()[stepIndex], out);
-    }
 }

@@ -18,19 +18,15 @@ import dev.easel.engine.noise.GaussianNoise;
  * {@code k = N / original_inference_steps}, evenly strided from the top, so {@code steps} may not
  * exceed {@code original_inference_steps}.
  */
-public final class LcmScheduler implements Scheduler {
+public final class LcmScheduler extends DiscreteTimeScheduler {
 
     private static final double SIGMA_DATA = 0.5;
 
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
     private final boolean clip;
-    private double[] timesteps = new double[0];
     private float[] noiseBuffer;
 
     public LcmScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = new NoiseSchedule(config);
+        super(config);
         this.clip = Boolean.TRUE.equals(config.clipSample());
     }
 
@@ -49,21 +45,6 @@ public final class LcmScheduler implements Scheduler {
             int index = (int) Math.floor(i * ((double) original / steps));
             timesteps[i] = (double) (original - index) * k - 1;
         }
-    }
-
-    @Override
-    public double[] timesteps() {
-        return timesteps.clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public float scaleModelInput(int stepIndex) {
-        return 1f;
     }
 
     @Override
@@ -97,9 +78,4 @@ public final class LcmScheduler implements Scheduler {
         }
     }
 
-    @Override
-    public void addNoise(float[] original, float[] noise, int stepIndex, float[] out) {
-        double alpha = schedule.alphaCumprod((int) timesteps[stepIndex]);
-        NoiseSchedule.mix(original, noise, Math.sqrt(alpha), Math.sqrt(1 - alpha), out);
-    }
 }

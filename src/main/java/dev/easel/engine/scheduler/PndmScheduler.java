@@ -28,14 +28,11 @@ import dev.easel.engine.scheduler.SchedulerConfig.TimestepSpacing;
  * <p>With v-prediction the combined output is converted to a noise estimate at the step's start.
  * Class defaults as diffusers: "leading" spacing, {@code set_alpha_to_one} false.
  */
-public final class PndmScheduler implements Scheduler {
+public final class PndmScheduler extends DiscreteTimeScheduler {
 
     private static final int PRK_STEPS = 3;
 
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
     private final double finalAlphaCumprod;
-    private double[] timesteps = new double[0];
     private int stepRatio;
     private int prkEntries;
     private int counter;
@@ -54,8 +51,7 @@ public final class PndmScheduler implements Scheduler {
     private double outputCoeff;
 
     public PndmScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = new NoiseSchedule(config);
+        super(config);
         this.finalAlphaCumprod = Boolean.TRUE.equals(config.setAlphaToOne()) ? 1.0 : schedule.alphaCumprod(0);
     }
 
@@ -98,21 +94,6 @@ public final class PndmScheduler implements Scheduler {
         }
         counter = 0;
         etsCount = 0;
-    }
-
-    @Override
-    public double[] timesteps() {
-        return timesteps.clone();
-    }
-
-    @Override
-    public float initNoiseSigma() {
-        return 1f;
-    }
-
-    @Override
-    public float scaleModelInput(int stepIndex) {
-        return 1f;
     }
 
     @Override
@@ -236,9 +217,4 @@ public final class PndmScheduler implements Scheduler {
         return sampleCoeff * x - outputCoeff * eps;
     }
 
-    @Override
-    public void addNoise(float[] original, float[] noise, int stepIndex, float[] out) {
-        double alpha = schedule.alphaCumprod((int) timesteps[stepIndex]);
-        NoiseSchedule.mix(original, noise, Math.sqrt(alpha), Math.sqrt(1 - alpha), out);
-    }
 }

@@ -2,6 +2,7 @@ package dev.easel.engine.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.easel.engine.bundle.BundleException;
+import dev.easel.engine.bundle.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

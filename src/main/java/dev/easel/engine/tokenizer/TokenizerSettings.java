@@ -2,6 +2,7 @@ package dev.easel.engine.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.easel.engine.bundle.BundleException;
+import dev.easel.engine.bundle.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
