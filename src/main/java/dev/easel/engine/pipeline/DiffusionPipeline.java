@@ -53,7 +53,6 @@ public final class DiffusionPipeline {
         noise.fill(initialNoise);
         request.initialNoise().ifPresent(supplied -> System.arraycopy(supplied, 0, initialNoise, 0, initialNoise.length));
 
-        scheduler.setTimesteps(request.steps());
         Start start = prepare(request, shape, scheduler, initialNoise, clock);
         denoise(new Loop(scheduler, shape, start, text, request.guidanceScale(), noise), progress, cancellation, clock);
         float[] finalLatents = start.latents().clone();
@@ -131,12 +130,20 @@ public final class DiffusionPipeline {
         return request.scheduler().orElse(model.config().defaultScheduler());
     }
 
+    /** A fresh scheduler with the request's timesteps set; its own limits surface as request errors. */
     private Scheduler scheduler(GenerationRequest request) {
+        Scheduler scheduler;
         try {
-            return Schedulers.create(schedulerName(request), model.config().scheduler(), request.eta());
+            scheduler = Schedulers.create(schedulerName(request), model.config().scheduler(), request.eta());
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException("scheduler", e.getMessage());
         }
+        try {
+            scheduler.setTimesteps(request.steps());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException("steps", e.getMessage());
+        }
+        return scheduler;
     }
 
     /** Token ids → [branches·n, sequence, hidden]: n copies of the negative, then n of the prompt. */

@@ -38,6 +38,7 @@ class RequestValidationTest {
                 bad("width", b -> b.size(2048, 2048), "4194304 pixels", "limit of 1048576"),
                 bad("steps", b -> b.steps(0), "between 1 and 150", "0"),
                 bad("steps", b -> b.steps(151), "between 1 and 150", "151"),
+                bad("steps", b -> b.scheduler("lcm").steps(60), "original_inference_steps", "50"),
                 bad("numImages", b -> b.numImages(9), "between 1 and 8", "9"),
                 bad("guidanceScale", b -> b.guidanceScale(-1), "between 0 and 30", "-1"),
                 bad("guidanceScale", b -> b.guidanceScale(Float.NaN), "between 0 and 30", "NaN"),
