@@ -182,12 +182,16 @@ public final class DiffusionPipeline {
         int startIndex = (steps - initSteps) * scheduler.order();
         boolean inpaint = input.mask().isPresent() || g.inpaintingUnet();
 
+        // As diffusers' inpainting pipelines: at full strength start from pure noise; an inpainting
+        // UNet then needs only the masked image's latents, not the whole image's.
+        boolean fromNoise = inpaint && input.strength() >= 1f;
         float[] pixels = new float[3 * init.width() * init.height()];
         ImageTensors.toTensor(init, pixels, 0);
-        float[] imageLatents = repeat(encode(pixels, init, shape, clock), shape.images());
+        float[] imageLatents = fromNoise && g.inpaintingUnet()
+                ? new float[0]
+                : repeat(encode(pixels, init, shape, clock), shape.images());
         float[] latents;
-        if (inpaint && input.strength() >= 1f) {
-            // As diffusers' inpainting pipelines: at full strength start from pure noise.
+        if (fromNoise) {
             latents = scaled(initialNoise, scheduler.initNoiseSigma());
         } else {
             latents = new float[shape.latentSize()];
