@@ -1,0 +1,61 @@
+package dev.easel.job;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.easel.engine.pipeline.GenerationRequest;
+import dev.easel.engine.pipeline.ImageInput;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.random.RandomGenerator;
+
+/**
+ * A generation job, version 1 of the contract (src/main/resources/schema/job-v1.schema.json,
+ * docs/job-contract.md). Obtain one from {@link JobParser}, which has checked it and filled in the
+ * schema's defaults; serialising it gives JSON that validates against the same schema.
+ *
+ * @param metadata the client's opaque object, echoed back; do not modify it
+ */
+@JsonInclude(JsonInclude.Include.NON_ABSENT)
+public record Job(int version, String id, String model, String prompt, String negativePrompt, int width, int height,
+                  int steps, double guidanceScale, Optional<String> scheduler, double eta, Optional<Long> seed,
+                  int numImages, Optional<ImageReference> initImage, Optional<ImageReference> mask,
+                  Optional<Double> strength, Optional<JobOutput> output, Optional<JobWebhook> webhook,
+                  Optional<ObjectNode> metadata, Optional<Instant> deadline) {
+
+    /** Strength of image-to-image when the job has an initImage but no strength (diffusers' default). */
+    public static final double DEFAULT_STRENGTH = 0.8;
+    /** Worker-chosen seeds are below 2^32, like AUTOMATIC1111's, so they are short to quote. */
+    static final long RANDOM_SEED_BOUND = 1L << 32;
+
+    /** The strength that applies: the job's, or {@link #DEFAULT_STRENGTH} for image-to-image. */
+    public double effectiveStrength() {
+        return strength.orElse(DEFAULT_STRENGTH);
+    }
+
+    /**
+     * The engine request for this job.
+     *
+     * @param image  the decoded initImage/mask ({@link ImageInputs}); present exactly when the job
+     *               has an initImage
+     * @param random draws the seed when the job has none
+     * @throws IllegalArgumentException if {@code image} does not match the job's initImage
+     */
+    public GenerationPlan toGenerationRequest(Optional<ImageInput> image, RandomGenerator random) {
+        if (image.isPresent() != initImage.isPresent()) {
+            throw new IllegalArgumentException("job " + id + (initImage.isPresent()
+                    ? " has an initImage but no decoded image was given" : " has no initImage but an image was given"));
+        }
+        long chosen = seed.orElseGet(() -> random.nextLong(RANDOM_SEED_BOUND));
+        GenerationRequest.Builder builder = GenerationRequest.builder(prompt)
+                .negativePrompt(negativePrompt)
+                .size(width, height)
+                .steps(steps)
+                .guidanceScale((float) guidanceScale)
+                .eta((float) eta)
+                .seed(chosen)
+                .numImages(numImages);
+        scheduler.ifPresent(builder::scheduler);
+        image.ifPresent(builder::image);
+        return new GenerationPlan(builder.build(), chosen, seed.isEmpty());
+    }
+}

@@ -1,0 +1,64 @@
+package dev.easel.job;
+
+import dev.easel.engine.image.PngLimits;
+import dev.easel.engine.pipeline.GenerationLimits;
+
+/**
+ * The deployment's limits on a job, beyond what the job-v1 schema fixes. The worker builds this
+ * from {@code easel.limits.*} configuration ({@code dev.easel.config.JobLimitsConfig}); tests
+ * build it directly.
+ *
+ * @param maxWidth            largest width in pixels
+ * @param maxHeight           largest height in pixels
+ * @param maxPixels           largest width × height
+ * @param maxSteps            most denoising steps
+ * @param maxImages           most images per job
+ * @param maxGuidance         largest guidance scale
+ * @param maxPromptTokens     most CLIP tokens in a prompt or negative prompt, without the start
+ *                            and end tokens (75 for CLIP's 77-token context)
+ * @param maxInputImageBytes  largest initImage or mask PNG file, in bytes (decoded size, not base64)
+ * @param maxInputImageWidth  largest initImage or mask width, checked from the PNG header
+ * @param maxInputImageHeight largest initImage or mask height, checked from the PNG header
+ * @param maxInputImagePixels largest initImage or mask width × height, checked from the PNG header
+ * @param maxMetadataBytes    largest {@code metadata} object, as compact UTF-8 JSON
+ * @param maxIdLength         longest {@code id}; at most the schema's 128
+ */
+public record JobLimits(int maxWidth, int maxHeight, long maxPixels, int maxSteps, int maxImages, double maxGuidance,
+                        int maxPromptTokens, long maxInputImageBytes, int maxInputImageWidth,
+                        int maxInputImageHeight, long maxInputImagePixels, int maxMetadataBytes, int maxIdLength) {
+
+    /** The schema's ceiling on {@code id}; a deployment may only lower it. */
+    public static final int SCHEMA_MAX_ID_LENGTH = 128;
+
+    public JobLimits {
+        if (maxWidth < 8 || maxHeight < 8 || maxPixels < 64 || maxSteps < 1 || maxImages < 1 || !(maxGuidance >= 0)
+                || maxPromptTokens < 1 || maxInputImageBytes < 1 || maxInputImageWidth < 1 || maxInputImageHeight < 1
+                || maxInputImagePixels < 1 || maxMetadataBytes < 2 || maxIdLength < 1) {
+            throw new IllegalArgumentException("job limits out of range: " + this);
+        }
+        if (maxIdLength > SCHEMA_MAX_ID_LENGTH) {
+            throw new IllegalArgumentException("maxIdLength " + maxIdLength + " exceeds the job schema's "
+                    + SCHEMA_MAX_ID_LENGTH);
+        }
+    }
+
+    /**
+     * Defaults for one 24 GB GPU running SD 1.5, matching {@link GenerationLimits#defaults()}. Input
+     * images must be the output's size, so their decode limits equal the output limits; 8 MiB holds
+     * even an uncompressed 16-bit RGBA PNG of 1 Mpx.
+     */
+    public static JobLimits defaults() {
+        return new JobLimits(2048, 2048, 1024L * 1024, 150, 8, 30, 75, 8L << 20, 2048, 2048, 1024L * 1024,
+                16 * 1024, SCHEMA_MAX_ID_LENGTH);
+    }
+
+    /** What the engine's PNG decoder may accept for initImage and mask. */
+    public PngLimits pngLimits() {
+        return new PngLimits(maxInputImageWidth, maxInputImageHeight, maxInputImagePixels, maxInputImageBytes);
+    }
+
+    /** The engine's own check of the same limits (it has one side limit: the larger of width and height). */
+    public GenerationLimits generationLimits() {
+        return new GenerationLimits(Math.max(maxWidth, maxHeight), maxPixels, maxSteps, maxImages, (float) maxGuidance);
+    }
+}

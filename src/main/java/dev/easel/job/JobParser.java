@@ -1,0 +1,143 @@
+package dev.easel.job;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
+import java.util.stream.Collectors;
+
+/**
+ * Reads a job (JSON bytes, from Kafka or HTTP) into a {@link Job} or a {@link JobRejection}
+ * listing every violation: first the job-v1 schema, then the deployment's {@link JobLimits} and
+ * the rules between fields. Bad input never throws. Immutable and thread-safe; the
+ * {@code with…} methods return adjusted copies.
+ */
+public final class JobParser {
+
+    private final JobLimits limits;
+    private final Clock clock;
+    private final Supplier<String> ids;
+    private final Optional<ToIntFunction<String>> tokenCounter;
+    private final ObjectMapper mapper;
+
+    /** A parser with the system clock, random ids for jobs without one, and no token counting. */
+    public JobParser(JobLimits limits) {
+        this(limits, Clock.systemUTC(), JobIds::generate, Optional.empty());
+    }
+
+    private JobParser(JobLimits limits, Clock clock, Supplier<String> ids, Optional<ToIntFunction<String>> tokenCounter) {
+        this.limits = limits;
+        this.clock = clock;
+        this.ids = ids;
+        this.tokenCounter = tokenCounter;
+        this.mapper = mapper(limits);
+    }
+
+    /** Judges {@code deadline} against this clock. */
+    public JobParser withClock(Clock value) {
+        return new JobParser(limits, value, ids, tokenCounter);
+    }
+
+    /** Supplies the id of a job submitted without one; the default is {@link JobIds#generate()}. */
+    public JobParser withIdGenerator(Supplier<String> value) {
+        return new JobParser(limits, clock, value, tokenCounter);
+    }
+
+    /**
+     * Enforces {@link JobLimits#maxPromptTokens()} on {@code prompt} and {@code negativePrompt}.
+     * Counting needs the model's tokenizer, so a worker passes its model's, e.g.
+     * {@code ClipTokenizer::countTokens} (BPE tokens without start and end tokens).
+     */
+    public JobParser withTokenCounter(ToIntFunction<String> value) {
+        return new JobParser(limits, clock, ids, Optional.of(value));
+    }
+
+    /** The job in {@code json} (UTF-8, UTF-16 or UTF-32), or why it is not acceptable. */
+    public Validated<Job> parse(byte[] json) {
+        JsonNode tree;
+        try {
+            tree = mapper.readTree(json);
+        } catch (JsonProcessingException e) {
+            return reject(Optional.empty(), List.of(new Violation("$", "is not valid JSON: " + e.getOriginalMessage()
+                    + at(e.getLocation()), "one JSON object (RFC 8259), no duplicate keys")));
+        } catch (IOException e) {
+            // readTree on a byte array does no I/O; only parse errors can reach here.
+            throw new IllegalStateException(e);
+        }
+        if (tree == null || tree.isMissingNode()) {
+            return reject(Optional.empty(), List.of(new Violation("$", "is empty", "one JSON object (RFC 8259)")));
+        }
+        List<Violation> violations = new ArrayList<>(JobSchema.get().validate(tree));
+        if (!(tree instanceof ObjectNode job)) {
+            return reject(Optional.empty(), violations);
+        }
+        Set<String> flagged = violations.stream().map(Violation::field).collect(Collectors.toSet());
+        JobSchema.get().applyDefaults(job);
+        violations.addAll(new JobRules(limits, clock, tokenCounter).check(job, flagged));
+        Optional<String> id = flagged.contains("id") ? Optional.empty()
+                : Optional.ofNullable(job.get("id")).filter(JsonNode::isTextual).map(JsonNode::asText);
+        if (!violations.isEmpty()) {
+            return reject(id, violations);
+        }
+        if (id.isEmpty()) {
+            job.set("id", TextNode.valueOf(ids.get()));
+        }
+        try {
+            return new Validated.Valid<>(mapper.treeToValue(job, Job.class));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("job passed the job-v1 schema but does not map to Job: the schema and "
+                    + "the Job record disagree", e);
+        }
+    }
+
+    /** The job as contract JSON (defaults included), e.g. to forward an HTTP submission to Kafka. */
+    public byte[] toJson(Job job) {
+        try {
+            return mapper.writeValueAsBytes(job);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise job " + job.id(), e);
+        }
+    }
+
+    private static Validated<Job> reject(Optional<String> id, List<Violation> violations) {
+        return new Validated.Invalid<>(new JobRejection(id, violations));
+    }
+
+    private static String at(JsonLocation location) {
+        return location == null || location.getLineNr() < 0 ? ""
+                : " at line " + location.getLineNr() + ", column " + location.getColumnNr();
+    }
+
+    private static ObjectMapper mapper(JobLimits limits) {
+        // An inline PNG of the largest allowed size must fit in one JSON string.
+        long dataUriChars = ImageReference.DATA_URI_PREFIX.length() + (limits.maxInputImageBytes() + 2) / 3 * 4;
+        int maxString = (int) Math.min(Integer.MAX_VALUE,
+                Math.max(StreamReadConstraints.DEFAULT_MAX_STRING_LEN, dataUriChars));
+        JsonMapper mapper = JsonMapper.builder()
+                .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+                .addModule(new Jdk8Module())
+                .addModule(new JavaTimeModule())
+                .build();
+        mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder().maxStringLength(maxString).build());
+        return mapper;
+    }
+}

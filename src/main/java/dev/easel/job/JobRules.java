@@ -1,0 +1,196 @@
+package dev.easel.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import java.math.BigDecimal;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.ToIntFunction;
+
+/**
+ * The checks the schema cannot express: the deployment's {@link JobLimits}, rules between fields,
+ * the clock, and prompt length in tokens. Runs on the JSON tree after schema validation and skips
+ * fields the schema already rejected, so each problem is reported once.
+ */
+final class JobRules {
+
+    /** RFC 3339 allows lower-case 't' and 'z'; java.time's ISO parser does not without this. */
+    private static final DateTimeFormatter RFC_3339 = new DateTimeFormatterBuilder()
+            .parseCaseInsensitive().append(DateTimeFormatter.ISO_OFFSET_DATE_TIME).toFormatter();
+
+    private final JobLimits limits;
+    private final Clock clock;
+    private final Optional<ToIntFunction<String>> tokenCounter;
+
+    JobRules(JobLimits limits, Clock clock, Optional<ToIntFunction<String>> tokenCounter) {
+        this.limits = limits;
+        this.clock = clock;
+        this.tokenCounter = tokenCounter;
+    }
+
+    /**
+     * Checks a job whose schema defaults are filled in; rewrites {@code deadline} to the canonical
+     * UTC form Jackson reads.
+     *
+     * @param flagged fields the schema rejected
+     */
+    List<Violation> check(ObjectNode job, Set<String> flagged) {
+        Checks c = new Checks(job, flagged);
+        c.text("id").filter(id -> id.length() > limits.maxIdLength()).ifPresent(id -> c.add("id",
+                "must be at most " + limits.maxIdLength() + " characters, got " + id.length(),
+                "≤ " + limits.maxIdLength() + " characters"));
+        c.atMost("width", limits.maxWidth());
+        c.atMost("height", limits.maxHeight());
+        c.number("width").ifPresent(w -> c.number("height").ifPresent(h -> {
+            BigDecimal pixels = w.multiply(h);
+            if (pixels.compareTo(BigDecimal.valueOf(limits.maxPixels())) > 0) {
+                c.add("width", "width × height = " + w + " × " + h + " = " + pixels.toPlainString()
+                        + " pixels is too many", "≤ " + limits.maxPixels() + " pixels");
+            }
+        }));
+        c.atMost("steps", limits.maxSteps());
+        c.atMost("numImages", limits.maxImages());
+        c.atMost("guidanceScale", limits.maxGuidance());
+        images(c);
+        c.present("metadata").ifPresent(metadata -> {
+            int bytes = metadata.toString().getBytes(StandardCharsets.UTF_8).length;
+            if (bytes > limits.maxMetadataBytes()) {
+                c.add("metadata", "is " + bytes + " bytes as compact JSON", "≤ " + limits.maxMetadataBytes() + " bytes");
+            }
+        });
+        c.text("deadline").ifPresent(text -> deadline(c, job, text));
+        c.text("webhook.url").ifPresent(url -> webhookUrl(c, url));
+        tokenCounter.ifPresent(counter -> {
+            tokens(c, "prompt", counter);
+            tokens(c, "negativePrompt", counter);
+        });
+        return c.violations;
+    }
+
+    private void images(Checks c) {
+        dataUriSize(c, "initImage");
+        dataUriSize(c, "mask");
+        boolean init = c.job.has("initImage");
+        if (!init) {
+            c.present("strength").ifPresent(s -> c.add("strength", "is set but there is no initImage",
+                    "only with initImage"));
+            c.present("mask").ifPresent(m -> c.add("mask", "is set but there is no initImage", "only with initImage"));
+            return;
+        }
+        if (c.flagged.contains("strength")) {
+            return;
+        }
+        c.number("steps").ifPresent(steps -> {
+            BigDecimal strength = c.number("strength").orElse(BigDecimal.valueOf(Job.DEFAULT_STRENGTH));
+            // The engine runs floor(steps × strength) steps of the schedule; zero would return the input unchanged.
+            if (strength.signum() > 0 && steps.multiply(strength).compareTo(BigDecimal.ONE) < 0) {
+                c.add("strength", "strength " + strength + " × " + steps + " steps leaves no denoising step",
+                        "strength × steps ≥ 1");
+            }
+        });
+    }
+
+    private void dataUriSize(Checks c, String field) {
+        c.text(field).filter(uri -> uri.startsWith(ImageReference.DATA_URI_PREFIX))
+                .map(uri -> (ImageReference.DataUri) ImageReference.parse(uri))
+                .flatMap(data -> ImageInputs.sizeViolation(field, data, limits))
+                .ifPresent(c.violations::add);
+    }
+
+    private void deadline(Checks c, ObjectNode job, String text) {
+        Instant deadline;
+        try {
+            deadline = OffsetDateTime.parse(text, RFC_3339).toInstant();
+        } catch (DateTimeParseException e) {
+            // The schema's date-time check admits leap seconds (23:59:60), which java.time cannot represent.
+            c.add("deadline", "must be a date-time without a leap second, got " + JobSchema.quote(job.get("deadline")),
+                    "RFC 3339 date-time, seconds 00-59");
+            return;
+        }
+        Instant now = clock.instant();
+        if (!deadline.isAfter(now)) {
+            c.add("deadline", "is " + deadline + ", not after the time of submission " + now, "in the future");
+            return;
+        }
+        job.set("deadline", TextNode.valueOf(deadline.toString()));
+    }
+
+    /** The schema's uri format and pattern admit a few strings java.net.URI refuses; the notifier needs a URI. */
+    private static void webhookUrl(Checks c, String url) {
+        String problem;
+        try {
+            URI uri = new URI(url);
+            problem = uri.getHost() == null ? "has no host name, got " + JobSchema.quote(TextNode.valueOf(url)) : null;
+        } catch (URISyntaxException e) {
+            problem = "is not a URI Java can read (" + e.getReason() + ")";
+        }
+        if (problem != null) {
+            c.add("webhook.url", problem, "an absolute http:// or https:// URL with a host");
+        }
+    }
+
+    private void tokens(Checks c, String field, ToIntFunction<String> counter) {
+        c.text(field).ifPresent(text -> {
+            int count = counter.applyAsInt(text);
+            if (count > limits.maxPromptTokens()) {
+                c.add(field, "is " + count + " tokens; the model reads only the first " + limits.maxPromptTokens(),
+                        "≤ " + limits.maxPromptTokens() + " tokens");
+            }
+        });
+    }
+
+    /** Access to the job's fields that the schema accepted, and the violations found so far. */
+    private static final class Checks {
+        final ObjectNode job;
+        final Set<String> flagged;
+        final List<Violation> violations = new ArrayList<>();
+
+        Checks(ObjectNode job, Set<String> flagged) {
+            this.job = job;
+            this.flagged = flagged;
+        }
+
+        void add(String field, String problem, String limit) {
+            violations.add(new Violation(field, problem, limit));
+        }
+
+        /** The node at a dotted path, unless absent, null or rejected by the schema. */
+        Optional<JsonNode> present(String path) {
+            if (flagged.contains(path)) {
+                return Optional.empty();
+            }
+            JsonNode node = job;
+            for (String name : path.split("\\.")) {
+                node = node.path(name);
+            }
+            return node.isMissingNode() || node.isNull() ? Optional.empty() : Optional.of(node);
+        }
+
+        Optional<String> text(String path) {
+            return present(path).filter(JsonNode::isTextual).map(JsonNode::asText);
+        }
+
+        /** Exact, so 1e30 is compared as 1e30 and not as a saturated int. */
+        Optional<BigDecimal> number(String path) {
+            return present(path).filter(JsonNode::isNumber).map(JsonNode::decimalValue);
+        }
+
+        void atMost(String field, double max) {
+            BigDecimal limit = BigDecimal.valueOf(max).stripTrailingZeros();
+            number(field).filter(v -> v.compareTo(limit) > 0).ifPresent(v -> add(field,
+                    "must be at most " + limit.toPlainString() + ", got " + v, "≤ " + limit.toPlainString()));
+        }
+    }
+}

@@ -1,0 +1,328 @@
+package dev.easel.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class JobParserTest {
+
+    static final Instant NOW = Instant.parse("2029-06-01T00:00:00Z");
+    static final JobParser PARSER = new JobParser(JobLimits.defaults())
+            .withClock(Clock.fixed(NOW, ZoneOffset.UTC))
+            .withIdGenerator(() -> "generated-id");
+
+    /** The smallest valid job, with {@code extra} members added (JSON with ' for "). */
+    static String job(String extra) {
+        String base = "{'version': 1, 'model': 'sd15', 'prompt': 'a cat'" + (extra.isEmpty() ? "" : ", " + extra) + "}";
+        return base.replace('\'', '"');
+    }
+
+    static Job accept(JobParser parser, String json) {
+        Validated<Job> result = parser.parse(json.getBytes(StandardCharsets.UTF_8));
+        assertThat(result).as("%s", result).isInstanceOf(Validated.Valid.class);
+        return ((Validated.Valid<Job>) result).value();
+    }
+
+    static JobRejection reject(JobParser parser, String json) {
+        Validated<Job> result = parser.parse(json.getBytes(StandardCharsets.UTF_8));
+        assertThat(result).as("%s", result).isInstanceOf(Validated.Invalid.class);
+        JobRejection rejection = ((Validated.Invalid<Job>) result).rejection();
+        for (Violation v : rejection.violations()) {
+            assertThat(v.field()).as("field of %s", v).isNotBlank();
+            assertThat(v.problem()).as("problem of %s", v).isNotBlank();
+            assertThat(v.limit()).as("limit of %s", v).isNotBlank();
+        }
+        return rejection;
+    }
+
+    @Test
+    void acceptsFullJob() {
+        String json = job("'id': 'order-1234.variant_a', 'negativePrompt': 'blurry', 'width': 768, 'height': 512,"
+                + " 'steps': 25, 'guidanceScale': 7.0, 'scheduler': 'dpmpp_2m_karras', 'eta': 0.5, 'seed': 42,"
+                + " 'numImages': 2, 'initImage': 's3://uploads/a/b.png', 'mask': 's3://uploads/a/m.png', 'strength': 0.6,"
+                + " 'output': {'bucket': 'easel-out', 'keyPrefix': 'acme/', 'format': 'png'},"
+                + " 'webhook': {'url': 'https://hooks.example.com/x', 'events': ['started', 'progress', 'completed', 'failed']},"
+                + " 'metadata': {'customer': 'acme', 'n': [1, 2]}, 'deadline': '2030-01-01T13:00:00+01:00'");
+        Job job = accept(PARSER, json);
+        assertThat(job.id()).isEqualTo("order-1234.variant_a");
+        assertThat(job.model()).isEqualTo("sd15");
+        assertThat(job.prompt()).isEqualTo("a cat");
+        assertThat(job.negativePrompt()).isEqualTo("blurry");
+        assertThat(job.width()).isEqualTo(768);
+        assertThat(job.height()).isEqualTo(512);
+        assertThat(job.steps()).isEqualTo(25);
+        assertThat(job.guidanceScale()).isEqualTo(7.0);
+        assertThat(job.scheduler()).contains("dpmpp_2m_karras");
+        assertThat(job.eta()).isEqualTo(0.5);
+        assertThat(job.seed()).contains(42L);
+        assertThat(job.numImages()).isEqualTo(2);
+        assertThat(job.initImage()).contains(new ImageReference.S3("uploads", "a/b.png"));
+        assertThat(job.mask()).contains(new ImageReference.S3("uploads", "a/m.png"));
+        assertThat(job.strength()).contains(0.6);
+        assertThat(job.output()).contains(new JobOutput("easel-out", "acme/", "png"));
+        assertThat(job.webhook()).contains(new JobWebhook(URI.create("https://hooks.example.com/x"),
+                List.of(JobWebhook.Event.STARTED, JobWebhook.Event.PROGRESS, JobWebhook.Event.COMPLETED,
+                        JobWebhook.Event.FAILED)));
+        assertThat(job.metadata().orElseThrow().toString()).isEqualTo("{\"customer\":\"acme\",\"n\":[1,2]}");
+        assertThat(job.deadline()).contains(Instant.parse("2030-01-01T12:00:00Z"));
+    }
+
+    @Test
+    void fillsDefaultsAndGeneratesId() {
+        Job job = accept(PARSER, job("'output': {'bucket': 'easel-out'}, 'webhook': {'url': 'http://localhost:8080/h'}"));
+        assertThat(job.id()).isEqualTo("generated-id");
+        assertThat(job.negativePrompt()).isEmpty();
+        assertThat(List.of(job.width(), job.height(), job.steps(), job.numImages())).containsExactly(512, 512, 30, 1);
+        assertThat(job.guidanceScale()).isEqualTo(7.5);
+        assertThat(job.eta()).isZero();
+        assertThat(job.scheduler()).isEmpty();
+        assertThat(job.seed()).isEmpty();
+        assertThat(job.output()).contains(new JobOutput("easel-out", "", "png"));
+        assertThat(job.webhook().orElseThrow().events())
+                .containsExactly(JobWebhook.Event.COMPLETED, JobWebhook.Event.FAILED);
+        assertThat(new JobParser(JobLimits.defaults()).parse(job("").getBytes(StandardCharsets.UTF_8)))
+                .isInstanceOfSatisfying(Validated.Valid.class, v -> assertThat(((Job) v.value()).id())
+                        .matches("[0-9a-f-]{36}"));
+    }
+
+    @Test
+    void acceptsIntegralNumberWrittenWithFraction() {
+        assertThat(accept(PARSER, job("'steps': 20.0")).steps()).isEqualTo(20);
+    }
+
+    static Stream<Arguments> badFields() {
+        return Stream.of(
+                // field, extra members, problem fragment, limit fragment
+                Arguments.of("version", "'version': 2", "must be 1, got 2", "= 1"),
+                Arguments.of("version", "'version': '1'", "must be 1, got \"1\"", "= 1"),
+                Arguments.of("id", "'id': 'has space'", "must be 1-128 characters of", "A-Z a-z 0-9 . _ -"),
+                Arguments.of("id", "'id': 'ümlaut'", "got \"ümlaut\"", "1-128 characters"),
+                Arguments.of("id", "'id': '" + "x".repeat(129) + "'", "at most 128 characters, got 129", "≤ 128 characters"),
+                Arguments.of("id", "'id': ''", "at least 1 characters, got 0", "≥ 1 characters"),
+                Arguments.of("id", "'id': 7", "must be of type string, got integer 7", "type string"),
+                Arguments.of("model", "'model': '../etc'", "must be 1-128 characters", "starting with a letter or digit"),
+                Arguments.of("prompt", "'prompt': ['a']", "must be of type string, got array", "type string"),
+                Arguments.of("negativePrompt", "'negativePrompt': null", "must be of type string, got null", "type string"),
+                Arguments.of("width", "'width': '512'", "must be of type integer, got string \"512\"", "type integer"),
+                Arguments.of("width", "'width': 500", "must be a multiple of 8, got 500", "multiple of 8"),
+                Arguments.of("width", "'width': 0", "must be at least 8, got 0", "≥ 8"),
+                Arguments.of("width", "'width': 4096", "must be at most 2048, got 4096", "≤ 2048"),
+                Arguments.of("width", "'width': 1e30", "must be at most 2048", "≤ 2048"),
+                Arguments.of("height", "'height': 513.5", "got number 513.5", "type integer"),
+                Arguments.of("height", "'height': 2056", "must be at most 2048, got 2056", "≤ 2048"),
+                Arguments.of("width", "'width': 2048, 'height': 1024", "2048 × 1024 = 2097152 pixels is too many",
+                        "≤ 1048576 pixels"),
+                Arguments.of("steps", "'steps': 0", "must be at least 1, got 0", "≥ 1"),
+                Arguments.of("steps", "'steps': 151", "must be at most 150, got 151", "≤ 150"),
+                Arguments.of("steps", "'steps': 2.5", "must be of type integer, got number 2.5", "type integer"),
+                Arguments.of("guidanceScale", "'guidanceScale': -1", "must be at least 0, got -1", "≥ 0"),
+                Arguments.of("guidanceScale", "'guidanceScale': 30.5", "must be at most 30, got 30.5", "≤ 30"),
+                Arguments.of("guidanceScale", "'guidanceScale': 'high'", "got string \"high\"", "type number"),
+                Arguments.of("scheduler", "'scheduler': 'k_lms'", "must be one of pndm, ddim, euler, euler_a, dpmpp_2m,"
+                        + " dpmpp_2m_karras, lcm, got \"k_lms\"", "one of pndm"),
+                Arguments.of("eta", "'eta': 1.5", "must be at most 1, got 1.5", "≤ 1"),
+                Arguments.of("seed", "'seed': -1", "must be at least 0, got -1", "≥ 0"),
+                Arguments.of("seed", "'seed': 9007199254740992", "must be at most 9007199254740991", "≤ 9007199254740991"),
+                Arguments.of("seed", "'seed': 'lucky'", "got string", "type integer"),
+                Arguments.of("numImages", "'numImages': 9", "must be at most 8, got 9", "≤ 8"),
+                Arguments.of("numImages", "'numImages': 0", "must be at least 1, got 0", "≥ 1"),
+                Arguments.of("initImage", "'initImage': 'http://example.com/a.png'", "must be an s3://bucket/key reference"
+                        + " or a data:image/png;base64,... URI, got \"http://example.com/a.png\"", "s3://bucket/key"),
+                Arguments.of("initImage", "'initImage': 'data:image/jpeg;base64,/9j/'", "got \"data:image/jpeg",
+                        "data:image/png;base64"),
+                Arguments.of("mask", "'initImage': 's3://b-1/k', 'mask': 's3://B/k'", "must be an s3://bucket/key",
+                        "s3://bucket/key"),
+                Arguments.of("strength", "'initImage': 's3://b-1/k', 'strength': 0", "must be greater than 0, got 0", "> 0"),
+                Arguments.of("strength", "'initImage': 's3://b-1/k', 'strength': 1.01", "must be at most 1", "≤ 1"),
+                Arguments.of("strength", "'initImage': 's3://b-1/k', 'strength': 0.01, 'steps': 50",
+                        "strength 0.01 × 50 steps leaves no denoising step", "strength × steps ≥ 1"),
+                Arguments.of("strength", "'strength': 0.5", "is set but there is no initImage", "only with initImage"),
+                Arguments.of("mask", "'mask': 's3://b-1/k'", "is set but there is no initImage", "only with initImage"),
+                Arguments.of("output", "'output': 's3://b/k'", "must be of type object", "type object"),
+                Arguments.of("output.bucket", "'output': {}", "is required", "required field"),
+                Arguments.of("output.bucket", "'output': {'bucket': 'Bad_Bucket'}", "must be an S3 bucket name",
+                        "3-63 characters"),
+                Arguments.of("output.format", "'output': {'bucket': 'abc', 'format': 'jpeg'}",
+                        "must be one of png, got \"jpeg\"", "one of png"),
+                Arguments.of("output.keyPrefix", "'output': {'bucket': 'abc', 'keyPrefix': '" + "k".repeat(513) + "'}",
+                        "at most 512 characters, got 513", "≤ 512 characters"),
+                Arguments.of("output.acl", "'output': {'bucket': 'abc', 'acl': 'public-read'}",
+                        "is not a field of job version 1", "known fields: bucket, keyPrefix, format"),
+                Arguments.of("webhook.url", "'webhook': {}", "is required", "required field"),
+                Arguments.of("webhook.url", "'webhook': {'url': 'ftp://files.example.com/x'}",
+                        "must be an absolute http:// or https:// URL with a host, got \"ftp://files.example.com/x\"",
+                        "http:// or https://"),
+                Arguments.of("webhook.url", "'webhook': {'url': 'javascript:alert(1)'}", "got \"javascript:alert(1)\"",
+                        "http:// or https://"),
+                Arguments.of("webhook.url", "'webhook': {'url': 'https://exa mple.com/'}", "must be an absolute URI",
+                        "absolute URI"),
+                Arguments.of("webhook.events[1]", "'webhook': {'url': 'https://h.example', 'events': ['started', 'done']}",
+                        "must be one of started, progress, completed, failed, got \"done\"",
+                        "one of started, progress, completed, failed"),
+                Arguments.of("webhook.events", "'webhook': {'url': 'https://h.example', 'events': []}",
+                        "must have at least 1 items, got 0", "≥ 1 items"),
+                Arguments.of("webhook.events", "'webhook': {'url': 'https://h.example', 'events': ['failed', 'failed']}",
+                        "must not list an item twice", "unique items"),
+                Arguments.of("metadata", "'metadata': [1, 2]", "must be of type object, got array", "type object"),
+                Arguments.of("metadata", "'metadata': {'blob': '" + "m".repeat(16_400) + "'}",
+                        "is 16411 bytes as compact JSON", "≤ 16384 bytes"),
+                Arguments.of("deadline", "'deadline': '2029-05-31T23:59:59Z'",
+                        "is 2029-05-31T23:59:59Z, not after the time of submission 2029-06-01T00:00:00Z", "in the future"),
+                Arguments.of("deadline", "'deadline': 'tomorrow'", "must be an RFC 3339 date-time", "RFC 3339"),
+                Arguments.of("deadline", "'deadline': '2030-01-01 12:00'", "got \"2030-01-01 12:00\"", "RFC 3339"),
+                Arguments.of("cfg_scale", "'cfg_scale': 7", "is not a field of job version 1",
+                        "known fields: version, id, model, prompt, negativePrompt, width"),
+                Arguments.of("model", "'model': null", "must be of type string, got null", "type string"));
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("badFields")
+    void rejectsBadField(String field, String extra, String problem, String limit) {
+        String json = job(extra);
+        // Replace the base job's model/version rather than duplicating the key.
+        if (extra.startsWith("'version'")) {
+            json = json.replaceFirst("\"version\": 1, ", "");
+        } else if (extra.startsWith("'model'")) {
+            json = json.replaceFirst("\"model\": \"sd15\", ", "");
+        } else if (extra.startsWith("'prompt'")) {
+            json = json.replaceFirst("\"prompt\": \"a cat\", ", "");
+        }
+        JobRejection rejection = reject(PARSER, json);
+        assertThat(rejection.violations()).as(rejection.summary())
+                .anySatisfy(v -> {
+                    assertThat(v.field()).isEqualTo(field);
+                    assertThat(v.problem()).contains(problem);
+                    assertThat(v.limit()).contains(limit);
+                });
+    }
+
+    @Test
+    void reportsMissingRequiredFieldsAll() {
+        JobRejection rejection = reject(PARSER, "{}");
+        assertThat(rejection.violations()).extracting(Violation::field)
+                .containsExactlyInAnyOrder("version", "model", "prompt");
+        assertThat(rejection.violations()).allSatisfy(v -> assertThat(v.problem()).isEqualTo("is required"));
+        assertThat(rejection.id()).isEmpty();
+    }
+
+    @Test
+    void reportsEveryViolationAndKeepsTheId() {
+        JobRejection rejection = reject(PARSER, job("'id': 'job-7', 'width': 500, 'steps': 1000, 'foo': 1"));
+        assertThat(rejection.id()).contains("job-7");
+        assertThat(rejection.violations()).extracting(Violation::field).containsExactly("width", "foo", "steps");
+        assertThat(rejection.summary()).startsWith("width: must be a multiple of 8, got 500 (limit: multiple of 8); ");
+    }
+
+    @Test
+    void doesNotRepeatWhatTheSchemaRejected() {
+        // 4100 breaks the schema (multiple of 8), so the configured maximum is not reported on top.
+        assertThat(reject(PARSER, job("'width': 4100")).violations()).extracting(Violation::limit)
+                .containsExactly("multiple of 8");
+        assertThat(reject(PARSER, job("'width': 'big'")).violations()).hasSize(1);
+    }
+
+    @Test
+    void rejectsDocumentsThatAreNotOneJsonObject() {
+        assertThat(reject(PARSER, "{\"version\": 1,").violations()).singleElement().satisfies(v -> {
+            assertThat(v.field()).isEqualTo("$");
+            assertThat(v.problem()).startsWith("is not valid JSON: ").contains("line 1");
+        });
+        assertThat(reject(PARSER, "").violations()).singleElement()
+                .satisfies(v -> assertThat(v.problem()).isEqualTo("is empty"));
+        assertThat(reject(PARSER, "[1]").violations()).singleElement()
+                .satisfies(v -> assertThat(v.problem()).isEqualTo("must be of type object, got array [1]"));
+        assertThat(reject(PARSER, job("'width': 512, 'width': 640")).violations()).singleElement()
+                .satisfies(v -> assertThat(v.problem()).contains("Duplicate field 'width'"));
+        assertThat(reject(PARSER, job("") + " {}").violations()).singleElement()
+                .satisfies(v -> assertThat(v.problem()).contains("Trailing token"));
+        assertThat(PARSER.parse(new byte[] {(byte) 0xC3, (byte) 0x28})).isInstanceOf(Validated.Invalid.class);
+    }
+
+    @Test
+    void acceptsLowerCaseRfc3339AndRejectsLeapSecond() {
+        assertThat(accept(PARSER, job("'deadline': '2030-01-01t12:00:00z'")).deadline())
+                .contains(Instant.parse("2030-01-01T12:00:00Z"));
+        assertThat(reject(PARSER, job("'deadline': '2016-12-31T23:59:60Z'")).violations()).singleElement()
+                .satisfies(v -> assertThat(v.problem()).contains("leap second"));
+    }
+
+    @Test
+    void countsPromptTokensWhenGivenATokenizer() {
+        JobParser counting = PARSER.withTokenCounter(text -> text.split(" ").length);
+        String prompt = "word ".repeat(76).trim();
+        JobRejection rejection = reject(counting, job("'negativePrompt': '" + prompt + "'"));
+        assertThat(rejection.violations()).singleElement().isEqualTo(new Violation("negativePrompt",
+                "is 76 tokens; the model reads only the first 75", "≤ 75 tokens"));
+        accept(counting, job("'negativePrompt': '" + "word ".repeat(75).trim() + "'"));
+        accept(PARSER, job("'negativePrompt': '" + prompt + "'"));
+    }
+
+    @Test
+    void appliesConfiguredLimits() {
+        JobLimits d = JobLimits.defaults();
+        JobParser strict = new JobParser(new JobLimits(1024, 768, 512 * 512, 50, 2, 12, 75, d.maxInputImageBytes(),
+                1024, 768, 512 * 512, 64, 16)).withClock(Clock.fixed(NOW, ZoneOffset.UTC));
+        JobRejection rejection = reject(strict, job("'id': '" + "a".repeat(17) + "', 'height': 776, 'numImages': 3,"
+                + " 'steps': 51, 'guidanceScale': 12.5, 'metadata': {'k': '" + "v".repeat(60) + "'}"));
+        assertThat(rejection.violations()).extracting(Violation::field, Violation::limit).containsExactly(
+                tuple("id", "≤ 16 characters"),
+                tuple("height", "≤ 768"),
+                tuple("width", "≤ 262144 pixels"),
+                tuple("steps", "≤ 50"),
+                tuple("numImages", "≤ 2"),
+                tuple("guidanceScale", "≤ 12"),
+                tuple("metadata", "≤ 64 bytes"));
+        assertThat(rejection.id()).contains("a".repeat(17));
+        assertThatThrownBy(() -> new JobLimits(2048, 2048, 1 << 20, 150, 8, 30, 75, 1 << 20, 2048, 2048, 1 << 20,
+                1024, 129)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("128");
+    }
+
+    @Test
+    void rejectsOversizedDataUriFromItsLengthAlone() {
+        JobLimits d = JobLimits.defaults();
+        JobParser small = new JobParser(new JobLimits(d.maxWidth(), d.maxHeight(), d.maxPixels(), d.maxSteps(),
+                d.maxImages(), d.maxGuidance(), d.maxPromptTokens(), 3000, 2048, 2048, d.maxPixels(),
+                d.maxMetadataBytes(), d.maxIdLength()));
+        // 4004 base64 characters of junk: refused for size, never decoded.
+        String uri = ImageReference.DATA_URI_PREFIX + "!".repeat(4004);
+        JobRejection rejection = reject(small, job("'initImage': '" + uri + "'"));
+        assertThat(rejection.violations()).singleElement()
+                .isEqualTo(new Violation("initImage", "is a 3003-byte PNG", "≤ 3000 bytes"));
+    }
+
+    @Test
+    void acceptsAnInlineImageOfTheLargestAllowedSize() {
+        // 8 MiB as base64 is 11.2 M characters: the JSON reader must allow such a string.
+        String uri = ImageReference.DATA_URI_PREFIX + "A".repeat((int) ((8L << 20) / 3 * 4));
+        Job job = accept(PARSER, job("'initImage': '" + uri + "'"));
+        assertThat(job.initImage()).containsInstanceOf(ImageReference.DataUri.class);
+        assertThat(job.initImage().orElseThrow().toString()).isEqualTo("DataUri[11184808 base64 characters]");
+    }
+
+    @Test
+    void serialisesBackToJsonThatParsesToTheSameJob() throws Exception {
+        Job job = accept(PARSER, job("'id': 'x1', 'seed': 7, 'initImage': '" + Pngs.dataUri(Pngs.rgb(8, 8, 1, 2, 3))
+                + "', 'webhook': {'url': 'https://h.example/p?q=1'}, 'metadata': {'a': {'b': null}},"
+                + " 'deadline': '2030-01-01T00:00:00.5+02:00', 'output': {'bucket': 'out'}"));
+        byte[] json = PARSER.toJson(job);
+        assertThat(JobSchema.get().validate(new ObjectMapper().readTree(json))).isEmpty();
+        assertThat(accept(PARSER, new String(json, StandardCharsets.UTF_8))).isEqualTo(job);
+        assertThat(new String(json, StandardCharsets.UTF_8)).contains("\"deadline\":\"2029-12-31T22:00:00.500Z\"")
+                .contains("\"initImage\":\"data:image/png;base64,").doesNotContain("Optional");
+        assertThat(accept(PARSER, job("")).strength()).isEqualTo(Optional.empty());
+    }
+}
