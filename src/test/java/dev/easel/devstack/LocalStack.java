@@ -1,0 +1,514 @@
+package dev.easel.devstack;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.common.Uuid;
+
+/**
+ * The local stack Easel's worker talks to: an Apache Kafka broker (KRaft, one combined
+ * broker+controller node) and S3Proxy (filesystem backend, AWS signatures checked), each a child
+ * JVM bound to 127.0.0.1 on free ports. The integration tests and the local run
+ * ({@link LocalStackMain}) both start it this way, so what the tests see is what a developer runs.
+ *
+ * <p>The servers' jars come from the build (src/devstack/pom.xml writes them into target/devstack;
+ * system property {@code easel.devstack.dir} points elsewhere). Everything a run writes (data,
+ * configs, logs) stays under the work directory, which must be empty or absent.
+ */
+public final class LocalStack implements AutoCloseable {
+
+    /** Fixed development credentials: S3Proxy checks every request's signature against them. */
+    public static final String S3_ACCESS_KEY = "easel-dev";
+    public static final String S3_SECRET_KEY = "easel-dev-secret";
+    /** S3Proxy accepts any region in a signature; the worker still needs one to sign with. */
+    public static final String S3_REGION = "us-east-1";
+
+    private static final String HOST = "127.0.0.1";
+    /** Generous for 2 busy cores; a healthy start takes a few seconds. */
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
+    private static final int LOG_TAIL_LINES = 40;
+
+    private final Path workDir;
+    private final Child kafka;
+    private final Child s3proxy;
+    private final int kafkaPort;
+    private final int s3Port;
+    private final Duration startupTime;
+    private final Thread shutdownHook;
+    private boolean closed;
+
+    private LocalStack(Path workDir, Child kafka, int kafkaPort, Child s3proxy, int s3Port, Duration startupTime) {
+        this.workDir = workDir;
+        this.kafka = kafka;
+        this.kafkaPort = kafkaPort;
+        this.s3proxy = s3proxy;
+        this.s3Port = s3Port;
+        this.startupTime = startupTime;
+        // Children outlive a JVM that exits without close() (Ctrl-C, a test run that stops early).
+        this.shutdownHook = new Thread(this::stopChildren, "local-stack-shutdown");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    /**
+     * Starts Kafka and S3Proxy in parallel and returns once both answer: Kafka's cluster metadata
+     * through an admin client, S3Proxy an HTTP request.
+     *
+     * @param workDir empty or absent directory for data, configuration and the logs
+     *                ({@code kafka.log}, {@code kafka-format.log}, {@code s3proxy.log})
+     * @throws IllegalStateException naming the server and its log when one does not come up
+     */
+    public static LocalStack start(Path workDir) throws IOException {
+        long t0 = System.nanoTime();
+        Path dir = workDir.toAbsolutePath().normalize();
+        Files.createDirectories(dir);
+        try (Stream<Path> entries = Files.list(dir)) {
+            if (entries.findAny().isPresent()) {
+                throw new IllegalArgumentException("local stack work directory is not empty: " + dir);
+            }
+        }
+        Jars jars = Jars.locate();
+        int[] ports = freePorts(3);
+        int kafkaPort = ports[0];
+        int controllerPort = ports[1];
+        int s3Port = ports[2];
+
+        CompletableFuture<Child> kafka = CompletableFuture.supplyAsync(
+                () -> startKafka(jars, dir, kafkaPort, controllerPort), daemonThread("local-stack-kafka"));
+        CompletableFuture<Child> s3proxy = CompletableFuture.supplyAsync(
+                () -> startS3Proxy(jars, dir, s3Port), daemonThread("local-stack-s3proxy"));
+        List<Throwable> failures = new ArrayList<>();
+        Child kafkaChild = join(kafka, failures);
+        Child s3Child = join(s3proxy, failures);
+        if (!failures.isEmpty()) {
+            // The other server may be up: leave nothing running behind a failed start.
+            Stream.of(kafkaChild, s3Child).filter(c -> c != null).forEach(Child::stop);
+            RuntimeException first = asRuntime(failures.get(0));
+            failures.stream().skip(1).forEach(first::addSuppressed);
+            throw first;
+        }
+        return new LocalStack(dir, kafkaChild, kafkaPort, s3Child, s3Port, Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    /** {@code 127.0.0.1:PORT}, for {@code bootstrap.servers}. */
+    public String kafkaBootstrapServers() {
+        return HOST + ":" + kafkaPort;
+    }
+
+    /** {@code http://127.0.0.1:PORT}; clients must use path-style bucket addressing. */
+    public URI s3Endpoint() {
+        return URI.create("http://" + HOST + ":" + s3Port);
+    }
+
+    public String s3AccessKey() {
+        return S3_ACCESS_KEY;
+    }
+
+    public String s3SecretKey() {
+        return S3_SECRET_KEY;
+    }
+
+    public String s3Region() {
+        return S3_REGION;
+    }
+
+    /** Wall time from {@link #start} until both servers answered. */
+    public Duration startupTime() {
+        return startupTime;
+    }
+
+    public Path workDir() {
+        return workDir;
+    }
+
+    /** The connection settings as the environment variables the worker reads, in a stable order. */
+    public Map<String, String> workerEnvironment() {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("KAFKA_BOOTSTRAP_SERVERS", kafkaBootstrapServers());
+        env.put("EASEL_S3_ENDPOINT", s3Endpoint().toString());
+        env.put("EASEL_S3_ACCESS_KEY", s3AccessKey());
+        env.put("EASEL_S3_SECRET_KEY", s3SecretKey());
+        env.put("EASEL_S3_REGION", s3Region());
+        return env;
+    }
+
+    /** Stops both servers (SIGTERM, then a kill after a grace period) and waits for them. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        stopChildren();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException jvmAlreadyShuttingDown) {
+            // The hook is running or about to; the children are stopped either way.
+        }
+    }
+
+    private void stopChildren() {
+        // In parallel: Kafka's orderly shutdown takes a few seconds that S3Proxy need not wait for.
+        CompletableFuture<Void> s3 = CompletableFuture.runAsync(s3proxy::stop, daemonThread("local-stack-stop"));
+        kafka.stop();
+        s3.join();
+    }
+
+    // ---- Kafka ----
+
+    private static Child startKafka(Jars jars, Path workDir, int port, int controllerPort) {
+        Path home = workDir.resolve("kafka");
+        Path serverProperties = home.resolve("server.properties");
+        Path log4jConfig = home.resolve("log4j2.properties");
+        try {
+            Files.createDirectories(home);
+            writeProperties(serverProperties, kafkaConfig(home.resolve("data"), port, controllerPort));
+            Files.writeString(log4jConfig, KAFKA_LOG4J);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the Kafka configuration in " + home, e);
+        }
+        List<String> jvm = List.of("-Xms64m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-Djava.awt.headless=true", "-Dlog4j2.configurationFile=" + log4jConfig,
+                "-cp", jars.kafkaClasspath());
+
+        // KRaft needs its storage formatted with a cluster id before the first start.
+        Path formatLog = workDir.resolve("kafka-format.log");
+        List<String> format = javaCommand(jvm, "kafka.tools.StorageTool", "format",
+                "--cluster-id", Uuid.randomUuid().toString(), "--config", serverProperties.toString());
+        Child formatter = Child.launch("Kafka storage format", format, home, formatLog);
+        formatter.awaitExit(READY_TIMEOUT);
+
+        Child broker = Child.launch("Kafka broker", javaCommand(jvm, "kafka.Kafka", serverProperties.toString()),
+                home, workDir.resolve("kafka.log"));
+        try {
+            awaitKafka(broker, port);
+            return broker;
+        } catch (RuntimeException e) {
+            broker.stop();
+            throw e;
+        }
+    }
+
+    private static Properties kafkaConfig(Path dataDir, int port, int controllerPort) {
+        Properties p = new Properties();
+        p.setProperty("node.id", "1");
+        p.setProperty("process.roles", "broker,controller");
+        // A static one-voter quorum: no dynamic-quorum bootstrap (format --standalone) needed.
+        p.setProperty("controller.quorum.voters", "1@" + HOST + ":" + controllerPort);
+        p.setProperty("listeners", "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
+        p.setProperty("advertised.listeners", "PLAINTEXT://" + HOST + ":" + port);
+        p.setProperty("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.setProperty("controller.listener.names", "CONTROLLER");
+        p.setProperty("inter.broker.listener.name", "PLAINTEXT");
+        p.setProperty("log.dirs", dataDir.toString());
+        // One node: internal topics cannot have more replicas or in-sync replicas than that.
+        p.setProperty("offsets.topic.replication.factor", "1");
+        p.setProperty("transaction.state.log.replication.factor", "1");
+        p.setProperty("transaction.state.log.min.isr", "1");
+        p.setProperty("share.coordinator.state.topic.replication.factor", "1");
+        p.setProperty("share.coordinator.state.topic.min.isr", "1");
+        // The first consumer group would otherwise create 50 offsets partitions, seconds on 2 cores.
+        p.setProperty("offsets.topic.num.partitions", "1");
+        // Consumers join at once instead of after the 3 s default rebalance delay.
+        p.setProperty("group.initial.rebalance.delay.ms", "0");
+        // The 128 MiB default is allocated at start and would not fit the small heap.
+        p.setProperty("log.cleaner.dedupe.buffer.size", String.valueOf(8 * 1024 * 1024));
+        return p;
+    }
+
+    private static final String KAFKA_LOG4J = """
+            # Everything to standard output, which LocalStack sends to kafka.log.
+            status = warn
+            appender.out.type = Console
+            appender.out.name = out
+            appender.out.layout.type = PatternLayout
+            appender.out.layout.pattern = [%d] %p %m (%c)%n
+            rootLogger.level = info
+            rootLogger.appenderRef.out.ref = out
+            """;
+
+    private static void awaitKafka(Child broker, int port) {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        // Wait for the port first: an admin client polling a closed port logs a warning per try.
+        awaitPort(broker, port, deadline);
+        Properties config = new Properties();
+        config.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, HOST + ":" + port);
+        config.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
+        config.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "5000");
+        try (Admin admin = Admin.create(config)) {
+            Exception last = null;
+            while (System.nanoTime() < deadline) {
+                broker.checkAlive();
+                try {
+                    if (!admin.describeCluster(new DescribeClusterOptions().timeoutMs(5000)).nodes().get().isEmpty()) {
+                        return;
+                    }
+                } catch (ExecutionException e) {
+                    last = e;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw broker.failure("interrupted while waiting for it", e);
+                }
+                sleep(200);
+            }
+            throw broker.failure("did not answer describeCluster within " + READY_TIMEOUT.toSeconds() + " s", last);
+        }
+    }
+
+    // ---- S3Proxy ----
+
+    private static Child startS3Proxy(Jars jars, Path workDir, int port) {
+        Path home = workDir.resolve("s3proxy");
+        Path conf = home.resolve("s3proxy.conf");
+        Path data = home.resolve("data");
+        try {
+            Files.createDirectories(data);
+            Properties p = new Properties();
+            p.setProperty("s3proxy.endpoint", "http://" + HOST + ":" + port);
+            // Signature checking on, as real S3 does: a client with wrong keys must fail here too.
+            p.setProperty("s3proxy.authorization", "aws-v2-or-v4");
+            p.setProperty("s3proxy.identity", S3_ACCESS_KEY);
+            p.setProperty("s3proxy.credential", S3_SECRET_KEY);
+            p.setProperty("jclouds.provider", "filesystem");
+            p.setProperty("jclouds.filesystem.basedir", data.toString());
+            writeProperties(conf, p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the S3Proxy configuration in " + home, e);
+        }
+        List<String> command = javaCommand(
+                List.of("-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
+                        // S3Proxy's bundled logback.xml makes logback print its own setup first.
+                        "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener",
+                        "-jar", jars.s3proxyJar().toString()),
+                "--properties", conf.toString());
+        Child server = Child.launch("S3Proxy", command, home, workDir.resolve("s3proxy.log"));
+        try {
+            awaitHttp(server, port);
+            return server;
+        } catch (RuntimeException e) {
+            server.stop();
+            throw e;
+        }
+    }
+
+    /** Any HTTP answer will do: without credentials S3Proxy answers 403, which proves it serves. */
+    private static void awaitHttp(Child server, int port) {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        awaitPort(server, port, deadline);
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + HOST + ":" + port + "/"))
+                .timeout(Duration.ofSeconds(5)).GET().build();
+        Exception last = null;
+        while (System.nanoTime() < deadline) {
+            server.checkAlive();
+            try {
+                http.send(request, HttpResponse.BodyHandlers.discarding());
+                return;
+            } catch (IOException e) {
+                last = e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw server.failure("interrupted while waiting for it", e);
+            }
+            sleep(100);
+        }
+        throw server.failure("did not answer HTTP within " + READY_TIMEOUT.toSeconds() + " s", last);
+    }
+
+    // ---- shared ----
+
+    private static void awaitPort(Child child, int port, long deadline) {
+        while (System.nanoTime() < deadline) {
+            child.checkAlive();
+            try (Socket socket = new Socket()) {
+                socket.connect(new InetSocketAddress(HOST, port), 500);
+                return;
+            } catch (IOException notYet) {
+                sleep(100);
+            }
+        }
+        throw child.failure("did not open port " + port + " within " + READY_TIMEOUT.toSeconds() + " s", null);
+    }
+
+    /**
+     * Ports the OS has free now. All are held open until all are chosen so that they differ; a
+     * process elsewhere could still take one before our servers bind it, which they then report.
+     */
+    private static int[] freePorts(int count) throws IOException {
+        List<ServerSocket> sockets = new ArrayList<>();
+        try {
+            int[] ports = new int[count];
+            for (int i = 0; i < count; i++) {
+                ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST));
+                sockets.add(socket);
+                ports[i] = socket.getLocalPort();
+            }
+            return ports;
+        } finally {
+            for (ServerSocket socket : sockets) {
+                socket.close();
+            }
+        }
+    }
+
+    private static List<String> javaCommand(List<String> jvmArgs, String... mainAndArgs) {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmArgs);
+        command.addAll(List.of(mainAndArgs));
+        return command;
+    }
+
+    private static void writeProperties(Path file, Properties properties) throws IOException {
+        try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            properties.store(out, "Written by dev.easel.devstack.LocalStack");
+        }
+    }
+
+    private static Executor daemonThread(String name) {
+        return task -> {
+            Thread thread = new Thread(task, name);
+            thread.setDaemon(true);
+            thread.start();
+        };
+    }
+
+    private static Child join(CompletableFuture<Child> future, List<Throwable> failures) {
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            failures.add(e.getCause());
+            return null;
+        }
+    }
+
+    private static RuntimeException asRuntime(Throwable t) {
+        return t instanceof RuntimeException r ? r : new IllegalStateException(t.getMessage(), t);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting the local stack", e);
+        }
+    }
+
+    /** Where the build put the servers' jars. */
+    private record Jars(String kafkaClasspath, Path s3proxyJar) {
+
+        static Jars locate() throws IOException {
+            Path dir = Path.of(System.getProperty("easel.devstack.dir", "target/devstack")).toAbsolutePath();
+            Path classpath = dir.resolve("kafka.classpath");
+            Path s3proxy = dir.resolve("s3proxy").resolve("s3proxy.jar");
+            for (Path required : List.of(classpath, s3proxy)) {
+                if (!Files.isRegularFile(required)) {
+                    throw new IllegalStateException("local stack jars missing: " + required
+                            + " (./mvnw test-compile resolves them into target/devstack via src/devstack/pom.xml)");
+                }
+            }
+            return new Jars(Files.readString(classpath).strip(), s3proxy);
+        }
+    }
+
+    /** A server process, its output in a log file. */
+    private record Child(String name, Process process, Path log) {
+
+        static Child launch(String name, List<String> command, Path directory, Path log) {
+            ProcessBuilder builder = new ProcessBuilder(command)
+                    .directory(directory.toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile());
+            try {
+                return new Child(name, builder.start(), log);
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not launch " + name + ": " + command.get(0), e);
+            }
+        }
+
+        void awaitExit(Duration timeout) {
+            try {
+                if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                    stop();
+                    throw failure("did not finish within " + timeout.toSeconds() + " s", null);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                stop();
+                throw failure("interrupted while waiting for it", e);
+            }
+            if (process.exitValue() != 0) {
+                throw failure("exited with status " + process.exitValue(), null);
+            }
+        }
+
+        void checkAlive() {
+            if (!process.isAlive()) {
+                throw failure("exited with status " + process.exitValue() + " during startup", null);
+            }
+        }
+
+        IllegalStateException failure(String what, Throwable cause) {
+            return new IllegalStateException(name + " " + what + "; last lines of " + log + ":\n" + tail(log), cause);
+        }
+
+        void stop() {
+            if (!process.isAlive()) {
+                return;
+            }
+            process.destroy();
+            try {
+                if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                    process.destroyForcibly().waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        private static String tail(Path log) {
+            try (RandomAccessFile file = new RandomAccessFile(log.toFile(), "r")) {
+                long length = file.length();
+                int chunk = (int) Math.min(length, 16 * 1024);
+                byte[] bytes = new byte[chunk];
+                file.seek(length - chunk);
+                file.readFully(bytes);
+                List<String> lines = new String(bytes, StandardCharsets.UTF_8).lines().toList();
+                return String.join("\n", lines.subList(Math.max(0, lines.size() - LOG_TAIL_LINES), lines.size()));
+            } catch (IOException e) {
+                return "(could not read the log: " + e + ")";
+            }
+        }
+    }
+}
