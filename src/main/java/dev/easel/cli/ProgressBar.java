@@ -14,7 +14,25 @@ final class ProgressBar implements ProgressListener {
     }
 
     static ProgressListener forTerminal(PrintWriter err) {
-        return System.console() != null ? new ProgressBar(err) : ProgressListener.NONE;
+        return interactive() ? new ProgressBar(err) : ProgressListener.NONE;
+    }
+
+    /**
+     * Up to JDK 21 a console exists only on a terminal; from JDK 22 it may exist anyway and
+     * {@code Console.isTerminal()} tells (looked up reflectively: the release is 17).
+     */
+    private static boolean interactive() {
+        java.io.Console console = System.console();
+        if (console == null) {
+            return false;
+        }
+        try {
+            return (boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+        } catch (NoSuchMethodException e) {
+            return true;
+        } catch (ReflectiveOperationException e) {
+            return false;
+        }
     }
 
     @Override
