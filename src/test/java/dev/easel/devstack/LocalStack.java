@@ -156,6 +156,8 @@ public final class LocalStack implements AutoCloseable {
         env.put("EASEL_S3_ACCESS_KEY", s3AccessKey());
         env.put("EASEL_S3_SECRET_KEY", s3SecretKey());
         env.put("EASEL_S3_REGION", s3Region());
+        // The stack's S3Proxy starts empty: let the worker make its bucket.
+        env.put("EASEL_S3_CREATE_BUCKET", "true");
         return env;
     }
 

@@ -1,0 +1,47 @@
+package dev.easel.store;
+
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The worker's object storage: where job images and result manifests are written, and the source
+ * of truth for job status. Absence is a value ({@link Optional#empty()}, {@code false}); an
+ * {@link IOException} always means storage failed (network, timeout, credentials, missing bucket)
+ * and the caller may retry, as {@link dev.easel.job.ObjectFetcher} and the job code already treat
+ * it. Bucket names, keys and metadata that S3 would refuse are rejected with an
+ * {@link IllegalArgumentException} before any request ({@link ObjectKeys}).
+ */
+public interface ObjectStore {
+
+    /**
+     * Writes an object whole, replacing any object at that key.
+     *
+     * @param metadata user metadata ({@code x-amz-meta-*}): keys of {@code a-z 0-9 -}, values of
+     *                 printable ASCII, 2 KB in all
+     */
+    void put(String bucket, String key, byte[] bytes, String contentType, Map<String, String> metadata)
+            throws IOException;
+
+    /**
+     * Reads an object whole.
+     *
+     * @return the object, or empty when no object has that key
+     * @throws ObjectTooLargeException if the object is larger than {@code maxBytes}; it is not
+     *                                 read past that
+     */
+    Optional<StoredObject> get(String bucket, String key, int maxBytes) throws IOException;
+
+    /** Whether an object has that key, without reading it. */
+    boolean exists(String bucket, String key) throws IOException;
+
+    /**
+     * A URL anyone holding it can GET the object with, until {@code ttl} has passed. Signing is
+     * local: nothing is sent, and the object need not exist yet.
+     *
+     * @param ttl more than zero, at most 7 days
+     */
+    URI presignGet(String bucket, String key, Duration ttl);
+}

@@ -1,0 +1,306 @@
+package dev.easel.store;
+
+import dev.easel.config.S3Config;
+import dev.easel.job.ObjectFetcher;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.model.BucketAlreadyOwnedByYouException;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+
+/**
+ * {@link ObjectStore} and {@link ObjectFetcher} over the AWS SDK v2: any S3-compatible service
+ * (AWS, MinIO, Ceph, R2, S3Proxy). The SDK's defaults stay in force for what they do well:
+ * retries (3 attempts with backoff), request checksums on uploads and their validation on
+ * downloads. The HTTP client is the JDK's {@code HttpURLConnection}, which needs no Netty or
+ * Apache HttpClient and works in native images.
+ */
+public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoCloseable {
+
+    /** AWS Signature Version 4 refuses presigned URLs valid for longer. */
+    static final Duration MAX_PRESIGN_TTL = Duration.ofDays(7);
+
+    // Codes for "this object is not yours to read": the job's fault under ObjectFetcher's
+    // contract. Wrong credentials answer 403 too, but with their own codes (SignatureDoesNotMatch,
+    // InvalidAccessKeyId): the worker's fault, so they stay storage failures.
+    private static final Set<String> NOT_READABLE = Set.of("NoSuchKey", "NoSuchBucket", "AccessDenied");
+
+    private final S3Client s3;
+    private final S3Presigner presigner;
+
+    /** Over a client and a presigner configured alike; {@link #close()} closes both. */
+    public S3ObjectStore(S3Client s3, S3Presigner presigner) {
+        this.s3 = Objects.requireNonNull(s3, "s3");
+        this.presigner = Objects.requireNonNull(presigner, "presigner");
+    }
+
+    /**
+     * Builds the client and presigner from configuration.
+     *
+     * @throws IllegalArgumentException naming the key, if a setting is unusable
+     */
+    public static S3ObjectStore create(S3Config config) {
+        Region region = Region.of(requireText(config.region(), "easel.s3.region"));
+        config.endpoint().ifPresent(S3ObjectStore::checkEndpoint);
+        checkPresignTtl(config.presignTtl(), "easel.s3.presign-ttl");
+        checkPositive(config.connectTimeout(), "easel.s3.connect-timeout");
+        checkPositive(config.attemptTimeout(), "easel.s3.attempt-timeout");
+        checkPositive(config.callTimeout(), "easel.s3.call-timeout");
+        AwsCredentialsProvider credentials = credentials(config);
+        // The presigner needs path style through the service configuration; one object for both
+        // keeps the URLs it signs the same shape as the client's requests.
+        S3Configuration service = S3Configuration.builder().pathStyleAccessEnabled(config.pathStyle()).build();
+
+        var client = S3Client.builder()
+                .region(region)
+                .credentialsProvider(credentials)
+                .serviceConfiguration(service)
+                // A builder, not a built client, so that closing the S3 client closes it too.
+                .httpClientBuilder(UrlConnectionHttpClient.builder()
+                        .connectionTimeout(config.connectTimeout())
+                        .socketTimeout(config.attemptTimeout()))
+                .overrideConfiguration(o -> o
+                        .apiCallAttemptTimeout(config.attemptTimeout())
+                        .apiCallTimeout(config.callTimeout()));
+        var presigner = S3Presigner.builder()
+                .region(region)
+                .credentialsProvider(credentials)
+                .serviceConfiguration(service);
+        config.endpoint().ifPresent(endpoint -> {
+            client.endpointOverride(endpoint);
+            presigner.endpointOverride(endpoint);
+        });
+        return new S3ObjectStore(client.build(), presigner.build());
+    }
+
+    private static AwsCredentialsProvider credentials(S3Config config) {
+        Optional<String> accessKey = config.accessKey().filter(s -> !s.isBlank());
+        Optional<String> secretKey = config.secretKey().filter(s -> !s.isBlank());
+        if (accessKey.isPresent() != secretKey.isPresent()) {
+            throw new IllegalArgumentException("easel.s3.access-key and easel.s3.secret-key: set both or neither (then"
+                    + " the AWS default credentials chain applies), got only "
+                    + (accessKey.isPresent() ? "access-key" : "secret-key"));
+        }
+        if (accessKey.isEmpty()) {
+            return DefaultCredentialsProvider.builder().build();
+        }
+        return StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey.get(), secretKey.get()));
+    }
+
+    private static void checkEndpoint(URI endpoint) {
+        String scheme = endpoint.getScheme();
+        if (!("http".equals(scheme) || "https".equals(scheme)) || endpoint.getHost() == null
+                || endpoint.getRawQuery() != null || endpoint.getRawFragment() != null) {
+            throw new IllegalArgumentException("easel.s3.endpoint: must be an http:// or https:// URL with a host and no"
+                    + " query, got " + endpoint);
+        }
+    }
+
+    private static void checkPresignTtl(Duration ttl, String name) {
+        if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(MAX_PRESIGN_TTL) > 0) {
+            throw new IllegalArgumentException(name + ": must be more than zero and at most 7 days (SigV4's limit), got "
+                    + ttl);
+        }
+    }
+
+    private static void checkPositive(Duration timeout, String name) {
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException(name + ": must be more than zero, got " + timeout);
+        }
+    }
+
+    private static String requireText(String value, String name) {
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(name + ": must not be empty");
+        }
+        return value;
+    }
+
+    @Override
+    public void put(String bucket, String key, byte[] bytes, String contentType, Map<String, String> metadata)
+            throws IOException {
+        check(bucket, key);
+        requireText(contentType, "contentType");
+        ObjectKeys.checkMetadata(metadata);
+        try {
+            s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType).metadata(metadata),
+                    RequestBody.fromBytes(bytes));
+        } catch (SdkException e) {
+            throw failure("PUT", bucket, key, e);
+        }
+    }
+
+    @Override
+    public Optional<StoredObject> get(String bucket, String key, int maxBytes) throws IOException {
+        check(bucket, key);
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes: must be ≥ 0, got " + maxBytes);
+        }
+        ResponseInputStream<GetObjectResponse> in;
+        try {
+            in = s3.getObject(b -> b.bucket(bucket).key(key));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (SdkException e) {
+            throw failure("GET", bucket, key, e);
+        }
+        try (in) {
+            GetObjectResponse response = in.response();
+            Long length = response.contentLength();
+            if (length != null && length > maxBytes) {
+                // abort() drops the connection rather than reading the rest of the body to reuse it.
+                in.abort();
+                throw tooLarge(bucket, key, maxBytes, length);
+            }
+            // The length header may be absent or wrong: read at most one byte past the limit to know.
+            byte[] bytes = in.readNBytes(maxBytes == Integer.MAX_VALUE ? maxBytes : maxBytes + 1);
+            if (bytes.length > maxBytes) {
+                in.abort();
+                throw tooLarge(bucket, key, maxBytes, null);
+            }
+            return Optional.of(new StoredObject(bytes, response.contentType(), response.metadata()));
+        } catch (SdkException e) {
+            // Checksum mismatches and timeouts surface while reading the body.
+            throw failure("GET", bucket, key, e);
+        }
+    }
+
+    private static ObjectTooLargeException tooLarge(String bucket, String key, int maxBytes, Long length) {
+        return new ObjectTooLargeException(uri(bucket, key) + " is "
+                + (length == null ? "more than the " + maxBytes + " bytes allowed"
+                        : length + " bytes, more than the " + maxBytes + " allowed"));
+    }
+
+    @Override
+    public boolean exists(String bucket, String key) throws IOException {
+        check(bucket, key);
+        try {
+            s3.headObject(b -> b.bucket(bucket).key(key));
+            return true;
+        } catch (NoSuchKeyException e) {
+            return false;
+        } catch (S3Exception e) {
+            // A HEAD response has no body, so no error code: 404 is all S3 says about a missing key.
+            if (e.statusCode() == 404) {
+                return false;
+            }
+            throw failure("HEAD", bucket, key, e);
+        } catch (SdkException e) {
+            throw failure("HEAD", bucket, key, e);
+        }
+    }
+
+    @Override
+    public URI presignGet(String bucket, String key, Duration ttl) {
+        check(bucket, key);
+        checkPresignTtl(ttl, "ttl");
+        try {
+            return presigner.presignGetObject(p -> p.signatureDuration(ttl).getObjectRequest(g -> g.bucket(bucket).key(key)))
+                    .url().toURI();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("the SDK presigned an invalid URL for " + uri(bucket, key), e);
+        }
+    }
+
+    /**
+     * Opens a user's input image. A key or bucket that is missing, malformed or forbidden is the
+     * job's fault ({@link NotFoundException}); anything else, wrong worker credentials included,
+     * is a storage failure.
+     */
+    @Override
+    public InputStream open(String bucket, String key) throws IOException {
+        try {
+            check(bucket, key);
+        } catch (IllegalArgumentException e) {
+            throw new NotFoundException("not a valid object reference: " + e.getMessage());
+        }
+        try {
+            return s3.getObject(b -> b.bucket(bucket).key(key));
+        } catch (NoSuchKeyException | NoSuchBucketException e) {
+            throw new NotFoundException(uri(bucket, key) + " does not exist");
+        } catch (S3Exception e) {
+            if (e.awsErrorDetails() != null && NOT_READABLE.contains(e.awsErrorDetails().errorCode())) {
+                throw new NotFoundException(uri(bucket, key) + " may not be read by the worker ("
+                        + e.awsErrorDetails().errorCode() + ")");
+            }
+            throw failure("GET", bucket, key, e);
+        } catch (SdkException e) {
+            throw failure("GET", bucket, key, e);
+        }
+    }
+
+    /**
+     * Creates the bucket unless it exists; for the local stack ({@code easel.s3.create-bucket}).
+     */
+    public void createBucketIfMissing(String bucket) throws IOException {
+        ObjectKeys.checkBucket(bucket);
+        try {
+            s3.headBucket(b -> b.bucket(bucket));
+            return;
+        } catch (NoSuchBucketException e) {
+            // Create it below.
+        } catch (SdkException e) {
+            throw failure("HEAD bucket", bucket, "", e);
+        }
+        try {
+            s3.createBucket(b -> b.bucket(bucket));
+        } catch (BucketAlreadyOwnedByYouException e) {
+            // Another worker created it in between: what we wanted.
+        } catch (SdkException e) {
+            throw failure("CREATE bucket", bucket, "", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try (presigner) {
+            s3.close();
+        }
+    }
+
+    private static void check(String bucket, String key) {
+        ObjectKeys.checkBucket(bucket);
+        ObjectKeys.checkKey(key);
+    }
+
+    /** One message with what was asked, and what S3 (or the network) answered. */
+    private static IOException failure(String operation, String bucket, String key, SdkException e) {
+        String answer;
+        if (e instanceof S3Exception s3e) {
+            var details = s3e.awsErrorDetails();
+            String code = details == null ? null : details.errorCode();
+            String message = details == null ? null : details.errorMessage();
+            answer = "HTTP " + s3e.statusCode() + (code == null ? "" : " " + code)
+                    + (message == null ? "" : ": " + message)
+                    + (s3e.requestId() == null ? "" : " (request id " + s3e.requestId() + ")");
+        } else {
+            answer = e.getMessage();
+        }
+        return new IOException("S3 " + operation + " " + uri(bucket, key) + " failed: " + answer, e);
+    }
+
+    private static String uri(String bucket, String key) {
+        return "s3://" + bucket + "/" + key;
+    }
+}

@@ -1,0 +1,101 @@
+package dev.easel.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.easel.job.ObjectFetcher;
+import dev.easel.testing.S3Configs;
+import java.net.URI;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Building from configuration, and what needs no server: checks before requests, presigning. */
+class S3ObjectStoreTest {
+
+    private static final Map<String, String> LOCAL = Map.of(
+            "easel.s3.endpoint", "http://127.0.0.1:9",
+            "easel.s3.access-key", "easel-dev",
+            "easel.s3.secret-key", "easel-dev-secret");
+
+    private static S3ObjectStore store(Map<String, String> overrides) {
+        Map<String, String> properties = new HashMap<>(LOCAL);
+        properties.putAll(overrides);
+        return S3ObjectStore.create(S3Configs.load(properties));
+    }
+
+    @Test
+    void presignedUrlIsPathStyleAndCarriesItsLifetime() {
+        try (S3ObjectStore store = store(Map.of())) {
+            URI url = store.presignGet("easel-images", "acme/j1/0.png", Duration.ofMinutes(15));
+
+            assertThat(url.getScheme() + "://" + url.getAuthority() + url.getPath())
+                    .isEqualTo("http://127.0.0.1:9/easel-images/acme/j1/0.png");
+            assertThat(url.getQuery())
+                    .contains("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Expires=900", "X-Amz-Signature=",
+                            "X-Amz-Credential=easel-dev/");
+        }
+    }
+
+    @Test
+    void virtualHostedStyleWhenPathStyleIsOff() {
+        try (S3ObjectStore store = store(Map.of("easel.s3.endpoint", "https://s3.example.com", "easel.s3.path-style", "false"))) {
+            URI url = store.presignGet("easel-images", "j1/0.png", Duration.ofHours(1));
+            assertThat(url.getHost()).isEqualTo("easel-images.s3.example.com");
+            assertThat(url.getPath()).isEqualTo("/j1/0.png");
+        }
+    }
+
+    @Test
+    void presignTtlIsBoundedBySigV4() {
+        try (S3ObjectStore store = store(Map.of())) {
+            assertThat(store.presignGet("easel-images", "k", Duration.ofDays(7)).getQuery()).contains("X-Amz-Expires=604800");
+            assertThatThrownBy(() -> store.presignGet("easel-images", "k", Duration.ofDays(7).plusSeconds(1)))
+                    .hasMessageStartingWith("ttl: must be more than zero and at most 7 days");
+            assertThatThrownBy(() -> store.presignGet("easel-images", "k", Duration.ZERO))
+                    .hasMessageStartingWith("ttl: must be more than zero");
+        }
+        assertThatThrownBy(() -> store(Map.of("easel.s3.presign-ttl", "8d")))
+                .hasMessageStartingWith("easel.s3.presign-ttl: must be more than zero and at most 7 days");
+    }
+
+    @Test
+    void credentialsComeInPairs() {
+        assertThatThrownBy(() -> S3ObjectStore.create(S3Configs.load(Map.of("easel.s3.access-key", "AKIAEXAMPLE"))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("easel.s3.access-key and easel.s3.secret-key: set both or neither")
+                .hasMessageEndingWith("got only access-key");
+        // Neither: the default chain, resolved only when a request is signed.
+        try (S3ObjectStore store = S3ObjectStore.create(S3Configs.load(Map.of()))) {
+            assertThat(store).isNotNull();
+        }
+    }
+
+    @Test
+    void badSettingsNameTheirKey() {
+        assertThatThrownBy(() -> store(Map.of("easel.s3.endpoint", "ftp://example.com")))
+                .hasMessageStartingWith("easel.s3.endpoint: must be an http:// or https:// URL");
+        assertThatThrownBy(() -> store(Map.of("easel.s3.call-timeout", "0s")))
+                .hasMessage("easel.s3.call-timeout: must be more than zero, got PT0S");
+        assertThatThrownBy(() -> store(Map.of("easel.s3.region", " ")))
+                .hasMessage("easel.s3.region: must not be empty");
+    }
+
+    @Test
+    void badNamesFailBeforeAnyRequest() {
+        // The endpoint (port 9, discard) would fail any request: these fail on the name first.
+        try (S3ObjectStore store = store(Map.of())) {
+            assertThatThrownBy(() -> store.put("easel-images", "a//b", new byte[1], "image/png", Map.of()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("key:");
+            assertThatThrownBy(() -> store.get("Bad_Bucket", "k", 10))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("bucket:");
+            assertThatThrownBy(() -> store.put("easel-images", "k", new byte[1], "image/png", Map.of("X", "1")))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("metadata key:");
+            // Through ObjectFetcher a bad reference is the job's fault, not an exception of the worker's.
+            assertThatThrownBy(() -> store.open("easel-images", "/etc/passwd"))
+                    .isInstanceOf(ObjectFetcher.NotFoundException.class)
+                    .hasMessageStartingWith("not a valid object reference: key:");
+        }
+    }
+}
