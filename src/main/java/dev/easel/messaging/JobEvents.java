@@ -1,0 +1,157 @@
+package dev.easel.messaging;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.job.JobRejection;
+import dev.easel.job.Violation;
+import java.net.URI;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The CloudEvents (spec 1.0) Easel publishes about a job, and their {@code data} payloads.
+ * Field names are the wire format (docs/events.md); change them only with a new event type.
+ */
+public final class JobEvents {
+
+    public static final String SPEC_VERSION = "1.0";
+    public static final String STARTED = "dev.easel.job.started";
+    public static final String PROGRESS = "dev.easel.job.progress";
+    public static final String COMPLETED = "dev.easel.job.completed";
+    public static final String FAILED = "dev.easel.job.failed";
+    public static final String DATA_CONTENT_TYPE = "application/json";
+
+    /** Plain Jackson: the payloads hold only strings, numbers, lists and the client's metadata. */
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private JobEvents() {
+    }
+
+    /** {@code /easel/worker/{instance}}: which worker said it. */
+    public static URI source(String instance) {
+        return URI.create("/easel/worker/" + instance);
+    }
+
+    /**
+     * One event before it is put on the wire: the CloudEvents attributes and the {@code data} tree.
+     *
+     * @param id      unique per event (a UUID)
+     * @param subject the job id; also the Kafka key, so one job's events stay in order on one partition
+     */
+    public record JobEvent(String id, String type, URI source, String subject, Instant time, JsonNode data) {
+
+        public JobEvent {
+            Objects.requireNonNull(id, "id");
+            Objects.requireNonNull(type, "type");
+            Objects.requireNonNull(source, "source");
+            Objects.requireNonNull(subject, "subject");
+            Objects.requireNonNull(time, "time");
+            Objects.requireNonNull(data, "data");
+        }
+    }
+
+    /** A payload of one of the four types. */
+    public sealed interface Data permits Started, Progress, Completed, Failed {
+
+        /** The CloudEvents {@code type} this payload travels under. */
+        String eventType();
+
+        /** The payload as the JSON tree that becomes the event's {@code data}. */
+        default JsonNode toJson() {
+            return JSON.valueToTree(this);
+        }
+    }
+
+    /**
+     * {@code dev.easel.job.started}: a worker took the job.
+     *
+     * @param model       the model named in the job
+     * @param queueWaitMs from the job record's timestamp to the start, in milliseconds
+     * @param metadata    the job's {@code metadata}, echoed; absent when the job had none
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Started(String model, long queueWaitMs, JsonNode metadata) implements Data {
+        @Override
+        public String eventType() {
+            return STARTED;
+        }
+    }
+
+    /**
+     * {@code dev.easel.job.progress}: denoising step {@code step} of {@code total} is done.
+     * Throttled per job ({@code easel.events.progress-per-second}); the last step is always sent.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Progress(int step, int total, JsonNode metadata) implements Data {
+        @Override
+        public String eventType() {
+            return PROGRESS;
+        }
+    }
+
+    /**
+     * One stored image of a completed job.
+     *
+     * @param objectKey the S3 key in the job's bucket
+     * @param url       a presigned GET URL for it
+     * @param seed      the seed that reproduces this image
+     */
+    public record Image(String objectKey, String url, long seed) {
+    }
+
+    /**
+     * {@code dev.easel.job.completed}: the images are stored.
+     *
+     * @param bucket   the S3 bucket the images are in
+     * @param images   in the job's order (image i used seed + i)
+     * @param modelId  the model bundle that ran (name and revision as the worker resolved it)
+     * @param timingsMs phase name → milliseconds, e.g. {@code queue}, {@code load}, {@code denoise},
+     *                 {@code decode}, {@code upload}, {@code total}
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Completed(String bucket, List<Image> images, String modelId, Map<String, Long> timingsMs,
+                            JsonNode metadata) implements Data {
+
+        public Completed {
+            images = List.copyOf(images);
+            timingsMs = Map.copyOf(timingsMs);
+        }
+
+        @Override
+        public String eventType() {
+            return COMPLETED;
+        }
+    }
+
+    /**
+     * {@code dev.easel.job.failed}: the job will not produce images (from this attempt, if
+     * {@code retryable}).
+     *
+     * @param reason     one line for people
+     * @param violations what was wrong with the job when it was invalid; absent otherwise
+     * @param retryable  whether the same job may succeed later (a broker or storage outage), as
+     *                   opposed to a job that can never run
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Failed(String reason, List<Violation> violations, boolean retryable, JsonNode metadata)
+            implements Data {
+
+        public Failed {
+            Objects.requireNonNull(reason, "reason");
+            violations = violations == null ? null : List.copyOf(violations);
+        }
+
+        /** An invalid job: never retryable, every violation listed. */
+        public static Failed rejected(JobRejection rejection) {
+            return new Failed("invalid job: " + rejection.summary(), rejection.violations(), false, null);
+        }
+
+        @Override
+        public String eventType() {
+            return FAILED;
+        }
+    }
+}
