@@ -76,7 +76,9 @@ class WorkerIT {
 
     @AfterAll
     static void stopReceiver() {
-        receiver.stop(0);
+        if (receiver != null) { // null when Quarkus failed to start before it
+            receiver.stop(0);
+        }
     }
 
     @Test
