@@ -7,6 +7,8 @@ import dev.easel.job.JobRejection;
 import dev.easel.job.Violation;
 import java.net.URI;
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -117,7 +119,8 @@ public final class JobEvents {
 
         public Completed {
             images = List.copyOf(images);
-            timingsMs = Map.copyOf(timingsMs);
+            // In the caller's order (phases as they ran); Map.copyOf's order changes from JVM to JVM.
+            timingsMs = Collections.unmodifiableMap(new LinkedHashMap<>(timingsMs));
         }
 
         @Override

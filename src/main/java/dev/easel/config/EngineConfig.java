@@ -1,0 +1,50 @@
+package dev.easel.config;
+
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.onnx.ExecutionProvider;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/**
+ * {@code easel.onnx.*}: how ONNX Runtime runs the worker's models (environment variables
+ * {@code EASEL_ONNX_*}). One setting for every configured model; sessions are created once at load.
+ */
+@ConfigMapping(prefix = "easel.onnx")
+public interface EngineConfig {
+
+    /** {@code easel.onnx.provider}: {@code cpu} or {@code cuda} (needs the {@code -Pgpu} build). Default cpu. */
+    @WithDefault("cpu")
+    ExecutionProvider provider();
+
+    /** {@code easel.onnx.device-id}: the CUDA device ordinal; ignored on the CPU. Default 0. */
+    @WithDefault("0")
+    int deviceId();
+
+    /** {@code easel.onnx.intra-op-threads}: threads inside one operator; 0 lets ONNX Runtime choose (one per core). Default 0. */
+    @WithDefault("0")
+    int intraOpThreads();
+
+    /** {@code easel.onnx.inter-op-threads}: threads across independent operators; 0 lets ONNX Runtime choose. Default 0. */
+    @WithDefault("0")
+    int interOpThreads();
+
+    /**
+     * {@code easel.onnx.optimization}: graph optimisation level, one of {@code no-opt},
+     * {@code basic-opt}, {@code extended-opt}, {@code all-opt}. Default all-opt.
+     */
+    @WithDefault("all-opt")
+    OptLevel optimization();
+
+    /**
+     * {@code easel.onnx.cpu-fallback}: when the CUDA provider cannot be loaded, warn and run on the
+     * CPU (true) or fail the model's load (false). Default true.
+     */
+    @WithDefault("true")
+    boolean cpuFallback();
+
+    /** The engine's options for these settings. */
+    default EngineOptions toEngineOptions() {
+        return new EngineOptions(provider(), deviceId(), cpuFallback(), intraOpThreads(), interOpThreads(), optimization());
+    }
+}

@@ -1,0 +1,31 @@
+package dev.easel.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithParentName;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * {@code easel.models.*}: the model bundles this worker serves, by the name jobs use in
+ * {@code model}. Each is loaded once at startup ({@code dev.easel.worker.ModelRegistry}); a
+ * bundle that fails to load is logged and its name is unavailable, the others still serve.
+ */
+// Prefix easel.models, not easel: a mapping on "easel" would claim, and refuse as unknown, every
+// other easel.* key (and the test JVM's easel.* system properties).
+@ConfigMapping(prefix = "easel.models")
+public interface ModelsConfig {
+
+    /**
+     * {@code easel.models.<name>.path}: one entry per model; {@code <name>} is what a job's
+     * {@code model} field must say. Default: none, so every job fails as naming an unknown model.
+     */
+    @WithParentName
+    Map<String, ModelConfig> models();
+
+    /** One configured model. */
+    interface ModelConfig {
+
+        /** {@code easel.models.<name>.path}: the bundle directory (diffusers/Optimum ONNX layout). */
+        Path path();
+    }
+}

@@ -1,0 +1,26 @@
+package dev.easel.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+
+/** {@code easel.worker.*}: how the worker consumes and answers jobs (environment variables {@code EASEL_WORKER_*}). */
+@ConfigMapping(prefix = "easel.worker")
+public interface WorkerConfig {
+
+    /**
+     * {@code easel.worker.concurrency}: jobs run at once by this worker. application.properties
+     * gives it to the {@code easel-jobs} worker pool ({@code smallrye.messaging.worker.easel-jobs.max-concurrency}).
+     * Default 1: one job owns the GPU, and a second would only share it.
+     */
+    @WithDefault("1")
+    int concurrency();
+
+    /**
+     * {@code easel.worker.publish-timeout}: how long to wait for the broker to acknowledge a job's
+     * event or dead letter before the job's record is given up as not answered (and not
+     * committed, so it is delivered again). Default 30s.
+     */
+    @WithDefault("30s")
+    Duration publishTimeout();
+}

@@ -1,0 +1,429 @@
+package dev.easel.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.config.JobLimitsConfig;
+import dev.easel.config.S3Config;
+import dev.easel.config.WorkerConfig;
+import dev.easel.engine.image.PngEncoder;
+import dev.easel.engine.pipeline.Cancellation;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.GeneratedImage;
+import dev.easel.engine.pipeline.GenerationCancelledException;
+import dev.easel.engine.pipeline.GenerationMetadata;
+import dev.easel.engine.pipeline.GenerationRequest;
+import dev.easel.engine.pipeline.GenerationResult;
+import dev.easel.engine.pipeline.ImageInput;
+import dev.easel.engine.pipeline.InvalidRequestException;
+import dev.easel.engine.pipeline.ProgressListener;
+import dev.easel.engine.pipeline.StageTimings;
+import dev.easel.job.GenerationPlan;
+import dev.easel.job.ImageInputs;
+import dev.easel.job.Job;
+import dev.easel.job.JobIds;
+import dev.easel.job.JobLimits;
+import dev.easel.job.JobOutput;
+import dev.easel.job.JobParser;
+import dev.easel.job.JobRejection;
+import dev.easel.job.JobWebhook;
+import dev.easel.job.ObjectFetcher;
+import dev.easel.job.Validated;
+import dev.easel.job.Violation;
+import dev.easel.messaging.DeadLetters;
+import dev.easel.messaging.EventPublisher;
+import dev.easel.messaging.JobEvents;
+import dev.easel.messaging.JobEvents.Completed;
+import dev.easel.messaging.JobEvents.Failed;
+import dev.easel.messaging.JobEvents.Progress;
+import dev.easel.messaging.JobEvents.Started;
+import dev.easel.messaging.JobRecords;
+import dev.easel.notify.WebhookEvent;
+import dev.easel.notify.WebhookEventType;
+import dev.easel.notify.WebhookOutcome;
+import dev.easel.notify.WebhookSender;
+import dev.easel.store.JobKeys;
+import dev.easel.store.ObjectStore;
+import dev.easel.store.StoredObject;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.record.RecordBatch;
+import org.jboss.logging.Logger;
+
+/**
+ * Runs one job record from end to end: decode, validate, generate, store, answer. {@link #process}
+ * returns once the job's answer — its {@code completed} or {@code failed} event, or its dead
+ * letter — has been acknowledged by the broker, so the caller may commit the record's offset
+ * then (at-least-once). A job's own faults and the engine's or storage's failures become
+ * {@code failed} events; only a publish that the broker will not take escapes, as
+ * {@link UnansweredJobException}. Blocks: call it on a worker thread.
+ */
+@ApplicationScoped
+public class JobProcessor {
+
+    private static final Logger LOG = Logger.getLogger(JobProcessor.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Manifests are a few hundred bytes per image; anything this big is not one of ours. */
+    private static final int MAX_MANIFEST_BYTES = 1 << 20;
+    private static final String PNG = "image/png";
+    private static final Duration PROGRESS_WEBHOOK_INTERVAL = Duration.ofSeconds(1);
+
+    private final ModelRegistry models;
+    private final JobParser parser;
+    private final ImageInputs images;
+    private final ObjectStore store;
+    private final EventPublisher events;
+    private final DeadLetters deadLetters;
+    private final WebhookSender webhooks;
+    private final String defaultBucket;
+    private final Duration presignTtl;
+    private final Duration publishTimeout;
+    private final Clock clock;
+    private final PngEncoder png = new PngEncoder();
+    private final ConcurrentMap<String, JobParser> parsers = new ConcurrentHashMap<>();
+    // Webhooks retry for up to easel.webhooks.max-total-duration: delivered beside the job, in order
+    // per job, so a slow receiver neither holds the GPU nor delays the job's commit.
+    private final ExecutorService webhookThreads = Executors.newCachedThreadPool(task -> {
+        Thread thread = new Thread(task, "easel-webhooks");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    @Inject
+    JobProcessor(ModelRegistry models, JobLimitsConfig limits, ObjectStore store, ObjectFetcher fetcher,
+                 EventPublisher events, DeadLetters deadLetters, WebhookSender webhooks, S3Config s3,
+                 WorkerConfig worker) {
+        this(models, limits.toJobLimits(), store, fetcher, events, deadLetters, webhooks, s3.bucket(), s3.presignTtl(),
+                worker.publishTimeout(), Clock.systemUTC());
+    }
+
+    JobProcessor(ModelRegistry models, JobLimits limits, ObjectStore store, ObjectFetcher fetcher,
+                 EventPublisher events, DeadLetters deadLetters, WebhookSender webhooks, String defaultBucket,
+                 Duration presignTtl, Duration publishTimeout, Clock clock) {
+        this.models = models;
+        this.parser = new JobParser(limits).withClock(clock);
+        this.images = new ImageInputs(limits, fetcher);
+        this.store = store;
+        this.events = events;
+        this.deadLetters = deadLetters;
+        this.webhooks = webhooks;
+        this.defaultBucket = defaultBucket;
+        this.presignTtl = presignTtl;
+        this.publishTimeout = publishTimeout;
+        this.clock = clock;
+    }
+
+    @PreDestroy
+    void stop() {
+        webhookThreads.shutdown();
+    }
+
+    /**
+     * Processes one record of the jobs topic and publishes its answer.
+     *
+     * @throws UnansweredJobException if the answer could not be published: do not commit the record
+     */
+    public void process(ConsumerRecord<byte[], byte[]> record) {
+        long startNanos = System.nanoTime();
+        Instant start = clock.instant();
+        JobRecords.Decoded decoded = JobRecords.decode(record.headers(), record.value());
+        if (decoded instanceof JobRecords.Unreadable unreadable) {
+            LOG.warnf("dead letter %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), unreadable.reason());
+            await(deadLetters.send(record, unreadable.reason(), null), "dead letter");
+            return;
+        }
+        byte[] json = ((JobRecords.Readable) decoded).json();
+        JsonNode tree = readTree(json);
+
+        // The parser counts prompt tokens with the model's tokenizer, so the model is looked up
+        // first; the wait is the model-load time when a job arrives while bundles are loading.
+        long loadStart = System.nanoTime();
+        Optional<DiffusionPipeline> pipeline = textField(tree, "model").flatMap(models::pipeline);
+        long loadMs = millis(System.nanoTime() - loadStart);
+
+        Validated<Job> validated = parser(pipeline).parse(json);
+        if (validated instanceof Validated.Invalid<Job> invalid) {
+            reject(record, tree, invalid.rejection());
+            return;
+        }
+        Job job = ((Validated.Valid<Job>) validated).value();
+        Hooks hooks = new Hooks(job.id(), job.webhook());
+        JsonNode metadata = job.metadata().orElse(null);
+        if (pipeline.isEmpty()) {
+            String known = String.join(", ", models.available());
+            String reason = "unknown model \"" + job.model() + "\"; this worker serves: " + (known.isEmpty() ? "none" : known);
+            LOG.warnf("job %s: %s", job.id(), reason);
+            answer(job.id(), hooks, new Failed(reason, List.of(new Violation("model", "is not a model this worker serves, got \""
+                    + job.model() + "\"", known.isEmpty() ? "no models loaded" : "one of " + known)), false, metadata));
+            return;
+        }
+        long queueMs = record.timestamp() == RecordBatch.NO_TIMESTAMP ? 0
+                : Math.max(0, start.toEpochMilli() - record.timestamp());
+        answer(job.id(), hooks, run(job, pipeline.get(), hooks, queueMs, loadMs, startNanos));
+    }
+
+    /** The job's outcome, as the payload of its final event; failures of the job become {@link Failed}. */
+    private JobEvents.Data run(Job job, DiffusionPipeline pipeline, Hooks hooks, long queueMs, long loadMs,
+                               long startNanos) {
+        JsonNode metadata = job.metadata().orElse(null);
+        String bucket = job.output().map(JobOutput::bucket).orElse(defaultBucket);
+        try {
+            JobKeys keys = JobKeys.of(job.output().map(JobOutput::keyPrefix).orElse(""), job.id());
+            Optional<StoredObject> stored = store.get(bucket, keys.manifest(), MAX_MANIFEST_BYTES);
+            if (stored.isPresent()) {
+                LOG.infof("job %s is already complete (%s/%s): publishing its completion again", job.id(), bucket,
+                        keys.manifest());
+                return completion(JSON.readValue(stored.get().bytes(), Manifest.class));
+            }
+
+            Started started = new Started(job.model(), queueMs, metadata);
+            hooks.send(JobWebhook.Event.STARTED, WebhookEventType.JOB_STARTED, started);
+            await(events.started(job.id(), started), "started event");
+
+            Validated<Optional<ImageInput>> input = images.resolve(job);
+            if (input instanceof Validated.Invalid<Optional<ImageInput>> invalid) {
+                JobRejection rejection = invalid.rejection();
+                return new Failed("invalid job: " + rejection.summary(), rejection.violations(), false, metadata);
+            }
+            Optional<ImageInput> initImage = ((Validated.Valid<Optional<ImageInput>>) input).value();
+            GenerationPlan plan = job.toGenerationRequest(initImage, ThreadLocalRandom.current());
+            GenerationRequest request = plan.request();
+            GenerationResult result = pipeline.generate(request, progress(job, hooks), deadline(job));
+
+            long encodeStart = System.nanoTime();
+            String scheduler = pipeline.schedulerName(request);
+            List<byte[]> pngs = new ArrayList<>();
+            for (GeneratedImage image : result.images()) {
+                pngs.add(png.encode(image.image(), GenerationMetadata.pngText(request, job.model(), scheduler, image.seed())));
+            }
+            long uploadStart = System.nanoTime();
+            List<Manifest.StoredImage> storedImages = new ArrayList<>();
+            for (int i = 0; i < pngs.size(); i++) {
+                long seed = result.images().get(i).seed();
+                String key = keys.image(i);
+                store.put(bucket, key, pngs.get(i), PNG, Map.of("job-id", job.id(), "seed", Long.toString(seed)));
+                storedImages.add(new Manifest.StoredImage(key, seed));
+            }
+            long uploadNanos = System.nanoTime() - uploadStart;
+            Map<String, Long> timings = timings(result.timings(), queueMs, loadMs, uploadStart - encodeStart,
+                    uploadNanos, System.nanoTime() - startNanos);
+            Manifest manifest = new Manifest(job.id(), job.model(), bucket, storedImages, plan.seed(), plan.seedChosen(),
+                    scheduler, timings, metadata, clock.instant().toString());
+            // Last: its presence is what says the job is complete.
+            store.put(bucket, keys.manifest(), JSON.writeValueAsBytes(manifest), "application/json", Map.of("job-id", job.id()));
+            LOG.infof("job %s completed: %d image(s) in %s/%s, %d ms", job.id(), storedImages.size(), bucket, keys,
+                    timings.get("total"));
+            return completion(manifest);
+        } catch (InvalidRequestException e) {
+            String problem = e.getMessage().startsWith(e.field() + ": ") ? e.getMessage().substring(e.field().length() + 2)
+                    : e.getMessage();
+            return new Failed("invalid job: " + e.getMessage(), List.of(new Violation(e.field(), problem,
+                    "what model " + job.model() + " can run")), false, metadata);
+        } catch (GenerationCancelledException e) {
+            return new Failed("deadline passed: generation stopped at " + job.deadline().map(Instant::toString).orElse("?")
+                    + " (" + e.getMessage() + ")", null, false, metadata);
+        } catch (IOException e) {
+            LOG.warnf(e, "job %s: storage failed", job.id());
+            return new Failed("storage failed: " + e.getMessage(), null, true, metadata);
+        } catch (UnansweredJobException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "job %s failed", job.id());
+            return new Failed("internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage(), null, false,
+                    metadata);
+        }
+    }
+
+    /** An invalid job: a failed event listing the violations, its webhook if it has a usable one, and a dead letter. */
+    private void reject(ConsumerRecord<byte[], byte[]> record, JsonNode tree, JobRejection rejection) {
+        String jobId = rejection.id().orElseGet(() -> record.key() != null && record.key().length > 0
+                ? new String(record.key(), StandardCharsets.UTF_8) : JobIds.generate());
+        Failed failed = Failed.rejected(rejection);
+        LOG.infof("job %s rejected: %s", jobId, rejection.summary());
+        new Hooks(jobId, usableWebhook(tree, rejection)).send(JobWebhook.Event.FAILED, WebhookEventType.JOB_FAILED, failed);
+        await(events.failed(jobId, failed), "failed event");
+        await(deadLetters.send(record, failed.reason(), null), "dead letter");
+    }
+
+    /** Publishes the final event (and webhook); returns when the broker has it. */
+    private void answer(String jobId, Hooks hooks, JobEvents.Data outcome) {
+        if (outcome instanceof Completed completed) {
+            hooks.send(JobWebhook.Event.COMPLETED, WebhookEventType.JOB_COMPLETED, completed);
+            await(events.completed(jobId, completed), "completed event");
+        } else {
+            Failed failed = (Failed) outcome;
+            LOG.infof("job %s failed (retryable: %s): %s", jobId, failed.retryable(), failed.reason());
+            hooks.send(JobWebhook.Event.FAILED, WebhookEventType.JOB_FAILED, failed);
+            await(events.failed(jobId, failed), "failed event");
+        }
+    }
+
+    private Completed completion(Manifest manifest) {
+        List<JobEvents.Image> images = manifest.images().stream()
+                .map(i -> new JobEvents.Image(i.objectKey(), store.presignGet(manifest.bucket(), i.objectKey(), presignTtl)
+                        .toString(), i.seed()))
+                .toList();
+        return new Completed(manifest.bucket(), images, manifest.model(), manifest.timingsMs(), manifest.metadata());
+    }
+
+    private ProgressListener progress(Job job, Hooks hooks) {
+        Instant[] lastHook = {Instant.EPOCH};
+        return (step, total) -> {
+            Progress progress = new Progress(step, total, null);
+            // Throttled by the publisher; not awaited, progress is cosmetic and must not slow denoising.
+            events.progress(job.id(), progress).exceptionally(e -> {
+                LOG.debugf("job %s: progress event not published: %s", job.id(), e.getMessage());
+                return null;
+            });
+            Instant now = clock.instant();
+            if (step >= total || !now.isBefore(lastHook[0].plus(PROGRESS_WEBHOOK_INTERVAL))) {
+                lastHook[0] = now;
+                hooks.send(JobWebhook.Event.PROGRESS, WebhookEventType.JOB_PROGRESS, progress);
+            }
+        };
+    }
+
+    private Cancellation deadline(Job job) {
+        if (job.deadline().isEmpty()) {
+            return Cancellation.NONE;
+        }
+        Instant deadline = job.deadline().get();
+        return () -> {
+            if (!clock.instant().isBefore(deadline)) {
+                throw new GenerationCancelledException("deadline " + deadline + " passed");
+            }
+        };
+    }
+
+    private static Map<String, Long> timings(StageTimings stages, long queueMs, long loadMs, long encodeNanos,
+                                             long uploadNanos, long totalNanos) {
+        Map<String, Long> timings = new LinkedHashMap<>();
+        timings.put("queue", queueMs);
+        timings.put("load", loadMs);
+        timings.put("textEncode", millis(stages.tokenize() + stages.textEncode()));
+        timings.put("denoise", millis(stages.vaeEncode() + stages.unet() + stages.scheduler()));
+        timings.put("decode", millis(stages.vaeDecode()));
+        timings.put("encode", millis(encodeNanos));
+        timings.put("upload", millis(uploadNanos));
+        timings.put("total", millis(totalNanos));
+        return timings;
+    }
+
+    private JobParser parser(Optional<DiffusionPipeline> pipeline) {
+        return pipeline.map(p -> parsers.computeIfAbsent(p.model().name(),
+                name -> parser.withTokenCounter(p.model().config().tokenizer()::countTokens))).orElse(parser);
+    }
+
+    /**
+     * The webhook of a job that failed validation, when its URL is one the job could have used:
+     * the webhook fields themselves broke no rule, and the job asked for (or defaulted to) failures.
+     */
+    private static Optional<JobWebhook> usableWebhook(JsonNode tree, JobRejection rejection) {
+        if (rejection.violations().stream().anyMatch(v -> v.field().equals("$") || v.field().startsWith("webhook"))) {
+            return Optional.empty();
+        }
+        JsonNode webhook = tree.path("webhook");
+        Optional<String> url = textField(webhook, "url");
+        JsonNode events = webhook.path("events");
+        boolean wantsFailed = events.isMissingNode() || containsText(events, JobWebhook.Event.FAILED.wireName());
+        if (url.isEmpty() || !wantsFailed) {
+            return Optional.empty();
+        }
+        return Optional.of(new JobWebhook(URI.create(url.get()), List.of(JobWebhook.Event.FAILED)));
+    }
+
+    private static boolean containsText(JsonNode array, String text) {
+        for (JsonNode element : array) {
+            if (element.isTextual() && element.asText().equals(text)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Optional<String> textField(JsonNode node, String field) {
+        JsonNode value = node.path(field);
+        return value.isTextual() ? Optional.of(value.asText()) : Optional.empty();
+    }
+
+    private static JsonNode readTree(byte[] json) {
+        try {
+            return JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IllegalStateException("JobRecords passed bytes that are not a JSON object", e);
+        }
+    }
+
+    private void await(CompletionStage<Void> publish, String what) {
+        try {
+            publish.toCompletableFuture().get(publishTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UnansweredJobException(what + ": interrupted while waiting for the broker", e);
+        } catch (ExecutionException e) {
+            throw new UnansweredJobException(what + ": the broker refused it: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new UnansweredJobException(what + ": no broker acknowledgement within " + publishTimeout, e);
+        }
+    }
+
+    private static long millis(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+
+    /** One job's webhook deliveries, in order, off the job's thread. */
+    private final class Hooks {
+
+        private final String jobId;
+        private final Optional<JobWebhook> webhook;
+        private CompletableFuture<Void> last = CompletableFuture.completedFuture(null);
+
+        Hooks(String jobId, Optional<JobWebhook> webhook) {
+            this.jobId = jobId;
+            this.webhook = webhook;
+        }
+
+        void send(JobWebhook.Event event, WebhookEventType type, JobEvents.Data data) {
+            if (webhook.isEmpty() || !webhook.get().events().contains(event)) {
+                return;
+            }
+            URI target = webhook.get().url();
+            @SuppressWarnings("unchecked")
+            Map<String, Object> fields = JSON.convertValue(data.toJson(), Map.class);
+            WebhookEvent message = WebhookEvent.of(type, jobId, fields);
+            last = last.thenRunAsync(() -> {
+                WebhookOutcome outcome = webhooks.deliver(target, message);
+                if (!outcome.delivered()) {
+                    LOG.warnf("job %s: webhook %s to %s not delivered: %s after %d attempt(s)%s", jobId,
+                            type.wireName(), target, outcome.result(), outcome.attempts(),
+                            outcome.lastError().map(e -> " (" + e + ")").orElse(""));
+                }
+            }, webhookThreads).exceptionally(e -> {
+                LOG.errorf(e, "job %s: webhook %s to %s failed", jobId, type.wireName(), target);
+                return null;
+            });
+        }
+    }
+}

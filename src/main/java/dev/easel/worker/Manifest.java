@@ -1,0 +1,30 @@
+package dev.easel.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A completed job's result record, {@code result.json} under the job's prefix
+ * ({@link dev.easel.store.JobKeys#manifest()}). Written after every image, so its presence means
+ * the job is complete: a redelivered job re-publishes its completion from it instead of running
+ * again.
+ *
+ * @param jobId       the job
+ * @param model       the model that ran
+ * @param bucket      where the images are
+ * @param images      object keys and seeds, in the job's order
+ * @param seed        the seed of image 0
+ * @param seedChosen  whether the worker chose the seed (the job had none)
+ * @param scheduler   the scheduler that ran
+ * @param timingsMs   the original run's phases, as in the completed event
+ * @param metadata    the job's {@code metadata}, echoed; null when it had none
+ * @param completedAt when the manifest was written (ISO-8601, UTC)
+ */
+record Manifest(String jobId, String model, String bucket, List<StoredImage> images, long seed, boolean seedChosen,
+                String scheduler, Map<String, Long> timingsMs, JsonNode metadata, String completedAt) {
+
+    /** One stored image and the seed that reproduces it. */
+    record StoredImage(String objectKey, long seed) {
+    }
+}

@@ -1,0 +1,61 @@
+package dev.easel.worker;
+
+import dev.easel.job.ObjectFetcher;
+import dev.easel.store.ObjectStore;
+import dev.easel.store.StoredObject;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** An {@link ObjectStore} in a map, recording the order of puts; {@link #failPuts()} makes storage fail. */
+final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
+
+    final Map<String, StoredObject> objects = new ConcurrentHashMap<>();
+    final List<String> puts = new ArrayList<>();
+    private volatile boolean failing;
+
+    void failPuts() {
+        failing = true;
+    }
+
+    @Override
+    public synchronized void put(String bucket, String key, byte[] bytes, String contentType, Map<String, String> metadata)
+            throws IOException {
+        if (failing) {
+            throw new IOException("storage is down");
+        }
+        objects.put(bucket + "/" + key, new StoredObject(bytes.clone(), contentType, metadata));
+        puts.add(bucket + "/" + key);
+    }
+
+    @Override
+    public Optional<StoredObject> get(String bucket, String key, int maxBytes) {
+        return Optional.ofNullable(objects.get(bucket + "/" + key));
+    }
+
+    @Override
+    public boolean exists(String bucket, String key) {
+        return objects.containsKey(bucket + "/" + key);
+    }
+
+    @Override
+    public URI presignGet(String bucket, String key, Duration ttl) {
+        return URI.create("http://store.test/" + bucket + "/" + key + "?X-Amz-Signature=test");
+    }
+
+    @Override
+    public InputStream open(String bucket, String key) throws IOException {
+        StoredObject object = objects.get(bucket + "/" + key);
+        if (object == null) {
+            throw new NotFoundException("no object " + key);
+        }
+        return new ByteArrayInputStream(object.bytes());
+    }
+}

@@ -1,0 +1,160 @@
+package dev.easel.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.GenerationLimits;
+import dev.easel.engine.pipeline.StableDiffusionModel;
+import dev.easel.fixtures.OracleBundle;
+import dev.easel.job.JobLimits;
+import dev.easel.messaging.AckingMessaging;
+import dev.easel.messaging.JobEvents;
+import dev.easel.notify.WebhookSender;
+import dev.easel.notify.WebhookSettings;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** JobProcessor's branches against an oracle model, an in-memory store and a broker that acks at once. */
+class JobProcessorTest {
+
+    private static final String BUCKET = "images";
+
+    @TempDir
+    static Path dir;
+    private static StableDiffusionModel model;
+
+    private final InMemoryObjectStore store = new InMemoryObjectStore();
+    private final AckingMessaging messaging = new AckingMessaging();
+    private JobProcessor processor;
+
+    @BeforeAll
+    static void loadModel() throws Exception {
+        Path bundle = OracleBundle.create(OracleBundle.Spec.defaults()).writeTo(dir.resolve("oracle"));
+        model = StableDiffusionModel.load("oracle", bundle, EngineOptions.cpu().withIntraOpThreads(1));
+    }
+
+    @AfterAll
+    static void closeModel() {
+        model.close();
+    }
+
+    @BeforeEach
+    void setUp() {
+        ModelRegistry models = ModelRegistry.of(Map.of("oracle", new DiffusionPipeline(model, GenerationLimits.defaults())));
+        WebhookSender webhooks = new WebhookSender(new WebhookSettings("whsec_dGVzdC1wcm9maWxlLW9ubHktbm90LWEtcmVhbC1zZWNyZXQ=",
+                Duration.ofSeconds(1), 1, Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(10), List.of(),
+                "test"));
+        processor = new JobProcessor(models, JobLimits.defaults(), store, store, messaging.publisher(),
+                messaging.deadLetters(), webhooks, BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), Clock.systemUTC());
+    }
+
+    @Test
+    void validJobStoresImagesThenManifestAndCompletes() {
+        processor.process(record("j1", job("j1", "oracle", 64)));
+
+        assertThat(messaging.eventTypes()).startsWith(JobEvents.STARTED).contains(JobEvents.PROGRESS)
+                .endsWith(JobEvents.COMPLETED);
+        assertThat(store.puts).containsExactly(BUCKET + "/j1/0.png", BUCKET + "/j1/result.json");
+        assertThat(store.objects.get(BUCKET + "/j1/0.png").contentType()).isEqualTo("image/png");
+        JsonNode completed = last().data();
+        assertThat(completed.at("/images/0/objectKey").asText()).isEqualTo("j1/0.png");
+        assertThat(completed.at("/images/0/seed").asLong()).isEqualTo(7);
+        assertThat(completed.at("/images/0/url").asText()).contains("X-Amz-Signature");
+        assertThat(completed.path("timingsMs").fieldNames()).toIterable()
+                .contains("queue", "load", "textEncode", "denoise", "decode", "upload", "total");
+        assertThat(messaging.deadLettersSent()).isEmpty();
+    }
+
+    @Test
+    void completedJobIsAnsweredFromItsManifest() {
+        processor.process(record("j2", job("j2", "oracle", 64)));
+        JsonNode first = last().data();
+        store.puts.clear();
+
+        processor.process(record("j2", job("j2", "oracle", 64)));
+
+        assertThat(store.puts).isEmpty();
+        assertThat(messaging.eventTypes()).filteredOn(JobEvents.STARTED::equals).hasSize(1);
+        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+        assertThat(last().data().path("images")).isEqualTo(first.path("images"));
+    }
+
+    @Test
+    void invalidJobFailsWithViolationsAndIsDeadLettered() {
+        processor.process(record("j3", job("j3", "oracle", 100)));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        assertThat(last().subject()).isEqualTo("j3");
+        assertThat(last().data().path("violations").findValuesAsText("field")).containsExactly("width");
+        assertThat(messaging.deadLettersSent()).singleElement().satisfies(d -> assertThat(d.reason()).contains("width"));
+        assertThat(store.puts).isEmpty();
+    }
+
+    @Test
+    void unreadableRecordIsOnlyDeadLettered() {
+        processor.process(record("k", "[1, 2]".getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(messaging.eventTypes()).isEmpty();
+        assertThat(messaging.deadLettersSent()).singleElement()
+                .satisfies(d -> assertThat(d.reason()).contains("not an object"));
+    }
+
+    @Test
+    void unknownModelFailsNamingTheModelsServed() {
+        processor.process(record("j4", job("j4", "sd-9", 64)));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        JsonNode failed = last().data();
+        assertThat(failed.path("reason").asText()).contains("sd-9").contains("oracle");
+        assertThat(failed.at("/violations/0/field").asText()).isEqualTo("model");
+        assertThat(failed.path("retryable").asBoolean()).isFalse();
+        assertThat(messaging.deadLettersSent()).isEmpty();
+    }
+
+    @Test
+    void storageFailureIsARetryableFailure() {
+        store.failPuts();
+
+        processor.process(record("j5", job("j5", "oracle", 64)));
+
+        assertThat(messaging.eventTypes()).startsWith(JobEvents.STARTED).endsWith(JobEvents.FAILED);
+        assertThat(last().data().path("retryable").asBoolean()).isTrue();
+        assertThat(last().data().path("reason").asText()).contains("storage is down");
+    }
+
+    @Test
+    void unpublishableAnswerIsNotSwallowed() {
+        messaging.refuse();
+
+        assertThatThrownBy(() -> processor.process(record("j6", job("j6", "sd-9", 64))))
+                .isInstanceOf(UnansweredJobException.class);
+    }
+
+    private AckingMessaging.SentEvent last() {
+        List<AckingMessaging.SentEvent> events = messaging.events();
+        return events.get(events.size() - 1);
+    }
+
+    private static byte[] job(String id, String model, int width) {
+        return ("{\"version\": 1, \"id\": \"" + id + "\", \"model\": \"" + model + "\", \"prompt\": \"a red circle\","
+                + " \"width\": " + width + ", \"height\": 64, \"steps\": 3, \"scheduler\": \"euler\", \"seed\": 7}")
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static ConsumerRecord<byte[], byte[]> record(String key, byte[] value) {
+        return new ConsumerRecord<>("easel.jobs", 0, 0, key.getBytes(StandardCharsets.UTF_8), value);
+    }
+}

@@ -1,0 +1,53 @@
+package dev.easel.worker;
+
+import dev.easel.devstack.LocalStack;
+import dev.easel.fixtures.OracleBundle;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Kafka and S3 (LocalStack) and an oracle bundle named {@value #MODEL}, for the worker under test. */
+public final class WorkerStack implements QuarkusTestResourceLifecycleManager {
+
+    static final String MODEL = "oracle";
+    static final String BUCKET = "easel-it-images";
+
+    private LocalStack stack;
+
+    @Override
+    public Map<String, String> start() {
+        Map<String, String> config = new HashMap<>();
+        try {
+            // Under target/, not /tmp: the broker's and S3Proxy's logs stay for a look after a failure.
+            Path dir = Files.createTempDirectory(Path.of("target"), "devstack-it-worker-");
+            stack = LocalStack.start(dir.resolve("stack"));
+            // The oracle bundle: tiny ONNX models, so a 64×64 job takes milliseconds.
+            Path bundle = OracleBundle.create(OracleBundle.Spec.defaults()).writeTo(dir.resolve("bundle"));
+            config.put("easel.models." + MODEL + ".path", bundle.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        config.put("kafka.bootstrap.servers", stack.kafkaBootstrapServers());
+        config.put("easel.s3.endpoint", stack.s3Endpoint().toString());
+        config.put("easel.s3.access-key", stack.s3AccessKey());
+        config.put("easel.s3.secret-key", stack.s3SecretKey());
+        config.put("easel.s3.region", stack.s3Region());
+        config.put("easel.s3.bucket", BUCKET);
+        config.put("easel.s3.create-bucket", "true");
+        config.put("easel.onnx.intra-op-threads", "1");
+        config.put("easel.webhooks.allowed-cidrs", "127.0.0.1/32");
+        config.put("easel.webhooks.signing-secret", WorkerIT.SIGNING_SECRET);
+        return config;
+    }
+
+    @Override
+    public void stop() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+}
