@@ -194,6 +194,11 @@ public class JobProcessor {
         return parser(pipeline).parse(json);
     }
 
+    /** The job as contract JSON, defaults included: what the HTTP API queues. */
+    public byte[] toJson(Job job) {
+        return parser.toJson(job);
+    }
+
     /** Validates, runs and answers one job; {@code onInvalid} runs after an invalid job's failed event. */
     private JobEvents.Data handle(byte[] json, long queueMs, long startNanos, String fallbackId,
                                   Consumer<Failed> onInvalid) {
