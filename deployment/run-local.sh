@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Runs Easel locally from a fresh clone: builds it, writes a model bundle if there is none yet,
-# and generates an image with the engine. Usage: deployment/run-local.sh ["prompt"]
+# Runs Easel locally from a fresh clone. Usage:
+#   deployment/run-local.sh                          the worker with its HTTP API on the local stack
+#                                                    (Kafka + S3 without Docker); Ctrl-C stops everything
+#   deployment/run-local.sh --generate-only "prompt" the engine alone: one image into $EASEL_OUT
+# Both build Easel and write a model bundle if there is none yet.
 # Environment: EASEL_MODEL (bundle directory, default: a generated random SD-shaped bundle),
-#              EASEL_OUT (output directory, default: out), EASEL_STEPS (default: 20).
+#              EASEL_OUT (output directory of --generate-only, default: out), EASEL_STEPS (default: 20),
+#              EASEL_HTTP_PORT (default: 8080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-prompt="${1:-a big red circle on a blue background}"
 model="${EASEL_MODEL:-target/bundles/random-sd}"
-out="${EASEL_OUT:-out}"
 
 echo "==> building Easel"
 ./mvnw -q -B -ntp package -DskipTests
@@ -16,8 +18,52 @@ if [ ! -f "$model/model_index.json" ]; then
   echo "==> writing a random SD-shaped model bundle to $model (no pretrained weights can be downloaded here)"
   ./mvnw -q -B -ntp test-compile exec:java@make-bundle -Dexec.args="--out $model"
 fi
-echo "==> generating \"$prompt\" with $model"
-java -jar target/quarkus-app/quarkus-run.jar generate --model "$model" --prompt "$prompt" \
-  --steps "${EASEL_STEPS:-20}" --seed 42 --out "$out"
-echo "==> the PNG carries its generation parameters in text chunks; try other options with:"
-echo "    java -jar target/quarkus-app/quarkus-run.jar generate --help"
+
+if [ "${1:-}" = "--generate-only" ]; then
+  prompt="${2:-a big red circle on a blue background}"
+  out="${EASEL_OUT:-out}"
+  echo "==> generating \"$prompt\" with $model"
+  java -jar target/quarkus-app/quarkus-run.jar generate --model "$model" --prompt "$prompt" \
+    --steps "${EASEL_STEPS:-20}" --seed 42 --out "$out"
+  echo "==> the PNG carries its generation parameters in text chunks; try other options with:"
+  echo "    java -jar target/quarkus-app/quarkus-run.jar generate --help"
+  exit 0
+fi
+
+port="${EASEL_HTTP_PORT:-8080}"
+stack_log=target/run-local-stack.log
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo "==> stopping"
+  # The stack's JVM stops Kafka and S3Proxy from its shutdown hook on SIGTERM.
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+echo "==> starting the local stack (Kafka, S3Proxy); log: $stack_log"
+./mvnw -q -B -ntp test-compile exec:java@stack >"$stack_log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 180); do
+  grep -q '^export EASEL_S3_CREATE_BUCKET' "$stack_log" && break
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "the local stack did not start:"; tail -20 "$stack_log"; exit 1; }
+  sleep 1
+done
+grep -q '^export EASEL_S3_CREATE_BUCKET' "$stack_log" || { echo "the local stack did not start in 180 s"; exit 1; }
+eval "$(grep '^export ' "$stack_log")"
+
+echo "==> starting the worker on http://localhost:$port with model \"local\" ($model)"
+java -Deasel.models.local.path="$(cd "$model" && pwd)" -Deasel.s3.create-bucket=true -Dquarkus.http.port="$port" \
+  -jar target/quarkus-app/quarkus-run.jar serve &
+pids+=($!)
+
+cat <<USAGE
+==> submit a job, then poll its statusUrl until "completed"; images land in bucket ${EASEL_S3_BUCKET:-easel-images}
+    (target/devstack-run/s3proxy/data/${EASEL_S3_BUCKET:-easel-images}/{id}/0.png) and the answer carries presigned URLs:
+    curl -s -XPOST localhost:$port/v1/jobs -H 'Content-Type: application/json' \\
+      -d '{"version": 1, "model": "local", "prompt": "a big red circle on a blue background", "width": 256, "height": 256, "steps": ${EASEL_STEPS:-20}}'
+    curl -s localhost:$port/v1/jobs/{id}
+    Ctrl-C stops the worker, Kafka and S3Proxy.
+USAGE
+wait "${pids[1]}"

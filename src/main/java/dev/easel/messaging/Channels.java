@@ -9,6 +9,8 @@ public final class Channels {
 
     /** Incoming job records (topic {@code easel.topics.jobs}); decode them with {@link JobRecords}. */
     public static final String JOBS_IN = "jobs";
+    /** Outgoing jobs (the same topic as {@link #JOBS_IN}), written by {@link JobQueue} for the HTTP API. */
+    public static final String JOBS_OUT = "jobs-out";
     /** Outgoing job CloudEvents (topic {@code easel.topics.events}), written by {@link EventPublisher}. */
     public static final String EVENTS_OUT = "events";
     /** Outgoing dead letters (topic {@code easel.topics.dead-letters}), written by {@link DeadLetters}. */

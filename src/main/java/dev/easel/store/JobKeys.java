@@ -3,15 +3,21 @@ package dev.easel.store;
 import java.util.regex.Pattern;
 
 /**
- * Where one job's objects live: {@code {prefix}/{jobId}/{index}.png} for its images and
+ * Where one job's objects live: {@code {prefix}/{jobId}/{index}.png} for its images,
  * {@code {prefix}/{jobId}/result.json} for its result manifest, which the worker writes last so
- * that its presence means the job is complete. The worker and the job status endpoint both use
- * this class, so they cannot disagree on a key.
+ * that its presence means the job is complete, and {@code {prefix}/{jobId}/status.json} for the
+ * state of a job not complete (running, failed). Jobs submitted over HTTP also get a pointer,
+ * {@code ~jobs/{jobId}.json} in the default bucket ({@link #pointer}), saying where their objects
+ * are. The worker and the job status endpoint both use this class, so they cannot disagree on a key.
  */
 public final class JobKeys {
 
     /** The manifest's file name under the job's prefix. */
     public static final String MANIFEST = "result.json";
+    /** The status record's file name under the job's prefix. */
+    public static final String STATUS = "status.json";
+    // '~' cannot start a job id, so no job's own keys (prefix "" in the default bucket) meet a pointer.
+    private static final String POINTERS = "~jobs/";
 
     // The job contract's id rule (docs/job-contract.md); "." and ".." are refused separately
     // because as a key segment they would name the prefix itself or its parent.
@@ -33,10 +39,7 @@ public final class JobKeys {
      * @throws IllegalArgumentException naming the rule, if the prefix or the id breaks one
      */
     public static JobKeys of(String prefix, String jobId) {
-        if (jobId == null || !JOB_ID.matcher(jobId).matches() || jobId.equals(".") || jobId.equals("..")) {
-            throw new IllegalArgumentException("job id: must be 1-128 characters of A-Z a-z 0-9 . _ - and not \".\" or"
-                    + " \"..\", got " + (jobId == null ? "null" : "\"" + jobId + "\""));
-        }
+        checkId(jobId);
         if (prefix.length() > MAX_PREFIX_LENGTH) {
             throw new IllegalArgumentException("key prefix: must be at most " + MAX_PREFIX_LENGTH + " characters, got "
                     + prefix.length());
@@ -62,6 +65,28 @@ public final class JobKeys {
     /** The key of the job's result manifest. */
     public String manifest() {
         return base + MANIFEST;
+    }
+
+    /** The key of the job's status record (running or failed; a complete job has its manifest). */
+    public String status() {
+        return base + STATUS;
+    }
+
+    /**
+     * The key, in the default bucket, of the pointer to an HTTP-submitted job's location.
+     *
+     * @throws IllegalArgumentException if the id breaks the contract's rule
+     */
+    public static String pointer(String jobId) {
+        checkId(jobId);
+        return POINTERS + jobId + ".json";
+    }
+
+    private static void checkId(String jobId) {
+        if (jobId == null || !JOB_ID.matcher(jobId).matches() || jobId.equals(".") || jobId.equals("..")) {
+            throw new IllegalArgumentException("job id: must be 1-128 characters of A-Z a-z 0-9 . _ - and not \".\" or"
+                    + " \"..\", got " + (jobId == null ? "null" : "\"" + jobId + "\""));
+        }
     }
 
     /** The common prefix of the job's keys, ending in {@code /}. */

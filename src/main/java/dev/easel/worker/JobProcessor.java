@@ -68,6 +68,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.record.RecordBatch;
 import org.jboss.logging.Logger;
@@ -154,7 +155,53 @@ public class JobProcessor {
             await(deadLetters.send(record, unreadable.reason(), null), "dead letter");
             return;
         }
-        byte[] json = ((JobRecords.Readable) decoded).json();
+        long queueMs = record.timestamp() == RecordBatch.NO_TIMESTAMP ? 0
+                : Math.max(0, start.toEpochMilli() - record.timestamp());
+        String key = record.key() != null && record.key().length > 0 ? new String(record.key(), StandardCharsets.UTF_8) : null;
+        handle(((JobRecords.Readable) decoded).json(), queueMs, startNanos, key,
+                failed -> await(deadLetters.send(record, failed.reason(), null), "dead letter"));
+    }
+
+    /**
+     * Push mode (a Knative KafkaSource delivering over HTTP): runs one job, already decoded from its
+     * CloudEvent, and publishes its answer as {@link #process} does. An invalid job gets its failed
+     * event but no dead letter: there is no record to copy, and the sender keeps the event.
+     *
+     * @param json   the job, a JSON object
+     * @param sentAt when the job was submitted (the CloudEvent's {@code time}), for the queue timing
+     * @return the final event's payload: {@link Completed} or {@link Failed}
+     * @throws UnansweredJobException if the answer could not be published: ask for redelivery
+     */
+    public JobEvents.Data processPushed(byte[] json, Optional<Instant> sentAt) {
+        long startNanos = System.nanoTime();
+        long queueMs = sentAt.map(t -> Math.max(0, clock.instant().toEpochMilli() - t.toEpochMilli())).orElse(0L);
+        return handle(json, queueMs, startNanos, null, failed -> { });
+    }
+
+    /**
+     * Checks a job with the rules the worker applies to it, prompt tokens included when this
+     * process serves the job's model; for the HTTP API, before the job is queued.
+     */
+    public Validated<Job> validate(byte[] json) {
+        JsonNode tree;
+        try {
+            tree = JSON.readTree(json);
+        } catch (IOException e) {
+            tree = null; // the parser reports it as a violation of "$"
+        }
+        Optional<DiffusionPipeline> pipeline = tree == null ? Optional.empty()
+                : textField(tree, "model").flatMap(models::pipeline);
+        return parser(pipeline).parse(json);
+    }
+
+    /** The job as contract JSON, defaults included: what the HTTP API queues. */
+    public byte[] toJson(Job job) {
+        return parser.toJson(job);
+    }
+
+    /** Validates, runs and answers one job; {@code onInvalid} runs after an invalid job's failed event. */
+    private JobEvents.Data handle(byte[] json, long queueMs, long startNanos, String fallbackId,
+                                  Consumer<Failed> onInvalid) {
         JsonNode tree = readTree(json);
 
         // The parser counts prompt tokens with the model's tokenizer, so the model is looked up
@@ -165,32 +212,69 @@ public class JobProcessor {
 
         Validated<Job> validated = parser(pipeline).parse(json);
         if (validated instanceof Validated.Invalid<Job> invalid) {
-            reject(record, tree, invalid.rejection());
-            return;
+            Failed failed = reject(tree, invalid.rejection(), fallbackId);
+            onInvalid.accept(failed);
+            return failed;
         }
         Job job = ((Validated.Valid<Job>) validated).value();
         Hooks hooks = new Hooks(job.id(), job.webhook());
         JsonNode metadata = job.metadata().orElse(null);
+        Optional<Location> location = location(job);
+        JobEvents.Data outcome;
         if (pipeline.isEmpty()) {
             String known = String.join(", ", models.available());
             String reason = "unknown model \"" + job.model() + "\"; this worker serves: " + (known.isEmpty() ? "none" : known);
             LOG.warnf("job %s: %s", job.id(), reason);
-            answer(job.id(), hooks, new Failed(reason, List.of(new Violation("model", "is not a model this worker serves, got \""
-                    + job.model() + "\"", known.isEmpty() ? "no models loaded" : "one of " + known)), false, metadata));
-            return;
+            outcome = new Failed(reason, List.of(new Violation("model", "is not a model this worker serves, got \""
+                    + job.model() + "\"", known.isEmpty() ? "no models loaded" : "one of " + known)), false, metadata);
+        } else {
+            outcome = run(job, location, pipeline.get(), hooks, queueMs, loadMs, startNanos);
         }
-        long queueMs = record.timestamp() == RecordBatch.NO_TIMESTAMP ? 0
-                : Math.max(0, start.toEpochMilli() - record.timestamp());
-        answer(job.id(), hooks, run(job, pipeline.get(), hooks, queueMs, loadMs, startNanos));
+        if (outcome instanceof Failed failed && location.isPresent()) {
+            writeFailedStatus(job.id(), location.get(), failed);
+        }
+        answer(job.id(), hooks, outcome);
+        return outcome;
+    }
+
+    /** Where a job's objects go; empty when its output cannot be a location (run() then fails the job). */
+    private Optional<Location> location(Job job) {
+        try {
+            return Optional.of(new Location(job.output().map(JobOutput::bucket).orElse(defaultBucket),
+                    JobKeys.of(job.output().map(JobOutput::keyPrefix).orElse(""), job.id())));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private record Location(String bucket, JobKeys keys) {
+    }
+
+    /** Best effort: the failure may be the store's own, and the failed event is the answer that counts. */
+    private void writeFailedStatus(String jobId, Location location, Failed failed) {
+        try {
+            writeStatus(jobId, location, new JobStatus(JobStatus.FAILED, failed.reason(), failed.violations(),
+                    failed.retryable(), clock.instant().toString()));
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("job %s: failed status not stored in %s/%s: %s", jobId, location.bucket(), location.keys().status(),
+                    e.getMessage());
+        }
+    }
+
+    private void writeStatus(String jobId, Location location, JobStatus status) throws IOException {
+        store.put(location.bucket(), location.keys().status(), JSON.writeValueAsBytes(status), "application/json",
+                Map.of("job-id", jobId));
     }
 
     /** The job's outcome, as the payload of its final event; failures of the job become {@link Failed}. */
-    private JobEvents.Data run(Job job, DiffusionPipeline pipeline, Hooks hooks, long queueMs, long loadMs,
-                               long startNanos) {
+    private JobEvents.Data run(Job job, Optional<Location> location, DiffusionPipeline pipeline, Hooks hooks,
+                               long queueMs, long loadMs, long startNanos) {
         JsonNode metadata = job.metadata().orElse(null);
-        String bucket = job.output().map(JobOutput::bucket).orElse(defaultBucket);
         try {
-            JobKeys keys = JobKeys.of(job.output().map(JobOutput::keyPrefix).orElse(""), job.id());
+            // Rebuilt rather than taken from location so a bad output fails the job naming its rule.
+            String bucket = location.map(Location::bucket).orElse(defaultBucket);
+            JobKeys keys = location.map(Location::keys)
+                    .orElseGet(() -> JobKeys.of(job.output().map(JobOutput::keyPrefix).orElse(""), job.id()));
             Optional<StoredObject> stored = store.get(bucket, keys.manifest(), MAX_MANIFEST_BYTES);
             if (stored.isPresent()) {
                 LOG.infof("job %s is already complete (%s/%s): publishing its completion again", job.id(), bucket,
@@ -201,6 +285,8 @@ public class JobProcessor {
             Started started = new Started(job.model(), queueMs, metadata);
             hooks.send(JobWebhook.Event.STARTED, WebhookEventType.JOB_STARTED, started);
             await(events.started(job.id(), started), "started event");
+            writeStatus(job.id(), new Location(bucket, keys), new JobStatus(JobStatus.RUNNING, null, null, null,
+                    clock.instant().toString()));
 
             Validated<Optional<ImageInput>> input = images.resolve(job);
             if (input instanceof Validated.Invalid<Optional<ImageInput>> invalid) {
@@ -256,15 +342,17 @@ public class JobProcessor {
         }
     }
 
-    /** An invalid job: a failed event listing the violations, its webhook if it has a usable one, and a dead letter. */
-    private void reject(ConsumerRecord<byte[], byte[]> record, JsonNode tree, JobRejection rejection) {
-        String jobId = rejection.id().orElseGet(() -> record.key() != null && record.key().length > 0
-                ? new String(record.key(), StandardCharsets.UTF_8) : JobIds.generate());
+    /**
+     * An invalid job: a failed event listing the violations and its webhook if it has a usable one.
+     * No status record: its output location is not to be trusted.
+     */
+    private Failed reject(JsonNode tree, JobRejection rejection, String fallbackId) {
+        String jobId = rejection.id().orElseGet(() -> fallbackId != null ? fallbackId : JobIds.generate());
         Failed failed = Failed.rejected(rejection);
         LOG.infof("job %s rejected: %s", jobId, rejection.summary());
         new Hooks(jobId, usableWebhook(tree, rejection)).send(JobWebhook.Event.FAILED, WebhookEventType.JOB_FAILED, failed);
         await(events.failed(jobId, failed), "failed event");
-        await(deadLetters.send(record, failed.reason(), null), "dead letter");
+        return failed;
     }
 
     /** Publishes the final event (and webhook); returns when the broker has it. */

@@ -21,10 +21,10 @@ import java.util.Map;
  * @param metadata    the job's {@code metadata}, echoed; null when it had none
  * @param completedAt when the manifest was written (ISO-8601, UTC)
  */
-record Manifest(String jobId, String model, String bucket, List<StoredImage> images, long seed, boolean seedChosen,
+public record Manifest(String jobId, String model, String bucket, List<StoredImage> images, long seed, boolean seedChosen,
                 String scheduler, Map<String, Long> timingsMs, JsonNode metadata, String completedAt) {
 
     /** One stored image and the seed that reproduces it. */
-    record StoredImage(String objectKey, long seed) {
+    public record StoredImage(String objectKey, long seed) {
     }
 }

@@ -20,6 +20,14 @@ class JobKeysTest {
     }
 
     @Test
+    void statusAndPointer() {
+        assertThat(JobKeys.of("acme/2030/", "j1").status()).isEqualTo("acme/2030/j1/status.json");
+        assertThat(JobKeys.pointer("j1")).isEqualTo("~jobs/j1.json");
+        assertThatThrownBy(() -> JobKeys.pointer("..")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> JobKeys.pointer("a/b")).hasMessageContaining("job id");
+    }
+
+    @Test
     void trailingSlashesOfThePrefixAreDropped() {
         // The contract's own example prefix ends in '/'.
         assertThat(JobKeys.of("acme/2030/", "j1").manifest()).isEqualTo("acme/2030/j1/result.json");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
@@ -14,12 +15,15 @@ import dev.easel.messaging.AckingMessaging;
 import dev.easel.messaging.JobEvents;
 import dev.easel.notify.WebhookSender;
 import dev.easel.notify.WebhookSettings;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -67,7 +71,8 @@ class JobProcessorTest {
 
         assertThat(messaging.eventTypes()).startsWith(JobEvents.STARTED).contains(JobEvents.PROGRESS)
                 .endsWith(JobEvents.COMPLETED);
-        assertThat(store.puts).containsExactly(BUCKET + "/j1/0.png", BUCKET + "/j1/result.json");
+        assertThat(store.puts).containsExactly(BUCKET + "/j1/status.json", BUCKET + "/j1/0.png", BUCKET + "/j1/result.json");
+        assertThat(json(BUCKET + "/j1/status.json").path("state").asText()).isEqualTo(JobStatus.RUNNING);
         assertThat(store.objects.get(BUCKET + "/j1/0.png").contentType()).isEqualTo("image/png");
         JsonNode completed = last().data();
         assertThat(completed.at("/images/0/objectKey").asText()).isEqualTo("j1/0.png");
@@ -122,6 +127,28 @@ class JobProcessorTest {
         assertThat(failed.at("/violations/0/field").asText()).isEqualTo("model");
         assertThat(failed.path("retryable").asBoolean()).isFalse();
         assertThat(messaging.deadLettersSent()).isEmpty();
+        JsonNode status = json(BUCKET + "/j4/status.json");
+        assertThat(status.path("state").asText()).isEqualTo(JobStatus.FAILED);
+        assertThat(status.path("reason").asText()).contains("sd-9");
+        assertThat(status.at("/violations/0/field").asText()).isEqualTo("model");
+    }
+
+    @Test
+    void pushedJobReturnsItsOutcome() {
+        JobEvents.Data outcome = processor.processPushed(job("j7", "oracle", 64), Optional.empty());
+
+        assertThat(outcome).isInstanceOf(JobEvents.Completed.class);
+        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+        assertThat(store.puts).contains(BUCKET + "/j7/result.json");
+    }
+
+    @Test
+    void pushedInvalidJobFailsWithoutADeadLetter() {
+        JobEvents.Data outcome = processor.processPushed(job("j8", "oracle", 100), Optional.empty());
+
+        assertThat(outcome).isInstanceOfSatisfying(JobEvents.Failed.class, f -> assertThat(f.retryable()).isFalse());
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        assertThat(messaging.deadLettersSent()).isEmpty();
     }
 
     @Test
@@ -141,6 +168,14 @@ class JobProcessorTest {
 
         assertThatThrownBy(() -> processor.process(record("j6", job("j6", "sd-9", 64))))
                 .isInstanceOf(UnansweredJobException.class);
+    }
+
+    private JsonNode json(String bucketAndKey) {
+        try {
+            return new ObjectMapper().readTree(store.objects.get(bucketAndKey).bytes());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private AckingMessaging.SentEvent last() {

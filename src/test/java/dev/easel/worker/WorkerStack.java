@@ -13,8 +13,8 @@ import java.util.Map;
 /** Kafka and S3 (LocalStack) and an oracle bundle named {@value #MODEL}, for the worker under test. */
 public final class WorkerStack implements QuarkusTestResourceLifecycleManager {
 
-    static final String MODEL = "oracle";
-    static final String BUCKET = "easel-it-images";
+    public static final String MODEL = "oracle";
+    public static final String BUCKET = "easel-it-images";
 
     private LocalStack stack;
 

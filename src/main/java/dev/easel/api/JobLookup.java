@@ -1,0 +1,90 @@
+package dev.easel.api;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.config.S3Config;
+import dev.easel.store.JobKeys;
+import dev.easel.store.ObjectStore;
+import dev.easel.store.StoredObject;
+import dev.easel.worker.JobStatus;
+import dev.easel.worker.Manifest;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A job's state, read from the object store (the source of truth; there is no database): its
+ * result manifest means completed, else its status record says running or failed, else its
+ * pointer means queued. Jobs without a pointer (put on Kafka directly) are looked for in the
+ * default bucket without a prefix, where such jobs' objects go unless they name an output.
+ */
+@ApplicationScoped
+public class JobLookup {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Pointers, status records and manifests are small; anything this big is not one of ours. */
+    private static final int MAX_RECORD_BYTES = 1 << 20;
+
+    private final ObjectStore store;
+    private final String defaultBucket;
+    private final Duration presignTtl;
+    private final Clock clock;
+
+    @Inject
+    JobLookup(ObjectStore store, S3Config s3) {
+        this.store = store;
+        this.defaultBucket = s3.bucket();
+        this.presignTtl = s3.presignTtl();
+        this.clock = Clock.systemUTC();
+    }
+
+    /**
+     * @param id any string from a URL; an id the contract forbids is simply unknown
+     * @throws IOException if storage failed: the state is unknown, not absent
+     */
+    public Optional<JobView> find(String id) throws IOException {
+        String pointerKey;
+        try {
+            pointerKey = JobKeys.pointer(id);
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        Optional<JobPointer> pointer = read(defaultBucket, pointerKey, JobPointer.class);
+        String bucket = pointer.map(JobPointer::bucket).orElse(defaultBucket);
+        JobKeys keys = JobKeys.of(pointer.map(JobPointer::keyPrefix).orElse(""), id);
+        Optional<Manifest> manifest = read(bucket, keys.manifest(), Manifest.class);
+        if (manifest.isPresent()) {
+            return Optional.of(JobView.completed(manifest.get(),
+                    key -> store.presignGet(manifest.get().bucket(), key, presignTtl).toString()));
+        }
+        Optional<JobStatus> status = read(bucket, keys.status(), JobStatus.class);
+        if (status.isPresent()) {
+            return Optional.of(JobView.of(id, status.get()));
+        }
+        return pointer.map(p -> JobView.queued(id));
+    }
+
+    /** Whether the job's result manifest exists: it is complete and will not run again. */
+    boolean completed(String bucket, JobKeys keys) throws IOException {
+        return store.exists(bucket, keys.manifest());
+    }
+
+    /** Records where a submitted job's objects will be, for {@link #find}. */
+    void writePointer(String id, String bucket, String keyPrefix) throws IOException {
+        JobPointer pointer = new JobPointer(id, bucket, keyPrefix, clock.instant().toString());
+        store.put(defaultBucket, JobKeys.pointer(id), JSON.writeValueAsBytes(pointer), "application/json",
+                Map.of("job-id", id));
+    }
+
+    String defaultBucket() {
+        return defaultBucket;
+    }
+
+    private <T> Optional<T> read(String bucket, String key, Class<T> type) throws IOException {
+        Optional<StoredObject> object = store.get(bucket, key, MAX_RECORD_BYTES);
+        return object.isEmpty() ? Optional.empty() : Optional.of(JSON.readValue(object.get().bytes(), type));
+    }
+}

@@ -1,0 +1,111 @@
+package dev.easel.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.messaging.JobEvents;
+import dev.easel.messaging.JobRecords;
+import dev.easel.worker.JobProcessor;
+import dev.easel.worker.UnansweredJobException;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.MultivaluedMap;
+import jakarta.ws.rs.core.Response;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.jboss.logging.Logger;
+
+/**
+ * Knative push mode: a KafkaSource (or any CloudEvents sender) POSTs each job as a CloudEvent to
+ * {@code /}, and the job runs here, synchronously, on the request's worker thread. The answer
+ * tells the sender whether to deliver again: 200 when the job has its final answer (completed,
+ * or failed for good, invalid jobs included; the body is the final event's data), 503 when it
+ * should be redelivered (a retryable failure such as storage, or the broker not taking the
+ * answer), 400 for a request that is not a CloudEvent carrying a JSON object.
+ */
+@Path("/")
+@Produces(MediaType.APPLICATION_JSON)
+public class PushResource {
+
+    private static final Logger LOG = Logger.getLogger(PushResource.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final JobProcessor processor;
+
+    @Inject
+    PushResource(JobProcessor processor) {
+        this.processor = processor;
+    }
+
+    @POST
+    @Consumes(MediaType.WILDCARD)
+    public Response push(HttpHeaders http, byte[] body) {
+        Headers headers = recordHeaders(http.getRequestHeaders());
+        JobRecords.Decoded decoded = JobRecords.decode(headers, body);
+        if (decoded instanceof JobRecords.Unreadable unreadable) {
+            return Response.status(Response.Status.BAD_REQUEST)
+                    .entity(Map.of("error", "unreadable_event", "reason", unreadable.reason())).build();
+        }
+        JobRecords.Readable readable = (JobRecords.Readable) decoded;
+        try {
+            JobEvents.Data outcome = processor.processPushed(readable.json(), sentAt(readable.form(), headers, body));
+            boolean redeliver = outcome instanceof JobEvents.Failed failed && failed.retryable();
+            return Response.status(redeliver ? Response.Status.SERVICE_UNAVAILABLE : Response.Status.OK)
+                    .entity(outcome.toJson()).build();
+        } catch (UnansweredJobException e) {
+            LOG.warnf("pushed job not answered, asking for redelivery: %s", e.getMessage());
+            return Response.status(Response.Status.SERVICE_UNAVAILABLE)
+                    .entity(Map.of("error", "unanswered", "reason", e.getMessage())).build();
+        }
+    }
+
+    /**
+     * The HTTP binding's {@code ce-*} headers as the Kafka binding's {@code ce_*}, and the content
+     * type, so that {@link JobRecords} reads both bindings with one set of rules.
+     */
+    static Headers recordHeaders(MultivaluedMap<String, String> http) {
+        Headers headers = new RecordHeaders();
+        for (Map.Entry<String, List<String>> entry : http.entrySet()) {
+            String name = entry.getKey().toLowerCase(Locale.ROOT);
+            String kafkaName = name.startsWith("ce-") ? "ce_" + name.substring(3)
+                    : name.equals("content-type") ? name : null;
+            if (kafkaName != null && !entry.getValue().isEmpty()) {
+                headers.add(kafkaName, entry.getValue().get(0).getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return headers;
+    }
+
+    /** The event's {@code time}, when it has a valid one: the job's submission, for its queue timing. */
+    static Optional<Instant> sentAt(JobRecords.Form form, Headers headers, byte[] body) {
+        String time = null;
+        if (form == JobRecords.Form.BINARY_CLOUD_EVENT && headers.lastHeader("ce_time") != null) {
+            time = new String(headers.lastHeader("ce_time").value(), StandardCharsets.UTF_8);
+        } else if (form == JobRecords.Form.STRUCTURED_CLOUD_EVENT) {
+            try {
+                JsonNode value = JSON.readTree(body).path("time");
+                time = value.isTextual() ? value.asText() : null;
+            } catch (IOException e) {
+                return Optional.empty(); // JobRecords has read it already; cannot happen
+            }
+        }
+        try {
+            return time == null ? Optional.empty() : Optional.of(OffsetDateTime.parse(time).toInstant());
+        } catch (DateTimeParseException e) {
+            return Optional.empty();
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package dev.easel.worker;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.easel.job.Violation;
+import java.util.List;
+
+/**
+ * A job's state while it has no result manifest: {@code status.json} under the job's prefix
+ * ({@link dev.easel.store.JobKeys#status()}), written by the worker when it starts a job and when
+ * the job fails. A completed job is told by its manifest, which the job status endpoint reads first.
+ *
+ * @param state      {@value #RUNNING} or {@value #FAILED}
+ * @param reason     why it failed; null while running
+ * @param violations what was wrong with the job, when that is why it failed; else null
+ * @param retryable  for a failure: whether the same job may succeed later
+ * @param updatedAt  when this record was written (ISO-8601, UTC)
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record JobStatus(String state, String reason, List<Violation> violations, Boolean retryable, String updatedAt) {
+
+    public static final String RUNNING = "running";
+    public static final String FAILED = "failed";
+}

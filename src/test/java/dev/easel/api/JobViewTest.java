@@ -1,0 +1,84 @@
+package dev.easel.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.job.Violation;
+import dev.easel.messaging.JobRecords;
+import dev.easel.worker.JobStatus;
+import dev.easel.worker.Manifest;
+import jakarta.ws.rs.core.MultivaluedHashMap;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.junit.jupiter.api.Test;
+
+/** The API's mapping of store records to answers, and of HTTP CloudEvents to the Kafka binding. */
+class JobViewTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void queuedCarriesOnlyIdStatusAndUrl() {
+        JsonNode view = JSON.valueToTree(JobView.queued("j1"));
+
+        assertThat(view).isEqualTo(JSON.createObjectNode().put("id", "j1").put("status", "queued")
+                .put("statusUrl", "/v1/jobs/j1"));
+    }
+
+    @Test
+    void completedListsPresignedImagesInOrder() {
+        Manifest manifest = new Manifest("j1", "sd", "b", List.of(new Manifest.StoredImage("j1/0.png", 7),
+                new Manifest.StoredImage("j1/1.png", 8)), 7, false, "euler", Map.of("total", 5L), null, "2030-01-01T00:00:00Z");
+
+        JsonNode view = JSON.valueToTree(JobView.completed(manifest, key -> "https://s3/" + key + "?sig"));
+
+        assertThat(view.path("status").asText()).isEqualTo("completed");
+        assertThat(view.at("/images/1/url").asText()).isEqualTo("https://s3/j1/1.png?sig");
+        assertThat(view.at("/images/1/seed").asLong()).isEqualTo(8);
+        assertThat(view.path("model").asText()).isEqualTo("sd");
+        assertThat(view.has("reason")).isFalse();
+    }
+
+    @Test
+    void failedCarriesReasonAndViolations() {
+        JobStatus failed = new JobStatus(JobStatus.FAILED, "unknown model", List.of(new Violation("model", "no", "one of x")),
+                false, "2030-01-01T00:00:00Z");
+
+        JsonNode view = JSON.valueToTree(JobView.of("j2", failed));
+
+        assertThat(view.path("status").asText()).isEqualTo("failed");
+        assertThat(view.path("reason").asText()).isEqualTo("unknown model");
+        assertThat(view.at("/violations/0/field").asText()).isEqualTo("model");
+        assertThat(view.path("retryable").asBoolean(true)).isFalse();
+    }
+
+    @Test
+    void httpCloudEventHeadersBecomeKafkaOnes() {
+        MultivaluedHashMap<String, String> http = new MultivaluedHashMap<>();
+        http.add("Ce-Specversion", "1.0");
+        http.add("ce-time", "2030-01-01T00:00:00Z");
+        http.add("Content-Type", "application/json");
+        http.add("Accept", "*/*");
+
+        Headers headers = PushResource.recordHeaders(http);
+
+        assertThat(new String(headers.lastHeader("ce_specversion").value(), StandardCharsets.UTF_8)).isEqualTo("1.0");
+        assertThat(headers.lastHeader("content-type")).isNotNull();
+        assertThat(headers.lastHeader("accept")).isNull();
+        assertThat(PushResource.sentAt(JobRecords.Form.BINARY_CLOUD_EVENT, headers, new byte[0]))
+                .contains(Instant.parse("2030-01-01T00:00:00Z"));
+    }
+
+    @Test
+    void structuredEventTimeIsRead() {
+        byte[] event = "{\"time\": \"2030-01-01T01:00:00+01:00\"}".getBytes(StandardCharsets.UTF_8);
+
+        assertThat(PushResource.sentAt(JobRecords.Form.STRUCTURED_CLOUD_EVENT, new RecordHeaders(), event))
+                .contains(Instant.parse("2030-01-01T00:00:00Z"));
+    }
+}
