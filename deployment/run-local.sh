@@ -53,6 +53,9 @@ done
 grep -q '^export EASEL_S3_CREATE_BUCKET' "$stack_log" || { echo "the local stack did not start in 180 s"; exit 1; }
 eval "$(grep '^export ' "$stack_log")"
 
+# Webhooks are signed; a production worker refuses to start without a secret. Locally, make one up.
+export EASEL_WEBHOOKS_SIGNING_SECRET="${EASEL_WEBHOOKS_SIGNING_SECRET:-whsec_$(head -c 32 /dev/urandom | base64)}"
+echo "==> webhook signing secret (to verify deliveries): $EASEL_WEBHOOKS_SIGNING_SECRET"
 echo "==> starting the worker on http://localhost:$port with model \"local\" ($model)"
 java -Deasel.models.local.path="$(cd "$model" && pwd)" -Deasel.s3.create-bucket=true -Dquarkus.http.port="$port" \
   -jar target/quarkus-app/quarkus-run.jar serve &
