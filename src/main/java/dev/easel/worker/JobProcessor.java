@@ -48,6 +48,7 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -59,6 +60,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -111,6 +113,14 @@ public class JobProcessor {
         thread.setDaemon(true);
         return thread;
     });
+    // Store writes beside the job's thread: the running status while the job generates, and all of
+    // a job's images but one at once. Each job waits for its own before it answers, so at most
+    // concurrency × (images + 1) threads are busy.
+    private final ExecutorService storeThreads = Executors.newCachedThreadPool(task -> {
+        Thread thread = new Thread(task, "easel-store");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     @Inject
     JobProcessor(ModelRegistry models, JobLimitsConfig limits, ObjectStore store, ObjectFetcher fetcher,
@@ -139,6 +149,7 @@ public class JobProcessor {
     @PreDestroy
     void stop() {
         webhookThreads.shutdown();
+        storeThreads.shutdown();
     }
 
     /**
@@ -261,21 +272,92 @@ public class JobProcessor {
         }
     }
 
+    /** Best effort, beside the job: the status only tells a reader the job has begun. */
+    private CompletableFuture<Void> writeRunningStatus(String jobId, Location location) {
+        JobStatus running = new JobStatus(JobStatus.RUNNING, null, null, null, clock.instant().toString());
+        return CompletableFuture.runAsync(() -> {
+            try {
+                writeStatus(jobId, location, running);
+            } catch (IOException | RuntimeException e) {
+                LOG.warnf("job %s: running status not stored in %s/%s: %s", jobId, location.bucket(),
+                        location.keys().status(), e.getMessage());
+            }
+        }, storeThreads);
+    }
+
+    private void putUnchecked(String bucket, String key, byte[] bytes, Map<String, String> metadata) {
+        try {
+            store.put(bucket, key, bytes, PNG, metadata);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Waits for every upload, so none is still running when the manifest is written; rethrows the first failure. */
+    private static void awaitAll(List<CompletableFuture<Void>> uploads) throws IOException {
+        IOException failure = null;
+        for (CompletableFuture<Void> upload : uploads) {
+            try {
+                upload.join();
+            } catch (CompletionException e) {
+                if (failure == null) {
+                    failure = e.getCause() instanceof UncheckedIOException io ? io.getCause()
+                            : new IOException("image upload failed: " + e.getCause(), e.getCause());
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
     private void writeStatus(String jobId, Location location, JobStatus status) throws IOException {
         store.put(location.bucket(), location.keys().status(), JSON.writeValueAsBytes(status), "application/json",
                 Map.of("job-id", jobId));
     }
 
-    /** The job's outcome, as the payload of its final event; failures of the job become {@link Failed}. */
+    /**
+     * The job's outcome, as the payload of its final event; failures of the job become {@link Failed}.
+     * Returns only once the started event is acknowledged and the running status written (or given
+     * up), so neither can land after the job's final event or its failed status.
+     */
     private JobEvents.Data run(Job job, Optional<Location> location, DiffusionPipeline pipeline, Hooks hooks,
                                long queueMs, long loadMs, long startNanos) {
+        InFlight inFlight = new InFlight();
+        JobEvents.Data outcome = attempt(job, location, pipeline, hooks, queueMs, loadMs, startNanos, inFlight);
+        inFlight.settle();
+        return outcome;
+    }
+
+    /** What a job started without waiting for; {@link #settle()} waits for it. */
+    private final class InFlight {
+
+        private CompletionStage<Void> started = CompletableFuture.completedFuture(null);
+        private CompletableFuture<Void> runningStatus = CompletableFuture.completedFuture(null);
+
+        /**
+         * @throws UnansweredJobException if the broker refused the started event: the record is not
+         *                                committed, as for any refused event (a redelivery finds the
+         *                                manifest, if one was stored, and publishes the completion)
+         */
+        void settle() {
+            runningStatus.join(); // never fails: the write logs its own failure
+            await(started, "started event");
+        }
+    }
+
+    private JobEvents.Data attempt(Job job, Optional<Location> location, DiffusionPipeline pipeline, Hooks hooks,
+                                   long queueMs, long loadMs, long startNanos, InFlight inFlight) {
         JsonNode metadata = job.metadata().orElse(null);
         try {
             // Rebuilt rather than taken from location so a bad output fails the job naming its rule.
             String bucket = location.map(Location::bucket).orElse(defaultBucket);
             JobKeys keys = location.map(Location::keys)
                     .orElseGet(() -> JobKeys.of(job.output().map(JobOutput::keyPrefix).orElse(""), job.id()));
-            Optional<StoredObject> stored = store.get(bucket, keys.manifest(), MAX_MANIFEST_BYTES);
+            // HEAD first: almost every job is new, and a bodiless 404 is cheaper for both ends than a
+            // GET's XML error; only a redelivered, completed job pays the second request.
+            Optional<StoredObject> stored = store.exists(bucket, keys.manifest())
+                    ? store.get(bucket, keys.manifest(), MAX_MANIFEST_BYTES) : Optional.empty();
             if (stored.isPresent()) {
                 LOG.infof("job %s is already complete (%s/%s): publishing its completion again", job.id(), bucket,
                         keys.manifest());
@@ -284,9 +366,11 @@ public class JobProcessor {
 
             Started started = new Started(job.model(), queueMs, metadata);
             hooks.send(JobWebhook.Event.STARTED, WebhookEventType.JOB_STARTED, started);
-            await(events.started(job.id(), started), "started event");
-            writeStatus(job.id(), new Location(bucket, keys), new JobStatus(JobStatus.RUNNING, null, null, null,
-                    clock.instant().toString()));
+            // Neither waited for here: generation needs no broker ack nor the status record. The
+            // producer keeps the job's events in order (one key, one partition), and run() awaits
+            // both before the final event is published, so the completion still follows the ack.
+            inFlight.started = events.started(job.id(), started);
+            inFlight.runningStatus = writeRunningStatus(job.id(), new Location(bucket, keys));
 
             Validated<Optional<ImageInput>> input = images.resolve(job);
             if (input instanceof Validated.Invalid<Optional<ImageInput>> invalid) {
@@ -306,18 +390,30 @@ public class JobProcessor {
             }
             long uploadStart = System.nanoTime();
             List<Manifest.StoredImage> storedImages = new ArrayList<>();
+            List<CompletableFuture<Void>> uploads = new ArrayList<>();
             for (int i = 0; i < pngs.size(); i++) {
                 long seed = result.images().get(i).seed();
                 String key = keys.image(i);
-                store.put(bucket, key, pngs.get(i), PNG, Map.of("job-id", job.id(), "seed", Long.toString(seed)));
+                byte[] bytes = pngs.get(i);
+                Map<String, String> objectMetadata = Map.of("job-id", job.id(), "seed", Long.toString(seed));
+                // All images at once; the last on this thread, which has nothing else to do meanwhile.
+                if (i < pngs.size() - 1) {
+                    uploads.add(CompletableFuture.runAsync(() -> putUnchecked(bucket, key, bytes, objectMetadata),
+                            storeThreads));
+                } else {
+                    store.put(bucket, key, bytes, PNG, objectMetadata);
+                }
                 storedImages.add(new Manifest.StoredImage(key, seed));
             }
+            awaitAll(uploads);
             long uploadNanos = System.nanoTime() - uploadStart;
             Map<String, Long> timings = timings(result.timings(), queueMs, loadMs, uploadStart - encodeStart,
                     uploadNanos, System.nanoTime() - startNanos);
             Manifest manifest = new Manifest(job.id(), job.model(), bucket, storedImages, plan.seed(), plan.seedChosen(),
                     scheduler, timings, metadata, clock.instant().toString());
-            // Last: its presence is what says the job is complete.
+            // Last, after the running status too (written beside the images): its presence is what
+            // says the job is complete, and nothing of the job's may land after it.
+            inFlight.runningStatus.join();
             store.put(bucket, keys.manifest(), JSON.writeValueAsBytes(manifest), "application/json", Map.of("job-id", job.id()));
             LOG.infof("job %s completed: %d image(s) in %s/%s, %d ms", job.id(), storedImages.size(), bucket, keys,
                     timings.get("total"));

@@ -9,8 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -64,13 +66,17 @@ public final class WorkerBenchmark implements Callable<Integer> {
                  KafkaConsumer<String, String> consumer = consumer(stack)) {
                 consumer.subscribe(List.of("easel.events"));
                 List<double[]> measured = new ArrayList<>();
+                Map<String, Double> phaseSums = new LinkedHashMap<>();
                 for (int i = 0; i < warmup + jobs; i++) {
-                    double[] sample = runOne(producer, consumer, "bench-" + ProcessHandle.current().pid() + "-" + i);
+                    Map<String, Double> phases = new LinkedHashMap<>();
+                    double[] sample = runOne(producer, consumer, "bench-" + ProcessHandle.current().pid() + "-" + i,
+                            phases);
                     if (i >= warmup) {
                         measured.add(sample);
+                        phases.forEach((phase, ms) -> phaseSums.merge(phase, ms, Double::sum));
                     }
                 }
-                report(measured);
+                report(measured, phaseSums);
             } finally {
                 worker.destroy();
                 worker.waitFor();
@@ -99,14 +105,14 @@ public final class WorkerBenchmark implements Callable<Integer> {
 
     /** One job: [end-to-end ms, overhead ms, worker-reported total ms]. */
     private static double[] runOne(KafkaProducer<String, byte[]> producer, KafkaConsumer<String, String> consumer,
-                                   String id) throws Exception {
+                                   String id, Map<String, Double> phases) throws Exception {
         String job = "{\"version\":1,\"id\":\"" + id + "\",\"model\":\"oracle\",\"prompt\":\"a red circle\","
                 + "\"width\":64,\"height\":64,\"steps\":2,\"guidanceScale\":1,\"scheduler\":\"euler\",\"seed\":1}";
         long start = System.nanoTime();
         producer.send(new ProducerRecord<>("easel.jobs", id, job.getBytes(StandardCharsets.UTF_8))).get();
         long deadline = start + Duration.ofSeconds(120).toNanos();
         while (System.nanoTime() < deadline) {
-            for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(5))) {
+            for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
                 if (!id.equals(record.key())) {
                     continue;
                 }
@@ -117,6 +123,7 @@ public final class WorkerBenchmark implements Callable<Integer> {
                 if (type.endsWith(".completed")) {
                     double e2e = (System.nanoTime() - start) / 1e6;
                     JsonNode timings = JSON.readTree(record.value()).path("timingsMs");
+                    timings.fields().forEachRemaining(f -> phases.put(f.getKey(), f.getValue().asDouble()));
                     double generation = timings.path("textEncode").asDouble() + timings.path("denoise").asDouble()
                             + timings.path("decode").asDouble();
                     return new double[] {e2e, e2e - generation, timings.path("total").asDouble()};
@@ -143,11 +150,14 @@ public final class WorkerBenchmark implements Callable<Integer> {
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "worker-bench");
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 5);
+        // A fetch returns as soon as a record arrives (fetch.min.bytes=1), so a long wait costs no
+        // latency; a short one made the broker answer empty fetches 200 times a second, CPU that the
+        // worker, on the same cores, then lacked.
+        props.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 500);
         return new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
     }
 
-    private void report(List<double[]> samples) {
+    private void report(List<double[]> samples, Map<String, Double> phaseSums) {
         System.out.printf(Locale.ROOT, "%d jobs (after %d warm-up), 64x64, 2 euler steps, oracle bundle, one at a time%n",
                 samples.size(), warmup);
         System.out.println("| per job | p50 ms | p90 ms | p99 ms | max ms |");
@@ -155,6 +165,11 @@ public final class WorkerBenchmark implements Callable<Integer> {
         row("end to end (produce → completed event consumed)", samples, 0);
         row("overhead (end to end − text encode, denoise, decode)", samples, 1);
         row("worker-reported total (start → manifest stored)", samples, 2);
+        // Where the worker's time goes: the mean of each phase of the completed events' timingsMs
+        // (whole milliseconds each, so sub-millisecond phases read as fractions of jobs that took 1 ms).
+        StringBuilder means = new StringBuilder("mean timingsMs:");
+        phaseSums.forEach((phase, sum) -> means.append(String.format(Locale.ROOT, " %s %.2f", phase, sum / samples.size())));
+        System.out.println(means);
     }
 
     private static void row(String name, List<double[]> samples, int column) {

@@ -71,7 +71,9 @@ class JobProcessorTest {
 
         assertThat(messaging.eventTypes()).startsWith(JobEvents.STARTED).contains(JobEvents.PROGRESS)
                 .endsWith(JobEvents.COMPLETED);
-        assertThat(store.puts).containsExactly(BUCKET + "/j1/status.json", BUCKET + "/j1/0.png", BUCKET + "/j1/result.json");
+        // The running status is written beside the image, so the two may land in either order; the manifest is last.
+        assertThat(store.puts).hasSize(3).endsWith(BUCKET + "/j1/result.json")
+                .contains(BUCKET + "/j1/status.json", BUCKET + "/j1/0.png");
         assertThat(json(BUCKET + "/j1/status.json").path("state").asText()).isEqualTo(JobStatus.RUNNING);
         assertThat(store.objects.get(BUCKET + "/j1/0.png").contentType()).isEqualTo("image/png");
         JsonNode completed = last().data();
@@ -81,6 +83,19 @@ class JobProcessorTest {
         assertThat(completed.path("timingsMs").fieldNames()).toIterable()
                 .contains("queue", "load", "textEncode", "denoise", "decode", "upload", "total");
         assertThat(messaging.deadLettersSent()).isEmpty();
+    }
+
+    @Test
+    void imagesAreUploadedTogetherAndTheManifestLast() {
+        processor.processPushed(("{\"version\": 1, \"id\": \"j9\", \"model\": \"oracle\", \"prompt\": \"a red circle\","
+                + " \"width\": 64, \"height\": 64, \"steps\": 2, \"scheduler\": \"euler\", \"seed\": 7,"
+                + " \"numImages\": 3}").getBytes(StandardCharsets.UTF_8), Optional.empty());
+
+        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+        assertThat(store.puts).hasSize(5).endsWith(BUCKET + "/j9/result.json")
+                .contains(BUCKET + "/j9/0.png", BUCKET + "/j9/1.png", BUCKET + "/j9/2.png");
+        assertThat(last().data().path("images").findValuesAsText("objectKey"))
+                .containsExactly("j9/0.png", "j9/1.png", "j9/2.png");
     }
 
     @Test
