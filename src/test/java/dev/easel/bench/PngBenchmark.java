@@ -2,11 +2,11 @@ package dev.easel.bench;
 
 import dev.easel.engine.image.PngEncoder;
 import dev.easel.engine.image.RgbImage;
+import dev.easel.engine.image.TestImages;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.Random;
 
 /**
  * Times {@link PngEncoder} on one thread for a 512×512 image that looks like a generated picture
@@ -22,7 +22,7 @@ public final class PngBenchmark {
     public static void main(String[] args) {
         int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 500;
         int warmup = args.length > 1 ? Integer.parseInt(args[1]) : 300;
-        RgbImage image = generatedLooking(512, 512);
+        RgbImage image = TestImages.generatedLooking(512, 512, 42);
         Map<String, String> text = Map.of("prompt", "a lighthouse on a cliff at dusk, oil painting ✨", "seed", "1234");
         PngEncoder encoder = new PngEncoder();
         int bytes = 0;
@@ -51,21 +51,5 @@ public final class PngBenchmark {
         System.out.printf("  %s ms/image: mean %.2f, p50 %.2f, p99 %.2f%n", label,
                 Arrays.stream(nanos).average().orElseThrow() / 1e6, nanos[nanos.length / 2] / 1e6,
                 nanos[(int) Math.ceil(nanos.length * 0.99) - 1] / 1e6);
-    }
-
-    /** Smooth colour gradients with Gaussian noise of σ = 4 levels, clamped to 8 bits. */
-    private static RgbImage generatedLooking(int w, int h) {
-        Random random = new Random(42);
-        byte[] rgb = new byte[w * h * 3];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                for (int c = 0; c < 3; c++) {
-                    double v = 128 + 60 * Math.sin(x * 0.013 + c) + 50 * Math.cos(y * 0.021 - c * 0.7)
-                            + 20 * Math.sin((x + y) * 0.05) + random.nextGaussian() * 4;
-                    rgb[(y * w + x) * 3 + c] = (byte) Math.max(0, Math.min(255, Math.round(v)));
-                }
-            }
-        }
-        return new RgbImage(w, h, rgb);
     }
 }

@@ -7,9 +7,6 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
-import org.eclipse.microprofile.reactive.messaging.Emitter;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
 /**
@@ -26,9 +23,9 @@ public final class AckingMessaging {
     public record SentDeadLetter(byte[] value, String reason) {
     }
 
-    private final Recording<JsonNode> events = new Recording<>();
-    private final Recording<byte[]> deadLetters = new Recording<>();
     private volatile boolean refusing;
+    private final RecordingEmitter<JsonNode> events = RecordingEmitter.answering(() -> !refusing);
+    private final RecordingEmitter<byte[]> deadLetters = RecordingEmitter.answering(() -> !refusing);
 
     public EventPublisher publisher() {
         // A high progress rate so every step of a short test run is published.
@@ -67,43 +64,5 @@ public final class AckingMessaging {
                     new String(kafka.getHeaders().lastHeader(DeadLetters.REASON).value())));
         }
         return sent;
-    }
-
-    private final class Recording<T> implements Emitter<T> {
-
-        final List<Message<? extends T>> sent = new CopyOnWriteArrayList<>();
-
-        @Override
-        public CompletionStage<Void> send(T payload) {
-            throw new UnsupportedOperationException("Easel sends messages with metadata");
-        }
-
-        @Override
-        public <M extends Message<? extends T>> void send(M message) {
-            if (refusing) {
-                message.nack(new IllegalStateException("broker refuses"));
-                return;
-            }
-            sent.add(message);
-            message.ack();
-        }
-
-        @Override
-        public void complete() {
-        }
-
-        @Override
-        public void error(Exception e) {
-        }
-
-        @Override
-        public boolean isCancelled() {
-            return false;
-        }
-
-        @Override
-        public boolean hasRequests() {
-            return true;
-        }
     }
 }

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.metadata.IIOMetadata;
@@ -99,20 +98,8 @@ class PngEncoderTest {
         assertThrows(IllegalArgumentException.class, () -> encoder.encode(image, Map.of("k", "a\0b")));
     }
 
-    /** Smooth gradients plus mild noise, like a generated picture. */
     static RgbImage smooth(int w, int h) {
-        Random random = new Random(w * 1000L + h);
-        byte[] rgb = new byte[w * h * 3];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                for (int c = 0; c < 3; c++) {
-                    double v = 128 + 60 * Math.sin(x * 0.013 + c) + 50 * Math.cos(y * 0.021 - c * 0.7)
-                            + 20 * Math.sin((x + y) * 0.05) + random.nextGaussian() * 4;
-                    rgb[(y * w + x) * 3 + c] = (byte) Math.max(0, Math.min(255, Math.round(v)));
-                }
-            }
-        }
-        return new RgbImage(w, h, rgb);
+        return TestImages.generatedLooking(w, h, w * 1000L + h);
     }
 
     private static RgbImage uniform(int w, int h) {
