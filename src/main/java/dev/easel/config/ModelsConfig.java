@@ -9,6 +9,7 @@ import java.util.Map;
  * {@code easel.models.*}: the model bundles this worker serves, by the name jobs use in
  * {@code model}. Each is loaded once at startup ({@code dev.easel.worker.ModelRegistry}); a
  * bundle that fails to load is logged and its name is unavailable, the others still serve.
+ * Readiness ({@code /q/health/ready}) is UP once every one has loaded, and stays DOWN if one failed.
  */
 // Prefix easel.models, not easel: a mapping on "easel" would claim, and refuse as unknown, every
 // other easel.* key (and the test JVM's easel.* system properties).

@@ -41,6 +41,7 @@ import dev.easel.notify.WebhookEvent;
 import dev.easel.notify.WebhookEventType;
 import dev.easel.notify.WebhookOutcome;
 import dev.easel.notify.WebhookSender;
+import dev.easel.observe.LogContext;
 import dev.easel.store.JobKeys;
 import dev.easel.store.ObjectStore;
 import dev.easel.store.StoredObject;
@@ -104,35 +105,36 @@ public class JobProcessor {
     private final Duration presignTtl;
     private final Duration publishTimeout;
     private final Clock clock;
+    private final WorkerMetrics metrics;
     private final PngEncoder png = new PngEncoder();
     private final ConcurrentMap<String, JobParser> parsers = new ConcurrentHashMap<>();
     // Webhooks retry for up to easel.webhooks.max-total-duration: delivered beside the job, in order
     // per job, so a slow receiver neither holds the GPU nor delays the job's commit.
-    private final ExecutorService webhookThreads = Executors.newCachedThreadPool(task -> {
+    private final ExecutorService webhookThreads = LogContext.propagating(Executors.newCachedThreadPool(task -> {
         Thread thread = new Thread(task, "easel-webhooks");
         thread.setDaemon(true);
         return thread;
-    });
+    }));
     // Store writes beside the job's thread: the running status while the job generates, and all of
     // a job's images but one at once. Each job waits for its own before it answers, so at most
     // concurrency × (images + 1) threads are busy.
-    private final ExecutorService storeThreads = Executors.newCachedThreadPool(task -> {
+    private final ExecutorService storeThreads = LogContext.propagating(Executors.newCachedThreadPool(task -> {
         Thread thread = new Thread(task, "easel-store");
         thread.setDaemon(true);
         return thread;
-    });
+    }));
 
     @Inject
     JobProcessor(ModelRegistry models, JobLimitsConfig limits, ObjectStore store, ObjectFetcher fetcher,
                  EventPublisher events, DeadLetters deadLetters, WebhookSender webhooks, S3Config s3,
-                 WorkerConfig worker) {
+                 WorkerConfig worker, WorkerMetrics metrics) {
         this(models, limits.toJobLimits(), store, fetcher, events, deadLetters, webhooks, s3.bucket(), s3.presignTtl(),
-                worker.publishTimeout(), Clock.systemUTC());
+                worker.publishTimeout(), Clock.systemUTC(), metrics);
     }
 
     JobProcessor(ModelRegistry models, JobLimits limits, ObjectStore store, ObjectFetcher fetcher,
                  EventPublisher events, DeadLetters deadLetters, WebhookSender webhooks, String defaultBucket,
-                 Duration presignTtl, Duration publishTimeout, Clock clock) {
+                 Duration presignTtl, Duration publishTimeout, Clock clock, WorkerMetrics metrics) {
         this.models = models;
         this.parser = new JobParser(limits).withClock(clock);
         this.images = new ImageInputs(limits, fetcher);
@@ -144,6 +146,7 @@ public class JobProcessor {
         this.presignTtl = presignTtl;
         this.publishTimeout = publishTimeout;
         this.clock = clock;
+        this.metrics = metrics;
     }
 
     @PreDestroy
@@ -158,19 +161,34 @@ public class JobProcessor {
      * @throws UnansweredJobException if the answer could not be published: do not commit the record
      */
     public void process(ConsumerRecord<byte[], byte[]> record) {
+        try (WorkerMetrics.Running running = metrics.started()) {
+            processRecord(record);
+        } catch (UnansweredJobException e) {
+            metrics.job(WorkerMetrics.Outcome.UNANSWERED);
+            throw e;
+        } finally {
+            LogContext.clear();
+        }
+    }
+
+    private void processRecord(ConsumerRecord<byte[], byte[]> record) {
         long startNanos = System.nanoTime();
         Instant start = clock.instant();
+        String key = record.key() != null && record.key().length > 0 ? new String(record.key(), StandardCharsets.UTF_8) : null;
         JobRecords.Decoded decoded = JobRecords.decode(record.headers(), record.value());
         if (decoded instanceof JobRecords.Unreadable unreadable) {
+            LogContext.set(key, null);
             LOG.warnf("dead letter %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), unreadable.reason());
+            metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
             await(deadLetters.send(record, unreadable.reason(), null), "dead letter");
             return;
         }
         long queueMs = record.timestamp() == RecordBatch.NO_TIMESTAMP ? 0
                 : Math.max(0, start.toEpochMilli() - record.timestamp());
-        String key = record.key() != null && record.key().length > 0 ? new String(record.key(), StandardCharsets.UTF_8) : null;
-        handle(((JobRecords.Readable) decoded).json(), queueMs, startNanos, key,
-                failed -> await(deadLetters.send(record, failed.reason(), null), "dead letter"));
+        handle(((JobRecords.Readable) decoded).json(), queueMs, startNanos, key, failed -> {
+            metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
+            await(deadLetters.send(record, failed.reason(), null), "dead letter");
+        });
     }
 
     /**
@@ -184,9 +202,16 @@ public class JobProcessor {
      * @throws UnansweredJobException if the answer could not be published: ask for redelivery
      */
     public JobEvents.Data processPushed(byte[] json, Optional<Instant> sentAt) {
-        long startNanos = System.nanoTime();
-        long queueMs = sentAt.map(t -> Math.max(0, clock.instant().toEpochMilli() - t.toEpochMilli())).orElse(0L);
-        return handle(json, queueMs, startNanos, null, failed -> { });
+        try (WorkerMetrics.Running running = metrics.started()) {
+            long startNanos = System.nanoTime();
+            long queueMs = sentAt.map(t -> Math.max(0, clock.instant().toEpochMilli() - t.toEpochMilli())).orElse(0L);
+            return handle(json, queueMs, startNanos, null, failed -> metrics.job(WorkerMetrics.Outcome.FAILED));
+        } catch (UnansweredJobException e) {
+            metrics.job(WorkerMetrics.Outcome.UNANSWERED);
+            throw e;
+        } finally {
+            LogContext.clear();
+        }
     }
 
     /**
@@ -214,6 +239,8 @@ public class JobProcessor {
     private JobEvents.Data handle(byte[] json, long queueMs, long startNanos, String fallbackId,
                                   Consumer<Failed> onInvalid) {
         JsonNode tree = readTree(json);
+        // Every line logged for the job from here on (and on the threads it hands work to) names it.
+        LogContext.set(textField(tree, "id").orElse(fallbackId), textField(tree, "model").orElse(null));
 
         // The parser counts prompt tokens with the model's tokenizer, so the model is looked up
         // first; the wait is the model-load time when a job arrives while bundles are loading.
@@ -361,6 +388,7 @@ public class JobProcessor {
             if (stored.isPresent()) {
                 LOG.infof("job %s is already complete (%s/%s): publishing its completion again", job.id(), bucket,
                         keys.manifest());
+                metrics.job(WorkerMetrics.Outcome.DUPLICATE);
                 return completion(JSON.readValue(stored.get().bytes(), Manifest.class));
             }
 
@@ -417,6 +445,8 @@ public class JobProcessor {
             store.put(bucket, keys.manifest(), JSON.writeValueAsBytes(manifest), "application/json", Map.of("job-id", job.id()));
             LOG.infof("job %s completed: %d image(s) in %s/%s, %d ms", job.id(), storedImages.size(), bucket, keys,
                     timings.get("total"));
+            metrics.stages(job.model(), timings);
+            metrics.job(WorkerMetrics.Outcome.COMPLETED);
             return completion(manifest);
         } catch (InvalidRequestException e) {
             String problem = e.getMessage().startsWith(e.field() + ": ") ? e.getMessage().substring(e.field().length() + 2)
@@ -459,6 +489,7 @@ public class JobProcessor {
         } else {
             Failed failed = (Failed) outcome;
             LOG.infof("job %s failed (retryable: %s): %s", jobId, failed.retryable(), failed.reason());
+            metrics.job(WorkerMetrics.Outcome.FAILED);
             hooks.send(JobWebhook.Event.FAILED, WebhookEventType.JOB_FAILED, failed);
             await(events.failed(jobId, failed), "failed event");
         }
@@ -599,6 +630,7 @@ public class JobProcessor {
             WebhookEvent message = WebhookEvent.of(type, jobId, fields);
             last = last.thenRunAsync(() -> {
                 WebhookOutcome outcome = webhooks.deliver(target, message);
+                metrics.webhook(outcome);
                 if (!outcome.delivered()) {
                     LOG.warnf("job %s: webhook %s to %s not delivered: %s after %d attempt(s)%s", jobId,
                             type.wireName(), target, outcome.result(), outcome.attempts(),

@@ -14,18 +14,21 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
 
 /**
  * The worker's loaded models, by the names in {@code easel.models.*}. Bundles load once, at
  * startup, on a thread of their own (loading a real bundle takes seconds and must not hold up the
  * event loop or startup); jobs that arrive meanwhile wait for it in {@link #pipeline}. A bundle that
- * fails to load is logged and left out: the worker keeps serving the others.
+ * fails to load is logged and left out: the worker keeps serving the others. {@link #statuses()}
+ * says where each model stands, for the readiness check ({@link ModelsReadiness}) and the metrics.
  */
 @ApplicationScoped
 public class ModelRegistry {
@@ -36,6 +39,41 @@ public class ModelRegistry {
     private final EngineOptions options;
     private final GenerationLimits limits;
     private final CompletableFuture<Map<String, DiffusionPipeline>> loaded = new CompletableFuture<>();
+    private final Map<String, Status> statuses = new ConcurrentHashMap<>();
+
+    /**
+     * Where one configured model stands.
+     *
+     * @param state    loading, loaded or failed
+     * @param error    why it failed to load; empty otherwise
+     * @param loadTime how long loading took; empty while loading
+     */
+    public record Status(State state, Optional<String> error, Optional<Duration> loadTime) {
+
+        /** A model's load state. */
+        public enum State {
+            LOADING, LOADED, FAILED
+        }
+
+        static final Status LOADING = new Status(State.LOADING, Optional.empty(), Optional.empty());
+
+        static Status loaded(Duration took) {
+            return new Status(State.LOADED, Optional.empty(), Optional.of(took));
+        }
+
+        static Status failed(String error, Duration took) {
+            return new Status(State.FAILED, Optional.of(error), Optional.of(took));
+        }
+
+        /** One line for a health report: {@code loaded in 812 ms}, {@code loading}, {@code failed: ...}. */
+        public String describe() {
+            return switch (state) {
+                case LOADING -> "loading";
+                case LOADED -> "loaded in " + loadTime.orElseThrow().toMillis() + " ms";
+                case FAILED -> "failed: " + error.orElseThrow();
+            };
+        }
+    }
 
     @Inject
     ModelRegistry(ModelsConfig models, EngineConfig engine, JobLimitsConfig limits) {
@@ -46,11 +84,13 @@ public class ModelRegistry {
         this.bundles = Map.copyOf(bundles);
         this.options = options;
         this.limits = limits;
+        this.bundles.keySet().forEach(name -> statuses.put(name, Status.LOADING));
     }
 
     /** A registry over models already loaded: for tests of the code that uses it. */
     static ModelRegistry of(Map<String, DiffusionPipeline> pipelines) {
         ModelRegistry registry = new ModelRegistry(Map.of(), EngineOptions.cpu(), GenerationLimits.defaults());
+        pipelines.keySet().forEach(name -> registry.statuses.put(name, Status.loaded(Duration.ZERO)));
         registry.loaded.complete(Map.copyOf(pipelines));
         return registry;
     }
@@ -74,11 +114,18 @@ public class ModelRegistry {
             try {
                 StableDiffusionModel model = StableDiffusionModel.load(name, bundle.getValue(), options);
                 pipelines.put(name, new DiffusionPipeline(model, limits));
-                LOG.infof("model %s loaded from %s in %d ms", name, bundle.getValue(),
-                        (System.nanoTime() - start) / 1_000_000);
+                Duration took = Duration.ofNanos(System.nanoTime() - start);
+                statuses.put(name, Status.loaded(took));
+                LOG.infof("model %s loaded from %s in %d ms", name, bundle.getValue(), took.toMillis());
             } catch (BundleException e) {
+                statuses.put(name, Status.failed(e.getMessage(), Duration.ofNanos(System.nanoTime() - start)));
                 LOG.errorf("model %s is unavailable: %s", name, e.getMessage());
-            } catch (RuntimeException e) { // ONNX Runtime errors: still only this model's problem
+            } catch (RuntimeException | LinkageError e) {
+                // ONNX Runtime errors, a native library that will not link (a GPU build on a node
+                // without CUDA): still only this model's problem, and loading must finish, or jobs
+                // and the readiness check would wait for it for ever.
+                statuses.put(name, Status.failed("cannot load " + bundle.getValue() + ": " + e,
+                        Duration.ofNanos(System.nanoTime() - start)));
                 LOG.errorf(e, "model %s is unavailable: cannot load %s", name, bundle.getValue());
             }
         }
@@ -91,6 +138,11 @@ public class ModelRegistry {
     /** Whether loading has finished (whatever became of each bundle). */
     public boolean ready() {
         return loaded.isDone();
+    }
+
+    /** Every configured model's status, by name; does not wait. */
+    public Map<String, Status> statuses() {
+        return new TreeMap<>(statuses);
     }
 
     /** The model's pipeline; waits for startup loading. Empty when the name is unknown or its bundle is broken. */

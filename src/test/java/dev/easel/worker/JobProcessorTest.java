@@ -15,6 +15,10 @@ import dev.easel.messaging.AckingMessaging;
 import dev.easel.messaging.JobEvents;
 import dev.easel.notify.WebhookSender;
 import dev.easel.notify.WebhookSettings;
+import dev.easel.observe.LogContext;
+import dev.easel.testing.LogCapture;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -25,7 +29,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.jboss.logging.MDC;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -42,7 +48,9 @@ class JobProcessorTest {
 
     private final InMemoryObjectStore store = new InMemoryObjectStore();
     private final AckingMessaging messaging = new AckingMessaging();
+    private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
     private JobProcessor processor;
+    private LogCapture logs;
 
     @BeforeAll
     static void loadModel() throws Exception {
@@ -55,14 +63,21 @@ class JobProcessorTest {
         model.close();
     }
 
+    @AfterEach
+    void stopCapture() {
+        logs.close();
+    }
+
     @BeforeEach
     void setUp() {
+        logs = LogCapture.of("dev.easel.worker");
         ModelRegistry models = ModelRegistry.of(Map.of("oracle", new DiffusionPipeline(model, GenerationLimits.defaults())));
         WebhookSender webhooks = new WebhookSender(new WebhookSettings("whsec_dGVzdC1wcm9maWxlLW9ubHktbm90LWEtcmVhbC1zZWNyZXQ=",
                 Duration.ofSeconds(1), 1, Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(10), List.of(),
                 "test"));
         processor = new JobProcessor(models, JobLimits.defaults(), store, store, messaging.publisher(),
-                messaging.deadLetters(), webhooks, BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), Clock.systemUTC());
+                messaging.deadLetters(), webhooks, BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), Clock.systemUTC(),
+                new WorkerMetrics(meters));
     }
 
     @Test
@@ -83,6 +98,20 @@ class JobProcessorTest {
         assertThat(completed.path("timingsMs").fieldNames()).toIterable()
                 .contains("queue", "load", "textEncode", "denoise", "decode", "upload", "total");
         assertThat(messaging.deadLettersSent()).isEmpty();
+        assertThat(jobs("completed")).isEqualTo(1);
+        assertThat(meters.get("easel.job.stage").tags("stage", "denoise", "model", "oracle").timer().count()).isEqualTo(1);
+        assertThat(meters.get("easel.jobs.in.flight").gauge().value()).isZero();
+    }
+
+    @Test
+    void everyLineLoggedForAJobNamesItAndItsModelAndNoneAfter() {
+        processor.process(record("j1", job("j1", "oracle", 64)));
+
+        assertThat(logs.records(r -> r.getFormattedMessage().startsWith("job j1 completed"))).singleElement()
+                .satisfies(r -> assertThat(r.getMdcCopy()).containsEntry(LogContext.JOB_ID, "j1")
+                        .containsEntry(LogContext.MODEL, "oracle"));
+        assertThat(MDC.get(LogContext.JOB_ID)).isNull();
+        assertThat(MDC.get(LogContext.MODEL)).isNull();
     }
 
     @Test
@@ -110,6 +139,8 @@ class JobProcessorTest {
         assertThat(messaging.eventTypes()).filteredOn(JobEvents.STARTED::equals).hasSize(1);
         assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
         assertThat(last().data().path("images")).isEqualTo(first.path("images"));
+        assertThat(jobs("completed")).isEqualTo(1);
+        assertThat(jobs("duplicate")).isEqualTo(1);
     }
 
     @Test
@@ -121,6 +152,8 @@ class JobProcessorTest {
         assertThat(last().data().path("violations").findValuesAsText("field")).containsExactly("width");
         assertThat(messaging.deadLettersSent()).singleElement().satisfies(d -> assertThat(d.reason()).contains("width"));
         assertThat(store.puts).isEmpty();
+        assertThat(jobs("dead_lettered")).isEqualTo(1);
+        assertThat(jobs("failed")).isZero();
     }
 
     @Test
@@ -130,6 +163,9 @@ class JobProcessorTest {
         assertThat(messaging.eventTypes()).isEmpty();
         assertThat(messaging.deadLettersSent()).singleElement()
                 .satisfies(d -> assertThat(d.reason()).contains("not an object"));
+        assertThat(jobs("dead_lettered")).isEqualTo(1);
+        assertThat(logs.records(r -> r.getFormattedMessage().startsWith("dead letter"))).singleElement()
+                .satisfies(r -> assertThat(r.getMdcCopy()).containsEntry(LogContext.JOB_ID, "k"));
     }
 
     @Test
@@ -146,6 +182,7 @@ class JobProcessorTest {
         assertThat(status.path("state").asText()).isEqualTo(JobStatus.FAILED);
         assertThat(status.path("reason").asText()).contains("sd-9");
         assertThat(status.at("/violations/0/field").asText()).isEqualTo("model");
+        assertThat(jobs("failed")).isEqualTo(1);
     }
 
     @Test
@@ -164,6 +201,7 @@ class JobProcessorTest {
         assertThat(outcome).isInstanceOfSatisfying(JobEvents.Failed.class, f -> assertThat(f.retryable()).isFalse());
         assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
         assertThat(messaging.deadLettersSent()).isEmpty();
+        assertThat(jobs("failed")).isEqualTo(1);
     }
 
     @Test
@@ -175,6 +213,13 @@ class JobProcessorTest {
         assertThat(messaging.eventTypes()).startsWith(JobEvents.STARTED).endsWith(JobEvents.FAILED);
         assertThat(last().data().path("retryable").asBoolean()).isTrue();
         assertThat(last().data().path("reason").asText()).contains("storage is down");
+        assertThat(jobs("failed")).isEqualTo(1);
+        // Logged on a store thread, not the job's: the job's context goes along.
+        assertThat(logs.records(r -> r.getFormattedMessage().startsWith("job j5: running status not stored")))
+                .singleElement().satisfies(r -> {
+                    assertThat(r.getThreadName()).isEqualTo("easel-store");
+                    assertThat(r.getMdcCopy()).containsEntry(LogContext.JOB_ID, "j5").containsEntry(LogContext.MODEL, "oracle");
+                });
     }
 
     @Test
@@ -183,6 +228,13 @@ class JobProcessorTest {
 
         assertThatThrownBy(() -> processor.process(record("j6", job("j6", "sd-9", 64))))
                 .isInstanceOf(UnansweredJobException.class);
+        assertThat(jobs("unanswered")).isEqualTo(1);
+        assertThat(meters.get("easel.jobs.in.flight").gauge().value()).isZero();
+    }
+
+    private double jobs(String outcome) {
+        Counter counter = meters.find("easel.jobs").tag("outcome", outcome).counter();
+        return counter == null ? 0 : counter.count();
     }
 
     private JsonNode json(String bucketAndKey) {

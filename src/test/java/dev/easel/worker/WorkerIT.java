@@ -11,12 +11,18 @@ import dev.easel.messaging.DeadLetters;
 import dev.easel.messaging.JobEvents;
 import dev.easel.store.ObjectStore;
 import dev.easel.store.StoredObject;
+import dev.easel.testing.LogCapture;
 import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,7 +48,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** One job end to end: Kafka in, the oracle model, S3 out, CloudEvents and a signed webhook back. */
+/**
+ * One job end to end: Kafka in, the oracle model, S3 out, CloudEvents and a signed webhook back;
+ * and what operations see of it: health, metrics, the job's log lines.
+ */
 @QuarkusTest
 @WithTestResource(WorkerStack.class)
 class WorkerIT {
@@ -52,6 +61,8 @@ class WorkerIT {
     private static final Duration WAIT = Duration.ofSeconds(45);
 
     private static HttpServer receiver;
+    private static LogCapture logs;
+    private final HttpClient http = HttpClient.newHttpClient();
     private static final List<Map<String, List<String>>> hookHeaders = new CopyOnWriteArrayList<>();
     private static final List<String> hookBodies = new CopyOnWriteArrayList<>();
 
@@ -61,9 +72,12 @@ class WorkerIT {
     ObjectStore store;
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrap;
+    @TestHTTPResource("/")
+    URI base;
 
     @BeforeAll
     static void startReceiver() throws Exception {
+        logs = LogCapture.of("dev.easel");
         receiver = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         receiver.createContext("/hook", exchange -> {
             hookBodies.add(new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
@@ -76,6 +90,7 @@ class WorkerIT {
 
     @AfterAll
     static void stopReceiver() {
+        logs.close();
         if (receiver != null) { // null when Quarkus failed to start before it
             receiver.stop(0);
         }
@@ -123,6 +138,35 @@ class WorkerIT {
             }
         }
         assertThat(types).containsExactly("job.started", "job.completed");
+
+        HttpResponse<String> metrics = get("q/metrics");
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        assertThat(metrics.headers().firstValue("content-type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
+        assertThat(metrics.body()).containsPattern("easel_jobs_total\\{outcome=\"completed\"} [1-9]")
+                .containsPattern("easel_job_stage_seconds_count\\{model=\"oracle\",stage=\"denoise\"} [1-9]")
+                .contains("easel_jobs_in_flight ", "easel_model_ready{model=\"oracle\"} 1.0", "jvm_memory_used_bytes");
+        // The completed hook (its attempt is counted once it returns) may still be on its way.
+        assertThat(awaitBody("q/metrics", b -> b.contains("easel_webhook_attempts_total{outcome=\"delivered\"}")))
+                .doesNotContain("easel_webhook_attempts_total{outcome=\"delivered\"} 0.0");
+        assertThat(logs.records(r -> r.getFormattedMessage().startsWith("job " + id + " completed"))).singleElement()
+                .satisfies(r -> assertThat(r.getMdcCopy()).containsEntry("jobId", id).containsEntry("model", WorkerStack.MODEL));
+    }
+
+    @Test
+    void readinessWaitsForTheModelAndLivenessAnswers() throws Exception {
+        String ready = awaitBody("q/health/ready", b -> b.contains("\"status\": \"UP\"") || b.contains("\"status\":\"UP\""));
+
+        JsonNode checks = JSON.readTree(ready).path("checks");
+        assertThat(checks.findValuesAsText("name")).contains("models");
+        for (JsonNode check : checks) {
+            assertThat(check.path("status").asText()).as(ready).isEqualTo("UP");
+            if (check.path("name").asText().equals("models")) {
+                assertThat(check.at("/data/" + WorkerStack.MODEL).asText()).startsWith("loaded in ");
+            }
+        }
+        HttpResponse<String> live = get("q/health/live");
+        assertThat(live.statusCode()).as(live.body()).isEqualTo(200);
+        assertThat(JSON.readTree(live.body()).path("status").asText()).isEqualTo("UP");
     }
 
     @Test
@@ -157,6 +201,22 @@ class WorkerIT {
         assertThat(JSON.readTree(completed.get(1).value()).at("/images/0/objectKey").asText()).isEqualTo(id + "/0.png");
         assertThat(events(id, JobEvents.STARTED)).hasSize(1);
         assertThat(store.get(WorkerStack.BUCKET, id + "/0.png", 1 << 20).orElseThrow().bytes()).isEqualTo(marker);
+    }
+
+    private HttpResponse<String> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(base.resolve(path)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The body of {@code path} once it satisfies {@code wanted} (failing after {@link #WAIT} with the last one). */
+    private String awaitBody(String path, Predicate<String> wanted) throws Exception {
+        long until = System.nanoTime() + WAIT.toNanos();
+        String body = get(path).body();
+        while (!wanted.test(body) && System.nanoTime() < until) {
+            Thread.sleep(200);
+            body = get(path).body();
+        }
+        assertThat(wanted).as("%s within %s: %s", path, WAIT, body).accepts(body);
+        return body;
     }
 
     private static byte[] job(String id, int width, String extra) {
