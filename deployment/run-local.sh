@@ -6,7 +6,8 @@
 # Both build Easel and write a model bundle if there is none yet.
 # Environment: EASEL_MODEL (bundle directory, default: a generated random SD-shaped bundle),
 #              EASEL_OUT (output directory of --generate-only, default: out), EASEL_STEPS (default: 20),
-#              EASEL_HTTP_PORT (default: 8080).
+#              EASEL_HTTP_PORT (default: 8080), EASEL_LOG_JSON (true: JSON log lines as in production;
+#              default: false, text for a terminal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -58,7 +59,7 @@ export EASEL_WEBHOOKS_SIGNING_SECRET="${EASEL_WEBHOOKS_SIGNING_SECRET:-whsec_$(h
 echo "==> webhook signing secret (to verify deliveries): $EASEL_WEBHOOKS_SIGNING_SECRET"
 echo "==> starting the worker on http://localhost:$port with model \"local\" ($model)"
 java -Deasel.models.local.path="$(cd "$model" && pwd)" -Deasel.s3.create-bucket=true -Dquarkus.http.port="$port" \
-  -jar target/quarkus-app/quarkus-run.jar serve &
+  -Deasel.log.json="${EASEL_LOG_JSON:-false}" -jar target/quarkus-app/quarkus-run.jar serve &
 pids+=($!)
 
 cat <<USAGE
@@ -67,6 +68,7 @@ cat <<USAGE
     curl -s -XPOST localhost:$port/v1/jobs -H 'Content-Type: application/json' \\
       -d '{"version": 1, "model": "local", "prompt": "a big red circle on a blue background", "width": 256, "height": 256, "steps": ${EASEL_STEPS:-20}}'
     curl -s localhost:$port/v1/jobs/{id}
+    Health and metrics: curl -s localhost:$port/q/health/ready; curl -s localhost:$port/q/metrics
     Ctrl-C stops the worker, Kafka and S3Proxy.
 USAGE
 wait "${pids[1]}"
