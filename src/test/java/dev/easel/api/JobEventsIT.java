@@ -52,6 +52,7 @@ class JobEventsIT {
         assertThat(stream.statusCode()).isEqualTo(200);
         assertThat(stream.headers().firstValue("Content-Type")).hasValueSatisfying(
                 t -> assertThat(t).startsWith("text/event-stream"));
+        assertThat(stream.headers().firstValue("X-Accel-Buffering")).hasValue("no");
         List<Event> events = readToEnd(stream);
         List<String> names = events.stream().map(Event::name).toList();
         assertThat(names.get(0)).isEqualTo("state");
