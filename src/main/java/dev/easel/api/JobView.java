@@ -12,7 +12,7 @@ import java.util.function.Function;
  * A job as the HTTP API shows it: the answer of {@code POST /v1/jobs} and {@code GET /v1/jobs/{id}}.
  * Fields that do not apply to the job's status are left out.
  *
- * @param status {@value #QUEUED}, {@code running}, {@code completed} or {@code failed}
+ * @param status {@value #QUEUED}, {@value #RUNNING}, {@value #COMPLETED} or {@value #FAILED}
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobView(String id, String status, String statusUrl, String model, String bucket, List<Image> images,
@@ -20,7 +20,9 @@ public record JobView(String id, String status, String statusUrl, String model, 
                       JsonNode metadata) {
 
     public static final String QUEUED = "queued";
+    public static final String RUNNING = JobStatus.RUNNING;
     public static final String COMPLETED = "completed";
+    public static final String FAILED = JobStatus.FAILED;
 
     /** One stored image; {@code url} is presigned, fresh on every answer. */
     public record Image(String url, String objectKey, long seed) {

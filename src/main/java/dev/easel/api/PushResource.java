@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.messaging.JobEvents;
 import dev.easel.messaging.JobRecords;
 import dev.easel.worker.JobProcessor;
+import dev.easel.worker.JobAbandonedException;
 import dev.easel.worker.UnansweredJobException;
+import dev.easel.worker.WorkerLifecycle;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -34,7 +36,8 @@ import org.jboss.logging.Logger;
  * tells the sender whether to deliver again: 200 when the job has its final answer (completed,
  * or failed for good, invalid jobs included; the body is the final event's data), 503 when it
  * should be redelivered (a retryable failure such as storage, or the broker not taking the
- * answer), 400 for a request that is not a CloudEvent carrying a JSON object.
+ * answer, or this worker shutting down), 400 for a request that is not a CloudEvent carrying a
+ * JSON object.
  */
 @Path("/")
 @Produces(MediaType.APPLICATION_JSON)
@@ -44,10 +47,12 @@ public class PushResource {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final JobProcessor processor;
+    private final WorkerLifecycle lifecycle;
 
     @Inject
-    PushResource(JobProcessor processor) {
+    PushResource(JobProcessor processor, WorkerLifecycle lifecycle) {
         this.processor = processor;
+        this.lifecycle = lifecycle;
     }
 
     @POST
@@ -60,6 +65,10 @@ public class PushResource {
                     .entity(Map.of("error", "unreadable_event", "reason", unreadable.reason())).build();
         }
         JobRecords.Readable readable = (JobRecords.Readable) decoded;
+        if (!lifecycle.begin()) {
+            return Response.status(Response.Status.SERVICE_UNAVAILABLE)
+                    .entity(Map.of("error", "shutting_down", "reason", "this worker takes no new jobs")).build();
+        }
         try {
             JobEvents.Data outcome = processor.processPushed(readable.json(), sentAt(readable.form(), headers, body));
             boolean redeliver = outcome instanceof JobEvents.Failed failed && failed.retryable();
@@ -69,6 +78,12 @@ public class PushResource {
             LOG.warnf("pushed job not answered, asking for redelivery: %s", e.getMessage());
             return Response.status(Response.Status.SERVICE_UNAVAILABLE)
                     .entity(Map.of("error", "unanswered", "reason", e.getMessage())).build();
+        } catch (JobAbandonedException e) {
+            LOG.infof("pushed job cut off, asking for redelivery: %s", e.getMessage());
+            return Response.status(Response.Status.SERVICE_UNAVAILABLE)
+                    .entity(Map.of("error", "shutting_down", "reason", e.getMessage())).build();
+        } finally {
+            lifecycle.end();
         }
     }
 

@@ -23,4 +23,14 @@ public interface WorkerConfig {
      */
     @WithDefault("30s")
     Duration publishTimeout();
+
+    /**
+     * {@code easel.worker.shutdown-grace}: on shutdown (SIGTERM), how long the jobs already running
+     * may take to finish; the worker takes no new job meanwhile. A job still running then is cut
+     * off between two denoising steps, left unanswered and uncommitted, and runs again on another
+     * worker. Kubernetes' {@code terminationGracePeriodSeconds} must exceed it (deployment/README.md,
+     * "Shutdown"). Default 60s.
+     */
+    @WithDefault("60s")
+    Duration shutdownGrace();
 }

@@ -106,6 +106,7 @@ public class JobProcessor {
     private final Duration publishTimeout;
     private final Clock clock;
     private final WorkerMetrics metrics;
+    private final Cancellation shutdown;
     private final PngEncoder png = new PngEncoder();
     private final ConcurrentMap<String, JobParser> parsers = new ConcurrentHashMap<>();
     // Webhooks retry for up to easel.webhooks.max-total-duration: delivered beside the job, in order
@@ -127,14 +128,16 @@ public class JobProcessor {
     @Inject
     JobProcessor(ModelRegistry models, JobLimitsConfig limits, ObjectStore store, ObjectFetcher fetcher,
                  EventPublisher events, DeadLetters deadLetters, WebhookSender webhooks, S3Config s3,
-                 WorkerConfig worker, WorkerMetrics metrics) {
+                 WorkerConfig worker, WorkerLifecycle lifecycle, WorkerMetrics metrics) {
         this(models, limits.toJobLimits(), store, fetcher, events, deadLetters, webhooks, s3.bucket(), s3.presignTtl(),
-                worker.publishTimeout(), Clock.systemUTC(), metrics);
+                worker.publishTimeout(), Clock.systemUTC(), lifecycle.cancellation(), metrics);
     }
 
+    /** @param shutdown checked between steps; throws {@link JobAbandonedException} when the worker cuts jobs off */
     JobProcessor(ModelRegistry models, JobLimits limits, ObjectStore store, ObjectFetcher fetcher,
                  EventPublisher events, DeadLetters deadLetters, WebhookSender webhooks, String defaultBucket,
-                 Duration presignTtl, Duration publishTimeout, Clock clock, WorkerMetrics metrics) {
+                 Duration presignTtl, Duration publishTimeout, Clock clock, Cancellation shutdown,
+                 WorkerMetrics metrics) {
         this.models = models;
         this.parser = new JobParser(limits).withClock(clock);
         this.images = new ImageInputs(limits, fetcher);
@@ -147,6 +150,7 @@ public class JobProcessor {
         this.publishTimeout = publishTimeout;
         this.clock = clock;
         this.metrics = metrics;
+        this.shutdown = shutdown;
     }
 
     @PreDestroy
@@ -159,12 +163,16 @@ public class JobProcessor {
      * Processes one record of the jobs topic and publishes its answer.
      *
      * @throws UnansweredJobException if the answer could not be published: do not commit the record
+     * @throws JobAbandonedException  if the worker cut the job off at shutdown: nothing was published; do not commit
      */
     public void process(ConsumerRecord<byte[], byte[]> record) {
         try (WorkerMetrics.Running running = metrics.started()) {
             processRecord(record);
         } catch (UnansweredJobException e) {
             metrics.job(WorkerMetrics.Outcome.UNANSWERED);
+            throw e;
+        } catch (JobAbandonedException e) {
+            metrics.job(WorkerMetrics.Outcome.ABANDONED);
             throw e;
         } finally {
             LogContext.clear();
@@ -200,6 +208,7 @@ public class JobProcessor {
      * @param sentAt when the job was submitted (the CloudEvent's {@code time}), for the queue timing
      * @return the final event's payload: {@link Completed} or {@link Failed}
      * @throws UnansweredJobException if the answer could not be published: ask for redelivery
+     * @throws JobAbandonedException  if the worker cut the job off at shutdown: ask for redelivery
      */
     public JobEvents.Data processPushed(byte[] json, Optional<Instant> sentAt) {
         try (WorkerMetrics.Running running = metrics.started()) {
@@ -208,6 +217,9 @@ public class JobProcessor {
             return handle(json, queueMs, startNanos, null, failed -> metrics.job(WorkerMetrics.Outcome.FAILED));
         } catch (UnansweredJobException e) {
             metrics.job(WorkerMetrics.Outcome.UNANSWERED);
+            throw e;
+        } catch (JobAbandonedException e) {
+            metrics.job(WorkerMetrics.Outcome.ABANDONED);
             throw e;
         } finally {
             LogContext.clear();
@@ -408,7 +420,7 @@ public class JobProcessor {
             Optional<ImageInput> initImage = ((Validated.Valid<Optional<ImageInput>>) input).value();
             GenerationPlan plan = job.toGenerationRequest(initImage, ThreadLocalRandom.current());
             GenerationRequest request = plan.request();
-            GenerationResult result = pipeline.generate(request, progress(job, hooks), deadline(job));
+            GenerationResult result = pipeline.generate(request, progress(job, hooks), cancellation(job));
 
             long encodeStart = System.nanoTime();
             String scheduler = pipeline.schedulerName(request);
@@ -459,8 +471,8 @@ public class JobProcessor {
         } catch (IOException e) {
             LOG.warnf(e, "job %s: storage failed", job.id());
             return new Failed("storage failed: " + e.getMessage(), null, true, metadata);
-        } catch (UnansweredJobException e) {
-            throw e;
+        } catch (UnansweredJobException | JobAbandonedException e) {
+            throw e; // no answer: the record is not committed
         } catch (RuntimeException e) {
             LOG.errorf(e, "job %s failed", job.id());
             return new Failed("internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage(), null, false,
@@ -517,6 +529,18 @@ public class JobProcessor {
                 lastHook[0] = now;
                 hooks.send(JobWebhook.Event.PROGRESS, WebhookEventType.JOB_PROGRESS, progress);
             }
+        };
+    }
+
+    /**
+     * Shutdown first: a job cut off by its worker gets no answer and runs again elsewhere, while one
+     * past its deadline fails for good.
+     */
+    private Cancellation cancellation(Job job) {
+        Cancellation deadline = deadline(job);
+        return () -> {
+            shutdown.check();
+            deadline.check();
         };
     }
 

@@ -10,6 +10,7 @@ import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.StableDiffusionModel;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -101,7 +102,8 @@ public class ModelRegistry {
         loader.start();
     }
 
-    void onStop(@Observes ShutdownEvent event) {
+    /** After the running jobs have drained: closing a session under a running job crashes the JVM in native code. */
+    void onStop(@Observes @Priority(WorkerLifecycle.AFTER_DRAIN_PRIORITY) ShutdownEvent event) {
         loaded.thenAccept(pipelines -> pipelines.values().forEach(p -> p.model().close()));
     }
 

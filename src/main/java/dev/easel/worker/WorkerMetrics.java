@@ -33,7 +33,9 @@ public class WorkerMetrics {
         /** Unreadable or invalid record, copied to the dead-letter topic (an invalid job also gets a failed event). */
         DEAD_LETTERED,
         /** The broker did not take the answer: the record is not committed and comes again. */
-        UNANSWERED;
+        UNANSWERED,
+        /** Cut off by a shutdown past its grace period: nothing published, not committed; it runs again elsewhere. */
+        ABANDONED;
 
         String label() {
             return name().toLowerCase(Locale.ROOT);

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.pipeline.Cancellation;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.StableDiffusionModel;
@@ -28,6 +29,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.jboss.logging.MDC;
 import org.junit.jupiter.api.AfterAll;
@@ -49,6 +51,12 @@ class JobProcessorTest {
     private final InMemoryObjectStore store = new InMemoryObjectStore();
     private final AckingMessaging messaging = new AckingMessaging();
     private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    private final AtomicBoolean cutOff = new AtomicBoolean();
+    private final Cancellation shutdown = () -> {
+        if (cutOff.get()) {
+            throw new JobAbandonedException("test worker shutting down");
+        }
+    };
     private JobProcessor processor;
     private LogCapture logs;
 
@@ -77,7 +85,7 @@ class JobProcessorTest {
                 "test"));
         processor = new JobProcessor(models, JobLimits.defaults(), store, store, messaging.publisher(),
                 messaging.deadLetters(), webhooks, BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), Clock.systemUTC(),
-                new WorkerMetrics(meters));
+                shutdown, new WorkerMetrics(meters));
     }
 
     @Test
@@ -235,6 +243,20 @@ class JobProcessorTest {
     private double jobs(String outcome) {
         Counter counter = meters.find("easel.jobs").tag("outcome", outcome).counter();
         return counter == null ? 0 : counter.count();
+    }
+
+    @Test
+    void jobCutOffByShutdownIsLeftUnanswered() {
+        cutOff.set(true);
+
+        assertThatThrownBy(() -> processor.process(record("j10", job("j10", "oracle", 64))))
+                .isInstanceOf(JobAbandonedException.class);
+
+        // Started, then nothing: no failed event, no failed status, no manifest; it runs again elsewhere.
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.STARTED);
+        assertThat(store.objects).doesNotContainKey(BUCKET + "/j10/result.json");
+        assertThat(store.objects).doesNotContainKey(BUCKET + "/j10/0.png");
+        assertThat(messaging.deadLettersSent()).isEmpty();
     }
 
     private JsonNode json(String bucketAndKey) {

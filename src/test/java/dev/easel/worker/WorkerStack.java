@@ -2,6 +2,7 @@ package dev.easel.worker;
 
 import dev.easel.devstack.LocalStack;
 import dev.easel.fixtures.OracleBundle;
+import dev.easel.fixtures.RandomSdBundle;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -10,10 +11,15 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
-/** Kafka and S3 (LocalStack) and an oracle bundle named {@value #MODEL}, for the worker under test. */
+/**
+ * Kafka and S3 (LocalStack), an oracle bundle named {@value #MODEL} and a random SD-shaped one named
+ * {@value #SLOW_MODEL}, for the worker under test.
+ */
 public final class WorkerStack implements QuarkusTestResourceLifecycleManager {
 
     public static final String MODEL = "oracle";
+    /** Real convolutions and attention: tens of milliseconds a step at 256×256, for jobs that must take a while. */
+    public static final String SLOW_MODEL = "random";
     public static final String BUCKET = "easel-it-images";
 
     private LocalStack stack;
@@ -28,6 +34,8 @@ public final class WorkerStack implements QuarkusTestResourceLifecycleManager {
             // The oracle bundle: tiny ONNX models, so a 64×64 job takes milliseconds.
             Path bundle = OracleBundle.create(OracleBundle.Spec.defaults()).writeTo(dir.resolve("bundle"));
             config.put("easel.models." + MODEL + ".path", bundle.toString());
+            Path slow = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("random"));
+            config.put("easel.models." + SLOW_MODEL + ".path", slow.toString());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,0 +1,152 @@
+package dev.easel.api;
+
+import dev.easel.config.SseConfig;
+import dev.easel.messaging.JobEventRecords;
+import dev.easel.messaging.JobEvents.JobEvent;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.operators.multi.processors.UnicastProcessor;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+
+/**
+ * Fans job events out to this process's event streams, by job id. {@link EventFeed} publishes every
+ * event it reads from the events topic; each {@link Subscription} buffers its job's events (at most
+ * {@code easel.sse.subscriber-buffer}) until its client takes them, and ends after the job's
+ * {@code completed} or {@code failed} event. A client that falls that far behind is ended with
+ * {@link StreamClosedException} rather than holding memory for it: it reconnects and gets the state.
+ */
+@ApplicationScoped
+public class JobEventHub {
+
+    private final int buffer;
+    private final ConcurrentMap<String, Set<Subscription>> byJob = new ConcurrentHashMap<>();
+    private volatile String closedFor;
+
+    @Inject
+    JobEventHub(SseConfig config) {
+        this(config.subscriberBuffer());
+    }
+
+    JobEventHub(int buffer) {
+        if (buffer < 1) {
+            throw new IllegalArgumentException("easel.sse.subscriber-buffer must be at least 1, got " + buffer);
+        }
+        this.buffer = buffer;
+    }
+
+    /**
+     * Starts buffering the job's events at once, before anyone subscribes to {@link Subscription#stream()}:
+     * subscribe first, then read the job's state, and no event in between is lost.
+     */
+    public Subscription subscribe(String jobId) {
+        Subscription subscription = new Subscription(jobId);
+        byJob.computeIfAbsent(jobId, id -> ConcurrentHashMap.newKeySet()).add(subscription);
+        String reason = closedFor;
+        if (reason != null) { // after closeAll: it would never get an event
+            subscription.end(reason);
+        }
+        return subscription;
+    }
+
+    /** Whether anyone here follows the job: the feed decodes only those records. */
+    public boolean wants(String jobId) {
+        return jobId != null && byJob.containsKey(jobId);
+    }
+
+    /** Hands the event to its job's subscriptions; a final event ends them. */
+    public void publish(JobEvent event) {
+        Set<Subscription> subscriptions = byJob.get(event.subject());
+        if (subscriptions != null) {
+            subscriptions.forEach(s -> s.offer(event));
+        }
+    }
+
+    /** Ends every stream, now and from now on (this process is stopping). */
+    public void closeAll(String reason) {
+        closedFor = reason;
+        byJob.values().forEach(set -> set.forEach(s -> s.end(reason)));
+    }
+
+    /** Streams following the job; for tests. */
+    int subscribers(String jobId) {
+        Set<Subscription> subscriptions = byJob.get(jobId);
+        return subscriptions == null ? 0 : subscriptions.size();
+    }
+
+    private void remove(Subscription subscription) {
+        byJob.computeIfPresent(subscription.jobId, (id, set) -> {
+            set.remove(subscription);
+            return set.isEmpty() ? null : set;
+        });
+    }
+
+    /** A stream of one job's events, from its subscription on; one subscriber. */
+    public final class Subscription implements AutoCloseable {
+
+        private final String jobId;
+        private final ArrayBlockingQueue<JobEvent> queue = new ArrayBlockingQueue<>(buffer);
+        private final UnicastProcessor<JobEvent> processor;
+        private boolean ended; // guarded by this
+
+        private Subscription(String jobId) {
+            this.jobId = jobId;
+            // onTermination also runs when the client goes away (cancellation).
+            this.processor = UnicastProcessor.create(queue, () -> remove(this));
+        }
+
+        /**
+         * The job's events, in the order the topic has them; completes after a final event, fails
+         * with {@link StreamClosedException} (after the events buffered before it) when ended early.
+         */
+        public Multi<JobEvent> stream() {
+            return processor;
+        }
+
+        synchronized void offer(JobEvent event) {
+            if (ended) {
+                return;
+            }
+            if (queue.remainingCapacity() == 0) {
+                end("more than " + buffer + " events waiting for this client; reconnect for the job's current state");
+                return;
+            }
+            processor.onNext(event);
+            if (JobEventRecords.isFinal(event.type())) {
+                ended = true;
+                remove(this);
+                processor.onComplete();
+            }
+        }
+
+        synchronized void end(String reason) {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            remove(this);
+            processor.onError(new StreamClosedException(reason));
+        }
+
+        /** Stops following the job (the stream is not wanted, or not any more). */
+        @Override
+        public void close() {
+            synchronized (this) {
+                ended = true;
+            }
+            remove(this);
+            processor.cancel();
+        }
+    }
+
+    /** A stream ended before its job's final event; the message says why. */
+    public static final class StreamClosedException extends RuntimeException {
+
+        StreamClosedException(String reason) {
+            super(reason, null, false, false);
+        }
+    }
+}

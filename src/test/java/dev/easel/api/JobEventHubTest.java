@@ -1,0 +1,115 @@
+package dev.easel.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import dev.easel.messaging.JobEvents;
+import dev.easel.messaging.JobEvents.JobEvent;
+import io.smallrye.mutiny.helpers.test.AssertSubscriber;
+import java.net.URI;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** The hub's fan-out, ends and bound, without HTTP or Kafka. */
+class JobEventHubTest {
+
+    private final JobEventHub hub = new JobEventHub(3);
+    private final AtomicInteger ids = new AtomicInteger();
+
+    @Test
+    void eventsGoToEverySubscriberOfTheirJobOnly() {
+        AssertSubscriber<JobEvent> a = subscribe("j1", 10);
+        AssertSubscriber<JobEvent> b = subscribe("j1", 10);
+        AssertSubscriber<JobEvent> other = subscribe("j2", 10);
+
+        JobEvent progress = event("j1", JobEvents.PROGRESS);
+        hub.publish(progress);
+
+        assertThat(a.getItems()).containsExactly(progress);
+        assertThat(b.getItems()).containsExactly(progress);
+        assertThat(other.getItems()).isEmpty();
+        assertThat(hub.wants("j1")).isTrue();
+        assertThat(hub.wants("j3")).isFalse();
+    }
+
+    @Test
+    void finalEventEndsTheStreamsOfItsJob() {
+        AssertSubscriber<JobEvent> a = subscribe("j1", 10);
+        AssertSubscriber<JobEvent> other = subscribe("j2", 10);
+
+        hub.publish(event("j1", JobEvents.STARTED));
+        hub.publish(event("j1", JobEvents.FAILED));
+        hub.publish(event("j1", JobEvents.PROGRESS)); // nobody follows j1 any more
+
+        a.assertCompleted();
+        assertThat(a.getItems()).extracting(JobEvent::type).containsExactly(JobEvents.STARTED, JobEvents.FAILED);
+        assertThat(hub.subscribers("j1")).isZero();
+        assertThat(hub.wants("j1")).isFalse();
+        other.assertNotTerminated();
+    }
+
+    @Test
+    void eventsBeforeTheStreamIsSubscribedAreKept() {
+        JobEventHub.Subscription subscription = hub.subscribe("j1");
+        hub.publish(event("j1", JobEvents.STARTED));
+        hub.publish(event("j1", JobEvents.COMPLETED));
+
+        AssertSubscriber<JobEvent> late = subscription.stream().subscribe().withSubscriber(AssertSubscriber.create(10));
+
+        assertThat(late.getItems()).extracting(JobEvent::type).containsExactly(JobEvents.STARTED, JobEvents.COMPLETED);
+        late.assertCompleted();
+    }
+
+    @Test
+    void slowSubscriberIsEndedOnceItsBufferIsFull() {
+        AssertSubscriber<JobEvent> slow = subscribe("j1", 0);
+        AssertSubscriber<JobEvent> fast = subscribe("j1", Long.MAX_VALUE);
+
+        for (int step = 1; step <= 5; step++) {
+            hub.publish(event("j1", JobEvents.PROGRESS));
+        }
+        slow.request(10);
+
+        // The three it had room for, then the end, naming why; the fast one goes on.
+        assertThat(slow.getItems()).hasSize(3);
+        slow.assertFailedWith(JobEventHub.StreamClosedException.class, "more than 3 events waiting");
+        assertThat(fast.getItems()).hasSize(5);
+        fast.assertNotTerminated();
+        assertThat(hub.subscribers("j1")).isEqualTo(1);
+    }
+
+    @Test
+    void clientThatGoesAwayIsForgotten() {
+        AssertSubscriber<JobEvent> a = subscribe("j1", 10);
+        JobEventHub.Subscription unused = hub.subscribe("j1");
+        assertThat(hub.subscribers("j1")).isEqualTo(2);
+
+        a.cancel();
+        unused.close();
+
+        assertThat(hub.subscribers("j1")).isZero();
+    }
+
+    @Test
+    void closeAllEndsOpenStreamsAndLaterOnes() {
+        AssertSubscriber<JobEvent> open = subscribe("j1", 10);
+
+        hub.closeAll("stopping");
+        AssertSubscriber<JobEvent> later = subscribe("j2", 10);
+
+        open.assertFailedWith(JobEventHub.StreamClosedException.class, "stopping");
+        later.assertFailedWith(JobEventHub.StreamClosedException.class, "stopping");
+        assertThat(List.of(hub.subscribers("j1"), hub.subscribers("j2"))).containsOnly(0);
+    }
+
+    private AssertSubscriber<JobEvent> subscribe(String jobId, long demand) {
+        return hub.subscribe(jobId).stream().subscribe().withSubscriber(AssertSubscriber.create(demand));
+    }
+
+    private JobEvent event(String jobId, String type) {
+        return new JobEvent("e" + ids.incrementAndGet(), type, URI.create("/easel/worker/test"), jobId, Instant.EPOCH,
+                JsonNodeFactory.instance.objectNode());
+    }
+}
