@@ -1,0 +1,95 @@
+package dev.easel.engine.onnx;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession.Result;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The gradient graph of CLIP guidance, a bundle's {@code clip_guidance/model.onnx}: the VAE
+ * decoder, CLIP's cutouts and preprocessing, the vision tower and the loss, with the backward pass
+ * written out as forward operators (ONNX Runtime inference has no autograd; docs/decisions.md).
+ * <pre>
+ * latent_sample [batch, C, h, w] float32   latents as the VAE decoder takes them (x0 / scaling_factor)
+ * text_embeds   [batch, D]       float32   the target text embedding (unit length)
+ *   → loss [batch] float32                  spherical distance loss, mean over the graph's cutouts
+ *   → grad [batch, C, h, w] float32         d loss / d latent_sample
+ * </pre>
+ * Thread-safe: each call allocates its own tensors.
+ */
+public final class ClipGuidanceModel implements AutoCloseable {
+
+    static final String LATENT = "latent_sample";
+    static final String TEXT = "text_embeds";
+    static final String LOSS = "loss";
+    static final String GRAD = "grad";
+    private static final Set<OnnxJavaType> FLOAT = Set.of(OnnxJavaType.FLOAT);
+
+    private final OnnxModel model;
+    private final OnnxSessions sessions;
+    private final TensorSpec text;
+
+    public ClipGuidanceModel(OnnxModel model, OnnxSessions sessions) {
+        this.model = model;
+        this.sessions = sessions;
+        TensorSpec latent = model.input(LATENT, FLOAT, Set.of(4));
+        this.text = model.input(TEXT, FLOAT, Set.of(2));
+        model.output(LOSS, FLOAT, Set.of(1));
+        TensorSpec grad = model.output(GRAD, FLOAT, Set.of(4));
+        model.requireOnlyInputs(Set.of(LATENT, TEXT));
+        for (int axis = 1; axis < 4; axis++) {
+            if (latent.isStatic(axis) && grad.isStatic(axis) && latent.dim(axis) != grad.dim(axis)) {
+                throw model.error("output " + grad + " must have the shape of input " + latent);
+            }
+        }
+    }
+
+    public OnnxModel model() {
+        return model;
+    }
+
+    /** The text embedding size when the graph fixes it, else -1. */
+    public int textDim() {
+        return (int) text.dim(1);
+    }
+
+    /**
+     * The loss and its gradient for one image.
+     *
+     * @param latents    [C, h, w] (decoder input scale) from {@code offset}
+     * @param textEmbeds [D] unit-length target
+     * @param grad       [C, h, w] overwritten with d loss / d latents
+     * @return the loss
+     */
+    public float lossAndGradient(float[] latents, int offset, int channels, int height, int width,
+                                 float[] textEmbeds, float[] grad) {
+        try (DirectTensor in = DirectTensor.allocate(sessions.environment(), OnnxJavaType.FLOAT, 1, channels, height, width);
+             DirectTensor target = DirectTensor.allocate(sessions.environment(), OnnxJavaType.FLOAT, 1, textEmbeds.length)) {
+            in.write(latents, offset);
+            target.write(textEmbeds, 0);
+            try (Result result = model.session().run(Map.of(LATENT, in.tensor(), TEXT, target.tensor()), Set.of(LOSS, GRAD))) {
+                OnnxTensor loss = (OnnxTensor) result.get(LOSS).orElseThrow();
+                OnnxTensor g = (OnnxTensor) result.get(GRAD).orElseThrow();
+                long[] shape = g.getInfo().getShape();
+                if (!Arrays.equals(shape, new long[] {1, channels, height, width})) {
+                    throw model.error("output '" + GRAD + "' has shape " + Arrays.toString(shape) + "; expected [1, "
+                            + channels + ", " + height + ", " + width + "]");
+                }
+                DirectTensor.readFloats(g, grad);
+                float[] value = new float[1];
+                DirectTensor.readFloats(loss, value);
+                return value[0];
+            }
+        } catch (OrtException e) {
+            throw new IllegalStateException(model.file() + ": CLIP guidance run failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}
