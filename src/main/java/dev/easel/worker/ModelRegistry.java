@@ -4,6 +4,7 @@ import dev.easel.config.EngineConfig;
 import dev.easel.config.JobLimitsConfig;
 import dev.easel.config.ModelsConfig;
 import dev.easel.engine.bundle.BundleException;
+import dev.easel.engine.bundle.ClipLayout;
 import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
@@ -33,24 +34,28 @@ public class ModelRegistry {
     private static final Logger LOG = Logger.getLogger(ModelRegistry.class);
 
     private final Map<String, Path> bundles;
+    /** Configured CLIP directories; a model without one uses its bundle's clip/ folder, if any. */
+    private final Map<String, Path> clips;
     private final EngineOptions options;
     private final GenerationLimits limits;
     private final CompletableFuture<Map<String, DiffusionPipeline>> loaded = new CompletableFuture<>();
 
     @Inject
     ModelRegistry(ModelsConfig models, EngineConfig engine, JobLimitsConfig limits) {
-        this(paths(models), engine.toEngineOptions(), limits.toJobLimits().generationLimits());
+        this(paths(models), clips(models), engine.toEngineOptions(), limits.toJobLimits().generationLimits());
     }
 
-    ModelRegistry(Map<String, Path> bundles, EngineOptions options, GenerationLimits limits) {
+    ModelRegistry(Map<String, Path> bundles, Map<String, Path> clips, EngineOptions options, GenerationLimits limits) {
         this.bundles = Map.copyOf(bundles);
+        this.clips = Map.copyOf(clips);
         this.options = options;
         this.limits = limits;
     }
 
     /** A registry over models already loaded: for tests of the code that uses it. */
     static ModelRegistry of(Map<String, DiffusionPipeline> pipelines) {
-        ModelRegistry registry = new ModelRegistry(Map.of(), EngineOptions.cpu(), GenerationLimits.defaults());
+        ModelRegistry registry = new ModelRegistry(Map.of(), Map.of(), EngineOptions.cpu(),
+                GenerationLimits.defaults());
         registry.loaded.complete(Map.copyOf(pipelines));
         return registry;
     }
@@ -72,10 +77,11 @@ public class ModelRegistry {
             String name = bundle.getKey();
             long start = System.nanoTime();
             try {
-                StableDiffusionModel model = StableDiffusionModel.load(name, bundle.getValue(), options);
+                Optional<Path> clip = Optional.ofNullable(clips.get(name)).or(() -> ClipLayout.inBundle(bundle.getValue()));
+                StableDiffusionModel model = StableDiffusionModel.load(name, bundle.getValue(), clip, options);
                 pipelines.put(name, new DiffusionPipeline(model, limits));
-                LOG.infof("model %s loaded from %s in %d ms", name, bundle.getValue(),
-                        (System.nanoTime() - start) / 1_000_000);
+                LOG.infof("model %s loaded from %s%s in %d ms", name, bundle.getValue(),
+                        clip.map(dir -> " with CLIP from " + dir).orElse(""), (System.nanoTime() - start) / 1_000_000);
             } catch (BundleException e) {
                 LOG.errorf("model %s is unavailable: %s", name, e.getMessage());
             } catch (RuntimeException e) { // ONNX Runtime errors: still only this model's problem
@@ -101,6 +107,12 @@ public class ModelRegistry {
     /** The names of the models that loaded; waits for startup loading. */
     public Set<String> available() {
         return new java.util.TreeSet<>(loaded.join().keySet());
+    }
+
+    private static Map<String, Path> clips(ModelsConfig config) {
+        Map<String, Path> clips = new TreeMap<>();
+        config.models().forEach((name, model) -> model.clip().ifPresent(dir -> clips.put(name, dir)));
+        return clips;
     }
 
     private static Map<String, Path> paths(ModelsConfig config) {
