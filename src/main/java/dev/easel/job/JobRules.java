@@ -113,7 +113,7 @@ final class JobRules {
                         "≥ numImages")));
         c.atMost("clipGuidanceScale", clip.maxGuidanceScale());
         c.present("verifier").ifPresent(v -> verifier(c, v, clip));
-        c.present("edit").ifPresent(edit -> {
+        c.present("edit").filter(edit -> c.flagged.stream().noneMatch(f -> f.startsWith("edit."))).ifPresent(edit -> {
             if (!c.job.has("initImage")) {
                 c.add("edit", "is set but there is no initImage", "only with initImage");
             }
