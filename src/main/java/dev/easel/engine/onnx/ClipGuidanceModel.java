@@ -27,6 +27,7 @@ public final class ClipGuidanceModel implements AutoCloseable {
     static final String LOSS = "loss";
     static final String GRAD = "grad";
     private static final Set<OnnxJavaType> FLOAT = Set.of(OnnxJavaType.FLOAT);
+    private static final Set<String> OUTPUTS = Set.of(LOSS, GRAD);
 
     private final OnnxModel model;
     private final OnnxSessions sessions;
@@ -57,7 +58,7 @@ public final class ClipGuidanceModel implements AutoCloseable {
     }
 
     /**
-     * The loss and its gradient for one image.
+     * The loss and its gradient for one image (allocates its tensors; a job's loop uses {@link #start}).
      *
      * @param latents    [C, h, w] (decoder input scale) from {@code offset}
      * @param textEmbeds [D] unit-length target
@@ -66,25 +67,57 @@ public final class ClipGuidanceModel implements AutoCloseable {
      */
     public float lossAndGradient(float[] latents, int offset, int channels, int height, int width,
                                  float[] textEmbeds, float[] grad) {
-        try (DirectTensor in = DirectTensor.allocate(sessions.environment(), OnnxJavaType.FLOAT, 1, channels, height, width);
-             DirectTensor target = DirectTensor.allocate(sessions.environment(), OnnxJavaType.FLOAT, 1, textEmbeds.length)) {
-            in.write(latents, offset);
+        try (GuidanceRun run = start(channels, height, width, textEmbeds)) {
+            return run.lossAndGradient(latents, offset, grad);
+        }
+    }
+
+    /** One job's tensors (batch 1), the target written once; reused for every step and image. */
+    public GuidanceRun start(int channels, int height, int width, float[] textEmbeds) {
+        return new GuidanceRun(channels, height, width, textEmbeds);
+    }
+
+    /** Per-job tensors of the gradient graph. */
+    public final class GuidanceRun implements AutoCloseable {
+        private final long[] shape;
+        private final DirectTensor in;
+        private final DirectTensor target;
+        private final Map<String, OnnxTensor> inputs;
+        private final float[] loss = new float[1];
+
+        private GuidanceRun(int channels, int height, int width, float[] textEmbeds) {
+            shape = new long[] {1, channels, height, width};
+            in = DirectTensor.allocate(sessions.environment(), OnnxJavaType.FLOAT, shape);
+            target = DirectTensor.allocate(sessions.environment(), OnnxJavaType.FLOAT, 1, textEmbeds.length);
             target.write(textEmbeds, 0);
-            try (Result result = model.session().run(Map.of(LATENT, in.tensor(), TEXT, target.tensor()), Set.of(LOSS, GRAD))) {
-                OnnxTensor loss = (OnnxTensor) result.get(LOSS).orElseThrow();
+            inputs = Map.of(LATENT, in.tensor(), TEXT, target.tensor());
+        }
+
+        /**
+         * @param latents [C, h, w] (decoder input scale) from {@code offset}
+         * @param grad    [C, h, w] overwritten with d loss / d latents
+         * @return the loss
+         */
+        public float lossAndGradient(float[] latents, int offset, float[] grad) {
+            in.write(latents, offset);
+            try (Result result = model.session().run(inputs, OUTPUTS)) {
                 OnnxTensor g = (OnnxTensor) result.get(GRAD).orElseThrow();
-                long[] shape = g.getInfo().getShape();
-                if (!Arrays.equals(shape, new long[] {1, channels, height, width})) {
-                    throw model.error("output '" + GRAD + "' has shape " + Arrays.toString(shape) + "; expected [1, "
-                            + channels + ", " + height + ", " + width + "]");
+                if (!Arrays.equals(g.getInfo().getShape(), shape)) {
+                    throw model.error("output '" + GRAD + "' has shape " + Arrays.toString(g.getInfo().getShape())
+                            + "; expected " + Arrays.toString(shape));
                 }
                 DirectTensor.readFloats(g, grad);
-                float[] value = new float[1];
-                DirectTensor.readFloats(loss, value);
-                return value[0];
+                DirectTensor.readFloats((OnnxTensor) result.get(LOSS).orElseThrow(), loss);
+                return loss[0];
+            } catch (OrtException e) {
+                throw new IllegalStateException(model.file() + ": CLIP guidance run failed: " + e.getMessage(), e);
             }
-        } catch (OrtException e) {
-            throw new IllegalStateException(model.file() + ": CLIP guidance run failed: " + e.getMessage(), e);
+        }
+
+        @Override
+        public void close() {
+            in.close();
+            target.close();
         }
     }
 

@@ -30,14 +30,17 @@ final class ClipSteering implements DenoisingLoop.Steering, AutoCloseable {
         if (objective.isEmpty()) {
             return new ClipSteering(Optional.empty(), Optional.empty());
         }
-        Optional<GradientGuidance> gradient = Optional.empty();
+        // Checked before anything is allocated, so a bad request leaves nothing open.
+        Optional<BitSet> points = options.verifier().map(v -> points(v, job, limits));
         if (options.guidanceScale().isPresent()) {
-            gradient = Optional.of(new GradientGuidance(job.model().clipGuidance("clipGuidanceScale"),
-                    (float) options.guidanceScale().getAsDouble(), objective.get().promptEmbedding(),
-                    job.model().geometry(), job.shape(), clock));
+            job.model().clipGuidance("clipGuidanceScale");
         }
+        Optional<GradientGuidance> gradient = options.guidanceScale().isEmpty() ? Optional.empty()
+                : Optional.of(new GradientGuidance(job.model().clipGuidance("clipGuidanceScale"),
+                        (float) options.guidanceScale().getAsDouble(), objective.get().promptEmbedding(),
+                        job.model().geometry(), job.shape(), clock));
         Optional<VerifierSearch> verifier = options.verifier().map(v -> new VerifierSearch(job.model(), v.branches(),
-                points(v, job, limits), objective.get(), new VerifierSearch.Geometry(job.shape(), job.request().width(),
+                points.orElseThrow(), objective.get(), new VerifierSearch.Geometry(job.shape(), job.request().width(),
                         job.request().height(), job.request().seed()), clock));
         return new ClipSteering(gradient, verifier);
     }
@@ -86,6 +89,7 @@ final class ClipSteering implements DenoisingLoop.Steering, AutoCloseable {
 
     @Override
     public void close() {
+        gradient.ifPresent(GradientGuidance::close);
         verifier.ifPresent(VerifierSearch::close);
     }
 }

@@ -16,11 +16,10 @@ import dev.easel.engine.scheduler.Scheduler;
  * through {@link Scheduler#outputPerOriginal} so it works for epsilon, v and sample models and for
  * every scheduler. Allocates its buffers once per job.
  */
-final class GradientGuidance implements DenoisingLoop.Steering {
+final class GradientGuidance implements DenoisingLoop.Steering, AutoCloseable {
 
-    private final ClipGuidanceModel model;
+    private final ClipGuidanceModel.GuidanceRun run;
     private final float scale;
-    private final float[] target;
     private final float scalingFactor;
     private final StageTimings.Clock clock;
     private final float[] x0;
@@ -29,9 +28,8 @@ final class GradientGuidance implements DenoisingLoop.Steering {
 
     GradientGuidance(ClipGuidanceModel model, float scale, float[] target, ModelGeometry geometry,
                      DiffusionPipeline.JobShape shape, StageTimings.Clock clock) {
-        this.model = model;
+        this.run = model.start(shape.channels(), shape.height(), shape.width(), target);
         this.scale = scale;
-        this.target = target;
         this.scalingFactor = geometry.scalingFactor();
         this.clock = clock;
         this.x0 = new float[shape.latentSize()];
@@ -53,11 +51,16 @@ final class GradientGuidance implements DenoisingLoop.Steering {
                 decoderInput[k] = x0[j * per + k] / scalingFactor;
             }
             long t0 = System.nanoTime();
-            model.lossAndGradient(decoderInput, 0, shape.channels(), shape.height(), shape.width(), target, grad);
+            run.lossAndGradient(decoderInput, 0, grad);
             clock.clip += System.nanoTime() - t0;
             for (int k = 0; k < per; k++) {
                 guided[j * per + k] += (float) (factor * grad[k]);
             }
         }
+    }
+
+    @Override
+    public void close() {
+        run.close();
     }
 }
