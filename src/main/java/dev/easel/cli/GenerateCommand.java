@@ -1,6 +1,7 @@
 package dev.easel.cli;
 
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import dev.easel.engine.bundle.ClipLayout;
 import dev.easel.engine.image.PngDecoder;
 import dev.easel.engine.image.PngEncoder;
 import dev.easel.engine.image.PngImage;
@@ -8,6 +9,7 @@ import dev.easel.engine.image.PngLimits;
 import dev.easel.engine.image.RgbImage;
 import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.onnx.ExecutionProvider;
+import dev.easel.engine.pipeline.ClipOptions;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GeneratedImage;
 import dev.easel.engine.pipeline.GenerationLimits;
@@ -27,6 +29,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import picocli.CommandLine.Command;
@@ -95,6 +98,34 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--latents-out", description = "Write the final latents (before VAE scaling) as .npy.")
     Path latentsOut;
 
+    @Option(names = "--clip", description = "CLIP model directory (split or combined ONNX export; default: the "
+            + "bundle's clip/ folder, if any).")
+    Path clip;
+
+    @Option(names = "--clip-score", description = "Report each image's CLIP score (also in its PNG metadata).")
+    boolean clipScore;
+
+    @Option(names = "--rerank", description = "Best-of-N: generate N candidates, keep the --num-images best by CLIP score.")
+    Integer rerank;
+
+    @Option(names = "--verifier-branches", description = "Verifier-guided sampling: candidates per branch point.")
+    Integer verifierBranches;
+
+    @Option(names = "--verifier-every", description = "Branch after every N-th step (with --verifier-branches).")
+    Integer verifierEvery;
+
+    @Option(names = "--verifier-at", split = ",", description = "Branch after these steps, e.g. 2,4,6 (with --verifier-branches).")
+    List<Integer> verifierAt;
+
+    @Option(names = "--clip-guidance", description = "Gradient CLIP guidance scale (needs the bundle's clip_guidance/model.onnx).")
+    Double clipGuidance;
+
+    @Option(names = "--edit-source", description = "Directional edit: text describing the --init-image (with --edit-target).")
+    String editSource;
+
+    @Option(names = "--edit-target", description = "Directional edit: text describing the wanted result.")
+    String editTarget;
+
     @Option(names = "--out", required = true, description = "Output directory for the PNGs.")
     Path out;
 
@@ -118,7 +149,9 @@ public final class GenerateCommand implements Callable<Integer> {
         EngineOptions options = new EngineOptions(provider, deviceId, true, threads, 0, graphOptimization);
         PrintWriter err = spec.commandLine().getErr();
         long started = System.nanoTime();
-        try (StableDiffusionModel loaded = StableDiffusionModel.load(model, options)) {
+        String name = model.getFileName() == null ? model.toString() : model.getFileName().toString();
+        Optional<Path> clipDir = Optional.ofNullable(clip).or(() -> ClipLayout.inBundle(model));
+        try (StableDiffusionModel loaded = StableDiffusionModel.load(name, model, clipDir, options)) {
             DiffusionPipeline pipeline = new DiffusionPipeline(loaded, GenerationLimits.defaults());
             GenerationResult result = pipeline.generate(request, ProgressBar.forTerminal(err), () -> { });
             List<Path> written = write(result, request, loaded.name(), pipeline.schedulerName(request));
@@ -131,6 +164,10 @@ public final class GenerateCommand implements Callable<Integer> {
                             + "seed %d: %s%n", written.size(), (System.nanoTime() - started) / 1e9,
                     result.timings().total() / 1e9, request.seed(), String.join(", ",
                             written.stream().map(Path::toString).toList()));
+            for (GeneratedImage image : result.images()) {
+                image.clipScore().ifPresent(score -> spec.commandLine().getOut().printf(Locale.ROOT,
+                        "seed %d: CLIP score %.2f%n", image.seed(), score));
+            }
         }
         return 0;
     }
@@ -159,7 +196,34 @@ public final class GenerateCommand implements Callable<Integer> {
         if (latentsIn != null) {
             builder.initialNoise(Npy.read(latentsIn).data());
         }
-        return builder.build();
+        return builder.clip(clipOptions()).build();
+    }
+
+    private ClipOptions clipOptions() {
+        ClipOptions options = clipScore ? ClipOptions.NONE.withScore() : ClipOptions.NONE;
+        if (rerank != null) {
+            options = options.withRerank(rerank);
+        }
+        if (verifierBranches != null) {
+            if ((verifierEvery == null) == (verifierAt == null)) {
+                throw new InvalidRequestException("verifier", "--verifier-branches needs exactly one of --verifier-every"
+                        + " and --verifier-at");
+            }
+            options = options.withVerifier(new ClipOptions.Verifier(verifierBranches, verifierEvery != null
+                    ? new ClipOptions.Every(verifierEvery) : new ClipOptions.At(verifierAt)));
+        } else if (verifierEvery != null || verifierAt != null) {
+            throw new InvalidRequestException("verifier", "--verifier-every and --verifier-at need --verifier-branches");
+        }
+        if (clipGuidance != null) {
+            options = options.withGuidance(clipGuidance);
+        }
+        if ((editSource == null) != (editTarget == null)) {
+            throw new InvalidRequestException("edit", "--edit-source and --edit-target go together");
+        }
+        if (editSource != null) {
+            options = options.withEdit(new ClipOptions.Edit(editSource, editTarget));
+        }
+        return options;
     }
 
     private static PngImage readPng(Path file, String field) throws IOException {
@@ -177,7 +241,7 @@ public final class GenerateCommand implements Callable<Integer> {
         for (GeneratedImage image : result.images()) {
             Path file = out.resolve("easel-" + image.seed() + ".png");
             byte[] png = encoder.encode(image.image(),
-                    GenerationMetadata.pngText(request, modelName, schedulerName, image.seed()));
+                    GenerationMetadata.pngText(request, modelName, schedulerName, image));
             try {
                 Files.write(file, png);
             } catch (IOException e) {

@@ -1,5 +1,6 @@
 package dev.easel.config;
 
+import dev.easel.engine.pipeline.ClipLimits;
 import dev.easel.job.JobLimits;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
@@ -67,10 +68,33 @@ public interface JobLimitsConfig {
     @WithDefault("128")
     int maxIdLength();
 
+    /** {@code easel.limits.clip.*}: the CLIP options (docs/clip.md). */
+    Clip clip();
+
+    /** Limits of the CLIP options, each of which multiplies a job's work. */
+    interface Clip {
+
+        /** {@code easel.limits.clip.max-rerank-candidates}: most {@code rerank.candidates} (generated together). Default 16. */
+        @WithDefault("16")
+        int maxRerankCandidates();
+
+        /**
+         * {@code easel.limits.clip.max-verifier-evaluations}: most verifier branches × branch points per
+         * image (each a UNet pass, a VAE decode and a CLIP embedding). Default 64.
+         */
+        @WithDefault("64")
+        int maxVerifierEvaluations();
+
+        /** {@code easel.limits.clip.max-guidance-scale}: largest {@code clipGuidanceScale}. Default 1000. */
+        @WithDefault("1000")
+        float maxGuidanceScale();
+    }
+
     /** The plain limits object {@code dev.easel.job} takes. */
     default JobLimits toJobLimits() {
         return new JobLimits(maxWidth(), maxHeight(), maxPixels(), maxSteps(), maxImages(), maxGuidance(),
                 maxPromptTokens(), maxInputImageBytes(), maxInputImageWidth(), maxInputImageHeight(),
-                maxInputImagePixels(), maxMetadataBytes(), maxIdLength());
+                maxInputImagePixels(), maxMetadataBytes(), maxIdLength(), new ClipLimits(clip().maxRerankCandidates(),
+                        clip().maxVerifierEvaluations(), clip().maxGuidanceScale()));
     }
 }

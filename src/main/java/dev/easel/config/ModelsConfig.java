@@ -4,6 +4,7 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithParentName;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * {@code easel.models.*}: the model bundles this worker serves, by the name jobs use in
@@ -28,5 +29,12 @@ public interface ModelsConfig {
 
         /** {@code easel.models.<name>.path}: the bundle directory (diffusers/Optimum ONNX layout). */
         Path path();
+
+        /**
+         * {@code easel.models.<name>.clip}: a CLIP model directory (split or combined ONNX export with
+         * preprocessor_config.json; docs/clip.md) for the CLIP job options. Default: the bundle's own
+         * {@code clip/} folder when it has one, else none (CLIP options are then rejected).
+         */
+        Optional<Path> clip();
     }
 }

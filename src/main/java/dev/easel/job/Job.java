@@ -2,9 +2,11 @@ package dev.easel.job;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.easel.engine.pipeline.ClipOptions;
 import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.ImageInput;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.random.RandomGenerator;
 
@@ -19,8 +21,52 @@ import java.util.random.RandomGenerator;
 public record Job(int version, String id, String model, String prompt, String negativePrompt, int width, int height,
                   int steps, double guidanceScale, Optional<String> scheduler, double eta, Optional<Long> seed,
                   int numImages, Optional<ImageReference> initImage, Optional<ImageReference> mask,
-                  Optional<Double> strength, Optional<JobOutput> output, Optional<JobWebhook> webhook,
+                  Optional<Double> strength, Optional<Boolean> clipScore, Optional<Rerank> rerank,
+                  Optional<Verifier> verifier, Optional<Double> clipGuidanceScale, Optional<Edit> edit,
+                  Optional<JobOutput> output, Optional<JobWebhook> webhook,
                   Optional<ObjectNode> metadata, Optional<Instant> deadline) {
+
+    /** {@code rerank}: best-of-N with N = {@code candidates}, keeping numImages. */
+    public record Rerank(int candidates) {
+    }
+
+    /** {@code verifier}: branches after every n-th step or after the listed steps (exactly one given). */
+    @JsonInclude(JsonInclude.Include.NON_ABSENT)
+    public record Verifier(int branches, Optional<Integer> every, Optional<List<Integer>> atSteps) {
+    }
+
+    /** {@code edit}: a directional CLIP edit from source to target text. */
+    public record Edit(String source, String target) {
+    }
+
+    /** What the job asks of CLIP, for the engine. */
+    public ClipOptions clipOptions() {
+        ClipOptions options = ClipOptions.NONE;
+        if (clipScore.orElse(false)) {
+            options = options.withScore();
+        }
+        if (rerank.isPresent()) {
+            options = options.withRerank(rerank.get().candidates());
+        }
+        if (verifier.isPresent()) {
+            Verifier v = verifier.get();
+            ClipOptions.Steps steps = v.every().<ClipOptions.Steps>map(ClipOptions.Every::new)
+                    .orElseGet(() -> new ClipOptions.At(v.atSteps().orElse(List.of())));
+            options = options.withVerifier(new ClipOptions.Verifier(v.branches(), steps));
+        }
+        if (clipGuidanceScale.isPresent()) {
+            options = options.withGuidance(clipGuidanceScale.get());
+        }
+        if (edit.isPresent()) {
+            options = options.withEdit(new ClipOptions.Edit(edit.get().source(), edit.get().target()));
+        }
+        return options;
+    }
+
+    /** Whether the job uses the model's CLIP at all. */
+    public boolean usesClip() {
+        return clipOptions().active();
+    }
 
     /** Strength of image-to-image when the job has an initImage but no strength (diffusers' default). */
     public static final double DEFAULT_STRENGTH = 0.8;
@@ -56,6 +102,7 @@ public record Job(int version, String id, String model, String prompt, String ne
                 .numImages(numImages);
         scheduler.ifPresent(builder::scheduler);
         image.ifPresent(builder::image);
+        builder.clip(clipOptions());
         return new GenerationPlan(builder.build(), chosen, seed.isEmpty());
     }
 }

@@ -1,6 +1,7 @@
 package dev.easel.job;
 
 import dev.easel.engine.image.PngLimits;
+import dev.easel.engine.pipeline.ClipLimits;
 import dev.easel.engine.pipeline.GenerationLimits;
 
 /**
@@ -22,13 +23,24 @@ import dev.easel.engine.pipeline.GenerationLimits;
  * @param maxInputImagePixels largest initImage or mask width × height, checked from the PNG header
  * @param maxMetadataBytes    largest {@code metadata} object, as compact UTF-8 JSON
  * @param maxIdLength         longest {@code id}; at most the schema's 128
+ * @param clip                limits of the CLIP options (rerank, verifier, clipGuidanceScale)
  */
 public record JobLimits(int maxWidth, int maxHeight, long maxPixels, int maxSteps, int maxImages, double maxGuidance,
                         int maxPromptTokens, long maxInputImageBytes, int maxInputImageWidth,
-                        int maxInputImageHeight, long maxInputImagePixels, int maxMetadataBytes, int maxIdLength) {
+                        int maxInputImageHeight, long maxInputImagePixels, int maxMetadataBytes, int maxIdLength,
+                        ClipLimits clip) {
 
     /** The schema's ceiling on {@code id}; a deployment may only lower it. */
     public static final int SCHEMA_MAX_ID_LENGTH = 128;
+
+    /** Limits with the default CLIP limits. */
+    public JobLimits(int maxWidth, int maxHeight, long maxPixels, int maxSteps, int maxImages, double maxGuidance,
+                     int maxPromptTokens, long maxInputImageBytes, int maxInputImageWidth, int maxInputImageHeight,
+                     long maxInputImagePixels, int maxMetadataBytes, int maxIdLength) {
+        this(maxWidth, maxHeight, maxPixels, maxSteps, maxImages, maxGuidance, maxPromptTokens, maxInputImageBytes,
+                maxInputImageWidth, maxInputImageHeight, maxInputImagePixels, maxMetadataBytes, maxIdLength,
+                ClipLimits.defaults());
+    }
 
     public JobLimits {
         if (maxWidth < 8 || maxHeight < 8 || maxPixels < 64 || maxSteps < 1 || maxImages < 1 || !(maxGuidance >= 0)
@@ -59,6 +71,7 @@ public record JobLimits(int maxWidth, int maxHeight, long maxPixels, int maxStep
 
     /** The engine's own check of the same limits (it has one side limit: the larger of width and height). */
     public GenerationLimits generationLimits() {
-        return new GenerationLimits(Math.max(maxWidth, maxHeight), maxPixels, maxSteps, maxImages, (float) maxGuidance);
+        return new GenerationLimits(Math.max(maxWidth, maxHeight), maxPixels, maxSteps, maxImages, (float) maxGuidance,
+                clip);
     }
 }

@@ -34,30 +34,40 @@ public final class JobParser {
     private final JobLimits limits;
     private final Clock clock;
     private final Supplier<String> ids;
-    private final Optional<ToIntFunction<String>> tokenCounter;
+    private final ModelFacts model;
     private final ObjectMapper mapper;
 
     /** A parser with the system clock, random ids for jobs without one, and no token counting. */
     public JobParser(JobLimits limits) {
-        this(limits, Clock.systemUTC(), JobIds::generate, Optional.empty());
+        this(limits, Clock.systemUTC(), JobIds::generate, ModelFacts.UNKNOWN);
     }
 
-    private JobParser(JobLimits limits, Clock clock, Supplier<String> ids, Optional<ToIntFunction<String>> tokenCounter) {
+    /**
+     * What the parser knows of the job's model, for the rules that depend on it.
+     *
+     * @param tokenCounter counts prompt tokens with the model's tokenizer
+     * @param hasClip      whether the model has a CLIP model (the CLIP options need one)
+     */
+    record ModelFacts(Optional<ToIntFunction<String>> tokenCounter, Optional<Boolean> hasClip) {
+        static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty());
+    }
+
+    private JobParser(JobLimits limits, Clock clock, Supplier<String> ids, ModelFacts model) {
         this.limits = limits;
         this.clock = clock;
         this.ids = ids;
-        this.tokenCounter = tokenCounter;
+        this.model = model;
         this.mapper = mapper(limits);
     }
 
     /** Judges {@code deadline} against this clock. */
     public JobParser withClock(Clock value) {
-        return new JobParser(limits, value, ids, tokenCounter);
+        return new JobParser(limits, value, ids, model);
     }
 
     /** Supplies the id of a job submitted without one; the default is {@link JobIds#generate()}. */
     public JobParser withIdGenerator(Supplier<String> value) {
-        return new JobParser(limits, clock, value, tokenCounter);
+        return new JobParser(limits, clock, value, model);
     }
 
     /**
@@ -66,7 +76,15 @@ public final class JobParser {
      * {@code ClipTokenizer::countTokens} (BPE tokens without start and end tokens).
      */
     public JobParser withTokenCounter(ToIntFunction<String> value) {
-        return new JobParser(limits, clock, ids, Optional.of(value));
+        return new JobParser(limits, clock, ids, new ModelFacts(Optional.of(value), model.hasClip()));
+    }
+
+    /**
+     * Rejects CLIP options (clipScore, rerank, verifier, clipGuidanceScale, edit) when the job's model
+     * has no CLIP model; a worker passes what its model has.
+     */
+    public JobParser withClip(boolean available) {
+        return new JobParser(limits, clock, ids, new ModelFacts(model.tokenCounter(), Optional.of(available)));
     }
 
     /** The job in {@code json} (UTF-8, UTF-16 or UTF-32), or why it is not acceptable. */
@@ -90,7 +108,7 @@ public final class JobParser {
         }
         Set<String> flagged = violations.stream().map(Violation::field).collect(Collectors.toSet());
         JobSchema.get().applyDefaults(job);
-        violations.addAll(new JobRules(limits, clock, tokenCounter).check(job, flagged));
+        violations.addAll(new JobRules(limits, clock, model).check(job, flagged));
         Optional<String> id = flagged.contains("id") ? Optional.empty()
                 : Optional.ofNullable(job.get("id")).filter(JsonNode::isTextual).map(JsonNode::asText);
         if (!violations.isEmpty()) {

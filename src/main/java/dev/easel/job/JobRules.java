@@ -3,6 +3,7 @@ package dev.easel.job;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.easel.engine.pipeline.ClipLimits;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -32,12 +33,12 @@ final class JobRules {
 
     private final JobLimits limits;
     private final Clock clock;
-    private final Optional<ToIntFunction<String>> tokenCounter;
+    private final JobParser.ModelFacts model;
 
-    JobRules(JobLimits limits, Clock clock, Optional<ToIntFunction<String>> tokenCounter) {
+    JobRules(JobLimits limits, Clock clock, JobParser.ModelFacts model) {
         this.limits = limits;
         this.clock = clock;
-        this.tokenCounter = tokenCounter;
+        this.model = model;
     }
 
     /**
@@ -72,7 +73,8 @@ final class JobRules {
         });
         c.text("deadline").ifPresent(text -> deadline(c, job, text));
         c.text("webhook.url").ifPresent(url -> webhookUrl(c, url));
-        tokenCounter.ifPresent(counter -> {
+        clip(c);
+        model.tokenCounter().ifPresent(counter -> {
             tokens(c, "prompt", counter);
             tokens(c, "negativePrompt", counter);
         });
@@ -100,6 +102,85 @@ final class JobRules {
                         "strength × steps ≥ 1");
             }
         });
+    }
+
+    /** The CLIP options: the deployment's limits, the fields they need, and a model that has CLIP. */
+    private void clip(Checks c) {
+        ClipLimits clip = limits.clip();
+        c.atMost("rerank.candidates", clip.maxRerankCandidates());
+        c.number("rerank.candidates").ifPresent(n -> c.number("numImages").filter(images -> n.compareTo(images) < 0)
+                .ifPresent(images -> c.add("rerank.candidates", "is " + n + ", fewer than numImages " + images,
+                        "≥ numImages")));
+        c.atMost("clipGuidanceScale", clip.maxGuidanceScale());
+        c.present("verifier").ifPresent(v -> verifier(c, v, clip));
+        c.present("edit").filter(edit -> c.flagged.stream().noneMatch(f -> f.startsWith("edit."))).ifPresent(edit -> {
+            if (!c.job.has("initImage")) {
+                c.add("edit", "is set but there is no initImage", "only with initImage");
+            }
+            if (!c.job.has("rerank") && !c.job.has("verifier")) {
+                c.add("edit", "selects images along target − source but neither rerank nor verifier is set",
+                        "with rerank or verifier");
+            }
+            if (edit.path("source").asText().equals(edit.path("target").asText())) {
+                c.add("edit.target", "equals edit.source", "a different text");
+            }
+        });
+        if (model.hasClip().isPresent() && !model.hasClip().get()) {
+            for (String field : CLIP_FIELDS) {
+                c.present(field).filter(v -> !field.equals("clipScore") || v.asBoolean())
+                        .ifPresent(v -> c.add(field, "needs a model with CLIP; model \"" + c.job.path("model").asText()
+                                + "\" has none", "a model with a CLIP model (clip/ folder or easel.models.<name>.clip)"));
+            }
+        }
+    }
+
+    /** The CLIP fields of the contract. */
+    static final List<String> CLIP_FIELDS = List.of("clipScore", "rerank", "verifier", "clipGuidanceScale", "edit");
+
+    private void verifier(Checks c, JsonNode verifier, ClipLimits clip) {
+        boolean every = verifier.has("every");
+        boolean at = verifier.has("atSteps");
+        if (every == at) {
+            c.add("verifier", every ? "has both every and atSteps" : "has neither every nor atSteps",
+                    "exactly one of every, atSteps");
+            return;
+        }
+        if (c.job.has("mask")) {
+            c.add("verifier", "is set with a mask", "not for inpainting");
+        }
+        Optional<BigDecimal> steps = c.number("steps");
+        if (steps.isEmpty() || c.flagged.contains("strength") || c.number("verifier.branches").isEmpty()) {
+            return;
+        }
+        // The run takes floor(steps × strength) steps with an initImage, as the engine counts them.
+        BigDecimal strength = c.job.has("initImage")
+                ? c.number("strength").orElse(BigDecimal.valueOf(Job.DEFAULT_STRENGTH)) : BigDecimal.ONE;
+        long total = steps.get().multiply(strength).longValue();
+        long points;
+        if (every) {
+            long n = verifier.path("every").asLong();
+            points = n >= 1 ? (total - 1) / n : 0;
+        } else {
+            points = 0;
+            for (JsonNode s : verifier.path("atSteps")) {
+                if (s.asLong() >= total) {
+                    c.add("verifier.atSteps", "holds step " + s.asLong() + " but the run takes " + total + " steps",
+                            "each 1 … " + (total - 1) + " (the last step cannot branch)");
+                    return;
+                }
+                points++;
+            }
+        }
+        if (points == 0) {
+            c.add("verifier", "selects no step of the run's " + total + " steps to branch after",
+                    "at least one step before the last");
+            return;
+        }
+        long evaluations = points * c.number("verifier.branches").get().longValue();
+        if (evaluations > clip.maxVerifierEvaluations()) {
+            c.add("verifier", points + " branch points × " + c.number("verifier.branches").get() + " branches = "
+                    + evaluations + " candidate evaluations per image", "≤ " + clip.maxVerifierEvaluations());
+        }
     }
 
     private void dataUriSize(Checks c, String field) {

@@ -100,8 +100,14 @@ public final class JobEvents {
      * @param objectKey the S3 key in the job's bucket
      * @param url       a presigned GET URL for it
      * @param seed      the seed that reproduces this image
+     * @param clipScore its CLIP score (100 × max(cosine to the prompt, 0)) when the job used CLIP; absent otherwise
      */
-    public record Image(String objectKey, String url, long seed) {
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Image(String objectKey, String url, long seed, Double clipScore) {
+
+        public Image(String objectKey, String url, long seed) {
+            this(objectKey, url, seed, null);
+        }
     }
 
     /**

@@ -426,7 +426,7 @@ public class JobProcessor {
             String scheduler = pipeline.schedulerName(request);
             List<byte[]> pngs = new ArrayList<>();
             for (GeneratedImage image : result.images()) {
-                pngs.add(png.encode(image.image(), GenerationMetadata.pngText(request, job.model(), scheduler, image.seed())));
+                pngs.add(png.encode(image.image(), GenerationMetadata.pngText(request, job.model(), scheduler, image)));
             }
             long uploadStart = System.nanoTime();
             List<Manifest.StoredImage> storedImages = new ArrayList<>();
@@ -443,7 +443,8 @@ public class JobProcessor {
                 } else {
                     store.put(bucket, key, bytes, PNG, objectMetadata);
                 }
-                storedImages.add(new Manifest.StoredImage(key, seed));
+                storedImages.add(new Manifest.StoredImage(key, seed, result.images().get(i).clipScore().isPresent()
+                        ? result.images().get(i).clipScore().getAsDouble() : null));
             }
             awaitAll(uploads);
             long uploadNanos = System.nanoTime() - uploadStart;
@@ -510,7 +511,7 @@ public class JobProcessor {
     private Completed completion(Manifest manifest) {
         List<JobEvents.Image> images = manifest.images().stream()
                 .map(i -> new JobEvents.Image(i.objectKey(), store.presignGet(manifest.bucket(), i.objectKey(), presignTtl)
-                        .toString(), i.seed()))
+                        .toString(), i.seed(), i.clipScore()))
                 .toList();
         return new Completed(manifest.bucket(), images, manifest.model(), manifest.timingsMs(), manifest.metadata());
     }
@@ -564,6 +565,9 @@ public class JobProcessor {
         timings.put("textEncode", millis(stages.tokenize() + stages.textEncode()));
         timings.put("denoise", millis(stages.vaeEncode() + stages.unet() + stages.scheduler()));
         timings.put("decode", millis(stages.vaeDecode()));
+        if (stages.clip() > 0) {
+            timings.put("clip", millis(stages.clip()));
+        }
         timings.put("encode", millis(encodeNanos));
         timings.put("upload", millis(uploadNanos));
         timings.put("total", millis(totalNanos));
@@ -572,7 +576,8 @@ public class JobProcessor {
 
     private JobParser parser(Optional<DiffusionPipeline> pipeline) {
         return pipeline.map(p -> parsers.computeIfAbsent(p.model().name(),
-                name -> parser.withTokenCounter(p.model().config().tokenizer()::countTokens))).orElse(parser);
+                name -> parser.withTokenCounter(p.model().config().tokenizer()::countTokens)
+                        .withClip(p.model().hasClip()))).orElse(parser);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.easel.worker;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +25,16 @@ import java.util.Map;
 public record Manifest(String jobId, String model, String bucket, List<StoredImage> images, long seed, boolean seedChosen,
                 String scheduler, Map<String, Long> timingsMs, JsonNode metadata, String completedAt) {
 
-    /** One stored image and the seed that reproduces it. */
-    public record StoredImage(String objectKey, long seed) {
+    /**
+     * One stored image and the seed that reproduces it.
+     *
+     * @param clipScore the image's CLIP score when the job used CLIP, else null (and absent in JSON)
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record StoredImage(String objectKey, long seed, Double clipScore) {
+
+        public StoredImage(String objectKey, long seed) {
+            this(objectKey, seed, null);
+        }
     }
 }

@@ -4,6 +4,7 @@ import dev.easel.config.EngineConfig;
 import dev.easel.config.JobLimitsConfig;
 import dev.easel.config.ModelsConfig;
 import dev.easel.engine.bundle.BundleException;
+import dev.easel.engine.bundle.ClipLayout;
 import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
@@ -37,6 +38,8 @@ public class ModelRegistry {
     private static final Logger LOG = Logger.getLogger(ModelRegistry.class);
 
     private final Map<String, Path> bundles;
+    /** Configured CLIP directories; a model without one uses its bundle's clip/ folder, if any. */
+    private final Map<String, Path> clips;
     private final EngineOptions options;
     private final GenerationLimits limits;
     private final CompletableFuture<Map<String, DiffusionPipeline>> loaded = new CompletableFuture<>();
@@ -78,11 +81,12 @@ public class ModelRegistry {
 
     @Inject
     ModelRegistry(ModelsConfig models, EngineConfig engine, JobLimitsConfig limits) {
-        this(paths(models), engine.toEngineOptions(), limits.toJobLimits().generationLimits());
+        this(paths(models), clips(models), engine.toEngineOptions(), limits.toJobLimits().generationLimits());
     }
 
-    ModelRegistry(Map<String, Path> bundles, EngineOptions options, GenerationLimits limits) {
+    ModelRegistry(Map<String, Path> bundles, Map<String, Path> clips, EngineOptions options, GenerationLimits limits) {
         this.bundles = Map.copyOf(bundles);
+        this.clips = Map.copyOf(clips);
         this.options = options;
         this.limits = limits;
         this.bundles.keySet().forEach(name -> statuses.put(name, Status.LOADING));
@@ -90,7 +94,8 @@ public class ModelRegistry {
 
     /** A registry over models already loaded: for tests of the code that uses it. */
     static ModelRegistry of(Map<String, DiffusionPipeline> pipelines) {
-        ModelRegistry registry = new ModelRegistry(Map.of(), EngineOptions.cpu(), GenerationLimits.defaults());
+        ModelRegistry registry = new ModelRegistry(Map.of(), Map.of(), EngineOptions.cpu(),
+                GenerationLimits.defaults());
         pipelines.keySet().forEach(name -> registry.statuses.put(name, Status.loaded(Duration.ZERO)));
         registry.loaded.complete(Map.copyOf(pipelines));
         return registry;
@@ -114,11 +119,13 @@ public class ModelRegistry {
             String name = bundle.getKey();
             long start = System.nanoTime();
             try {
-                StableDiffusionModel model = StableDiffusionModel.load(name, bundle.getValue(), options);
+                Optional<Path> clip = Optional.ofNullable(clips.get(name)).or(() -> ClipLayout.inBundle(bundle.getValue()));
+                StableDiffusionModel model = StableDiffusionModel.load(name, bundle.getValue(), clip, options);
                 pipelines.put(name, new DiffusionPipeline(model, limits));
                 Duration took = Duration.ofNanos(System.nanoTime() - start);
                 statuses.put(name, Status.loaded(took));
-                LOG.infof("model %s loaded from %s in %d ms", name, bundle.getValue(), took.toMillis());
+                LOG.infof("model %s loaded from %s%s in %d ms", name, bundle.getValue(),
+                        clip.map(dir -> " with CLIP from " + dir).orElse(""), took.toMillis());
             } catch (BundleException e) {
                 statuses.put(name, Status.failed(e.getMessage(), Duration.ofNanos(System.nanoTime() - start)));
                 LOG.errorf("model %s is unavailable: %s", name, e.getMessage());
@@ -155,6 +162,12 @@ public class ModelRegistry {
     /** The names of the models that loaded; waits for startup loading. */
     public Set<String> available() {
         return new java.util.TreeSet<>(loaded.join().keySet());
+    }
+
+    private static Map<String, Path> clips(ModelsConfig config) {
+        Map<String, Path> clips = new TreeMap<>();
+        config.models().forEach((name, model) -> model.clip().ifPresent(dir -> clips.put(name, dir)));
+        return clips;
     }
 
     private static Map<String, Path> paths(ModelsConfig config) {

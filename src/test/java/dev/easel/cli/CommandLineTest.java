@@ -126,6 +126,27 @@ class CommandLineTest {
         assertThat(run.err()).startsWith("error: broken model bundle: ").contains("unet/model.onnx");
     }
 
+    @Test
+    void generateWithClipOptionsReportsScores() throws IOException {
+        Path clip = dev.easel.fixtures.ClipFixture.create(dev.easel.fixtures.ClipFixture.Spec.defaults())
+                .writeTo(dir.resolve("toy-clip"));
+        Path out = dir.resolve("clip-out");
+        Run run = run("generate", "--model", bundle.toString(), "--clip", clip.toString(), "--prompt", "a red circle",
+                "--steps", "4", "--scheduler", "ddim", "--seed", "3", "--width", "64", "--height", "64",
+                "--rerank", "3", "--verifier-branches", "2", "--verifier-every", "2", "--out", out.toString());
+        assertEquals(0, run.exit(), run.err());
+        assertThat(run.out()).contains("generated 1 image(s)").containsPattern("seed \\d+: CLIP score \\d+\\.\\d\\d");
+        try (Stream<Path> listing = Files.list(out)) {
+            PngImage png = new PngDecoder().decode(Files.readAllBytes(listing.findFirst().orElseThrow()));
+            assertThat(png.text()).containsKey("clip_score").containsEntry("rerank_candidates", "3")
+                    .containsEntry("verifier", "2 branches every 2 steps");
+        }
+        Run noClip = run("generate", "--model", bundle.toString(), "--prompt", "x", "--clip-score", "--width", "64",
+                "--height", "64", "--steps", "2", "--out", out.toString());
+        assertEquals(2, noClip.exit());
+        assertThat(noClip.err()).contains("clip: model 'oracle' has no CLIP model");
+    }
+
     private static String[] concat(String[] a, String... b) {
         return Stream.concat(Stream.of(a), Stream.of(b)).toArray(String[]::new);
     }

@@ -24,7 +24,7 @@ class JobTest {
                 .toGenerationRequest(Optional.empty(), new SplittableRandom(1));
         GenerationRequest r = plan.request();
         assertThat(r).isEqualTo(new GenerationRequest("a cat", "ugly", 640, 384, 20, 5.5f, Optional.of("ddim"), 0.25f,
-                99, 3, Optional.empty(), Optional.empty()));
+                99, 3, Optional.empty(), Optional.empty(), dev.easel.engine.pipeline.ClipOptions.NONE));
         assertThat(plan.seed()).isEqualTo(99);
         assertThat(plan.seedChosen()).isFalse();
     }

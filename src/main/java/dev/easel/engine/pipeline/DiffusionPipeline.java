@@ -4,7 +4,6 @@ import dev.easel.engine.image.GrayImage;
 import dev.easel.engine.image.ImageTensors;
 import dev.easel.engine.image.RgbImage;
 import dev.easel.engine.noise.BatchNoise;
-import dev.easel.engine.onnx.UnetRun;
 import dev.easel.engine.onnx.VaeDecoder;
 import dev.easel.engine.onnx.VaeEncoder;
 import dev.easel.engine.scheduler.Scheduler;
@@ -12,6 +11,7 @@ import dev.easel.engine.scheduler.Schedulers;
 import dev.easel.engine.tokenizer.ClipTokenizer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Latent diffusion, end to end: prompt → tokens → text embeddings → the denoising loop (scheduler
@@ -38,9 +38,46 @@ public final class DiffusionPipeline {
 
     /** Generates the request's images; see {@link GenerationRequest} for every option. */
     public GenerationResult generate(GenerationRequest request, ProgressListener progress, Cancellation cancellation) {
+        RequestValidator.validate(request, model.geometry(), limits);
+        if (request.clip().active()) {
+            model.clip(request.clip().edit().isPresent() ? "edit" : "clip");
+        }
+        if (request.clip().rerankCandidates().isPresent()) {
+            return rerank(request, progress, cancellation);
+        }
+        return run(request, progress, cancellation);
+    }
+
+    /**
+     * Best-of-N (DALL·E's reranking, Ramesh et al. 2021): the candidates are generated together
+     * (seeds seed … seed + N − 1) and the request's numImages with the best CLIP objective are kept,
+     * best first, each with the seed that reproduces it.
+     */
+    private GenerationResult rerank(GenerationRequest request, ProgressListener progress, Cancellation cancellation) {
+        int candidates = request.clip().rerankCandidates().getAsInt();
+        GenerationResult all = run(request.candidates(candidates), progress, cancellation);
+        Integer[] order = new Integer[candidates];
+        for (int j = 0; j < candidates; j++) {
+            order[j] = j;
+        }
+        double[] objective = all.objective();
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(objective[b], objective[a]));
+        int keep = request.numImages();
+        int per = all.finalLatents().length / candidates;
+        float[] latents = new float[keep * per];
+        List<GeneratedImage> kept = new ArrayList<>(keep);
+        double[] keptObjective = new double[keep];
+        for (int r = 0; r < keep; r++) {
+            kept.add(all.images().get(order[r]));
+            System.arraycopy(all.finalLatents(), order[r] * per, latents, r * per, per);
+            keptObjective[r] = objective[order[r]];
+        }
+        return new GenerationResult(kept, latents, all.timings(), keptObjective);
+    }
+
+    private GenerationResult run(GenerationRequest request, ProgressListener progress, Cancellation cancellation) {
         StageTimings.Clock clock = new StageTimings.Clock();
         ModelGeometry g = model.geometry();
-        RequestValidator.validate(request, g, limits);
         Scheduler scheduler = scheduler(request);
         JobShape shape = new JobShape(request.numImages(), g.latentChannels(), request.height() / g.vaeScaleFactor(),
                 request.width() / g.vaeScaleFactor(), request.guided() ? 2 : 1);
@@ -54,11 +91,28 @@ public final class DiffusionPipeline {
         request.initialNoise().ifPresent(supplied -> System.arraycopy(supplied, 0, initialNoise, 0, initialNoise.length));
 
         Start start = prepare(request, shape, scheduler, initialNoise, clock);
-        denoise(new Loop(scheduler, shape, start, text, request.guidanceScale(), noise), progress, cancellation, clock);
+        Optional<ClipObjective> objective = request.clip().active()
+                ? Optional.of(new ClipObjective(model.clip("clip"), request, clock)) : Optional.empty();
+        DenoisingLoop.Setup setup = new DenoisingLoop.Setup(scheduler, () -> scheduler(request), shape, start, text,
+                request.guidanceScale(), noise);
+        try (DenoisingLoop loop = new DenoisingLoop(model, setup, clock);
+             ClipSteering steering = ClipSteering.create(new ClipSteering.Job(model, request, shape, start.startIndex(),
+                     scheduler.timesteps().length), objective, limits.clip(), clock)) {
+            loop.run(steering, progress, cancellation);
+        }
         float[] finalLatents = start.latents().clone();
         cancellation.check();
         List<GeneratedImage> images = decode(start.latents(), shape, request, clock);
-        return new GenerationResult(images, finalLatents, clock.stop());
+        if (objective.isEmpty()) {
+            return new GenerationResult(images, finalLatents, clock.stop(), new double[0]);
+        }
+        ClipObjective.Judgement judged = objective.get().judge(images.stream().map(GeneratedImage::image).toList());
+        List<GeneratedImage> scored = new ArrayList<>(images.size());
+        for (int j = 0; j < images.size(); j++) {
+            scored.add(new GeneratedImage(images.get(j).image(), images.get(j).seed(),
+                    java.util.OptionalDouble.of(ClipObjective.clipScore(judged.cosine()[j]))));
+        }
+        return new GenerationResult(scored, finalLatents, clock.stop(), judged.objective());
     }
 
     /** Per-job geometry: n images of [channels, height, width] latents, 1 or 2 guidance branches. */
@@ -119,10 +173,6 @@ public final class DiffusionPipeline {
                 latents[k] = (1 - m) * proper[k] + m * latents[k];
             }
         }
-    }
-
-    private record Loop(Scheduler scheduler, JobShape shape, Start start, float[] text, float guidance,
-                        BatchNoise noise) {
     }
 
     /** The scheduler a request runs with: its own choice, or the bundle's default. */
@@ -244,63 +294,6 @@ public final class DiffusionPipeline {
             latent[i] *= g.scalingFactor();
         }
         return latent;
-    }
-
-    /**
-     * The denoising loop: for each timestep, build the UNet input (scaled latents for every guidance
-     * branch, plus mask channels for inpainting UNets), predict, combine the guidance branches,
-     * step the scheduler, and blend the kept region for 4-channel inpainting.
-     */
-    private void denoise(Loop loop, ProgressListener progress, Cancellation cancellation, StageTimings.Clock clock) {
-        JobShape shape = loop.shape();
-        Scheduler scheduler = loop.scheduler();
-        float[] latents = loop.start().latents();
-        float[] extra = loop.start().extraChannels();
-        int perImage = shape.perImage();
-        int inChannels = shape.channels() + (extra.length == 0 ? 0 : shape.channels() + 1);
-        int perInput = inChannels * shape.height() * shape.width();
-        /* [unetBatch, inChannels, h, w] */
-        float[] input = new float[shape.unetBatch() * perInput];
-        /* [unetBatch, C, h, w] */
-        float[] prediction = new float[shape.unetBatch() * perImage];
-        /* [n, C, h, w]: the guided prediction (the raw one when unguided) */
-        float[] guided = shape.branches() == 2 ? new float[shape.latentSize()] : prediction;
-        for (int b = 0; b < shape.unetBatch() && extra.length > 0; b++) {
-            System.arraycopy(extra, 0, input, b * perInput + perImage, extra.length);
-        }
-        double[] timesteps = scheduler.timesteps();
-        int first = loop.start().startIndex();
-        AfterStep afterStep = loop.start().afterStep();
-        int total = timesteps.length - first;
-        UnetRun.Shape unetShape = new UnetRun.Shape(shape.unetBatch(), inChannels, shape.channels(), shape.height(),
-                shape.width());
-        int hidden = loop.text().length / (shape.unetBatch() * model.config().tokenizer().maxLength());
-        try (UnetRun unet = model.unet().start(unetShape, loop.text(), model.config().tokenizer().maxLength(), hidden)) {
-            for (int i = first; i < timesteps.length; i++) {
-                cancellation.check();
-                float scale = scheduler.scaleModelInput(i);
-                for (int b = 0; b < shape.unetBatch(); b++) {
-                    int src = (b % shape.images()) * perImage;
-                    int dst = b * perInput;
-                    for (int k = 0; k < perImage; k++) {
-                        input[dst + k] = latents[src + k] * scale;
-                    }
-                }
-                long t0 = System.nanoTime();
-                unet.predict(input, timesteps[i], prediction);
-                long t1 = System.nanoTime();
-                if (shape.branches() == 2) {
-                    guide(prediction, guided, shape.latentSize(), loop.guidance());
-                }
-                long t2 = System.nanoTime();
-                scheduler.step(guided, i, latents, loop.noise());
-                long t3 = System.nanoTime();
-                afterStep.apply(scheduler, i + 1, timesteps.length, latents);
-                clock.unet += t1 - t0;
-                clock.scheduler += t3 - t2;
-                progress.onStep(i - first + 1, total);
-            }
-        }
     }
 
     /** Classifier-free guidance: ε = ε_uncond + s·(ε_cond − ε_uncond); uncond is the first half. */

@@ -9,8 +9,15 @@ package dev.easel.engine.pipeline;
  * @param maxSteps   most denoising steps
  * @param maxImages  most images per request
  * @param maxGuidance largest guidance scale
+ * @param clip        limits of the CLIP modes
  */
-public record GenerationLimits(int maxSide, long maxPixels, int maxSteps, int maxImages, float maxGuidance) {
+public record GenerationLimits(int maxSide, long maxPixels, int maxSteps, int maxImages, float maxGuidance,
+                               ClipLimits clip) {
+
+    /** Limits with the default CLIP limits. */
+    public GenerationLimits(int maxSide, long maxPixels, int maxSteps, int maxImages, float maxGuidance) {
+        this(maxSide, maxPixels, maxSteps, maxImages, maxGuidance, ClipLimits.defaults());
+    }
 
     public static GenerationLimits defaults() {
         return new GenerationLimits(2048, 1024L * 1024, 150, 8, 30f);

@@ -19,6 +19,21 @@ public final class GenerationMetadata {
      * @param seed      the seed of this image
      */
     public static Map<String, String> pngText(GenerationRequest request, String model, String scheduler, long seed) {
+        return pngText(request, model, scheduler, seed, java.util.OptionalDouble.empty());
+    }
+
+    /**
+     * With the image's CLIP score ({@code clip_score}) and the request's CLIP options, when it used CLIP.
+     *
+     * @param image the generated image: its seed and score
+     */
+    public static Map<String, String> pngText(GenerationRequest request, String model, String scheduler,
+                                              GeneratedImage image) {
+        return pngText(request, model, scheduler, image.seed(), image.clipScore());
+    }
+
+    private static Map<String, String> pngText(GenerationRequest request, String model, String scheduler, long seed,
+                                               java.util.OptionalDouble clipScore) {
         Map<String, String> text = new LinkedHashMap<>();
         String size = request.width() + "x" + request.height();
         String guidance = format(request.guidanceScale());
@@ -34,10 +49,25 @@ public final class GenerationMetadata {
             text.put("strength", format(input.strength()));
             text.put("mode", input.mask().isPresent() ? "inpaint" : "img2img");
         });
+        ClipOptions clip = request.clip();
+        clip.rerankCandidates().ifPresent(n -> text.put("rerank_candidates", Integer.toString(n)));
+        clip.verifier().ifPresent(v -> text.put("verifier", v.branches() + " branches "
+                + (v.steps() instanceof ClipOptions.Every every ? "every " + every.n() + " steps"
+                : "after steps " + ((ClipOptions.At) v.steps()).steps())));
+        clip.guidanceScale().ifPresent(s -> text.put("clip_guidance_scale", format((float) s)));
+        clip.edit().ifPresent(edit -> {
+            text.put("edit_source", edit.source());
+            text.put("edit_target", edit.target());
+        });
+        String score = clipScore.isPresent() ? String.format(Locale.ROOT, "%.2f", clipScore.getAsDouble()) : null;
+        if (score != null) {
+            text.put("clip_score", score);
+        }
         text.put("parameters", request.prompt()
                 + (request.negativePrompt().isEmpty() ? "" : "\nNegative prompt: " + request.negativePrompt())
                 + "\nSteps: " + request.steps() + ", Sampler: " + scheduler + ", CFG scale: " + guidance
-                + ", Seed: " + seed + ", Size: " + size + ", Model: " + model);
+                + ", Seed: " + seed + ", Size: " + size + ", Model: " + model
+                + (score == null ? "" : ", CLIP score: " + score));
         text.put("Software", "Easel");
         return text;
     }

@@ -17,13 +17,22 @@ import java.util.Optional;
  * @param numImages      images generated together (batched through the UNet)
  * @param image          img2img / inpainting input; empty for text-to-image
  * @param initialNoise   N(0,1) starting noise [numImages, C, h, w] instead of the seeded one
+ * @param clip           CLIP scoring, reranking, verifier search, guidance and edits ({@link ClipOptions#NONE}: none)
  */
 public record GenerationRequest(String prompt, String negativePrompt, int width, int height, int steps,
                                 float guidanceScale, Optional<String> scheduler, float eta, long seed,
-                                int numImages, Optional<ImageInput> image, Optional<float[]> initialNoise) {
+                                int numImages, Optional<ImageInput> image, Optional<float[]> initialNoise,
+                                ClipOptions clip) {
 
     public static Builder builder(String prompt) {
         return new Builder(prompt);
+    }
+
+    /** The same request generating {@code count} images (best-of-N candidates), without reranking. */
+    GenerationRequest candidates(int count) {
+        return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, eta, seed,
+                count, image, initialNoise, new ClipOptions(true, java.util.OptionalInt.empty(), clip.verifier(),
+                        clip.guidanceScale(), clip.edit()));
     }
 
     /** Whether classifier-free guidance runs (two UNet passes per step, batched). */
@@ -45,6 +54,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int width,
         private int numImages = 1;
         private Optional<ImageInput> image = Optional.empty();
         private Optional<float[]> initialNoise = Optional.empty();
+        private ClipOptions clip = ClipOptions.NONE;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -101,9 +111,14 @@ public record GenerationRequest(String prompt, String negativePrompt, int width,
             return this;
         }
 
+        public Builder clip(ClipOptions value) {
+            this.clip = value;
+            return this;
+        }
+
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, eta,
-                    seed, numImages, image, initialNoise);
+                    seed, numImages, image, initialNoise, clip);
         }
     }
 }

@@ -32,6 +32,7 @@ final class RequestValidator {
             throw new InvalidRequestException("eta", "must be between 0 and 1, got " + r.eta());
         }
         r.image().ifPresent(input -> image(input, r));
+        clip(r, limits.clip());
         r.initialNoise().ifPresent(noise -> {
             long expected = (long) r.numImages() * g.latentChannels() * (r.height() / g.vaeScaleFactor())
                     * (r.width() / g.vaeScaleFactor());
@@ -39,6 +40,42 @@ final class RequestValidator {
                 throw new InvalidRequestException("initialNoise", "holds " + noise.length + " values; expected "
                         + r.numImages() + "x" + g.latentChannels() + "x" + (r.height() / g.vaeScaleFactor()) + "x"
                         + (r.width() / g.vaeScaleFactor()) + " = " + expected + " for this request");
+            }
+        });
+    }
+
+    private static void clip(GenerationRequest r, ClipLimits limits) {
+        ClipOptions clip = r.clip();
+        if (clip.rerankCandidates().isPresent()) {
+            range("rerank.candidates", clip.rerankCandidates().getAsInt(), Math.max(2, r.numImages()),
+                    limits.maxRerankCandidates());
+        }
+        clip.verifier().ifPresent(v -> {
+            range("verifier.branches", v.branches(), 2, limits.maxVerifierEvaluations());
+            if (r.image().flatMap(ImageInput::mask).isPresent()) {
+                throw new InvalidRequestException("verifier", "is not available for inpainting (a mask)");
+            }
+            if (v.steps() instanceof ClipOptions.Every every && every.n() < 1) {
+                throw new InvalidRequestException("verifier.every", "must be at least 1, got " + every.n());
+            }
+        });
+        if (clip.guidanceScale().isPresent()) {
+            double scale = clip.guidanceScale().getAsDouble();
+            if (!(scale > 0 && scale <= limits.maxGuidanceScale())) {
+                throw new InvalidRequestException("clipGuidanceScale", "must be in (0, " + limits.maxGuidanceScale()
+                        + "], got " + scale);
+            }
+        }
+        clip.edit().ifPresent(edit -> {
+            if (r.image().isEmpty()) {
+                throw new InvalidRequestException("edit", "needs an initImage: a directional edit moves an image");
+            }
+            if (edit.source() == null || edit.target() == null || edit.source().equals(edit.target())) {
+                throw new InvalidRequestException("edit", "needs a source and a different target text");
+            }
+            if (clip.rerankCandidates().isEmpty() && clip.verifier().isEmpty()) {
+                throw new InvalidRequestException("edit", "selects images along target − source, so it needs rerank"
+                        + " or verifier (directional gradient guidance is not available)");
             }
         });
     }

@@ -2,6 +2,9 @@ package dev.easel.engine.pipeline;
 
 import dev.easel.engine.bundle.BundleConfig;
 import dev.easel.engine.bundle.BundleLayout;
+import dev.easel.engine.bundle.ClipLayout;
+import dev.easel.engine.onnx.ClipGuidanceModel;
+import dev.easel.engine.onnx.ClipModel;
 import dev.easel.engine.bundle.ComponentConfigs;
 import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.onnx.OnnxModel;
@@ -25,6 +28,8 @@ public final class StableDiffusionModel implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(StableDiffusionModel.class.getName());
     /** SD 1.x's VAE scaling factor, used when the bundle's VAE config does not say. */
     static final float DEFAULT_SCALING_FACTOR = 0.18215f;
+    /** The gradient graph of CLIP guidance, relative to the bundle (contract: {@link ClipGuidanceModel}). */
+    public static final String CLIP_GUIDANCE = "clip_guidance/model.onnx";
 
     private final String name;
     private final BundleConfig config;
@@ -32,17 +37,26 @@ public final class StableDiffusionModel implements AutoCloseable {
     private final Unet unet;
     private final VaeDecoder vaeDecoder;
     private final Optional<VaeEncoder> vaeEncoder;
+    private final Optional<ClipModel> clip;
+    private final Optional<ClipGuidanceModel> clipGuidance;
     private final ModelGeometry geometry;
 
-    private StableDiffusionModel(String name, BundleConfig config, TextEncoder textEncoder, Unet unet,
-                                 VaeDecoder vaeDecoder, Optional<VaeEncoder> vaeEncoder) {
+    /** The bundle's models; the CLIP ones are optional. */
+    private record Parts(TextEncoder textEncoder, Unet unet, VaeDecoder vaeDecoder, Optional<VaeEncoder> vaeEncoder,
+                         Optional<ClipModel> clip, Optional<ClipGuidanceModel> clipGuidance) {
+    }
+
+    private StableDiffusionModel(String name, BundleConfig config, Parts parts) {
         this.name = name;
         this.config = config;
-        this.textEncoder = textEncoder;
-        this.unet = unet;
-        this.vaeDecoder = vaeDecoder;
-        this.vaeEncoder = vaeEncoder;
+        this.textEncoder = parts.textEncoder();
+        this.unet = parts.unet();
+        this.vaeDecoder = parts.vaeDecoder();
+        this.vaeEncoder = parts.vaeEncoder();
+        this.clip = parts.clip();
+        this.clipGuidance = parts.clipGuidance();
         this.geometry = resolveGeometry();
+        checkClipGuidance();
     }
 
     /** Loads the bundle in {@code dir}; the model is named after the directory. */
@@ -50,8 +64,18 @@ public final class StableDiffusionModel implements AutoCloseable {
         return load(dir.getFileName() == null ? dir.toString() : dir.getFileName().toString(), dir, options);
     }
 
-    /** Loads a bundle, failing fast with the file and tensor named when it is broken. */
+    /** Loads a bundle, with its own clip/ folder if it has one. */
     public static StableDiffusionModel load(String name, Path dir, EngineOptions options) {
+        return load(name, dir, ClipLayout.inBundle(dir), options);
+    }
+
+    /**
+     * Loads a bundle, failing fast with the file and tensor named when it is broken.
+     *
+     * @param clipDir the CLIP model to use (the bundle's clip/ folder, or a separate one); empty for none.
+     *                A clip_guidance/model.onnx in the bundle is loaded too.
+     */
+    public static StableDiffusionModel load(String name, Path dir, Optional<Path> clipDir, EngineOptions options) {
         BundleConfig config = BundleConfig.read(dir);
         BundleLayout layout = config.layout().requireModels();
         OnnxSessions sessions = new OnnxSessions(options);
@@ -62,7 +86,13 @@ public final class StableDiffusionModel implements AutoCloseable {
             VaeDecoder decoder = opened(opened, new VaeDecoder(OnnxModel.open(sessions, layout.vaeDecoder()), sessions));
             Optional<VaeEncoder> encoder = layout.vaeEncoder()
                     .map(file -> opened(opened, new VaeEncoder(OnnxModel.open(sessions, file), sessions)));
-            return new StableDiffusionModel(name, config, text, unet, decoder, encoder);
+            Optional<ClipModel> clip = clipDir.map(clipRoot -> opened(opened,
+                    ClipModel.load(ClipLayout.of(clipRoot, Optional.of(layout.tokenizer())), sessions)));
+            Path guidanceFile = dir.resolve(CLIP_GUIDANCE);
+            Optional<ClipGuidanceModel> guidance = java.nio.file.Files.isRegularFile(guidanceFile)
+                    ? Optional.of(opened(opened, new ClipGuidanceModel(OnnxModel.open(sessions, guidanceFile), sessions)))
+                    : Optional.empty();
+            return new StableDiffusionModel(name, config, new Parts(text, unet, decoder, encoder, clip, guidance));
         } catch (RuntimeException e) {
             for (AutoCloseable c : opened) {
                 closeQuietly(c);
@@ -108,6 +138,21 @@ public final class StableDiffusionModel implements AutoCloseable {
         return new ModelGeometry(latent, in, scale, scaling, hidden, maxTokens);
     }
 
+    private void checkClipGuidance() {
+        if (clipGuidance.isEmpty()) {
+            return;
+        }
+        ClipGuidanceModel guidance = clipGuidance.get();
+        if (clip.isEmpty()) {
+            throw guidance.model().error("CLIP guidance needs a CLIP model for the prompt's embedding, but the bundle"
+                    + " has no clip/ folder and none is configured");
+        }
+        if (guidance.textDim() > 0 && guidance.textDim() != clip.get().dim()) {
+            throw guidance.model().error("input 'text_embeds' takes " + guidance.textDim() + " dimensions but the CLIP"
+                    + " model (" + clip.get().layout().root() + ") embeds into " + clip.get().dim());
+        }
+    }
+
     private static int firstKnown(int... candidates) {
         for (int c : candidates) {
             if (c > 0) {
@@ -147,8 +192,27 @@ public final class StableDiffusionModel implements AutoCloseable {
                 + "' has no vae_encoder/model.onnx, which image-to-image and inpainting need"));
     }
 
+    /** The CLIP model, required by every CLIP mode. */
+    ClipModel clip(String field) {
+        return clip.orElseThrow(() -> new InvalidRequestException(field, "model '" + name + "' has no CLIP model"
+                + " (a clip/ folder in its bundle, or one configured beside it), which this option needs"));
+    }
+
+    /** Whether a CLIP model is loaded. */
+    public boolean hasClip() {
+        return clip.isPresent();
+    }
+
+    /** The CLIP guidance gradient graph, required by gradient guidance. */
+    ClipGuidanceModel clipGuidance(String field) {
+        return clipGuidance.orElseThrow(() -> new InvalidRequestException(field, "model '" + name + "' has no "
+                + CLIP_GUIDANCE + " (the gradient graph gradient CLIP guidance runs; docs/clip.md)"));
+    }
+
     @Override
     public void close() {
+        clip.ifPresent(StableDiffusionModel::closeQuietly);
+        clipGuidance.ifPresent(StableDiffusionModel::closeQuietly);
         closeQuietly(textEncoder);
         closeQuietly(unet);
         closeQuietly(vaeDecoder);

@@ -5,16 +5,16 @@ package dev.easel.engine.pipeline;
  * include the boundary copies into and out of their direct buffers.
  */
 public record StageTimings(long tokenize, long textEncode, long vaeEncode, long unet, long scheduler,
-                           long vaeDecode, long total) {
+                           long vaeDecode, long clip, long total) {
 
     /** Time in ONNX Runtime session runs. */
     public long onnx() {
-        return textEncode + vaeEncode + unet + vaeDecode;
+        return textEncode + vaeEncode + unet + vaeDecode + clip;
     }
 
     /** Everything not in a named stage: validation, noise, guidance arithmetic, conversions. */
     public long glue() {
-        return total - tokenize - textEncode - vaeEncode - unet - scheduler - vaeDecode;
+        return total - tokenize - textEncode - vaeEncode - unet - scheduler - vaeDecode - clip;
     }
 
     /** Accumulates stage times during one generation. */
@@ -26,9 +26,11 @@ public record StageTimings(long tokenize, long textEncode, long vaeEncode, long 
         long unet;
         long scheduler;
         long vaeDecode;
+        /** CLIP text and image embeddings and guidance-gradient runs. */
+        long clip;
 
         StageTimings stop() {
-            return new StageTimings(tokenize, textEncode, vaeEncode, unet, scheduler, vaeDecode,
+            return new StageTimings(tokenize, textEncode, vaeEncode, unet, scheduler, vaeDecode, clip,
                     System.nanoTime() - start);
         }
     }

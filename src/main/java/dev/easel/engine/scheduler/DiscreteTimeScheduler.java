@@ -34,6 +34,27 @@ abstract class DiscreteTimeScheduler implements Scheduler {
     }
 
     @Override
+    public double alphaBar(int stepIndex) {
+        return schedule.alphaCumprod((int) timesteps[stepIndex]);
+    }
+
+    @Override
+    public void predictOriginal(float[] modelOutput, int stepIndex, float[] sample, float[] x0) {
+        NoiseSchedule.checkLengths(modelOutput, sample);
+        double alpha = alphaBar(stepIndex);
+        double sqrtA = Math.sqrt(alpha);
+        double sqrtB = Math.sqrt(1 - alpha);
+        for (int i = 0; i < sample.length; i++) {
+            x0[i] = (float) NoiseSchedule.predictX0(config.predictionType(), modelOutput[i], sample[i], sqrtA, sqrtB);
+        }
+    }
+
+    @Override
+    public double outputPerOriginal(int stepIndex) {
+        return NoiseSchedule.outputPerOriginal(config.predictionType(), alphaBar(stepIndex));
+    }
+
+    @Override
     public void addNoise(float[] original, float[] noise, int stepIndex, float[] out) {
         double alpha = schedule.alphaCumprod((int) timesteps[stepIndex]);
         NoiseSchedule.mix(original, noise, Math.sqrt(alpha), Math.sqrt(1 - alpha), out);

@@ -110,6 +110,13 @@ public final class DpmSolverMultistepScheduler extends DiscreteTimeScheduler {
         return -Math.log(sigma);
     }
 
+    /** From the run's own sigmas (Karras sigmas are not the table's at the rounded timestep). */
+    @Override
+    public double alphaBar(int stepIndex) {
+        double a = alpha(sigmas[stepIndex]);
+        return a * a;
+    }
+
     @Override
     public void addNoise(float[] original, float[] noise, int stepIndex, float[] out) {
         double alpha = alpha(sigmas[stepIndex]);

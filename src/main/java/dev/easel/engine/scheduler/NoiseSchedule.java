@@ -259,6 +259,17 @@ final class NoiseSchedule {
         };
     }
 
+    /** d(model output)/d(x0) at fixed sample for signal fraction {@code alphaBar}; see Scheduler#outputPerOriginal. */
+    static double outputPerOriginal(PredictionType type, double alphaBar) {
+        double alpha = Math.sqrt(alphaBar);
+        double sigma = Math.sqrt(1 - alphaBar);
+        return switch (type) {
+            case EPSILON -> -alpha / sigma;
+            case V_PREDICTION -> -1 / sigma;
+            case SAMPLE -> 1;
+        };
+    }
+
     /** The noise estimate eps from one model output, in the same parameterization as {@link #predictX0}. */
     static double predictEpsilon(PredictionType type, double modelOutput, double x, double alpha, double sigma) {
         return switch (type) {

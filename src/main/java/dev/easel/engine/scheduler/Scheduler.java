@@ -54,6 +54,29 @@ public interface Scheduler {
     void addNoise(float[] original, float[] noise, int stepIndex, float[] out);
 
     /**
+     * alpha-bar (the signal fraction {@code ᾱ}, Ho et al. 2020 eq. 4) at {@code timesteps()[stepIndex]};
+     * for sigma-space schedulers {@code 1 / (1 + sigma^2)}.
+     */
+    double alphaBar(int stepIndex);
+
+    /**
+     * The clean-sample estimate x0 for {@code sample} at {@code timesteps()[stepIndex]} given the
+     * model's output there (epsilon, v or sample, per the config); what a scheduler computes inside
+     * {@link #step}, without stepping or touching the scheduler's state.
+     *
+     * @param x0 overwritten with the estimate; same length as {@code sample}
+     */
+    void predictOriginal(float[] modelOutput, int stepIndex, float[] sample, float[] x0);
+
+    /**
+     * d(model output) / d(x0) at step {@code stepIndex} with the sample held fixed: how much the
+     * model output must change to move the clean estimate by one unit (epsilon:
+     * {@code -sqrt(ᾱ)/sqrt(1-ᾱ)}, v: {@code -1/sqrt(1-ᾱ)}, sample: 1). Guidance that wants to move x0
+     * adds {@code this × Δx0} to the output.
+     */
+    double outputPerOriginal(int stepIndex);
+
+    /**
      * How many entries of {@link #timesteps()} one inference step takes (1 for all the
      * schedulers here); img2img skips {@code order() * (steps - initSteps)} entries.
      */

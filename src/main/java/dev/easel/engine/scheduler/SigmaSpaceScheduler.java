@@ -35,6 +35,29 @@ abstract class SigmaSpaceScheduler implements Scheduler {
     }
 
     @Override
+    public double alphaBar(int stepIndex) {
+        double sigma = steps.sigmas()[stepIndex];
+        return 1 / (1 + sigma * sigma);
+    }
+
+    @Override
+    public void predictOriginal(float[] modelOutput, int stepIndex, float[] sample, float[] x0) {
+        NoiseSchedule.checkLengths(modelOutput, sample);
+        double sigma = steps.sigmas()[stepIndex];
+        double alpha = 1 / Math.sqrt(sigma * sigma + 1);
+        for (int i = 0; i < sample.length; i++) {
+            // The model saw the variance-preserving x·alpha; its x0 is the same in both views.
+            x0[i] = (float) NoiseSchedule.predictX0(config.predictionType(), modelOutput[i], sample[i] * alpha, alpha,
+                    sigma * alpha);
+        }
+    }
+
+    @Override
+    public double outputPerOriginal(int stepIndex) {
+        return NoiseSchedule.outputPerOriginal(config.predictionType(), alphaBar(stepIndex));
+    }
+
+    @Override
     public void addNoise(float[] original, float[] noise, int stepIndex, float[] out) {
         NoiseSchedule.mix(original, noise, 1, steps.sigmas()[stepIndex], out);
     }

@@ -1,0 +1,95 @@
+package dev.easel.engine.pipeline;
+
+import java.util.BitSet;
+import java.util.Optional;
+
+/**
+ * The CLIP modes that act inside the denoising loop, for one job: gradient guidance adjusts each
+ * step's prediction, verifier search takes the chosen steps itself. Either, both or neither.
+ */
+final class ClipSteering implements DenoisingLoop.Steering, AutoCloseable {
+
+    /**
+     * @param first index of the run's first timestep
+     * @param count timesteps in the schedule
+     */
+    record Job(StableDiffusionModel model, GenerationRequest request, DiffusionPipeline.JobShape shape, int first,
+               int count) {
+    }
+
+    private final Optional<GradientGuidance> gradient;
+    private final Optional<VerifierSearch> verifier;
+
+    private ClipSteering(Optional<GradientGuidance> gradient, Optional<VerifierSearch> verifier) {
+        this.gradient = gradient;
+        this.verifier = verifier;
+    }
+
+    static ClipSteering create(Job job, Optional<ClipObjective> objective, ClipLimits limits, StageTimings.Clock clock) {
+        ClipOptions options = job.request().clip();
+        if (objective.isEmpty()) {
+            return new ClipSteering(Optional.empty(), Optional.empty());
+        }
+        // Checked before anything is allocated, so a bad request leaves nothing open.
+        Optional<BitSet> points = options.verifier().map(v -> points(v, job, limits));
+        if (options.guidanceScale().isPresent()) {
+            job.model().clipGuidance("clipGuidanceScale");
+        }
+        Optional<GradientGuidance> gradient = options.guidanceScale().isEmpty() ? Optional.empty()
+                : Optional.of(new GradientGuidance(job.model().clipGuidance("clipGuidanceScale"),
+                        (float) options.guidanceScale().getAsDouble(), objective.get().promptEmbedding(),
+                        job.model().geometry(), job.shape(), clock));
+        Optional<VerifierSearch> verifier = options.verifier().map(v -> new VerifierSearch(job.model(), v.branches(),
+                points.orElseThrow(), objective.get(), new VerifierSearch.Geometry(job.shape(), job.request().width(),
+                        job.request().height(), job.request().seed()), clock));
+        return new ClipSteering(gradient, verifier);
+    }
+
+    /** The loop indices after which the verifier branches, checked against the run and the budget. */
+    static BitSet points(ClipOptions.Verifier verifier, Job job, ClipLimits limits) {
+        int total = job.count() - job.first();
+        BitSet points = new BitSet();
+        if (verifier.steps() instanceof ClipOptions.Every every) {
+            for (int s = every.n(); s < total; s += every.n()) {
+                points.set(job.first() + s - 1);
+            }
+        } else {
+            for (int s : ((ClipOptions.At) verifier.steps()).steps()) {
+                if (s < 1 || s >= total) {
+                    throw new InvalidRequestException("verifier.atSteps", "step " + s + " is outside this run's 1 … "
+                            + (total - 1) + " (it takes " + total + " steps; the last cannot branch)");
+                }
+                points.set(job.first() + s - 1);
+            }
+        }
+        if (points.isEmpty()) {
+            throw new InvalidRequestException("verifier", "selects no step of this run's " + total
+                    + " steps to branch after");
+        }
+        long evaluations = (long) points.cardinality() * verifier.branches();
+        if (evaluations > limits.maxVerifierEvaluations()) {
+            throw new InvalidRequestException("verifier", points.cardinality() + " branch points × "
+                    + verifier.branches() + " branches = " + evaluations + " candidate evaluations per image exceeds the"
+                    + " limit of " + limits.maxVerifierEvaluations());
+        }
+        return points;
+    }
+
+    @Override
+    public void adjust(DenoisingLoop loop, int i, float[] latents, float[] guided) {
+        if (gradient.isPresent()) {
+            gradient.get().adjust(loop, i, latents, guided);
+        }
+    }
+
+    @Override
+    public boolean branch(DenoisingLoop loop, int i, float[] latents, float[] guided) {
+        return verifier.isPresent() && verifier.get().branch(loop, i, latents, guided);
+    }
+
+    @Override
+    public void close() {
+        gradient.ifPresent(GradientGuidance::close);
+        verifier.ifPresent(VerifierSearch::close);
+    }
+}

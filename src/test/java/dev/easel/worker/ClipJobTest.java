@@ -1,0 +1,136 @@
+package dev.easel.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.engine.image.PngDecoder;
+import dev.easel.engine.image.PngLimits;
+import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.GenerationLimits;
+import dev.easel.engine.pipeline.StableDiffusionModel;
+import dev.easel.fixtures.ClipFixture;
+import dev.easel.fixtures.OracleBundle;
+import dev.easel.fixtures.RandomSdBundle;
+import dev.easel.job.JobLimits;
+import dev.easel.messaging.AckingMessaging;
+import dev.easel.messaging.JobEvents;
+import dev.easel.notify.WebhookSender;
+import dev.easel.notify.WebhookSettings;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** CLIP job options through the worker: scores in PNGs, the manifest and the completed event; clear rejections. */
+class ClipJobTest {
+
+    private static final String BUCKET = "images";
+
+    @TempDir
+    static Path dir;
+    private static StableDiffusionModel withClip;
+    private static StableDiffusionModel withoutClip;
+
+    private final InMemoryObjectStore store = new InMemoryObjectStore();
+    private final AckingMessaging messaging = new AckingMessaging();
+    private JobProcessor processor;
+
+    @BeforeAll
+    static void loadModels() throws IOException {
+        EngineOptions options = EngineOptions.cpu().withIntraOpThreads(1);
+        Path random = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("random"));
+        ClipFixture.create(ClipFixture.Spec.defaults()).writeTo(random.resolve("clip"));
+        withClip = StableDiffusionModel.load("toy", random, options);
+        Path oracle = OracleBundle.create(OracleBundle.Spec.defaults()).writeTo(dir.resolve("oracle"));
+        withoutClip = StableDiffusionModel.load("oracle", oracle, options);
+    }
+
+    @AfterAll
+    static void closeModels() {
+        withClip.close();
+        withoutClip.close();
+    }
+
+    @BeforeEach
+    void setUp() {
+        ModelRegistry models = ModelRegistry.of(Map.of(
+                "toy", new DiffusionPipeline(withClip, GenerationLimits.defaults()),
+                "oracle", new DiffusionPipeline(withoutClip, GenerationLimits.defaults())));
+        WebhookSender webhooks = new WebhookSender(new WebhookSettings("whsec_dGVzdC1wcm9maWxlLW9ubHktbm90LWEtcmVhbC1zZWNyZXQ=",
+                Duration.ofSeconds(1), 1, Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(10), List.of(),
+                "test"));
+        processor = new JobProcessor(models, JobLimits.defaults(), store, store, messaging.publisher(),
+                messaging.deadLetters(), webhooks, BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), Clock.systemUTC());
+    }
+
+    private JobEvents.Data submit(String extra) {
+        return submit(4, extra);
+    }
+
+    private JobEvents.Data submit(int steps, String extra) {
+        return processor.processPushed(("{\"version\": 1, \"id\": \"c1\", \"model\": \"toy\", \"prompt\": \"a red circle on a blue background\","
+                + " \"width\": 64, \"height\": 64, \"steps\": " + steps + ", \"scheduler\": \"ddim\", \"seed\": 5" + extra + "}")
+                .getBytes(StandardCharsets.UTF_8), Optional.empty());
+    }
+
+    @Test
+    void scoresTravelWithEveryImage() throws IOException {
+        JobEvents.Data outcome = submit(", \"numImages\": 2, \"rerank\": {\"candidates\": 4}");
+
+        assertThat(outcome).isInstanceOf(JobEvents.Completed.class);
+        JsonNode completed = outcome.toJson();
+        double first = completed.at("/images/0/clipScore").asDouble();
+        double second = completed.at("/images/1/clipScore").asDouble();
+        assertThat(first).isGreaterThanOrEqualTo(second).isGreaterThan(0);
+        assertThat(completed.at("/images/0/seed").asLong()).isBetween(5L, 8L);
+        assertThat(completed.path("timingsMs").has("clip")).isTrue();
+        JsonNode manifest = new ObjectMapper().readTree(store.objects.get(BUCKET + "/c1/result.json").bytes());
+        assertThat(manifest.at("/images/0/clipScore").asDouble()).isEqualTo(first);
+        Map<String, String> text = new PngDecoder(PngLimits.DEFAULT).decode(store.objects.get(BUCKET + "/c1/0.png")
+                .bytes()).text();
+        assertThat(text).containsEntry("clip_score", String.format(java.util.Locale.ROOT, "%.2f", first))
+                .containsEntry("rerank_candidates", "4");
+        assertThat(text.get("parameters")).contains("CLIP score: ");
+    }
+
+    @Test
+    void plainJobsCarryNoScore() {
+        JsonNode completed = submit("").toJson();
+        assertThat(completed.at("/images/0").has("clipScore")).isFalse();
+    }
+
+    @Test
+    void clipOptionsOnAModelWithoutClipAreRejected() {
+        JobEvents.Data outcome = processor.processPushed(("{\"version\": 1, \"id\": \"c2\", \"model\": \"oracle\","
+                + " \"prompt\": \"a red circle\", \"clipScore\": true, \"verifier\": {\"branches\": 2, \"every\": 2}}")
+                .getBytes(StandardCharsets.UTF_8), Optional.empty());
+        assertThat(outcome).isInstanceOfSatisfying(JobEvents.Failed.class, failed -> {
+            assertThat(failed.violations()).extracting(v -> v.field()).containsExactly("clipScore", "verifier");
+            assertThat(failed.violations().get(0).problem()).contains("needs a model with CLIP; model \"oracle\" has none");
+        });
+    }
+
+    @Test
+    void verifierAndBudgetErrorsNameTheirFields() {
+        JobEvents.Data ok = submit(", \"verifier\": {\"branches\": 2, \"atSteps\": [1, 2]}");
+        assertThat(ok).isInstanceOf(JobEvents.Completed.class);
+        JobEvents.Data bad = submit(40, ", \"verifier\": {\"branches\": 4, \"every\": 1}");
+        assertThat(bad).isInstanceOfSatisfying(JobEvents.Failed.class, failed ->
+                assertThat(failed.violations()).singleElement().satisfies(v -> {
+                    assertThat(v.field()).isEqualTo("verifier");
+                    assertThat(v.problem()).contains("39 branch points × 4 branches = 156");
+                    assertThat(v.limit()).isEqualTo("≤ 64");
+                }));
+    }
+}
