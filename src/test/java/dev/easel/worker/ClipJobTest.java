@@ -18,6 +18,7 @@ import dev.easel.messaging.AckingMessaging;
 import dev.easel.messaging.JobEvents;
 import dev.easel.notify.WebhookSender;
 import dev.easel.notify.WebhookSettings;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -71,7 +72,8 @@ class ClipJobTest {
                 Duration.ofSeconds(1), 1, Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(10), List.of(),
                 "test"));
         processor = new JobProcessor(models, JobLimits.defaults(), store, store, messaging.publisher(),
-                messaging.deadLetters(), webhooks, BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), Clock.systemUTC());
+                messaging.deadLetters(), webhooks, BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), Clock.systemUTC(),
+                () -> { }, new WorkerMetrics(new SimpleMeterRegistry()));
     }
 
     private JobEvents.Data submit(String extra) {

@@ -63,6 +63,6 @@ class ModelsReadinessTest {
     }
 
     private static ModelRegistry registry(Map<String, Path> bundles) {
-        return new ModelRegistry(bundles, EngineOptions.cpu().withIntraOpThreads(1), GenerationLimits.defaults());
+        return new ModelRegistry(bundles, Map.of(), EngineOptions.cpu().withIntraOpThreads(1), GenerationLimits.defaults());
     }
 }

@@ -80,7 +80,7 @@ class WorkerMetricsTest {
     @Test
     void modelGaugesFollowTheRegistry() {
         PrometheusMeterRegistry withModel = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        ModelRegistry models = new ModelRegistry(Map.of("sd15", Path.of("no-such-bundle")), EngineOptions.cpu(),
+        ModelRegistry models = new ModelRegistry(Map.of("sd15", Path.of("no-such-bundle")), Map.of(), EngineOptions.cpu(),
                 GenerationLimits.defaults());
         new WorkerMetrics(withModel, models);
 
