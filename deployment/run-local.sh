@@ -3,15 +3,23 @@
 #   deployment/run-local.sh                          the worker with its HTTP API on the local stack
 #                                                    (Kafka + S3 without Docker); Ctrl-C stops everything
 #   deployment/run-local.sh --generate-only "prompt" the engine alone: one image into $EASEL_OUT
-# Both build Easel and write a model bundle if there is none yet.
-# Environment: EASEL_MODEL (bundle directory, default: a generated random SD-shaped bundle),
-#              EASEL_OUT (output directory of --generate-only, default: out), EASEL_STEPS (default: 20),
-#              EASEL_HTTP_PORT (default: 8080), EASEL_LOG_JSON (true: JSON log lines as in production;
-#              default: false, text for a terminal).
+# Both build Easel first. The model is Easel's own demo model (src/demo-model: a tiny latent
+# diffusion model trained on a synthetic world of colored shapes; 64x64 pictures), served as "demo".
+# Environment: EASEL_MODEL (another bundle directory, served as "local"; one without model_index.json
+#              gets a random SD-shaped bundle written into it), EASEL_MODEL_NAME (the name jobs use),
+#              EASEL_SIZE (width = height; default 64 for the demo model, else 256),
+#              EASEL_OUT (output directory of --generate-only, default: out), EASEL_STEPS (default: 30),
+#              EASEL_HTTP_PORT (default: 8080).
+#              EASEL_LOG_JSON (true: JSON log lines as in production; default: false, text for a terminal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-model="${EASEL_MODEL:-target/bundles/random-sd}"
+if [ -n "${EASEL_MODEL:-}" ]; then
+  model="$EASEL_MODEL"; name="${EASEL_MODEL_NAME:-local}"; size="${EASEL_SIZE:-256}"
+else
+  model=src/demo-model/bundle; name="${EASEL_MODEL_NAME:-demo}"; size="${EASEL_SIZE:-64}"
+fi
+steps="${EASEL_STEPS:-30}"
 
 echo "==> building Easel"
 ./mvnw -q -B -ntp package -DskipTests
@@ -25,7 +33,7 @@ if [ "${1:-}" = "--generate-only" ]; then
   out="${EASEL_OUT:-out}"
   echo "==> generating \"$prompt\" with $model"
   java -jar target/quarkus-app/quarkus-run.jar generate --model "$model" --prompt "$prompt" \
-    --steps "${EASEL_STEPS:-20}" --seed 42 --out "$out"
+    --width "$size" --height "$size" --steps "$steps" --seed 42 --out "$out"
   echo "==> the PNG carries its generation parameters in text chunks; try other options with:"
   echo "    java -jar target/quarkus-app/quarkus-run.jar generate --help"
   exit 0
@@ -57,8 +65,8 @@ eval "$(grep '^export ' "$stack_log")"
 # Webhooks are signed; a production worker refuses to start without a secret. Locally, make one up.
 export EASEL_WEBHOOKS_SIGNING_SECRET="${EASEL_WEBHOOKS_SIGNING_SECRET:-whsec_$(head -c 32 /dev/urandom | base64)}"
 echo "==> webhook signing secret (to verify deliveries): $EASEL_WEBHOOKS_SIGNING_SECRET"
-echo "==> starting the worker on http://localhost:$port with model \"local\" ($model)"
-java -Deasel.models.local.path="$(cd "$model" && pwd)" -Deasel.s3.create-bucket=true -Dquarkus.http.port="$port" \
+echo "==> starting the worker on http://localhost:$port with model \"$name\" ($model)"
+java -Deasel.models."$name".path="$(cd "$model" && pwd)" -Deasel.s3.create-bucket=true -Dquarkus.http.port="$port" \
   -Deasel.log.json="${EASEL_LOG_JSON:-false}" -jar target/quarkus-app/quarkus-run.jar serve &
 pids+=($!)
 
@@ -66,7 +74,7 @@ cat <<USAGE
 ==> submit a job, then poll its statusUrl until "completed"; images land in bucket ${EASEL_S3_BUCKET:-easel-images}
     (target/devstack-run/s3proxy/data/${EASEL_S3_BUCKET:-easel-images}/{id}/0.png) and the answer carries presigned URLs:
     curl -s -XPOST localhost:$port/v1/jobs -H 'Content-Type: application/json' \\
-      -d '{"version": 1, "model": "local", "prompt": "a big red circle on a blue background", "width": 256, "height": 256, "steps": ${EASEL_STEPS:-20}}'
+      -d '{"version": 1, "model": "$name", "prompt": "a big red circle on a blue background", "width": $size, "height": $size, "steps": $steps}'
     curl -s localhost:$port/v1/jobs/{id}
     Health and metrics: curl -s localhost:$port/q/health/ready; curl -s localhost:$port/q/metrics
     Ctrl-C stops the worker, Kafka and S3Proxy.

@@ -1,0 +1,61 @@
+package dev.easel.demo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One evaluation prompt of the demo model and what the picture must show. The list
+ * (heldout-prompts.json, written with fixed seeds by the training script) holds only scenes that
+ * training never showed: kind "single" or "two" objects; split "test" (an unseen scene of seen
+ * color–shape pairs) or "novel" (a color–shape pair held out of training altogether).
+ *
+ * @param relation "left of", "right of", "above" or "below" (two objects), else empty
+ */
+public record HeldOutPrompt(String kind, String split, String prompt, long seed, Palette background,
+                            Optional<String> relation, List<Expected> objects) {
+
+    /** @param size and {@code position} are empty for the objects of two-object scenes */
+    public record Expected(Palette color, SceneChecker.Shape shape, Optional<String> size, Optional<String> position) {
+    }
+
+    public static final String RESOURCE = "/dev/easel/demo/heldout-prompts.json";
+
+    public static List<HeldOutPrompt> all() {
+        try (InputStream in = HeldOutPrompt.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) {
+                throw new IllegalStateException(RESOURCE + " is not on the test classpath");
+            }
+            List<HeldOutPrompt> out = new ArrayList<>();
+            for (JsonNode n : new ObjectMapper().readTree(in)) {
+                List<Expected> objects = new ArrayList<>();
+                for (JsonNode o : n.get("objects")) {
+                    objects.add(new Expected(Palette.of(o.get("color").asText()),
+                            SceneChecker.Shape.valueOf(o.get("shape").asText().toUpperCase(java.util.Locale.ROOT)),
+                            text(o, "size"), text(o, "position")));
+                }
+                out.add(new HeldOutPrompt(n.get("kind").asText(), n.get("split").asText(), n.get("prompt").asText(),
+                        n.get("seed").asLong(), Palette.of(n.get("background").asText()), text(n, "relation"),
+                        List.copyOf(objects)));
+            }
+            return List.copyOf(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The first {@code n} prompts of a kind and split, in file order. */
+    public static List<HeldOutPrompt> select(List<HeldOutPrompt> all, String kind, String split, int n) {
+        return all.stream().filter(p -> p.kind().equals(kind) && p.split().equals(split)).limit(n).toList();
+    }
+
+    private static Optional<String> text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null || value.isNull() ? Optional.empty() : Optional.of(value.asText());
+    }
+}
