@@ -72,6 +72,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.record.RecordBatch;
 import org.jboss.logging.Logger;
@@ -166,8 +167,16 @@ public class JobProcessor {
      * @throws JobAbandonedException  if the worker cut the job off at shutdown: nothing was published; do not commit
      */
     public void process(ConsumerRecord<byte[], byte[]> record) {
-        try (WorkerMetrics.Running running = metrics.started()) {
+        counted(() -> {
             processRecord(record);
+            return null;
+        });
+    }
+
+    /** Runs one job counted in flight, counts the outcomes that escape as exceptions, and clears its log context. */
+    private <T> T counted(Supplier<T> job) {
+        try (WorkerMetrics.Running running = metrics.started()) {
+            return job.get();
         } catch (UnansweredJobException e) {
             metrics.job(WorkerMetrics.Outcome.UNANSWERED);
             throw e;
@@ -211,19 +220,11 @@ public class JobProcessor {
      * @throws JobAbandonedException  if the worker cut the job off at shutdown: ask for redelivery
      */
     public JobEvents.Data processPushed(byte[] json, Optional<Instant> sentAt) {
-        try (WorkerMetrics.Running running = metrics.started()) {
+        return counted(() -> {
             long startNanos = System.nanoTime();
             long queueMs = sentAt.map(t -> Math.max(0, clock.instant().toEpochMilli() - t.toEpochMilli())).orElse(0L);
             return handle(json, queueMs, startNanos, null, failed -> metrics.job(WorkerMetrics.Outcome.FAILED));
-        } catch (UnansweredJobException e) {
-            metrics.job(WorkerMetrics.Outcome.UNANSWERED);
-            throw e;
-        } catch (JobAbandonedException e) {
-            metrics.job(WorkerMetrics.Outcome.ABANDONED);
-            throw e;
-        } finally {
-            LogContext.clear();
-        }
+        });
     }
 
     /**

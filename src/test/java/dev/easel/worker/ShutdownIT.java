@@ -6,6 +6,7 @@ import dev.easel.devstack.LocalStack;
 import dev.easel.fixtures.OracleBundle;
 import dev.easel.fixtures.RandomSdBundle;
 import dev.easel.messaging.JobEvents;
+import dev.easel.testing.TopicReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -268,25 +269,8 @@ class ShutdownIT {
 
     /** Reads the topic from the start until {@code count} wanted records or the time is up. */
     private static List<ConsumerRecord<byte[], byte[]>> read(String topic, Predicate<ConsumerRecord<byte[], byte[]>> wanted,
-                                                             int count, Duration within) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "shutdown-it-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        List<ConsumerRecord<byte[], byte[]>> found = new ArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            consumer.subscribe(List.of(topic));
-            long until = System.nanoTime() + within.toNanos();
-            while (found.size() < count && System.nanoTime() < until) {
-                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(100))) {
-                    if (wanted.test(record) && found.size() < count) {
-                        found.add(record);
-                    }
-                }
-            }
-        }
-        return found;
+            int count, Duration within) {
+        return new TopicReader(stack.kafkaBootstrapServers()).read(topic, wanted, count, within);
     }
 
     private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
