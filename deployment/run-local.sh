@@ -52,6 +52,7 @@ stop() {
 trap stop INT TERM EXIT
 
 echo "==> starting the local stack (Kafka, S3Proxy); log: $stack_log"
+: >"$stack_log" # exists before the wait loop below reads it
 ./mvnw -q -B -ntp test-compile exec:java@stack >"$stack_log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 180); do
