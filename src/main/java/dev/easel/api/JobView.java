@@ -24,8 +24,13 @@ public record JobView(String id, String status, String statusUrl, String model, 
     public static final String COMPLETED = "completed";
     public static final String FAILED = JobStatus.FAILED;
 
-    /** One stored image; {@code url} is presigned, fresh on every answer. */
-    public record Image(String url, String objectKey, long seed) {
+    /**
+     * One stored image; {@code url} is presigned, fresh on every answer.
+     *
+     * @param clipScore the image's CLIP score when the job asked for CLIP, else null (and absent in JSON)
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Image(String url, String objectKey, long seed, Double clipScore) {
     }
 
     static JobView queued(String id) {
@@ -41,7 +46,7 @@ public record JobView(String id, String status, String statusUrl, String model, 
     /** From a result manifest, with {@code presign} turning an object key into a URL. */
     static JobView completed(Manifest manifest, Function<String, String> presign) {
         List<Image> images = manifest.images().stream()
-                .map(i -> new Image(presign.apply(i.objectKey()), i.objectKey(), i.seed()))
+                .map(i -> new Image(presign.apply(i.objectKey()), i.objectKey(), i.seed(), i.clipScore()))
                 .toList();
         return new JobView(manifest.jobId(), COMPLETED, statusUrl(manifest.jobId()), manifest.model(), manifest.bucket(),
                 images, manifest.seed(), manifest.completedAt(), null, null, null, manifest.metadata());

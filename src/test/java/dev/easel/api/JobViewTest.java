@@ -42,6 +42,19 @@ class JobViewTest {
         assertThat(view.at("/images/1/seed").asLong()).isEqualTo(8);
         assertThat(view.path("model").asText()).isEqualTo("sd");
         assertThat(view.has("reason")).isFalse();
+        assertThat(view.at("/images/0").has("clipScore")).as("no CLIP asked, no score").isFalse();
+    }
+
+    @Test
+    void completedCarriesEachImagesClipScore() {
+        Manifest manifest = new Manifest("j1", "sd", "b", List.of(new Manifest.StoredImage("j1/0.png", 7, 31.5),
+                new Manifest.StoredImage("j1/1.png", 8, 27.25)), 7, false, "euler", Map.of("total", 5L), null,
+                "2030-01-01T00:00:00Z");
+
+        JsonNode view = JSON.valueToTree(JobView.completed(manifest, key -> "https://s3/" + key + "?sig"));
+
+        assertThat(view.at("/images/0/clipScore").asDouble()).isEqualTo(31.5);
+        assertThat(view.at("/images/1/clipScore").asDouble()).isEqualTo(27.25);
     }
 
     @Test
