@@ -33,4 +33,13 @@ public interface WorkerConfig {
      */
     @WithDefault("60s")
     Duration shutdownGrace();
+
+    /**
+     * {@code easel.worker.running-status-delay}: how long a job runs before the worker writes its
+     * {@code running} status ({@code status.json}, what {@code GET /v1/jobs/{id}} reports until
+     * the result is stored). A job over sooner never writes one: it goes from queued to completed
+     * (or failed) and saves the store a request. {@code 0s} writes it as the job starts. Default 250ms.
+     */
+    @WithDefault("250ms")
+    Duration runningStatusDelay();
 }

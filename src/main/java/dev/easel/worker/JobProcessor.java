@@ -105,6 +105,7 @@ public class JobProcessor {
     private final String defaultBucket;
     private final Duration presignTtl;
     private final Duration publishTimeout;
+    private final Duration runningStatusDelay;
     private final Clock clock;
     private final WorkerMetrics metrics;
     private final Cancellation shutdown;
@@ -130,15 +131,26 @@ public class JobProcessor {
     JobProcessor(ModelRegistry models, JobLimitsConfig limits, ObjectStore store, ObjectFetcher fetcher,
                  EventPublisher events, DeadLetters deadLetters, WebhookSender webhooks, S3Config s3,
                  WorkerConfig worker, WorkerLifecycle lifecycle, WorkerMetrics metrics) {
-        this(models, limits.toJobLimits(), store, fetcher, events, deadLetters, webhooks, s3.bucket(), s3.presignTtl(),
-                worker.publishTimeout(), Clock.systemUTC(), lifecycle.cancellation(), metrics);
+        this(models, limits.toJobLimits(), store, fetcher, events, deadLetters, webhooks,
+                new Settings(s3.bucket(), s3.presignTtl(), worker.publishTimeout(), worker.runningStatusDelay()),
+                Clock.systemUTC(), lifecycle.cancellation(), metrics);
+    }
+
+    /**
+     * The processor's plain settings.
+     *
+     * @param defaultBucket      where a job without {@code output.bucket} is stored
+     * @param presignTtl         how long the completed event's image URLs are valid
+     * @param publishTimeout     how long to wait for the broker's ack of an event
+     * @param runningStatusDelay how long a job runs before its {@code running} status is written
+     */
+    record Settings(String defaultBucket, Duration presignTtl, Duration publishTimeout, Duration runningStatusDelay) {
     }
 
     /** @param shutdown checked between steps; throws {@link JobAbandonedException} when the worker cuts jobs off */
     JobProcessor(ModelRegistry models, JobLimits limits, ObjectStore store, ObjectFetcher fetcher,
-                 EventPublisher events, DeadLetters deadLetters, WebhookSender webhooks, String defaultBucket,
-                 Duration presignTtl, Duration publishTimeout, Clock clock, Cancellation shutdown,
-                 WorkerMetrics metrics) {
+                 EventPublisher events, DeadLetters deadLetters, WebhookSender webhooks, Settings settings,
+                 Clock clock, Cancellation shutdown, WorkerMetrics metrics) {
         this.models = models;
         this.parser = new JobParser(limits).withClock(clock);
         this.images = new ImageInputs(limits, fetcher);
@@ -146,9 +158,10 @@ public class JobProcessor {
         this.events = events;
         this.deadLetters = deadLetters;
         this.webhooks = webhooks;
-        this.defaultBucket = defaultBucket;
-        this.presignTtl = presignTtl;
-        this.publishTimeout = publishTimeout;
+        this.defaultBucket = settings.defaultBucket();
+        this.presignTtl = settings.presignTtl();
+        this.publishTimeout = settings.publishTimeout();
+        this.runningStatusDelay = settings.runningStatusDelay();
         this.clock = clock;
         this.metrics = metrics;
         this.shutdown = shutdown;
@@ -313,11 +326,11 @@ public class JobProcessor {
     }
 
     /** Best effort, beside the job: the status only tells a reader the job has begun. */
-    private CompletableFuture<Void> writeRunningStatus(String jobId, Location location) {
-        JobStatus running = new JobStatus(JobStatus.RUNNING, null, null, null, clock.instant().toString());
-        return CompletableFuture.runAsync(() -> {
+    /** The {@code running} status, written once the job has run for {@code easel.worker.running-status-delay}. */
+    private DeferredWrite writeRunningStatus(String jobId, Location location) {
+        return DeferredWrite.after(runningStatusDelay, () -> {
             try {
-                writeStatus(jobId, location, running);
+                writeStatus(jobId, location, new JobStatus(JobStatus.RUNNING, null, null, null, clock.instant().toString()));
             } catch (IOException | RuntimeException e) {
                 LOG.warnf("job %s: running status not stored in %s/%s: %s", jobId, location.bucket(),
                         location.keys().status(), e.getMessage());
@@ -373,7 +386,7 @@ public class JobProcessor {
     private final class InFlight {
 
         private CompletionStage<Void> started = CompletableFuture.completedFuture(null);
-        private CompletableFuture<Void> runningStatus = CompletableFuture.completedFuture(null);
+        private DeferredWrite runningStatus = DeferredWrite.none();
 
         /**
          * @throws UnansweredJobException if the broker refused the started event: the record is not
@@ -381,7 +394,7 @@ public class JobProcessor {
          *                                manifest, if one was stored, and publishes the completion)
          */
         void settle() {
-            runningStatus.join(); // never fails: the write logs its own failure
+            runningStatus.skipOrAwait(); // never fails: the write logs its own failure
             await(started, "started event");
         }
     }
@@ -453,9 +466,9 @@ public class JobProcessor {
                     uploadNanos, System.nanoTime() - startNanos);
             Manifest manifest = new Manifest(job.id(), job.model(), bucket, storedImages, plan.seed(), plan.seedChosen(),
                     scheduler, timings, metadata, clock.instant().toString());
-            // Last, after the running status too (written beside the images): its presence is what
-            // says the job is complete, and nothing of the job's may land after it.
-            inFlight.runningStatus.join();
+            // Last, after the running status too (if the job ran long enough to write one): its
+            // presence is what says the job is complete, and nothing of the job's may land after it.
+            inFlight.runningStatus.skipOrAwait();
             store.put(bucket, keys.manifest(), JSON.writeValueAsBytes(manifest), "application/json", Map.of("job-id", job.id()));
             LOG.infof("job %s completed: %d image(s) in %s/%s, %d ms", job.id(), storedImages.size(), bucket, keys,
                     timings.get("total"));

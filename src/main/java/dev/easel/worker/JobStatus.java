@@ -6,8 +6,8 @@ import java.util.List;
 
 /**
  * A job's state while it has no result manifest: {@code status.json} under the job's prefix
- * ({@link dev.easel.store.JobKeys#status()}), written by the worker when it starts a job and when
- * the job fails. A completed job is told by its manifest, which the job status endpoint reads first.
+ * ({@link dev.easel.store.JobKeys#status()}), written by the worker once a job has run for
+ * {@code easel.worker.running-status-delay} and when the job fails. A completed job is told by its manifest, which the job status endpoint reads first.
  *
  * @param state      {@value #RUNNING} or {@value #FAILED}
  * @param reason     why it failed; null while running

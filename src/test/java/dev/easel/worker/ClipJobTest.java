@@ -72,7 +72,7 @@ class ClipJobTest {
                 Duration.ofSeconds(1), 1, Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(10), List.of(),
                 "test"));
         processor = new JobProcessor(models, JobLimits.defaults(), store, store, messaging.publisher(),
-                messaging.deadLetters(), webhooks, BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), Clock.systemUTC(),
+                messaging.deadLetters(), webhooks, settings(Duration.ZERO), Clock.systemUTC(),
                 () -> { }, new WorkerMetrics(new SimpleMeterRegistry()));
     }
 
@@ -134,5 +134,9 @@ class ClipJobTest {
                     assertThat(v.problem()).contains("39 branch points × 4 branches = 156");
                     assertThat(v.limit()).isEqualTo("≤ 64");
                 }));
+    }
+
+    private static JobProcessor.Settings settings(Duration runningStatusDelay) {
+        return new JobProcessor.Settings(BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), runningStatusDelay);
     }
 }

@@ -80,11 +80,8 @@ class JobProcessorTest {
     void setUp() {
         logs = LogCapture.of("dev.easel.worker");
         ModelRegistry models = ModelRegistry.of(Map.of("oracle", new DiffusionPipeline(model, GenerationLimits.defaults())));
-        WebhookSender webhooks = new WebhookSender(new WebhookSettings("whsec_dGVzdC1wcm9maWxlLW9ubHktbm90LWEtcmVhbC1zZWNyZXQ=",
-                Duration.ofSeconds(1), 1, Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(10), List.of(),
-                "test"));
         processor = new JobProcessor(models, JobLimits.defaults(), store, store, messaging.publisher(),
-                messaging.deadLetters(), webhooks, BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), Clock.systemUTC(),
+                messaging.deadLetters(), webhooks(), settings(Duration.ZERO), Clock.systemUTC(),
                 shutdown, new WorkerMetrics(meters));
     }
 
@@ -213,6 +210,18 @@ class JobProcessorTest {
     }
 
     @Test
+    void aJobOverBeforeTheRunningStatusDelayWritesNoRunningStatus() {
+        processor = new JobProcessor(ModelRegistry.of(Map.of("oracle", new DiffusionPipeline(model, GenerationLimits.defaults()))),
+                JobLimits.defaults(), store, store, messaging.publisher(), messaging.deadLetters(), webhooks(),
+                settings(Duration.ofHours(1)), Clock.systemUTC(), shutdown, new WorkerMetrics(meters));
+
+        processor.process(record("j10", job("j10", "oracle", 64)));
+
+        assertThat(messaging.eventTypes()).endsWith(JobEvents.COMPLETED);
+        assertThat(store.puts).containsExactly(BUCKET + "/j10/0.png", BUCKET + "/j10/result.json");
+    }
+
+    @Test
     void storageFailureIsARetryableFailure() {
         store.failPuts();
 
@@ -280,5 +289,15 @@ class JobProcessorTest {
 
     private static ConsumerRecord<byte[], byte[]> record(String key, byte[] value) {
         return new ConsumerRecord<>("easel.jobs", 0, 0, key.getBytes(StandardCharsets.UTF_8), value);
+    }
+
+    private static WebhookSender webhooks() {
+        return new WebhookSender(new WebhookSettings("whsec_dGVzdC1wcm9maWxlLW9ubHktbm90LWEtcmVhbC1zZWNyZXQ=",
+                Duration.ofSeconds(1), 1, Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(10), List.of(),
+                "test"));
+    }
+
+    private static JobProcessor.Settings settings(Duration runningStatusDelay) {
+        return new JobProcessor.Settings(BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), runningStatusDelay);
     }
 }
