@@ -1,6 +1,7 @@
 """Writes the bundle in the diffusers/Optimum ONNX layout Easel loads, the toy CLIP beside it
-(clip/), the fp32 state_dicts of the VAE decoder and CLIP (checkpoints/), the tokenizer golden
-file and the held-out evaluation prompts for Easel's Java tests, and a report."""
+(clip/) and its CLIP guidance gradient graph (clip_guidance/, made by easel_demo.clip_guidance),
+the fp32 state_dicts of the VAE decoder and CLIP (checkpoints/), the tokenizer golden file and
+the held-out evaluation prompts for Easel's Java tests, and a report."""
 import json
 import os
 import random
@@ -163,6 +164,10 @@ def export_all(stages, args, tok, enc, dec, lat, text, unet, clip):
     torch.save(dec.state_dict(), os.path.join(ck, "vae_decoder.pt"))
     torch.save(clip.state_dict(), os.path.join(ck, "clip.pt"))
     _dump(os.path.join(ck, "config.json"), {**CONFIG, "vocab_size": vocab_size, "vae_scaling_factor": scaling})
+
+    # CLIP guidance gradient graph (checked against autograd first); standalone: python3 -m easel_demo.clip_guidance
+    from . import clip_guidance
+    clip_guidance.export(dec, clip, out, latent, size, scaling)
 
     write_test_files(tok, args.seed)
     report = measure(tok, enc, dec, text, unet, clip, args.seed)

@@ -18,6 +18,19 @@ public final class Accuracy {
     int background;
     int relation;
     int allCorrect;
+    int clipScored;
+    double clipScoreSum;
+
+    /** Adds one picture's CLIP score (when the run reported one). */
+    void addClipScore(double score) {
+        clipScored++;
+        clipScoreSum += score;
+    }
+
+    /** Mean CLIP score of the pictures that have one; NaN when none has. */
+    public double meanClipScore() {
+        return clipScored == 0 ? Double.NaN : clipScoreSum / clipScored;
+    }
 
     /** Fraction of objects (one per picture for single-object prompts) with the right color. */
     public double color() {

@@ -3,6 +3,8 @@ package dev.easel.demo;
 import dev.easel.engine.image.PngEncoder;
 import dev.easel.engine.image.RgbImage;
 import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.pipeline.ClipLimits;
+import dev.easel.engine.pipeline.ClipOptions;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.StableDiffusionModel;
@@ -13,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.BiConsumer;
 import picocli.CommandLine;
@@ -26,6 +29,12 @@ import picocli.CommandLine.Option;
  * guidance), printed as a Markdown table.
  *
  * <pre>./mvnw test-compile exec:java@demo-eval [-Dexec.args="--prompts 200 --schedulers pndm,ddim"]</pre>
+ *
+ * With {@code --clip-modes}, instead: one-object held-out prompts per CLIP mode (plain, best-of-N,
+ * verifier search, gradient guidance at each {@code --clip-guidance} scale), each row with the
+ * checker's accuracy and the mean CLIP score of the kept pictures (docs/clip.md).
+ *
+ * <pre>./mvnw test-compile exec:java@demo-eval -Dexec.args="--clip-modes plain,rerank,verifier,guidance --prompts 50"</pre>
  */
 @Command(name = "demo-eval", mixinStandardHelpOptions = true, description = "Accuracy of the demo model.")
 public final class DemoEval implements Callable<Integer> {
@@ -50,18 +59,44 @@ public final class DemoEval implements Callable<Integer> {
     @Option(names = "--dump", description = "Write every picture as PNG into this directory.")
     Path dump;
 
+    /** The CLIP modes --clip-modes can compare. */
+    enum ClipMode { PLAIN, RERANK, VERIFIER, GUIDANCE }
+
+    @Option(names = "--clip-modes", split = ",", description = "Instead of the scheduler table: evaluate these CLIP"
+            + " modes (plain, rerank, verifier, guidance) on --prompts one-object held-out prompts, with accuracy and"
+            + " mean CLIP score per mode.")
+    List<ClipMode> clipModes;
+
+    @Option(names = "--rerank", defaultValue = "4", description = "Candidates of the rerank mode (best of N; default ${DEFAULT-VALUE}).")
+    int rerank;
+
+    @Option(names = "--verifier-branches", defaultValue = "4",
+            description = "Branches of the verifier mode (default ${DEFAULT-VALUE}).")
+    int verifierBranches;
+
+    @Option(names = "--verifier-every", defaultValue = "1", description = "The verifier branches after every n-th step"
+            + " (default ${DEFAULT-VALUE}: with 4 branches about best-of-4's UNet passes).")
+    int verifierEvery;
+
+    @Option(names = "--clip-guidance", split = ",", defaultValue = "10,30",
+            description = "clipGuidanceScale values of the guidance mode, one row each (default ${DEFAULT-VALUE}).")
+    List<Double> clipGuidance;
+
     @Option(names = "--pictures", description = "Instead of evaluating: write a grid of pictures for the first"
             + " one- and two-object prompts (default settings), 4x enlarged, to this PNG file, and their prompts to stdout.")
     Path pictures;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new DemoEval()).execute(args));
+        System.exit(new CommandLine(new DemoEval()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
     }
 
     @Override
     public Integer call() {
         if (pictures != null) {
             return writePictures();
+        }
+        if (clipModes != null) {
+            return evaluateClipModes();
         }
         List<HeldOutPrompt> all = HeldOutPrompt.all();
         List<HeldOutPrompt> single = HeldOutPrompt.select(all, "single", "test", prompts);
@@ -99,6 +134,50 @@ public final class DemoEval implements Callable<Integer> {
                 model, DemoEvaluator.SIZE, DemoEvaluator.SIZE, defaults.steps(), (System.nanoTime() - start) / 1e9);
         System.out.println("| configuration | prompts | n | color | shape | position / relation | all correct |");
         System.out.println("|---|---|---:|---:|---:|---:|---:|");
+        rows.forEach(System.out::println);
+        return 0;
+    }
+
+    /** One row per CLIP mode (guidance: per scale) on the same one-object prompts, the defaults otherwise. */
+    private int evaluateClipModes() {
+        List<HeldOutPrompt> single = HeldOutPrompt.select(HeldOutPrompt.all(), "single", "test", prompts);
+        DemoEvaluator.Settings defaults = DemoEvaluator.Settings.defaults();
+        List<String> rows = new ArrayList<>();
+        long start = System.nanoTime();
+        try (StableDiffusionModel loaded = StableDiffusionModel.load(model, EngineOptions.cpu().withIntraOpThreads(threads))) {
+            // A dev tool: room for every-step verifier search and large N, which the serving defaults cap.
+            GenerationLimits base = GenerationLimits.defaults();
+            GenerationLimits limits = new GenerationLimits(base.maxSide(), base.maxPixels(), base.maxSteps(),
+                    base.maxImages(), base.maxGuidance(), new ClipLimits(Math.max(16, rerank),
+                    Math.max(64, verifierBranches * defaults.steps()), base.clip().maxGuidanceScale()));
+            DemoEvaluator evaluator = new DemoEvaluator(new DiffusionPipeline(loaded, limits));
+            for (ClipMode mode : clipModes) {
+                List<Map.Entry<String, ClipOptions>> runs = switch (mode) {
+                    case PLAIN -> List.of(Map.entry("plain (scored)", ClipOptions.NONE.withScore()));
+                    case RERANK -> List.of(Map.entry("rerank, best of " + rerank, ClipOptions.NONE.withRerank(rerank)));
+                    case VERIFIER -> List.of(Map.entry(String.format(Locale.ROOT, "verifier, %d branches every %d step(s)",
+                            verifierBranches, verifierEvery), ClipOptions.NONE.withVerifier(new ClipOptions.Verifier(
+                            verifierBranches, new ClipOptions.Every(verifierEvery)))));
+                    case GUIDANCE -> clipGuidance.stream().map(scale -> Map.entry(String.format(Locale.ROOT,
+                            "gradient guidance, scale %s", scale), ClipOptions.NONE.withGuidance(scale))).toList();
+                };
+                for (Map.Entry<String, ClipOptions> run : runs) {
+                    Accuracy a = evaluator.evaluate(single, defaults.withClip(run.getValue()),
+                            dumper("clip-" + run.getKey().replaceAll("[^a-z0-9]+", "_")));
+                    String line = String.format(Locale.ROOT, "| %s | %d | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.2f |",
+                            run.getKey(), a.images(), 100 * a.color(), 100 * a.shape(), 100 * a.position(),
+                            100 * a.allCorrect(), a.meanClipScore());
+                    System.err.println(line); // progress while the rest runs
+                    rows.add(line);
+                }
+            }
+            System.out.printf(Locale.ROOT, "demo model %s, CLIP modes, %d held-out one-object prompts, %dx%d, %d steps, %s,"
+                            + " guidance %.1f, %.0f s in all%n%n", model, single.size(), DemoEvaluator.SIZE,
+                    DemoEvaluator.SIZE, defaults.steps(), loaded.config().defaultScheduler(), defaults.guidance(),
+                    (System.nanoTime() - start) / 1e9);
+        }
+        System.out.println("| mode | n | color | shape | position | all correct | mean CLIP score |");
+        System.out.println("|---|---:|---:|---:|---:|---:|---:|");
         rows.forEach(System.out::println);
         return 0;
     }

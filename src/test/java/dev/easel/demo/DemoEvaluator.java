@@ -4,7 +4,9 @@ import dev.easel.demo.HeldOutPrompt.Expected;
 import dev.easel.demo.SceneChecker.Found;
 import dev.easel.demo.SceneChecker.Scene;
 import dev.easel.engine.image.RgbImage;
+import dev.easel.engine.pipeline.ClipOptions;
 import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.GeneratedImage;
 import dev.easel.engine.pipeline.GenerationRequest;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,21 +26,26 @@ public final class DemoEvaluator {
      * @param scheduler empty for the bundle's default
      * @param guidance  classifier-free guidance scale (≤ 1: off)
      * @param steps     denoising steps
+     * @param clip      CLIP modes of the request ({@link ClipOptions#NONE}: none, no score)
      */
-    public record Settings(Optional<String> scheduler, float guidance, int steps) {
+    public record Settings(Optional<String> scheduler, float guidance, int steps, ClipOptions clip) {
 
-        /** The engine's defaults: the bundle's scheduler, guidance 7.5, 30 steps. */
+        /** The engine's defaults: the bundle's scheduler, guidance 7.5, 30 steps, no CLIP. */
         public static Settings defaults() {
             GenerationRequest d = GenerationRequest.builder("").build();
-            return new Settings(Optional.empty(), d.guidanceScale(), d.steps());
+            return new Settings(Optional.empty(), d.guidanceScale(), d.steps(), ClipOptions.NONE);
         }
 
         public Settings withScheduler(String name) {
-            return new Settings(Optional.of(name), guidance, steps);
+            return new Settings(Optional.of(name), guidance, steps, clip);
         }
 
         public Settings withGuidance(float scale) {
-            return new Settings(scheduler, scale, steps);
+            return new Settings(scheduler, scale, steps, clip);
+        }
+
+        public Settings withClip(ClipOptions options) {
+            return new Settings(scheduler, guidance, steps, options);
         }
     }
 
@@ -50,19 +57,26 @@ public final class DemoEvaluator {
     }
 
     public RgbImage generate(HeldOutPrompt prompt, Settings settings) {
+        return generateImage(prompt, settings).image();
+    }
+
+    /** The picture with its CLIP score when the settings ask for CLIP. */
+    public GeneratedImage generateImage(HeldOutPrompt prompt, Settings settings) {
         GenerationRequest.Builder b = GenerationRequest.builder(prompt.prompt()).size(SIZE, SIZE)
-                .steps(settings.steps()).guidanceScale(settings.guidance()).seed(prompt.seed());
+                .steps(settings.steps()).guidanceScale(settings.guidance()).seed(prompt.seed()).clip(settings.clip());
         settings.scheduler().ifPresent(b::scheduler);
-        return pipeline.generate(b.build(), (step, total) -> { }, () -> { }).images().get(0).image();
+        return pipeline.generate(b.build(), (step, total) -> { }, () -> { }).images().get(0);
     }
 
     /** Scores all prompts; {@code each} sees every prompt with its picture (for dumps), may be no-op. */
     public Accuracy evaluate(List<HeldOutPrompt> prompts, Settings settings, BiConsumer<HeldOutPrompt, RgbImage> each) {
         Accuracy acc = new Accuracy();
         for (HeldOutPrompt prompt : prompts) {
-            RgbImage image = generate(prompt, settings);
+            GeneratedImage generated = generateImage(prompt, settings);
+            RgbImage image = generated.image();
             each.accept(prompt, image);
             score(prompt, checker.check(image, prompt.objects().size()), acc);
+            generated.clipScore().ifPresent(acc::addClipScore);
         }
         return acc;
     }

@@ -31,12 +31,13 @@ public final class ClipGuidanceModel implements AutoCloseable {
 
     private final OnnxModel model;
     private final OnnxSessions sessions;
+    private final TensorSpec latent;
     private final TensorSpec text;
 
     public ClipGuidanceModel(OnnxModel model, OnnxSessions sessions) {
         this.model = model;
         this.sessions = sessions;
-        TensorSpec latent = model.input(LATENT, FLOAT, Set.of(4));
+        this.latent = model.input(LATENT, FLOAT, Set.of(4));
         this.text = model.input(TEXT, FLOAT, Set.of(2));
         model.output(LOSS, FLOAT, Set.of(1));
         TensorSpec grad = model.output(GRAD, FLOAT, Set.of(4));
@@ -50,6 +51,14 @@ public final class ClipGuidanceModel implements AutoCloseable {
 
     public OnnxModel model() {
         return model;
+    }
+
+    /**
+     * The latent size the graph was built for, when it fixes it (a graph whose cutouts or vision
+     * tower take one picture size does): {@code [C, h, w]}, each -1 where the graph leaves it open.
+     */
+    public int[] latentShape() {
+        return new int[] {(int) latent.dim(1), (int) latent.dim(2), (int) latent.dim(3)};
     }
 
     /** The text embedding size when the graph fixes it, else -1. */

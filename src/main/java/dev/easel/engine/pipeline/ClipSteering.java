@@ -1,5 +1,6 @@
 package dev.easel.engine.pipeline;
 
+import dev.easel.engine.onnx.ClipGuidanceModel;
 import java.util.BitSet;
 import java.util.Optional;
 
@@ -33,7 +34,7 @@ final class ClipSteering implements DenoisingLoop.Steering, AutoCloseable {
         // Checked before anything is allocated, so a bad request leaves nothing open.
         Optional<BitSet> points = options.verifier().map(v -> points(v, job, limits));
         if (options.guidanceScale().isPresent()) {
-            job.model().clipGuidance("clipGuidanceScale");
+            checkLatentSize(job.model().clipGuidance("clipGuidanceScale"), job);
         }
         Optional<GradientGuidance> gradient = options.guidanceScale().isEmpty() ? Optional.empty()
                 : Optional.of(new GradientGuidance(job.model().clipGuidance("clipGuidanceScale"),
@@ -43,6 +44,22 @@ final class ClipSteering implements DenoisingLoop.Steering, AutoCloseable {
                 points.orElseThrow(), objective.get(), new VerifierSearch.Geometry(job.shape(), job.request().width(),
                         job.request().height(), job.request().seed()), clock));
         return new ClipSteering(gradient, verifier);
+    }
+
+    /** A gradient graph built for one picture size (the demo model's: 64×64) takes only that size. */
+    static void checkLatentSize(ClipGuidanceModel guidance, Job job) {
+        int[] fixed = guidance.latentShape();
+        DiffusionPipeline.JobShape shape = job.shape();
+        if ((fixed[1] > 0 && fixed[1] != shape.height()) || (fixed[2] > 0 && fixed[2] != shape.width())) {
+            int factor = job.model().geometry().vaeScaleFactor();
+            throw new InvalidRequestException("clipGuidanceScale", "the model's " + StableDiffusionModel.CLIP_GUIDANCE
+                    + " takes " + side(fixed[2], factor) + "x" + side(fixed[1], factor) + " pictures only, but this"
+                    + " request is " + job.request().width() + "x" + job.request().height());
+        }
+    }
+
+    private static String side(int latent, int factor) {
+        return latent > 0 ? String.valueOf(latent * factor) : "any";
     }
 
     /** The loop indices after which the verifier branches, checked against the run and the budget. */

@@ -151,6 +151,11 @@ public final class StableDiffusionModel implements AutoCloseable {
             throw guidance.model().error("input 'text_embeds' takes " + guidance.textDim() + " dimensions but the CLIP"
                     + " model (" + clip.get().layout().root() + ") embeds into " + clip.get().dim());
         }
+        int channels = guidance.latentShape()[0];
+        if (channels > 0 && channels != geometry.latentChannels()) {
+            throw guidance.model().error("input 'latent_sample' takes " + channels + " channels but the VAE decoder"
+                    + " takes " + geometry.latentChannels());
+        }
     }
 
     private static int firstKnown(int... candidates) {
