@@ -278,7 +278,7 @@ def check(dec, clip, mean, std, latent_shape, seed=0, batches=3):
 
 def load(checkpoints):
     cfg = json.load(open(os.path.join(checkpoints, "config.json")))
-    dec = VaeDecoder(**cfg["vae"])
+    dec = VaeDecoder(**cfg.get("vae_decoder", cfg["vae"]))
     dec.load_state_dict(torch.load(os.path.join(checkpoints, "vae_decoder.pt")))
     clip = ToyClip(**cfg["clip"], vocab_size=cfg["vocab_size"])
     clip.load_state_dict(torch.load(os.path.join(checkpoints, "clip.pt")))

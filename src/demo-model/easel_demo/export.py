@@ -130,7 +130,8 @@ def export_all(stages, args, tok, enc, dec, lat, text, unet, clip):
     _onnx(dec, (torch.randn(1, vae_cfg["latent_channels"], latent, latent),),
           os.path.join(out, "vae_decoder", "model.onnx"), ["latent_sample"], ["sample"],
           {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "height", 3: "width"}})
-    _dump(os.path.join(out, "vae_decoder", "config.json"), vae_json)
+    _dump(os.path.join(out, "vae_decoder", "config.json"),
+          {**vae_json, "block_out_channels": CONFIG["vae_decoder"]["block_out_channels"]})
     _onnx(_EncoderMean(enc), (torch.randn(1, 3, size, size),), os.path.join(out, "vae_encoder", "model.onnx"),
           ["sample"], ["latent_sample"],
           {"sample": {0: "batch", 2: "height", 3: "width"}, "latent_sample": {0: "batch", 2: "height", 3: "width"}})

@@ -1,7 +1,7 @@
 """The demo model's networks, kept importable so that gradient graphs (CLIP guidance through the
 VAE decoder, for instance) can be exported later from the committed state_dicts:
 
-    dec = VaeDecoder(**CONFIG["vae"]); dec.load_state_dict(torch.load("checkpoints/vae_decoder.pt"))
+    dec = VaeDecoder(**CONFIG["vae_decoder"]); dec.load_state_dict(torch.load("checkpoints/vae_decoder.pt"))
 
 All attention is written with plain matmuls so the ONNX graphs stay simple.
 """
@@ -13,11 +13,25 @@ import torch.nn.functional as F
 
 CONFIG = {
     "vae": {"block_out_channels": [16, 32, 64], "latent_channels": 4},
+    # Trained after the VAE, on its frozen encoder's latents (train.py, "decoder"): wider, and with a
+    # ResBlock at full resolution, so small shapes keep their corners.
+    "vae_decoder": {"block_out_channels": [32, 64, 128], "latent_channels": 4, "full_res_block": True},
     "text": {"vocab_size": 0, "width": 96, "layers": 2, "heads": 4, "max_positions": 77},
-    "unet": {"channels": [48, 96, 128], "latent_channels": 4, "context_dim": 96, "heads": 4, "time_dim": 192},
+    "unet": {"channels": [32, 64, 96], "latent_channels": 4, "context_dim": 96, "heads": 4, "time_dim": 128,
+             "full_res_attention": False},
     "clip": {"width": 96, "layers": 2, "heads": 4, "image_channels": [32, 64, 96], "projection_dim": 64,
              "image_size": 64},
 }
+
+
+TRAIN_STEPS = 1000
+BETA_START, BETA_END = 0.00085, 0.012
+
+
+def alphas_cumprod():
+    """SD's noise schedule: scaled_linear betas from 0.00085 to 0.012 over 1000 steps; [1000] float32."""
+    betas = torch.linspace(BETA_START ** 0.5, BETA_END ** 0.5, TRAIN_STEPS, dtype=torch.float64) ** 2
+    return torch.cumprod(1 - betas, 0).float()
 
 
 def groups(c):
@@ -64,15 +78,19 @@ class VaeEncoder(nn.Module):
 
 
 class VaeDecoder(nn.Module):
-    def __init__(self, block_out_channels, latent_channels):
+    """full_res_block: a ResBlock at the picture's own resolution too. The first decoder (16 channels
+    there, no block) drew small triangles and squares as blobs that no checker could tell apart."""
+
+    def __init__(self, block_out_channels, latent_channels, full_res_block=False):
         super().__init__()
         ch = list(reversed(block_out_channels))
         self.conv_in = nn.Conv2d(latent_channels, ch[0], 3, padding=1)
         self.mid = ResBlock(ch[0], ch[0])
         layers = []
         for i in range(1, len(ch)):
+            last = i == len(ch) - 1
             layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(ch[i - 1], ch[i], 3, padding=1),
-                       ResBlock(ch[i], ch[i]) if i < len(ch) - 1 else nn.Identity()]
+                       ResBlock(ch[i], ch[i]) if not last or full_res_block else nn.Identity()]
         self.up = nn.Sequential(*layers)
         self.norm = nn.GroupNorm(groups(ch[-1]), ch[-1])
         self.conv_out = nn.Conv2d(ch[-1], 3, 3, padding=1)
@@ -158,13 +176,34 @@ def timestep_embedding(t, dim):
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
 
+COORD_FEATURES = 10
+
+
+def coord_features(h, w):
+    """[h*w, 10]: x, y in (-1, 1) and their sines/cosines at two frequencies, per pixel (row-major).
+    Computed from the feature map's size, so the exported UNet still takes any latent size."""
+    ys = (torch.arange(h, dtype=torch.float32) + 0.5) * (2.0 / h) - 1.0
+    xs = (torch.arange(w, dtype=torch.float32) + 0.5) * (2.0 / w) - 1.0
+    yy = ys[:, None].expand(h, w).reshape(-1)
+    xx = xs[None, :].expand(h, w).reshape(-1)
+    feats = [xx, yy]
+    for k in (1.0, 2.0):
+        for c in (xx, yy):
+            feats += [torch.sin(math.pi * k * c), torch.cos(math.pi * k * c)]
+    return torch.stack(feats, dim=-1)
+
+
 class SpatialTransformer(nn.Module):
-    """Self-attention (optional) and cross-attention to the text over the pixels of a feature map."""
+    """Self-attention (optional) and cross-attention to the text over the pixels of a feature map.
+    Each pixel's token also gets a learned projection of its coordinates: "on the left" is then
+    a direction the cross-attention can read, not something the convolutions must infer from the
+    zero padding (SD learns that from far more data than this model sees)."""
 
     def __init__(self, ch, context_dim, heads, self_attention):
         super().__init__()
         self.norm = nn.GroupNorm(groups(ch), ch)
         self.proj_in = nn.Linear(ch, ch)
+        self.pos = nn.Linear(COORD_FEATURES, ch)
         self.ln_self = nn.LayerNorm(ch) if self_attention else None
         self.self_attn = Attention(ch, heads) if self_attention else None
         self.ln_cross = nn.LayerNorm(ch)
@@ -175,7 +214,7 @@ class SpatialTransformer(nn.Module):
 
     def forward(self, x, context):
         b, c, h, w = x.shape
-        t = self.proj_in(self.norm(x).reshape(b, c, h * w).transpose(1, 2))
+        t = self.proj_in(self.norm(x).reshape(b, c, h * w).transpose(1, 2)) + self.pos(coord_features(h, w))
         if self.self_attn is not None:
             t = t + self.self_attn(self.ln_self(t))
         t = t + self.cross(self.ln_cross(t), context)
@@ -184,16 +223,32 @@ class SpatialTransformer(nn.Module):
 
 
 class UNet(nn.Module):
-    """eps = UNet(sample [B,C,h,w], timestep [B], encoder_hidden_states [B,77,D])."""
+    """eps = UNet(sample [B,C,h,w], timestep [B], encoder_hidden_states [B,77,D]).
 
-    def __init__(self, channels, latent_channels, context_dim, heads, time_dim):
+    Besides cross-attention, the caption reaches every ResNet block through the timestep embedding:
+    an attention-pooled summary of encoder_hidden_states (one learned query) goes through an MLP and
+    is added to it, as SDXL adds its pooled text embedding. Global attributes (background and object
+    color, shape, size) are then cheap to learn; the ONNX contract stays SD 1.x's.
+
+    The output is epsilon, as the bundle's scheduler config says, but the last layer predicts v
+    (Salimans & Ho 2022) and the graph converts: eps = sqrt(a) * v + sqrt(1 - a) * x_t, with a the
+    schedule's alpha-bar at the timestep (interpolated for fractional ones). At t = 999 a direct
+    epsilon output must be right to within 1 % for the picture it implies (x0 = (x_t - 0.998 eps) /
+    0.069) to be right; predicting v there means predicting the picture itself, so the caption's
+    effect on layout and colors is learned within this model's small training budget."""
+
+    def __init__(self, channels, latent_channels, context_dim, heads, time_dim, full_res_attention=True):
         super().__init__()
         c0, c1, c2 = channels
         self.time_dim = time_dim
         self.time = nn.Sequential(nn.Linear(c0, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
+        self.pool_query = nn.Parameter(torch.zeros(context_dim))
+        self.text_pool = nn.Sequential(nn.Linear(context_dim, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
         self.conv_in = nn.Conv2d(latent_channels, c0, 3, padding=1)
         self.d0 = ResBlock(c0, c0, time_dim)
-        self.a0 = SpatialTransformer(c0, context_dim, heads, self_attention=False)
+        # Attention at the latent's full resolution costs more than all the convolutions at this
+        # size; the demo model attends at 1/2 and 1/4 only, where its 3x3 grid of places still shows.
+        self.a0 = SpatialTransformer(c0, context_dim, heads, self_attention=False) if full_res_attention else None
         self.down0 = nn.Conv2d(c0, c0, 3, stride=2, padding=1)
         self.d1 = ResBlock(c0, c1, time_dim)
         self.a1 = SpatialTransformer(c1, context_dim, heads, self_attention=True)
@@ -204,22 +259,38 @@ class UNet(nn.Module):
         self.u1 = ResBlock(c2 + c1, c1, time_dim)
         self.ua1 = SpatialTransformer(c1, context_dim, heads, self_attention=True)
         self.u0 = ResBlock(c1 + c0, c0, time_dim)
-        self.ua0 = SpatialTransformer(c0, context_dim, heads, self_attention=False)
+        self.ua0 = SpatialTransformer(c0, context_dim, heads, self_attention=False) if full_res_attention else None
         self.norm_out = nn.GroupNorm(groups(c0), c0)
         self.conv_out = nn.Conv2d(c0, latent_channels, 3, padding=1)
         self.c0 = c0
+        self.register_buffer("alphas_cumprod", alphas_cumprod(), persistent=False)
+
+    def alpha_bar(self, timestep):
+        """[B] alpha-bar at each (possibly fractional) timestep, linear between table entries."""
+        t = timestep.float().clamp(0, TRAIN_STEPS - 1)
+        low = t.floor()
+        frac = t - low
+        i0 = low.long()
+        i1 = (i0 + 1).clamp(max=TRAIN_STEPS - 1)
+        return self.alphas_cumprod[i0] * (1 - frac) + self.alphas_cumprod[i1] * frac
 
     def forward(self, sample, timestep, encoder_hidden_states):
         ctx = encoder_hidden_states
-        temb = self.time(timestep_embedding(timestep, self.c0))
-        h0 = self.a0(self.d0(self.conv_in(sample), temb), ctx)              # 16x16
+        weights = torch.matmul(ctx, self.pool_query).mul(1.0 / math.sqrt(ctx.shape[-1])).softmax(dim=1)  # [B,77]
+        pooled = torch.matmul(weights.unsqueeze(1), ctx).squeeze(1)                                   # [B,D]
+        temb = self.time(timestep_embedding(timestep, self.c0)) + self.text_pool(pooled)
+        h0 = self.d0(self.conv_in(sample), temb)                            # 16x16
+        h0 = h0 if self.a0 is None else self.a0(h0, ctx)
         h1 = self.a1(self.d1(self.down0(h0), temb), ctx)                    # 8x8
         m = self.m2(self.ma(self.m1(self.down1(h1), temb), ctx), temb)      # 4x4
         u = F.interpolate(m, scale_factor=2.0, mode="nearest")
         u = self.ua1(self.u1(torch.cat([u, h1], dim=1), temb), ctx)         # 8x8
         u = F.interpolate(u, scale_factor=2.0, mode="nearest")
-        u = self.ua0(self.u0(torch.cat([u, h0], dim=1), temb), ctx)         # 16x16
-        return self.conv_out(F.silu(self.norm_out(u)))
+        u = self.u0(torch.cat([u, h0], dim=1), temb)                        # 16x16
+        u = u if self.ua0 is None else self.ua0(u, ctx)
+        v = self.conv_out(F.silu(self.norm_out(u)))
+        a = self.alpha_bar(timestep).view(-1, 1, 1, 1)
+        return a.sqrt() * v + (1 - a).sqrt() * sample
 
 
 # ---------------------------------------------------------------- toy CLIP

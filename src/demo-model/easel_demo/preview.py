@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import bpe, world
-from .models import CONFIG, TextTransformer, UNet, VaeDecoder
+from .models import CONFIG, ToyClip, UNet, VaeDecoder
 from .train import alphas_cumprod
 
 
@@ -25,22 +25,34 @@ def main():
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--steps", type=int, default=25)
     ap.add_argument("--guidance", type=float, default=7.5)
+    ap.add_argument("--raw", action="store_true", help="the training weights, not their EMA")
+    ap.add_argument("--reconstructions", action="store_true",
+                    help="instead: read VAE reconstructions of held-out scenes, the best any UNet can do")
     a = ap.parse_args()
+    if a.reconstructions:
+        return reconstructions(a.work, max(a.n, 200))
     torch.set_num_threads(1)
     tokdir = os.path.join(a.work, "tokenizer")
     vocab = json.load(open(os.path.join(tokdir, "vocab.json"), encoding="utf-8"))
     merges = [tuple(l.split(" ")) for l in open(os.path.join(tokdir, "merges.txt"), encoding="utf-8").read().splitlines()[1:] if l]
     tok = bpe.Tokenizer(vocab, merges)
     state = torch.load(os.path.join(a.work, a.checkpoint))
-    text = TextTransformer(**{**CONFIG["text"], "vocab_size": len(vocab)})
+    clip = ToyClip(**{**CONFIG["clip"], "vocab_size": len(vocab)})
+    clip.load_state_dict(torch.load(os.path.join(a.work, "clip.pt")))
+    text = clip.text  # the text encoder is CLIP's text tower
     unet = UNet(**CONFIG["unet"])
-    text.load_state_dict(state["text_ema"]), unet.load_state_dict(state["unet_ema"])
-    dec = VaeDecoder(**CONFIG["vae"])
+    unet.load_state_dict(state["unet" if a.raw else "unet_ema"])
     dpath = os.path.join(a.work, "decoder.pt")
-    dec.load_state_dict(torch.load(dpath) if os.path.exists(dpath) else torch.load(os.path.join(a.work, "vae.pt"))["decoder"])
+    if os.path.exists(dpath):
+        dec = VaeDecoder(**CONFIG["vae_decoder"])
+        dec.load_state_dict(torch.load(dpath))
+    else:  # the VAE's own decoder, until the decoder stage has run
+        dec = VaeDecoder(**CONFIG["vae"])
+        dec.load_state_dict(torch.load(os.path.join(a.work, "vae.pt"))["decoder"])
     sf = torch.load(os.path.join(a.work, "latents.pt"))["scaling_factor"]
     rng = random.Random(7)
-    prompts = [world.caption(world.sample_scene(rng, "test", 0.25), rng) for _ in range(a.n)]
+    scenes = [world.sample_scene(rng, "test", 0.0) for _ in range(a.n)]
+    prompts = [world.caption(sc, rng) for sc in scenes]
     ids = torch.tensor([tok.encode_padded(p) for p in prompts] + [tok.encode_padded("")] * a.n)
     ac = alphas_cumprod()
     ts = list(range(999, -1, -1000 // a.steps))
@@ -59,8 +71,111 @@ def main():
     rows = [np.concatenate(list(img[r * 8:(r + 1) * 8]), 1) for r in range(len(img) // 8)]
     from PIL import Image
     Image.fromarray(np.concatenate(rows, 0)).resize((8 * 128, len(rows) * 128), Image.NEAREST).save(a.out)
-    for i, p in enumerate(prompts):
-        print(i, p)
+    hits = {"background": 0, "color": 0, "shape": 0, "position": 0}
+    for i, (p, sc) in enumerate(zip(prompts, scenes)):
+        found = rough_check(img[i].astype(np.float32))
+        o = sc["objects"][0]
+        want = {"background": sc["background"], "color": o["color"], "shape": o["shape"], "position": o["position"]}
+        for k in hits:
+            hits[k] += found.get(k) == want[k]
+        print(i, p, "->", found)
+    print("rough one-object accuracy:", {k: f"{100 * v / len(prompts):.0f}%" for k, v in hits.items()})
+
+
+def reconstructions(work, n):
+    """The checker on encode -> decode of n held-out one-object scenes: a ceiling for the UNet."""
+    from .models import VaeEncoder
+    from .train import to_tensor
+    torch.set_num_threads(1)
+    enc = VaeEncoder(**CONFIG["vae"])
+    enc.load_state_dict(torch.load(os.path.join(work, "vae.pt"))["encoder"])
+    dpath = os.path.join(work, "decoder.pt")
+    dec = VaeDecoder(**CONFIG["vae_decoder"]) if os.path.exists(dpath) else VaeDecoder(**CONFIG["vae"])
+    dec.load_state_dict(torch.load(dpath) if os.path.exists(dpath) else torch.load(os.path.join(work, "vae.pt"))["decoder"])
+    rng = random.Random(5)
+    scenes = [world.sample_scene(rng, "test", 0.0) for _ in range(n)]
+    images = np.stack([world.render(sc, rng) for sc in scenes])
+    with torch.no_grad():
+        rec = dec(enc(to_tensor(images))[0]).clamp(-1, 1).add(1).mul(127.5).round().permute(0, 2, 3, 1).numpy()
+    hits = {"background": 0, "color": 0, "shape": 0, "position": 0}
+    for sc, img in zip(scenes, rec):
+        found, o = rough_check(img.astype(np.float32)), sc["objects"][0]
+        want = {"background": sc["background"], "color": o["color"], "shape": o["shape"], "position": o["position"]}
+        for k in hits:
+            hits[k] += found.get(k) == want[k]
+    print(f"VAE reconstructions of {n} held-out one-object scenes:",
+          {k: f"{100 * v / n:.1f}%" for k, v in hits.items()})
+
+
+def _nearest(rgb):
+    return min(world.PALETTE, key=lambda c: sum((a - b) ** 2 for a, b in zip(world.PALETTE[c], rgb)))
+
+
+def rough_check(img):
+    """A numpy port of Easel's SceneChecker (src/test/java/dev/easel/demo/SceneChecker.java) for one
+    object, for watching a run; the Java checker on pictures made by Easel's engine is the judge."""
+    h, w, _ = img.shape
+    ring = max(1, min(w, h) // 32)
+    border = np.concatenate([img[:ring].reshape(-1, 3), img[-ring:].reshape(-1, 3), img[:, :ring].reshape(-1, 3),
+                             img[:, -ring:].reshape(-1, 3)])
+    bg = np.array([np.sort(border[:, c])[len(border) // 2] for c in range(3)], np.float32)
+    out = {"background": _nearest(bg)}
+    cand = np.linalg.norm(img - bg, axis=-1) > 60
+    comp = _largest_component(cand)
+    if comp is None or comp.sum() < 20:
+        return out
+    interior = comp.copy()
+    interior[1:-1, 1:-1] &= comp[:-2, 1:-1] & comp[2:, 1:-1] & comp[1:-1, :-2] & comp[1:-1, 2:]
+    interior[0, :] = interior[-1, :] = interior[:, 0] = interior[:, -1] = False
+    color = img[interior].mean(0) if interior.any() else img[comp].mean(0)
+    out["color"] = _nearest(color)
+    near = comp.copy()
+    near[1:] |= comp[:-1]; near[:-1] |= comp[1:]; near[:, 1:] |= comp[:, :-1]; near[:, :-1] |= comp[:, 1:]
+    ys, xs = np.nonzero(comp)
+    box = np.zeros_like(comp)
+    box[max(0, ys.min() - 1):ys.max() + 2, max(0, xs.min() - 1):xs.max() + 2] = True
+    region = near & box & (np.linalg.norm(img - color, axis=-1) < np.linalg.norm(img - bg, axis=-1))
+    if not region.any():
+        return out
+    ys, xs = np.nonzero(region)
+    by0, bx0 = ys.min(), xs.min()
+    bh, bw = ys.max() - by0 + 1, xs.max() - bx0 + 1
+    cx, cy = bx0 + bw / 2, by0 + bh / 2
+    col = "left" if cx / w < 1 / 3 else "right" if cx / w > 2 / 3 else ""
+    row = "top" if cy / h < 1 / 3 else "bottom" if cy / h > 2 / 3 else ""
+    out["position"] = (f"{row} {col}".strip() or "center")
+    rows = region.sum(1)
+
+    def mean_width(a, b):
+        lo = int(np.floor(a)); hi = max(lo, int(np.ceil(b)) - 1)
+        return rows[lo:hi + 1].mean()
+
+    upper, lower = mean_width(by0 + bh * 0.15, by0 + bh * 0.35), mean_width(by0 + bh * 0.65, by0 + bh * 0.85)
+    fill = region.sum() / (bw * bh)
+    out["shape"] = "triangle" if lower > 0 and upper / lower < 0.6 else ("square" if fill > 0.89 else "circle")
+    return out
+
+
+def _largest_component(mask):
+    h, w = mask.shape
+    label = np.zeros((h, w), np.int32)
+    best, best_n, n = None, 0, 0
+    for y0, x0 in zip(*np.nonzero(mask)):
+        if label[y0, x0]:
+            continue
+        n += 1
+        stack, members = [(y0, x0)], []
+        label[y0, x0] = n
+        while stack:
+            y, x = stack.pop()
+            members.append((y, x))
+            for yy, xx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
+                if 0 <= yy < h and 0 <= xx < w and mask[yy, xx] and not label[yy, xx]:
+                    label[yy, xx] = n
+                    stack.append((yy, xx))
+        if len(members) > best_n:
+            best_n, best = len(members), n
+    return None if best is None else label == best
 
 
 if __name__ == "__main__":

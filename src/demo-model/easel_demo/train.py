@@ -13,19 +13,13 @@ import torch
 import torch.nn.functional as F
 
 from . import bpe, world
-from .models import CONFIG, TextTransformer, ToyClip, UNet, VaeDecoder, VaeEncoder
+from .models import BETA_END, BETA_START, CONFIG, TRAIN_STEPS, ToyClip, UNet, VaeDecoder, VaeEncoder, alphas_cumprod
 
-T = 1000
-BETA_START, BETA_END = 0.00085, 0.012
+T = TRAIN_STEPS
 
 
 def log(msg):
     print(time.strftime("%H:%M:%S"), msg, flush=True)
-
-
-def alphas_cumprod():
-    betas = torch.linspace(BETA_START ** 0.5, BETA_END ** 0.5, T, dtype=torch.float64) ** 2  # scaled_linear
-    return torch.cumprod(1 - betas, 0).float()
 
 
 def to_tensor(images_uint8):
@@ -122,60 +116,64 @@ class Stages:
         log(f"latents {tuple(z.shape)} std {z.std():.4f} -> scaling_factor {scaling:.5f}")
         return {"latents": z, "scaling_factor": scaling}
 
-    def sharpen_decoder(self, dec, images, lat):
-        """Fine-tunes the decoder alone on the encoder's latent means (encoder frozen, so the
-        latents the UNet learns are unchanged): the VAE's short joint training decodes sampled,
-        noisy latents and leaves edges soft and the corners of small squares rounded. Two rounds
-        (each a cosine schedule), the second with L1 only, which favours sharp edges."""
-        rounds = [("decoder-r1.pt", self.args.decoder_steps, True), ("decoder.pt", self.args.decoder_steps2, False)]
-        for number, (name, steps, with_mse) in enumerate(rounds):
-            p = self.path(name)
-            if os.path.exists(p):
-                dec.load_state_dict(torch.load(p))
-                continue
-            torch.manual_seed(self.args.seed + 6 + 10 * number)
-            gen = torch.Generator().manual_seed(self.args.seed + 7 + 10 * number)
-            z_all = lat["latents"]
-            opt = torch.optim.AdamW(dec.parameters(), lr=1e-3, weight_decay=0.0)
-            batch = 32
-            for step in range(steps):
-                for g in opt.param_groups:
-                    g["lr"] = 1e-3 * 0.5 * (1 + math.cos(math.pi * step / steps))
-                idx = torch.randint(0, len(z_all), (batch,), generator=gen)
-                x = to_tensor(images[idx.numpy()])
-                # A little latent noise: decoded UNet outputs are never exactly on the encoder's manifold.
-                z = z_all[idx] + 0.05 * z_all.std() * torch.randn(z_all[idx].shape, generator=gen)
-                rec = dec(z)
-                loss = F.l1_loss(rec, x) + (F.mse_loss(rec, x) if with_mse else 0)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                if step % 100 == 0 or step == steps - 1:
-                    log(f"decoder round {number + 1} {step}/{steps} loss {loss.item():.4f}")
-            torch.save(dec.state_dict(), p)
+    def decoder(self, images, lat):
+        """The bundle's VAE decoder: a wider one than the VAE's own (CONFIG["vae_decoder"]), trained
+        from scratch on the frozen encoder's latent means, so the latents the UNet learns are
+        unchanged. The VAE's jointly trained decoder drew small triangles and squares as blobs.
+        L1 + MSE, with a little latent noise: decoded UNet outputs are never exactly on the
+        encoder's manifold."""
+        p = self.path("decoder.pt")
+        dec = VaeDecoder(**CONFIG["vae_decoder"])
+        if os.path.exists(p):
+            dec.load_state_dict(torch.load(p))
+            return dec
+        torch.manual_seed(self.args.seed + 6)
+        gen = torch.Generator().manual_seed(self.args.seed + 7)
+        z_all = lat["latents"]
+        opt = torch.optim.AdamW(dec.parameters(), lr=2e-3, weight_decay=0.0)
+        steps, batch = self.args.decoder_steps, 32
+        t_start = time.time()
+        for step in range(steps):
+            for g in opt.param_groups:
+                g["lr"] = 2e-3 * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * step / steps))
+            idx = torch.randint(0, len(z_all), (batch,), generator=gen)
+            x = to_tensor(images[idx.numpy()])
+            z = z_all[idx] + 0.05 * z_all.std() * torch.randn(z_all[idx].shape, generator=gen)
+            rec = dec(z)
+            loss = F.l1_loss(rec, x) + F.mse_loss(rec, x)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step % 100 == 0 or step == steps - 1:
+                log(f"decoder {step}/{steps} loss {loss.item():.4f} {(time.time() - t_start) / (step + 1):.2f}s/step")
+        torch.save(dec.state_dict(), p)
         return dec
 
-    # ------------------------------------------------------------ text encoder + UNet
-    def diffusion(self, tok, captions, lat):
+    # ------------------------------------------------------------ UNet (text encoder = CLIP's text tower)
+    def diffusion(self, tok, captions, lat, text):
+        """Trains the UNet with the toy CLIP's text tower, frozen, as its text encoder, as Stable
+        Diffusion uses OpenAI CLIP's: the caption's meaning is already in the hidden states, so the
+        UNet's whole budget goes into drawing it (a text encoder trained jointly from scratch
+        learned to read the captions far too slowly for a CPU budget)."""
         final = self.path("diffusion.pt")
-        text = TextTransformer(**{**CONFIG["text"], "vocab_size": len(tok.vocab)})
         unet = UNet(**CONFIG["unet"])
+        text.eval()
+        for p_ in text.parameters():
+            p_.requires_grad_(False)
         if os.path.exists(final):
-            state = torch.load(final)
-            text.load_state_dict(state["text_ema"]), unet.load_state_dict(state["unet_ema"])
-            return text, unet
+            unet.load_state_dict(torch.load(final)["unet_ema"])
+            return unet
         torch.manual_seed(self.args.seed + 2)
-        ema_text, ema_unet = TextTransformer(**{**CONFIG["text"], "vocab_size": len(tok.vocab)}), UNet(**CONFIG["unet"])
-        ema_text.load_state_dict(text.state_dict()), ema_unet.load_state_dict(unet.state_dict())
-        params = list(text.parameters()) + list(unet.parameters())
+        ema_unet = UNet(**CONFIG["unet"])
+        ema_unet.load_state_dict(unet.state_dict())
+        params = list(unet.parameters())
         opt = torch.optim.AdamW(params, lr=self.args.lr, weight_decay=0.01)
         gen = torch.Generator().manual_seed(self.args.seed + 3)
         start = 0
         ckpt = self.path("diffusion-ckpt.pt")
         if os.path.exists(ckpt):
             s = torch.load(ckpt)
-            text.load_state_dict(s["text"]), unet.load_state_dict(s["unet"])
-            ema_text.load_state_dict(s["text_ema"]), ema_unet.load_state_dict(s["unet_ema"])
+            unet.load_state_dict(s["unet"]), ema_unet.load_state_dict(s["unet_ema"])
             opt.load_state_dict(s["opt"]), gen.set_state(s["gen"])
             start = s["step"]
             log(f"resuming diffusion at step {start}")
@@ -200,9 +198,15 @@ class Stages:
             noise = torch.randn(x0.shape, generator=gen)
             a = ac[t].view(-1, 1, 1, 1)
             xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
-            eps = unet(xt, t.float(), text(cond)[0])
-            # Min-SNR-5 weighting (Hang et al. 2023): faster convergence of epsilon prediction.
-            w = (snr[t].clamp(max=5.0) / snr[t]).view(-1, 1, 1, 1)
+            with torch.no_grad():
+                ctx = text(cond)[0]
+            eps = unet(xt, t.float(), ctx)
+            # The loss on the implied picture x0, weighted by SNR clamped to [1, 5]: Min-SNR-5 (Hang et
+            # al. 2023) caps the easy low-noise steps, and the floor of 1 ("truncated SNR", Salimans &
+            # Ho 2022) keeps the high-noise steps, where layout and colors are decided, from weighing
+            # almost nothing (SNR 0.005 at t = 999). With plain epsilon-MSE the caption barely changed
+            # the loss there, and the UNet learned to ignore it. eps error e gives x0 error e / sqrt(SNR).
+            w = (snr[t].clamp(min=1.0, max=5.0) / snr[t]).view(-1, 1, 1, 1)
             loss = (w * (eps - noise).pow(2)).mean()
             opt.zero_grad()
             loss.backward()
@@ -210,19 +214,17 @@ class Stages:
             opt.step()
             decay = min(self.args.ema, (1 + step) / (10 + step))
             with torch.no_grad():
-                for m, e in ((text, ema_text), (unet, ema_unet)):
-                    for p_, q_ in zip(m.parameters(), e.parameters()):
-                        q_.mul_(decay).add_(p_, alpha=1 - decay)
+                for p_, q_ in zip(unet.parameters(), ema_unet.parameters()):
+                    q_.mul_(decay).add_(p_, alpha=1 - decay)
             if step % 50 == 0 or step == steps - 1:
                 el = time.time() - t_start
                 log(f"unet {step}/{steps} loss {loss.item():.4f} lr {lr:.2e} {el / (step - start + 1):.2f}s/step")
             if (step + 1) % 250 == 0 and step + 1 < steps:
-                torch.save({"text": text.state_dict(), "unet": unet.state_dict(), "text_ema": ema_text.state_dict(),
-                            "unet_ema": ema_unet.state_dict(), "opt": opt.state_dict(), "gen": gen.get_state(),
-                            "step": step + 1}, ckpt + ".tmp")
+                torch.save({"unet": unet.state_dict(), "unet_ema": ema_unet.state_dict(), "opt": opt.state_dict(),
+                            "gen": gen.get_state(), "step": step + 1}, ckpt + ".tmp")
                 os.replace(ckpt + ".tmp", ckpt)
-        torch.save({"text_ema": ema_text.state_dict(), "unet_ema": ema_unet.state_dict()}, final)
-        return ema_text, ema_unet
+        torch.save({"unet_ema": ema_unet.state_dict()}, final)
+        return ema_unet
 
     # ------------------------------------------------------------ toy CLIP
     def clip(self, tok, images, captions):
@@ -275,16 +277,17 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=int(os.environ.get("EASEL_DEMO_THREADS", "2")))
     ap.add_argument("--train-images", type=int, default=30000)
     ap.add_argument("--vae-steps", type=int, default=800)
-    ap.add_argument("--decoder-steps", type=int, default=300)
-    ap.add_argument("--decoder-steps2", type=int, default=400)
+    ap.add_argument("--decoder-steps", type=int, default=1500)
     ap.add_argument("--kl-weight", type=float, default=1e-4)
-    ap.add_argument("--unet-steps", type=int, default=1200)
-    ap.add_argument("--batch", type=int, default=48)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--unet-steps", type=int, default=4000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--caption-dropout", type=float, default=0.1)
     ap.add_argument("--clip-steps", type=int, default=250)
-    ap.add_argument("--stop-after", default="", help="stop after this stage (data, vae, diffusion, clip)")
+    ap.add_argument("--stop-after", default="", help="stop after this stage (data, vae, clip, diffusion)")
+    ap.add_argument("--decoder-only", action="store_true",
+                    help="train only the decoder (it needs the VAE, not the UNet: run it beside the UNet stage)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     random.seed(args.seed), np.random.seed(args.seed), torch.manual_seed(args.seed)
@@ -296,15 +299,36 @@ def main(argv=None):
         return
     enc, dec = s.timed("vae", lambda: s.vae(images))
     lat = s.timed("latents", lambda: s.latents(enc, images))
+    if args.decoder_only:
+        s.timed("decoder", lambda: s.decoder(images, lat))
+        return
     if args.stop_after == "vae":
         return
-    text, unet = s.timed("diffusion", lambda: s.diffusion(tok, captions, lat))
-    if args.stop_after == "diffusion":
-        return
-    dec = s.timed("decoder", lambda: s.sharpen_decoder(dec, images, lat))
     clip = s.timed("clip", lambda: s.clip(tok, images, captions))
     if args.stop_after == "clip":
         return
+    text = clip.text
+    # The decoder needs only the VAE's latents: with two or more threads it trains in a second
+    # process beside the UNet, one thread each (two single-threaded runs get more done on two
+    # cores than one run whose OpenMP threads wait on each other).
+    beside = None
+    if args.threads >= 2 and not os.path.exists(s.path("decoder.pt")) and not os.path.exists(s.path("diffusion.pt")):
+        import subprocess
+        import sys
+        cmd = [sys.executable, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "train.py"),
+               "--work", args.work, "--seed", str(args.seed), "--train-images", str(args.train_images),
+               "--decoder-steps", str(args.decoder_steps), "--threads", "1", "--decoder-only"]
+        log_file = open(s.path("decoder.log"), "a")
+        beside = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
+        log(f"decoder training beside the UNet (pid {beside.pid}, log {s.path('decoder.log')})")
+        torch.set_num_threads(args.threads - 1)
+    unet = s.timed("diffusion", lambda: s.diffusion(tok, captions, lat, text))
+    torch.set_num_threads(args.threads)
+    if beside is not None and beside.wait() != 0:
+        raise SystemExit(f"decoder training failed: see {s.path('decoder.log')}")
+    if args.stop_after == "diffusion":
+        return
+    dec = s.timed("decoder", lambda: s.decoder(images, lat))
     from . import export
     s.timed("export", lambda: export.export_all(s, args, tok, enc, dec, lat, text, unet, clip))
     log(f"timings {s.timings}")
