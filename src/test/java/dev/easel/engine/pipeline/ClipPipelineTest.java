@@ -5,15 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-import dev.easel.engine.image.ClipImageProcessor;
 import dev.easel.engine.image.GrayImage;
 import dev.easel.engine.image.RgbImage;
-import dev.easel.engine.onnx.ClipModel;
 import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.fixtures.ClipFixture;
 import dev.easel.fixtures.ClipGuidanceFixture;
 import dev.easel.fixtures.OracleBundle;
 import dev.easel.fixtures.RandomSdBundle;
+import dev.easel.testing.ClientClipScore;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -71,18 +70,6 @@ class ClipPipelineTest {
         return pipeline.generate(request, ProgressListener.NONE, Cancellation.NONE);
     }
 
-    /** CLIPScore of an image as a client would compute it from the PNG. */
-    private static double rescore(StableDiffusionModel model, RgbImage image) {
-        ClipModel clip = model.clip("test");
-        float[] text = clip.embedTexts(List.of(PROMPT));
-        float[] img = clip.embedImages(ClipImageProcessor.unitPixels(image), 1, image.width(), image.height());
-        double cos = 0;
-        for (int k = 0; k < text.length; k++) {
-            cos += text[k] * img[k];
-        }
-        return 100 * Math.max(cos, 0);
-    }
-
     private static double score(GenerationResult result, int image) {
         return result.images().get(image).clipScore().orElseThrow();
     }
@@ -94,7 +81,8 @@ class ClipPipelineTest {
         GenerationResult scored = run(randomPipeline, request().numImages(2).clip(ClipOptions.NONE.withScore()).build());
         for (int j = 0; j < 2; j++) {
             assertArrayEquals(unscored.images().get(j).image().rgb(), scored.images().get(j).image().rgb());
-            assertThat(score(scored, j)).isCloseTo(rescore(random, scored.images().get(j).image()), within(1e-3));
+            assertThat(score(scored, j))
+                    .isCloseTo(ClientClipScore.of(random.clip("test"), PROMPT, scored.images().get(j).image()), within(1e-3));
         }
         assertThat(scored.timings().clip()).isPositive();
     }
@@ -126,7 +114,8 @@ class ClipPipelineTest {
         assertArrayEquals(searched.finalLatents(), again.finalLatents());
         assertThat(searched.finalLatents()).isNotEqualTo(plainRun.finalLatents());
         for (int j = 0; j < 2; j++) {
-            assertThat(score(searched, j)).isCloseTo(rescore(random, searched.images().get(j).image()), within(1e-3));
+            assertThat(score(searched, j))
+                    .isCloseTo(ClientClipScore.of(random.clip("test"), PROMPT, searched.images().get(j).image()), within(1e-3));
         }
         // Every scheduler family: restarts after a re-noised candidate must keep the run valid.
         for (String scheduler : List.of("pndm", "euler", "euler_a", "dpmpp_2m", "lcm")) {
