@@ -325,8 +325,10 @@ public class JobProcessor {
         }
     }
 
-    /** Best effort, beside the job: the status only tells a reader the job has begun. */
-    /** The {@code running} status, written once the job has run for {@code easel.worker.running-status-delay}. */
+    /**
+     * The {@code running} status, written beside the job once it has run for
+     * {@code easel.worker.running-status-delay}; best effort: it only tells a reader the job has begun.
+     */
     private DeferredWrite writeRunningStatus(String jobId, Location location) {
         return DeferredWrite.after(runningStatusDelay, () -> {
             try {
