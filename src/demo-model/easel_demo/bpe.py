@@ -122,6 +122,14 @@ class Tokenizer:
         return ids + [self.pad] * (MAX_LENGTH - len(ids))
 
 
+def read(directory):
+    """The Tokenizer of a directory written by write()."""
+    import os
+    vocab = json.load(open(os.path.join(directory, "vocab.json"), encoding="utf-8"))
+    lines = open(os.path.join(directory, "merges.txt"), encoding="utf-8").read().splitlines()[1:]
+    return Tokenizer(vocab, [tuple(l.split(" ")) for l in lines if l])
+
+
 def write(directory, vocab, merges):
     import os
     os.makedirs(directory, exist_ok=True)

@@ -5,7 +5,6 @@ evaluation is Easel's (Java) DemoEval on the exported bundle.
     /usr/bin/python3 -m easel_demo.preview --work work --out /tmp/preview.png [--checkpoint diffusion-ckpt.pt]
 """
 import argparse
-import json
 import os
 import random
 
@@ -32,23 +31,15 @@ def main():
     if a.reconstructions:
         return reconstructions(a.work, max(a.n, 200))
     torch.set_num_threads(1)
-    tokdir = os.path.join(a.work, "tokenizer")
-    vocab = json.load(open(os.path.join(tokdir, "vocab.json"), encoding="utf-8"))
-    merges = [tuple(l.split(" ")) for l in open(os.path.join(tokdir, "merges.txt"), encoding="utf-8").read().splitlines()[1:] if l]
-    tok = bpe.Tokenizer(vocab, merges)
+    tok = bpe.read(os.path.join(a.work, "tokenizer"))
+    vocab = tok.vocab
     state = torch.load(os.path.join(a.work, a.checkpoint))
     clip = ToyClip(**{**CONFIG["clip"], "vocab_size": len(vocab)})
     clip.load_state_dict(torch.load(os.path.join(a.work, "clip.pt")))
     text = clip.text  # the text encoder is CLIP's text tower
     unet = UNet(**CONFIG["unet"])
     unet.load_state_dict(state["unet" if a.raw else "unet_ema"])
-    dpath = os.path.join(a.work, "decoder.pt")
-    if os.path.exists(dpath):
-        dec = VaeDecoder(**CONFIG["vae_decoder"])
-        dec.load_state_dict(torch.load(dpath))
-    else:  # the VAE's own decoder, until the decoder stage has run
-        dec = VaeDecoder(**CONFIG["vae"])
-        dec.load_state_dict(torch.load(os.path.join(a.work, "vae.pt"))["decoder"])
+    dec = load_decoder(a.work)
     sf = torch.load(os.path.join(a.work, "latents.pt"))["scaling_factor"]
     rng = random.Random(7)
     scenes = [world.sample_scene(rng, "test", 0.0) for _ in range(a.n)]
@@ -71,15 +62,33 @@ def main():
     rows = [np.concatenate(list(img[r * 8:(r + 1) * 8]), 1) for r in range(len(img) // 8)]
     from PIL import Image
     Image.fromarray(np.concatenate(rows, 0)).resize((8 * 128, len(rows) * 128), Image.NEAREST).save(a.out)
+    print("rough one-object accuracy:", accuracy(scenes, img, prompts))
+
+
+def accuracy(scenes, images, prompts=None):
+    """Share of one-object scenes whose background, color, shape and position rough_check reads right;
+    with prompts, prints what it found for each."""
     hits = {"background": 0, "color": 0, "shape": 0, "position": 0}
-    for i, (p, sc) in enumerate(zip(prompts, scenes)):
-        found = rough_check(img[i].astype(np.float32))
-        o = sc["objects"][0]
+    for i, (sc, image) in enumerate(zip(scenes, images)):
+        found, o = rough_check(image.astype(np.float32)), sc["objects"][0]
         want = {"background": sc["background"], "color": o["color"], "shape": o["shape"], "position": o["position"]}
         for k in hits:
             hits[k] += found.get(k) == want[k]
-        print(i, p, "->", found)
-    print("rough one-object accuracy:", {k: f"{100 * v / len(prompts):.0f}%" for k, v in hits.items()})
+        if prompts:
+            print(i, prompts[i], "->", found)
+    return {k: f"{100 * v / len(scenes):.1f}%" for k, v in hits.items()}
+
+
+def load_decoder(work):
+    """The bundle's decoder (decoder.pt) once the decoder stage has run, else the VAE's own."""
+    path = os.path.join(work, "decoder.pt")
+    if os.path.exists(path):
+        dec = VaeDecoder(**CONFIG["vae_decoder"])
+        dec.load_state_dict(torch.load(path))
+    else:
+        dec = VaeDecoder(**CONFIG["vae"])
+        dec.load_state_dict(torch.load(os.path.join(work, "vae.pt"))["decoder"])
+    return dec
 
 
 def reconstructions(work, n):
@@ -89,22 +98,13 @@ def reconstructions(work, n):
     torch.set_num_threads(1)
     enc = VaeEncoder(**CONFIG["vae"])
     enc.load_state_dict(torch.load(os.path.join(work, "vae.pt"))["encoder"])
-    dpath = os.path.join(work, "decoder.pt")
-    dec = VaeDecoder(**CONFIG["vae_decoder"]) if os.path.exists(dpath) else VaeDecoder(**CONFIG["vae"])
-    dec.load_state_dict(torch.load(dpath) if os.path.exists(dpath) else torch.load(os.path.join(work, "vae.pt"))["decoder"])
+    dec = load_decoder(work)
     rng = random.Random(5)
     scenes = [world.sample_scene(rng, "test", 0.0) for _ in range(n)]
     images = np.stack([world.render(sc, rng) for sc in scenes])
     with torch.no_grad():
         rec = dec(enc(to_tensor(images))[0]).clamp(-1, 1).add(1).mul(127.5).round().permute(0, 2, 3, 1).numpy()
-    hits = {"background": 0, "color": 0, "shape": 0, "position": 0}
-    for sc, img in zip(scenes, rec):
-        found, o = rough_check(img.astype(np.float32)), sc["objects"][0]
-        want = {"background": sc["background"], "color": o["color"], "shape": o["shape"], "position": o["position"]}
-        for k in hits:
-            hits[k] += found.get(k) == want[k]
-    print(f"VAE reconstructions of {n} held-out one-object scenes:",
-          {k: f"{100 * v / n:.1f}%" for k, v in hits.items()})
+    print(f"VAE reconstructions of {n} held-out one-object scenes:", accuracy(scenes, rec))
 
 
 def _nearest(rgb):

@@ -65,10 +65,7 @@ class Stages:
         if not os.path.exists(os.path.join(p, "merges.txt")):
             merges = bpe.learn(captions)
             bpe.write(p, bpe.vocab_of(merges), merges)
-        vocab = json.load(open(os.path.join(p, "vocab.json"), encoding="utf-8"))
-        lines = open(os.path.join(p, "merges.txt"), encoding="utf-8").read().splitlines()[1:]
-        merges = [tuple(l.split(" ")) for l in lines if l]
-        return bpe.Tokenizer(vocab, merges)
+        return bpe.read(p)
 
     # ------------------------------------------------------------ VAE
     def vae(self, images):
