@@ -3,6 +3,8 @@ classifier-free guidance, decoded by the VAE, written as one PNG grid. PyTorch o
 evaluation is Easel's (Java) DemoEval on the exported bundle.
 
     /usr/bin/python3 -m easel_demo.preview --work work --out /tmp/preview.png [--checkpoint diffusion-ckpt.pt]
+    /usr/bin/python3 -m easel_demo.preview --work work --reconstructions      # the VAE's ceiling
+    /usr/bin/python3 -m easel_demo.preview --work work --from-noise-levels    # where the UNet loses shapes
 """
 import argparse
 import os
@@ -27,9 +29,13 @@ def main():
     ap.add_argument("--raw", action="store_true", help="the training weights, not their EMA")
     ap.add_argument("--reconstructions", action="store_true",
                     help="instead: read VAE reconstructions of held-out scenes, the best any UNet can do")
+    ap.add_argument("--from-noise-levels", action="store_true",
+                    help="instead: shape accuracy of the UNet's picture from held-out latents noised to a few t")
     a = ap.parse_args()
     if a.reconstructions:
         return reconstructions(a.work, max(a.n, 200))
+    if a.from_noise_levels:
+        return from_noise_levels(a.work, a.checkpoint, max(a.n, 128))
     torch.set_num_threads(1)
     tok = bpe.read(os.path.join(a.work, "tokenizer"))
     vocab = tok.vocab
@@ -105,6 +111,50 @@ def reconstructions(work, n):
     with torch.no_grad():
         rec = dec(enc(to_tensor(images))[0]).clamp(-1, 1).add(1).mul(127.5).round().permute(0, 2, 3, 1).numpy()
     print(f"VAE reconstructions of {n} held-out one-object scenes:", accuracy(scenes, rec))
+
+
+def from_noise_levels(work, checkpoint, n):
+    """Where shapes are lost: n held-out scenes are encoded, noised to timestep t and brought back by
+    the UNet (with their caption, no guidance) in one step (its x0 estimate) and by DDIM from t; the
+    checker reads the decoded pictures. Against reconstructions (t = 0) and the noised latents
+    decoded as they are, this shows whether the UNet keeps a shape it is all but given."""
+    from .models import VaeEncoder
+    from .train import to_tensor
+    torch.set_num_threads(2)
+    tok = bpe.read(os.path.join(work, "tokenizer"))
+    clip = ToyClip(**{**CONFIG["clip"], "vocab_size": len(tok.vocab)})
+    clip.load_state_dict(torch.load(os.path.join(work, "clip.pt")))
+    unet = UNet(**CONFIG["unet"])
+    unet.load_state_dict(torch.load(os.path.join(work, checkpoint))["unet_ema"])
+    enc = VaeEncoder(**CONFIG["vae"])
+    enc.load_state_dict(torch.load(os.path.join(work, "vae.pt"))["encoder"])
+    dec, sf = load_decoder(work), torch.load(os.path.join(work, "latents.pt"))["scaling_factor"]
+    rng = random.Random(5)
+    scenes = [world.sample_scene(rng, "test", 0.0) for _ in range(n)]
+    images = np.stack([world.render(sc, rng) for sc in scenes])
+    prompts = [world.caption(sc, random.Random(i)) for i, sc in enumerate(scenes)]
+
+    def shape_accuracy(z):
+        img = dec(z / sf).clamp(-1, 1).add(1).mul(127.5).round().permute(0, 2, 3, 1).numpy()
+        return accuracy(scenes, img)["shape"]
+
+    ac = alphas_cumprod()
+    with torch.no_grad():
+        z = enc(to_tensor(images))[0] * sf
+        ctx = clip.text(torch.tensor([tok.encode_padded(p) for p in prompts]))[0]
+        noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(1))
+        print(f"{n} held-out one-object scenes; shape accuracy of the reconstructions: {shape_accuracy(z)}")
+        for t in (20, 100, 300, 500):
+            a = ac[t]
+            xt = a.sqrt() * z + (1 - a).sqrt() * noise
+            x0 = (xt - (1 - a).sqrt() * unet(xt, torch.full((n,), float(t)), ctx)) / a.sqrt()
+            x, ts = xt, list(range(t, -1, -20))
+            for i, tt in enumerate(ts):
+                eps = unet(x, torch.full((n,), float(tt)), ctx)
+                at, an = ac[tt], (ac[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0))
+                x = an.sqrt() * (x - (1 - at).sqrt() * eps) / at.sqrt() + (1 - an).sqrt() * eps
+            print(f"t={t}: noised latents decoded as they are {shape_accuracy(xt / a.sqrt())}, UNet's one-step x0 "
+                  f"{shape_accuracy(x0)}, DDIM from t {shape_accuracy(x)}")
 
 
 def _nearest(rgb):
