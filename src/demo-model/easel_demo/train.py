@@ -88,6 +88,11 @@ class Stages:
             x = to_tensor(images[idx.numpy()])
             mean, logvar = enc(x)
             z = mean + torch.randn(mean.shape, generator=gen) * torch.exp(0.5 * logvar)
+            # Noise relative to the latents' spread (scaling them up cannot hide from it): the decoder
+            # must read every picture through it, so the encoder spreads what tells a square from a
+            # circle above it. Without it, shape lived in latent details smaller than the UNet's own
+            # error at low noise, and the UNet drew blobs (README: "Where the shapes are lost").
+            z = z + self.args.vae_latent_noise * mean.std().detach() * torch.randn(mean.shape, generator=gen)
             rec = dec(z)
             kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).mean()
             loss = F.mse_loss(rec, x) + F.l1_loss(rec, x) + self.args.kl_weight * kl
@@ -276,6 +281,8 @@ def main(argv=None):
     ap.add_argument("--vae-steps", type=int, default=800)
     ap.add_argument("--decoder-steps", type=int, default=1500)
     ap.add_argument("--kl-weight", type=float, default=1e-4)
+    ap.add_argument("--vae-latent-noise", type=float, default=0.2,
+                    help="noise added to the VAE's latents in training, times their standard deviation")
     ap.add_argument("--unet-steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
