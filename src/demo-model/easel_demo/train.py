@@ -43,6 +43,8 @@ class Stages:
     def timed(self, name, fn):
         t0 = time.time()
         result = fn()
+        # The decoder's process, beside the UNet's, writes its own entry to the same file: keep it.
+        self.timings = {**self._load_json("timings.json", {}), **self.timings}
         if name not in self.timings:
             self.timings[name] = round(time.time() - t0, 1)
             json.dump(self.timings, open(self.path("timings.json"), "w"), indent=2)
