@@ -22,6 +22,17 @@ def log(msg):
     print(time.strftime("%H:%M:%S"), msg, flush=True)
 
 
+def update(opt, loss):
+    """One optimizer step on loss (the VAE, decoder and CLIP stages; the UNet's also clips gradients)."""
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+
+def log_due(step, steps):
+    return step % 100 == 0 or step == steps - 1
+
+
 def to_tensor(images_uint8):
     return torch.from_numpy(images_uint8).permute(0, 3, 1, 2).float().div(127.5).sub(1)
 
@@ -98,10 +109,8 @@ class Stages:
             rec = dec(z)
             kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).mean()
             loss = F.mse_loss(rec, x) + F.l1_loss(rec, x) + self.args.kl_weight * kl
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if step % 100 == 0 or step == steps - 1:
+            update(opt, loss)
+            if log_due(step, steps):
                 log(f"vae {step}/{steps} loss {loss.item():.4f} kl {kl.item():.3f}")
         torch.save({"encoder": enc.state_dict(), "decoder": dec.state_dict()}, p)
         return enc, dec
@@ -145,10 +154,8 @@ class Stages:
             z = z_all[idx] + 0.05 * z_all.std() * torch.randn(z_all[idx].shape, generator=gen)
             rec = dec(z)
             loss = F.l1_loss(rec, x) + F.mse_loss(rec, x)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if step % 100 == 0 or step == steps - 1:
+            update(opt, loss)
+            if log_due(step, steps):
                 log(f"decoder {step}/{steps} loss {loss.item():.4f} {(time.time() - t_start) / (step + 1):.2f}s/step")
         torch.save(dec.state_dict(), p)
         return dec
@@ -254,10 +261,8 @@ class Stages:
             same = (ids[idx][:, None, :] == ids[idx][None, :, :]).all(-1).float()
             target = same / same.sum(1, keepdim=True)
             loss = 0.5 * (-(target * logits.log_softmax(1)).sum(1).mean() - (target * logits.t().log_softmax(1)).sum(1).mean())
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if step % 100 == 0 or step == steps - 1:
+            update(opt, loss)
+            if log_due(step, steps):
                 log(f"clip {step}/{steps} loss {loss.item():.4f} scale {model.logit_scale.exp().item():.1f}")
         torch.save(model.state_dict(), p)
         return model
