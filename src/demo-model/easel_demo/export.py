@@ -14,6 +14,7 @@ from . import bpe, world
 from .models import CONFIG
 
 OPSET = 14
+SCHEDULER = "DDIMScheduler"
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEMO_ROOT = os.path.dirname(HERE)
 REPO = os.path.dirname(os.path.dirname(DEMO_ROOT))
@@ -86,15 +87,18 @@ def export_all(stages, args, tok, enc, dec, lat, text, unet, clip):
 
     # tokenizer, scheduler, index
     shutil.copytree(stages.path("tokenizer"), os.path.join(out, "tokenizer"))
+    # The bundle's default sampler is DDIM, with SD 1.5's schedule: with guidance 7.5, PNDM's
+    # four-step extrapolation of the guided noise overshoots on this model (colors saturate, shapes
+    # smear; README's table), DDIM's first-order step does not.
     _dump(os.path.join(out, "scheduler", "scheduler_config.json"), {
-        "_class_name": "PNDMScheduler", "_diffusers_version": "0.24.0", "beta_end": world_beta_end(),
+        "_class_name": SCHEDULER, "_diffusers_version": "0.24.0", "beta_end": world_beta_end(),
         "beta_schedule": "scaled_linear", "beta_start": world_beta_start(), "clip_sample": False,
         "num_train_timesteps": 1000, "prediction_type": "epsilon", "set_alpha_to_one": False,
-        "skip_prk_steps": True, "steps_offset": 1, "timestep_spacing": "leading", "trained_betas": None})
+        "steps_offset": 1, "timestep_spacing": "leading", "trained_betas": None})
     component = ["diffusers", "OnnxRuntimeModel"]
     _dump(os.path.join(out, "model_index.json"), {
         "_class_name": "OnnxStableDiffusionPipeline", "_diffusers_version": "0.24.0",
-        "requires_safety_checker": False, "scheduler": ["diffusers", "PNDMScheduler"],
+        "requires_safety_checker": False, "scheduler": ["diffusers", SCHEDULER],
         "text_encoder": component, "tokenizer": ["transformers", "CLIPTokenizer"], "unet": component,
         "vae_decoder": component, "vae_encoder": component})
 
@@ -111,7 +115,7 @@ def export_all(stages, args, tok, enc, dec, lat, text, unet, clip):
         "bos_token_id": tok.bos, "eos_token_id": tok.eos, "pad_token_id": tok.pad, "torch_dtype": "float32"})
 
     # UNet
-    u = CONFIG["unet"]
+    u = unet.config
     sample = torch.randn(2, u["latent_channels"], latent, latent)
     hidden = torch.randn(2, 77, t["width"])
     _onnx(unet, (sample, torch.tensor([981.0, 981.0]), hidden), os.path.join(out, "unet", "model.onnx"),
@@ -164,7 +168,7 @@ def export_all(stages, args, tok, enc, dec, lat, text, unet, clip):
     os.makedirs(ck, exist_ok=True)
     torch.save(dec.state_dict(), os.path.join(ck, "vae_decoder.pt"))
     torch.save(clip.state_dict(), os.path.join(ck, "clip.pt"))
-    _dump(os.path.join(ck, "config.json"), {**CONFIG, "vocab_size": vocab_size, "vae_scaling_factor": scaling})
+    _dump(os.path.join(ck, "config.json"), {**CONFIG, "unet": unet.config, "vocab_size": vocab_size, "vae_scaling_factor": scaling})
 
     # CLIP guidance gradient graph (checked against autograd first); standalone: python3 -m easel_demo.clip_guidance
     from . import clip_guidance

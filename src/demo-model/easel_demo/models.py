@@ -163,7 +163,7 @@ class TextTransformer(nn.Module):
             x = layer(x, mask)
         x = self.final_ln(x)
         eos = ids.argmax(dim=-1)
-        pooled = x[torch.arange(x.shape[0]), eos]
+        pooled = x[torch.arange(x.shape[0], device=x.device), eos]
         return x, pooled
 
 
@@ -171,7 +171,7 @@ class TextTransformer(nn.Module):
 
 def timestep_embedding(t, dim):
     half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
     args = t.float()[:, None] * freqs[None]
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
@@ -179,11 +179,11 @@ def timestep_embedding(t, dim):
 COORD_FEATURES = 10
 
 
-def coord_features(h, w):
+def coord_features(h, w, device=None):
     """[h*w, 10]: x, y in (-1, 1) and their sines/cosines at two frequencies, per pixel (row-major).
     Computed from the feature map's size, so the exported UNet still takes any latent size."""
-    ys = (torch.arange(h, dtype=torch.float32) + 0.5) * (2.0 / h) - 1.0
-    xs = (torch.arange(w, dtype=torch.float32) + 0.5) * (2.0 / w) - 1.0
+    ys = (torch.arange(h, dtype=torch.float32, device=device) + 0.5) * (2.0 / h) - 1.0
+    xs = (torch.arange(w, dtype=torch.float32, device=device) + 0.5) * (2.0 / w) - 1.0
     yy = ys[:, None].expand(h, w).reshape(-1)
     xx = xs[None, :].expand(h, w).reshape(-1)
     feats = [xx, yy]
@@ -214,7 +214,7 @@ class SpatialTransformer(nn.Module):
 
     def forward(self, x, context):
         b, c, h, w = x.shape
-        t = self.proj_in(self.norm(x).reshape(b, c, h * w).transpose(1, 2)) + self.pos(coord_features(h, w))
+        t = self.proj_in(self.norm(x).reshape(b, c, h * w).transpose(1, 2)) + self.pos(coord_features(h, w, x.device))
         if self.self_attn is not None:
             t = t + self.self_attn(self.ln_self(t))
         t = t + self.cross(self.ln_cross(t), context)
@@ -239,6 +239,9 @@ class UNet(nn.Module):
 
     def __init__(self, channels, latent_channels, context_dim, heads, time_dim, full_res_attention=True):
         super().__init__()
+        # Kept so a checkpoint and the export can say which UNet this is (train.py --unet-channels).
+        self.config = {"channels": list(channels), "latent_channels": latent_channels, "context_dim": context_dim,
+                       "heads": heads, "time_dim": time_dim, "full_res_attention": full_res_attention}
         c0, c1, c2 = channels
         self.time_dim = time_dim
         self.time = nn.Sequential(nn.Linear(c0, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))

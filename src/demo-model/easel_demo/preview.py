@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from . import bpe, world
-from .models import CONFIG, ToyClip, UNet, VaeDecoder
-from .train import alphas_cumprod
+from .models import CONFIG, ToyClip, VaeDecoder
+from .train import alphas_cumprod, load_unet
 
 
 def main():
@@ -39,14 +39,13 @@ def main():
     torch.set_num_threads(1)
     tok = bpe.read(os.path.join(a.work, "tokenizer"))
     vocab = tok.vocab
-    state = torch.load(os.path.join(a.work, a.checkpoint))
+    state = _load(a.work, a.checkpoint)
     clip = ToyClip(**{**CONFIG["clip"], "vocab_size": len(vocab)})
-    clip.load_state_dict(torch.load(os.path.join(a.work, "clip.pt")))
+    clip.load_state_dict(_load(a.work, "clip.pt"))
     text = clip.text  # the text encoder is CLIP's text tower
-    unet = UNet(**CONFIG["unet"])
-    unet.load_state_dict(state["unet" if a.raw else "unet_ema"])
+    unet = load_unet(state, "unet" if a.raw else "unet_ema")
     dec = load_decoder(a.work)
-    sf = torch.load(os.path.join(a.work, "latents.pt"))["scaling_factor"]
+    sf = _load(a.work, "latents.pt")["scaling_factor"]
     rng = random.Random(7)
     scenes = [world.sample_scene(rng, "test", 0.0) for _ in range(a.n)]
     prompts = [world.caption(sc, rng) for sc in scenes]
@@ -90,10 +89,10 @@ def load_decoder(work):
     path = os.path.join(work, "decoder.pt")
     if os.path.exists(path):
         dec = VaeDecoder(**CONFIG["vae_decoder"])
-        dec.load_state_dict(torch.load(path))
+        dec.load_state_dict(torch.load(path, map_location="cpu"))
     else:
         dec = VaeDecoder(**CONFIG["vae"])
-        dec.load_state_dict(torch.load(os.path.join(work, "vae.pt"))["decoder"])
+        dec.load_state_dict(_load(work, "vae.pt")["decoder"])
     return dec
 
 
@@ -103,7 +102,7 @@ def reconstructions(work, n):
     from .train import to_tensor
     torch.set_num_threads(1)
     enc = VaeEncoder(**CONFIG["vae"])
-    enc.load_state_dict(torch.load(os.path.join(work, "vae.pt"))["encoder"])
+    enc.load_state_dict(_load(work, "vae.pt")["encoder"])
     dec = load_decoder(work)
     rng = random.Random(5)
     scenes = [world.sample_scene(rng, "test", 0.0) for _ in range(n)]
@@ -123,12 +122,11 @@ def from_noise_levels(work, checkpoint, n):
     torch.set_num_threads(2)
     tok = bpe.read(os.path.join(work, "tokenizer"))
     clip = ToyClip(**{**CONFIG["clip"], "vocab_size": len(tok.vocab)})
-    clip.load_state_dict(torch.load(os.path.join(work, "clip.pt")))
-    unet = UNet(**CONFIG["unet"])
-    unet.load_state_dict(torch.load(os.path.join(work, checkpoint))["unet_ema"])
+    clip.load_state_dict(_load(work, "clip.pt"))
+    unet = load_unet(_load(work, checkpoint))
     enc = VaeEncoder(**CONFIG["vae"])
-    enc.load_state_dict(torch.load(os.path.join(work, "vae.pt"))["encoder"])
-    dec, sf = load_decoder(work), torch.load(os.path.join(work, "latents.pt"))["scaling_factor"]
+    enc.load_state_dict(_load(work, "vae.pt")["encoder"])
+    dec, sf = load_decoder(work), _load(work, "latents.pt")["scaling_factor"]
     rng = random.Random(5)
     scenes = [world.sample_scene(rng, "test", 0.0) for _ in range(n)]
     images = np.stack([world.render(sc, rng) for sc in scenes])
@@ -155,6 +153,10 @@ def from_noise_levels(work, checkpoint, n):
                 x = an.sqrt() * (x - (1 - at).sqrt() * eps) / at.sqrt() + (1 - an).sqrt() * eps
             print(f"t={t}: noised latents decoded as they are {shape_accuracy(xt / a.sqrt())}, UNet's one-step x0 "
                   f"{shape_accuracy(x0)}, DDIM from t {shape_accuracy(x)}")
+
+
+def _load(work, name):
+    return torch.load(os.path.join(work, name), map_location="cpu")
 
 
 def _nearest(rgb):

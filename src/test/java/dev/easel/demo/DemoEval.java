@@ -53,6 +53,9 @@ public final class DemoEval implements Callable<Integer> {
             + " (by default only with the bundle's own, with and without guidance).")
     boolean twoPerScheduler;
 
+    @Option(names = "--guidance", description = "Classifier-free guidance of the guided rows (default: the engine's, 7.5).")
+    Float guidance;
+
     @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads, 0 = all cores (default ${DEFAULT-VALUE}).")
     int threads;
 
@@ -102,7 +105,8 @@ public final class DemoEval implements Callable<Integer> {
         List<HeldOutPrompt> single = HeldOutPrompt.select(all, "single", "test", prompts);
         List<HeldOutPrompt> two = HeldOutPrompt.select(all, "two", "test", prompts);
         List<HeldOutPrompt> novel = HeldOutPrompt.select(all, "single", "novel", prompts);
-        DemoEvaluator.Settings defaults = DemoEvaluator.Settings.defaults();
+        DemoEvaluator.Settings defaults = guidance == null
+                ? DemoEvaluator.Settings.defaults() : DemoEvaluator.Settings.defaults().withGuidance(guidance);
         List<String> rows = new ArrayList<>();
         long start = System.nanoTime();
         try (StableDiffusionModel loaded = StableDiffusionModel.load(model, EngineOptions.cpu().withIntraOpThreads(threads))) {
