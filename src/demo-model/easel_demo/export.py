@@ -163,8 +163,12 @@ def export_all(stages, args, tok, enc, dec, lat, text, unet, clip):
         "vision_config": {"image_size": c["image_size"], "num_channels": 3, "conv_channels": c["image_channels"],
                           "hidden_size": c["width"]}})
 
-    # checkpoints for later gradient graphs
-    ck = os.path.join(DEMO_ROOT, "checkpoints")
+    # checkpoints for later gradient graphs; they, the report and the test files go beside the
+    # bundle, and into the project (src/demo-model, src/test/resources) only when the bundle is the
+    # committed one: an experiment's export must not overwrite the committed model's companions.
+    beside = os.path.dirname(out)
+    committed = out == os.path.join(DEMO_ROOT, "bundle")
+    ck = os.path.join(beside, "checkpoints")
     os.makedirs(ck, exist_ok=True)
     torch.save(dec.state_dict(), os.path.join(ck, "vae_decoder.pt"))
     torch.save(clip.state_dict(), os.path.join(ck, "clip.pt"))
@@ -174,7 +178,7 @@ def export_all(stages, args, tok, enc, dec, lat, text, unet, clip):
     from . import clip_guidance
     clip_guidance.export(dec, clip, out, latent, size, scaling)
 
-    write_test_files(tok, args.seed)
+    write_test_files(tok, args.seed, TEST_RESOURCES if committed else os.path.join(beside, "test-resources"))
     report = measure(tok, enc, dec, text, unet, clip, args.seed)
     report["files"] = {os.path.relpath(os.path.join(d, f), out): os.path.getsize(os.path.join(d, f))
                        for d, _, fs in os.walk(out) for f in fs}
@@ -182,7 +186,7 @@ def export_all(stages, args, tok, enc, dec, lat, text, unet, clip):
     report["checkpoint_bytes"] = {f: os.path.getsize(os.path.join(ck, f)) for f in sorted(os.listdir(ck))}
     report["scaling_factor"] = scaling
     report["timings_s"] = stages.timings
-    _dump(os.path.join(DEMO_ROOT, "report.json"), report)
+    _dump(os.path.join(beside, "report.json"), report)
 
 
 def measure(tok, enc, dec, text, unet, clip, seed):
@@ -225,12 +229,12 @@ GOLDEN_EXTRA = ["", "A BIG Red   Circle, on a blue background!", "a zebra drawn 
                 " ".join(["a red circle to the left of a blue triangle"] * 8)]
 
 
-def write_test_files(tok, seed):
+def write_test_files(tok, seed, directory):
     rng = random.Random(seed + 100)
     captions = [world.caption(world.sample_scene(rng, "train"), rng) for _ in range(20)] + GOLDEN_EXTRA
-    _dump(os.path.join(TEST_RESOURCES, "tokenizer-golden.json"),
+    _dump(os.path.join(directory, "tokenizer-golden.json"),
           [{"text": c, "ids": tok.encode(c)} for c in captions])
-    _dump(os.path.join(TEST_RESOURCES, "heldout-prompts.json"), heldout_prompts(seed + 200))
+    _dump(os.path.join(directory, "heldout-prompts.json"), heldout_prompts(seed + 200))
 
 
 def heldout_prompts(seed, per_kind=300):
