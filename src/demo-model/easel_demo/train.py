@@ -320,7 +320,7 @@ def clip_pixels(x_minus1_1):
 # 4 minutes, and shapes come out right far more often (README: "Training"). The committed model
 # is the GPU recipe's.
 UNET_RECIPES = {
-    "cpu": {"unet_channels": [32, 64, 96], "batch": 64, "unet_steps": 4000},
+    "cpu": {"unet_channels": CONFIG["unet"]["channels"], "batch": 64, "unet_steps": 4000},
     "cuda": {"unet_channels": [64, 96, 128], "batch": 256, "unet_steps": 7000},
 }
 
