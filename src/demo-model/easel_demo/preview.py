@@ -15,7 +15,7 @@ import torch
 
 from . import bpe, world
 from .models import CONFIG, ToyClip, VaeDecoder
-from .train import alphas_cumprod, load_unet
+from .train import alphas_cumprod, load_file, load_unet
 
 
 def main():
@@ -37,15 +37,11 @@ def main():
     if a.from_noise_levels:
         return from_noise_levels(a.work, a.checkpoint, max(a.n, 128))
     torch.set_num_threads(1)
-    tok = bpe.read(os.path.join(a.work, "tokenizer"))
-    vocab = tok.vocab
-    state = _load(a.work, a.checkpoint)
-    clip = ToyClip(**{**CONFIG["clip"], "vocab_size": len(vocab)})
-    clip.load_state_dict(_load(a.work, "clip.pt"))
+    tok, clip = load_text(a.work)
     text = clip.text  # the text encoder is CLIP's text tower
-    unet = load_unet(state, "unet" if a.raw else "unet_ema")
+    unet = load_unet(load_file(a.work, a.checkpoint), "unet" if a.raw else "unet_ema")
     dec = load_decoder(a.work)
-    sf = _load(a.work, "latents.pt")["scaling_factor"]
+    sf = load_file(a.work, "latents.pt")["scaling_factor"]
     rng = random.Random(7)
     scenes = [world.sample_scene(rng, "test", 0.0) for _ in range(a.n)]
     prompts = [world.caption(sc, rng) for sc in scenes]
@@ -84,6 +80,14 @@ def accuracy(scenes, images, prompts=None):
     return {k: f"{100 * v / len(scenes):.1f}%" for k, v in hits.items()}
 
 
+def load_text(work):
+    """(tokenizer, toy CLIP) of a run; the CLIP's text tower is the UNet's text encoder."""
+    tok = bpe.read(os.path.join(work, "tokenizer"))
+    clip = ToyClip(**{**CONFIG["clip"], "vocab_size": len(tok.vocab)})
+    clip.load_state_dict(load_file(work, "clip.pt"))
+    return tok, clip
+
+
 def load_decoder(work):
     """The bundle's decoder (decoder.pt) once the decoder stage has run, else the VAE's own."""
     path = os.path.join(work, "decoder.pt")
@@ -92,7 +96,7 @@ def load_decoder(work):
         dec.load_state_dict(torch.load(path, map_location="cpu"))
     else:
         dec = VaeDecoder(**CONFIG["vae"])
-        dec.load_state_dict(_load(work, "vae.pt")["decoder"])
+        dec.load_state_dict(load_file(work, "vae.pt")["decoder"])
     return dec
 
 
@@ -102,7 +106,7 @@ def reconstructions(work, n):
     from .train import to_tensor
     torch.set_num_threads(1)
     enc = VaeEncoder(**CONFIG["vae"])
-    enc.load_state_dict(_load(work, "vae.pt")["encoder"])
+    enc.load_state_dict(load_file(work, "vae.pt")["encoder"])
     dec = load_decoder(work)
     rng = random.Random(5)
     scenes = [world.sample_scene(rng, "test", 0.0) for _ in range(n)]
@@ -120,13 +124,11 @@ def from_noise_levels(work, checkpoint, n):
     from .models import VaeEncoder
     from .train import to_tensor
     torch.set_num_threads(2)
-    tok = bpe.read(os.path.join(work, "tokenizer"))
-    clip = ToyClip(**{**CONFIG["clip"], "vocab_size": len(tok.vocab)})
-    clip.load_state_dict(_load(work, "clip.pt"))
-    unet = load_unet(_load(work, checkpoint))
+    tok, clip = load_text(work)
+    unet = load_unet(load_file(work, checkpoint))
     enc = VaeEncoder(**CONFIG["vae"])
-    enc.load_state_dict(_load(work, "vae.pt")["encoder"])
-    dec, sf = load_decoder(work), _load(work, "latents.pt")["scaling_factor"]
+    enc.load_state_dict(load_file(work, "vae.pt")["encoder"])
+    dec, sf = load_decoder(work), load_file(work, "latents.pt")["scaling_factor"]
     rng = random.Random(5)
     scenes = [world.sample_scene(rng, "test", 0.0) for _ in range(n)]
     images = np.stack([world.render(sc, rng) for sc in scenes])
@@ -153,10 +155,6 @@ def from_noise_levels(work, checkpoint, n):
                 x = an.sqrt() * (x - (1 - at).sqrt() * eps) / at.sqrt() + (1 - an).sqrt() * eps
             print(f"t={t}: noised latents decoded as they are {shape_accuracy(xt / a.sqrt())}, UNet's one-step x0 "
                   f"{shape_accuracy(x0)}, DDIM from t {shape_accuracy(x)}")
-
-
-def _load(work, name):
-    return torch.load(os.path.join(work, name), map_location="cpu")
 
 
 def _nearest(rgb):

@@ -37,6 +37,11 @@ def to_tensor(images_uint8):
     return torch.from_numpy(images_uint8).permute(0, 3, 1, 2).float().div(127.5).sub(1)
 
 
+def load_file(work, name):
+    """A torch file of a work folder, on the CPU whichever device wrote it."""
+    return torch.load(os.path.join(work, name), map_location="cpu")
+
+
 def load_unet(state, key="unet_ema"):
     """The UNet of a diffusion checkpoint, built from the config saved with it (checkpoints written
     before configs were saved hold the default CONFIG["unet"])."""
@@ -57,8 +62,7 @@ class Stages:
         return os.path.join(self.work, name)
 
     def load(self, name):
-        """A torch file of the work folder, on the CPU whichever device wrote it."""
-        return torch.load(self.path(name), map_location="cpu")
+        return load_file(self.work, name)
 
     def unet_config(self):
         return {**CONFIG["unet"], "channels": self.args.unet_channels,
