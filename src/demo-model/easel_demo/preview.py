@@ -201,8 +201,11 @@ def rough_check(img):
         return rows[lo:hi + 1].mean()
 
     upper, lower = mean_width(by0 + bh * 0.15, by0 + bh * 0.35), mean_width(by0 + bh * 0.65, by0 + bh * 0.85)
-    fill = region.sum() / (bw * bh)
-    out["shape"] = "triangle" if lower > 0 and upper / lower < 0.6 else ("square" if fill > 0.89 else "circle")
+    kh, kw = max(1, int(np.floor(bh * 0.25 + 0.5))), max(1, int(np.floor(bw * 0.25 + 0.5)))  # as Java's Math.round
+    box = region[by0:by0 + bh, bx0:bx0 + bw]
+    corners = box[:kh, :kw].sum() + box[:kh, -kw:].sum() + box[-kh:, :kw].sum() + box[-kh:, -kw:].sum()
+    corner_fill = corners / (4 * kh * kw)
+    out["shape"] = "triangle" if lower > 0 and upper / lower < 0.6 else ("square" if corner_fill > 0.7 else "circle")
     return out
 
 

@@ -7,6 +7,7 @@ import java.awt.RenderingHints;
 import java.awt.geom.Ellipse2D;
 import java.awt.geom.Path2D;
 import java.awt.geom.Rectangle2D;
+import java.awt.geom.RoundRectangle2D;
 import java.awt.image.BufferedImage;
 
 /** Draws demo-world pictures with Java2D (anti-aliased), for testing the checker on its own. */
@@ -39,6 +40,31 @@ final class Painter {
                 g.fill(path);
             }
         }
+        return this;
+    }
+
+    /**
+     * A square whose sides bow inwards by {@code bow} pixels at their middles, its corners sharp:
+     * what strong classifier-free guidance makes of the demo model's squares.
+     */
+    Painter drawBowedSquare(Palette color, double cx, double cy, double side, double bow) {
+        g.setColor(color(color));
+        double h = side / 2;
+        Path2D.Double path = new Path2D.Double();
+        path.moveTo(cx - h, cy - h);
+        path.quadTo(cx, cy - h + 2 * bow, cx + h, cy - h);
+        path.quadTo(cx + h - 2 * bow, cy, cx + h, cy + h);
+        path.quadTo(cx, cy + h - 2 * bow, cx - h, cy + h);
+        path.quadTo(cx - h + 2 * bow, cy, cx - h, cy - h);
+        path.closePath();
+        g.fill(path);
+        return this;
+    }
+
+    /** A square with corners rounded to {@code radius} pixels (half the side: a circle). */
+    Painter drawRoundedSquare(Palette color, double cx, double cy, double side, double radius) {
+        g.setColor(color(color));
+        g.fill(new RoundRectangle2D.Double(cx - side / 2, cy - side / 2, side, side, 2 * radius, 2 * radius));
         return this;
     }
 

@@ -13,7 +13,7 @@ import java.util.List;
  * palette color nearest to its interior's mean; its shape comes from geometric descriptors of the
  * region (pixels nearer the object's color than the background's): how the width grows from top
  * to bottom (an upright triangle widens, circles and squares do not) and how much of its
- * bounding box it fills (square ≈ 1, circle ≈ π/4); its position from the center of its bounding box (for an
+ * bounding box's corners it fills (square ≈ 1, circle ≈ 0.4); its position from the center of its bounding box (for an
  * upright triangle the area centroid lies lower), by thirds of the picture.
  */
 public final class SceneChecker {
@@ -35,6 +35,13 @@ public final class SceneChecker {
     private static final int MIN_AREA = 20;
     /** Bounding-box side (pixels of a 64-pixel picture) between "small" (14) and "big" (26). */
     private static final double SIZE_SPLIT = 20.0 / 64;
+    /** Side of a corner patch of the bounding box, as a fraction of the box's side. */
+    private static final double CORNER = 0.25;
+    /**
+     * Corner fill between a circle's and a square's: anti-aliased circles of the world's sizes (14–26
+     * px) fill 0.37–0.42 of the corner patches, squares 1.0; the threshold is their midpoint.
+     */
+    private static final double SQUARE_CORNER_FILL = 0.7;
 
     /** Finds up to {@code maxObjects} objects, largest first. */
     public Scene check(RgbImage image, int maxObjects) {
@@ -82,6 +89,7 @@ public final class SceneChecker {
             inside[i] = true;
         }
         int[] rowWidth = new int[h];
+        boolean[] region = new boolean[w * h];
         int area = 0;
         int bx0 = w;
         int by0 = h;
@@ -96,6 +104,7 @@ public final class SceneChecker {
                 if (distance(image, i, color) < distance(image, i, bg)) {
                     area++;
                     rowWidth[y]++;
+                    region[i] = true;
                     bx0 = Math.min(bx0, x);
                     bx1 = Math.max(bx1, x);
                     by0 = Math.min(by0, y);
@@ -113,7 +122,7 @@ public final class SceneChecker {
         // sixth of its height below that box's center, so position uses the box's center.
         double cx = bx0 + boxW / 2.0;
         double cy = by0 + boxH / 2.0;
-        Shape shape = shape(rowWidth, by0, boxH, area, boxW);
+        Shape shape = shape(rowWidth, by0, boxH, cornerFill(region, w, new Box(bx0, by0, boxW, boxH)));
         String size = Math.max(boxW / (double) w, boxH / (double) h) > SIZE_SPLIT ? "big" : "small";
         return new Found(Palette.nearest(color[0], color[1], color[2]), shape, size, position(cx / w, cy / h),
                 cx, cy, area, boxW, boxH);
@@ -128,16 +137,41 @@ public final class SceneChecker {
 
     /**
      * Upright triangle: rows near the top are much narrower than rows near the bottom. Otherwise
-     * the fill of the bounding box separates squares (≈ 1) from circles (≈ 0.785).
+     * how much of the bounding box's corners the region fills separates squares from circles. Not
+     * the fill of the whole box (square 1, circle π/4): a square whose sides bow in a little, with
+     * its corners still sharp, fills 0.80–0.89 of its box and read as a circle by that measure, while
+     * its corners stay nearly full. On rounded squares the two measures draw the line close
+     * together: at a corner radius of about 0.33 of the side (box fill: 0.36).
      */
-    static Shape shape(int[] rowWidth, int top, int boxHeight, int area, int boxWidth) {
+    static Shape shape(int[] rowWidth, int top, int boxHeight, double cornerFill) {
         double upper = meanWidth(rowWidth, top + boxHeight * 0.15, top + boxHeight * 0.35);
         double lower = meanWidth(rowWidth, top + boxHeight * 0.65, top + boxHeight * 0.85);
-        double fill = area / (double) (boxWidth * boxHeight);
         if (lower > 0 && upper / lower < 0.6) {
             return Shape.TRIANGLE;
         }
-        return fill > 0.89 ? Shape.SQUARE : Shape.CIRCLE;
+        return cornerFill > SQUARE_CORNER_FILL ? Shape.SQUARE : Shape.CIRCLE;
+    }
+
+    /** A bounding box in pixels: top-left corner and size. */
+    record Box(int x0, int y0, int width, int height) {
+    }
+
+    /** Mean coverage of the four corner patches ({@link #CORNER} of each side) of a region's bounding box. */
+    static double cornerFill(boolean[] region, int w, Box box) {
+        int x0 = box.x0();
+        int y0 = box.y0();
+        int kw = Math.max(1, (int) Math.round(box.width() * CORNER));
+        int kh = Math.max(1, (int) Math.round(box.height() * CORNER));
+        int x1 = x0 + box.width() - 1;
+        int y1 = y0 + box.height() - 1;
+        int covered = 0;
+        for (int dy = 0; dy < kh; dy++) {
+            for (int dx = 0; dx < kw; dx++) {
+                covered += (region[(y0 + dy) * w + x0 + dx] ? 1 : 0) + (region[(y0 + dy) * w + x1 - dx] ? 1 : 0)
+                        + (region[(y1 - dy) * w + x0 + dx] ? 1 : 0) + (region[(y1 - dy) * w + x1 - dx] ? 1 : 0);
+            }
+        }
+        return covered / (4.0 * kw * kh);
     }
 
     private static double meanWidth(int[] rowWidth, double from, double to) {

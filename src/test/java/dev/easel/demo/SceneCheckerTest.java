@@ -60,6 +60,34 @@ class SceneCheckerTest {
         assertEquals("top right", found.position());
     }
 
+    /**
+     * Strong guidance draws the demo model's squares with their sides bowed in (a pixel or two at
+     * 14–26 px) and their corners sharp: still squares, though they fill only 0.80–0.89 of their box.
+     */
+    @Test
+    void readsASquareWithBowedInSidesAsASquare() {
+        for (double side : new double[] {14, 18, 26}) {
+            for (double bow : new double[] {side * 0.05, side * 0.08}) {
+                Found found = checker.check(new Painter(64, Palette.BLUE)
+                        .drawBowedSquare(Palette.WHITE, 31.4, 32.6, side, bow).image(), 1).objects().get(0);
+                assertEquals(Shape.SQUARE, found.shape(), "side " + side + ", bow " + bow);
+            }
+        }
+    }
+
+    /** A slightly rounded square is a square; one rounded to 0.4 of its side is nearer a circle. */
+    @Test
+    void readsRoundedSquaresByHowRoundTheirCornersAre() {
+        for (double side : new double[] {14, 18, 26}) {
+            Found slightly = checker.check(new Painter(64, Palette.BLACK)
+                    .drawRoundedSquare(Palette.YELLOW, 32.3, 31.8, side, side * 0.15).image(), 1).objects().get(0);
+            assertEquals(Shape.SQUARE, slightly.shape(), "side " + side + ", corner radius 0.15 of it");
+            Found round = checker.check(new Painter(64, Palette.BLACK)
+                    .drawRoundedSquare(Palette.YELLOW, 32.3, 31.8, side, side * 0.4).image(), 1).objects().get(0);
+            assertEquals(Shape.CIRCLE, round.shape(), "side " + side + ", corner radius 0.4 of it");
+        }
+    }
+
     @Test
     void findsTwoObjectsAndTheirRelation() {
         Scene scene = checker.check(new Painter(64, Palette.BLACK)
