@@ -139,7 +139,7 @@ public final class SceneChecker {
      * Upright triangle: rows near the top are much narrower than rows near the bottom. Otherwise
      * how much of the bounding box's corners the region fills separates squares from circles. Not
      * the fill of the whole box (square 1, circle π/4): a square whose sides bow in a little, with
-     * its corners still sharp, fills 0.80–0.89 of its box and read as a circle by that measure, while
+     * its corners still sharp, fills 0.80–0.89 of its box and reads as a circle by that measure, while
      * its corners stay nearly full. On rounded squares the two measures draw the line close
      * together: at a corner radius of about 0.33 of the side (box fill: 0.36).
      */
