@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -36,9 +37,12 @@ import picocli.CommandLine.Option;
  * {@code completed} event, and that minus the generation stages the worker reports (text encode,
  * denoise, decode) — the overhead of Kafka in → PNG → S3 → event out.
  *
- * <p>The measured jobs follow {@code --warmup} unmeasured ones: the JVM compiles the job path (C2)
- * over the first few hundred jobs, and the worker is a long-running process, so its steady state
- * is the figure that counts. The warm-up jobs' end-to-end times are printed too (a cold worker).
+ * <p>The measured jobs follow unmeasured ones: at least {@code --warmup}, then more until the
+ * worker's JIT compilers have gone quiet ({@link JitMeter}). The job path — the AWS SDK's request
+ * pipeline, the Kafka clients, Mutiny, Jackson — is large, and C2 compiles it over several thousand
+ * jobs while taking half a core from the broker and the store; the worker is a long-running
+ * process, so its steady state is the figure that counts. The warm-up is printed too, block by
+ * block (a cold worker), and {@code --gap-ms} shows a worker fed more slowly than it can go.
  *
  * <pre>./mvnw package -DskipTests &amp;&amp; ./mvnw test-compile exec:java@worker-bench -Dexec.args="--jobs 300"</pre>
  */
@@ -46,13 +50,29 @@ import picocli.CommandLine.Option;
 public final class WorkerBenchmark implements Callable<Integer> {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Jobs per block of the warm-up curve and of the JIT check. */
+    static final int BLOCK = 250;
 
     @Option(names = "--jobs", defaultValue = "300", description = "Measured jobs (default ${DEFAULT-VALUE}).")
     int jobs;
 
     @Option(names = "--warmup", defaultValue = "1000",
-            description = "Unmeasured jobs first, about 15 s of traffic at the default (default ${DEFAULT-VALUE}).")
+            description = "Unmeasured jobs first, at least (default ${DEFAULT-VALUE}).")
     int warmup;
+
+    @Option(names = "--jit-quiet", defaultValue = "5",
+            description = "Then more, in blocks of " + BLOCK + " jobs, until the worker's JIT compilers used less than"
+                    + " this % of one core over two blocks in a row (default ${DEFAULT-VALUE}; Linux only, elsewhere"
+                    + " --warmup alone; 100 turns it off).")
+    double jitQuiet;
+
+    @Option(names = "--max-warmup", defaultValue = "20000",
+            description = "Measure anyway after this many warm-up jobs, saying the JIT was not quiet (default ${DEFAULT-VALUE}).")
+    int maxWarmup;
+
+    @Option(names = "--gap-ms", defaultValue = "0",
+            description = "Idle time between jobs, as a worker fed more slowly than it can go (default ${DEFAULT-VALUE}).")
+    long gapMs;
 
     @Option(names = "--worker-jvm", split = " ", description = "Extra JVM options for the worker, space-separated.")
     List<String> workerJvm = List.of();
@@ -73,27 +93,80 @@ public final class WorkerBenchmark implements Callable<Integer> {
             try (KafkaProducer<String, byte[]> producer = producer(stack);
                  KafkaConsumer<String, String> consumer = consumer(stack)) {
                 consumer.subscribe(List.of("easel.events"));
+                Traffic traffic = new Traffic(producer, consumer, "bench-" + ProcessHandle.current().pid() + "-",
+                        JitMeter.of(worker.pid()));
                 List<double[]> cold = new ArrayList<>();
+                List<Block> blocks = new ArrayList<>();
+                // C2 goes quiet for a block now and then long before it is done: two blocks in a row.
+                boolean metered = traffic.jit().isPresent() && jitQuiet < 100;
+                int quietBlocks = 0;
+                while (cold.size() < warmup || (metered && quietBlocks < 2 && cold.size() < maxWarmup)) {
+                    int count = cold.size() < warmup ? Math.min(BLOCK, warmup - cold.size()) : BLOCK;
+                    Block block = traffic.run(count, cold, new LinkedHashMap<>());
+                    blocks.add(block);
+                    quietBlocks = block.jitShare() * 100 < jitQuiet ? quietBlocks + 1 : 0;
+                }
                 List<double[]> measured = new ArrayList<>();
                 Map<String, Double> phaseSums = new LinkedHashMap<>();
-                for (int i = 0; i < warmup + jobs; i++) {
-                    Map<String, Double> phases = new LinkedHashMap<>();
-                    double[] sample = runOne(producer, consumer, "bench-" + ProcessHandle.current().pid() + "-" + i,
-                            phases);
-                    if (i >= warmup) {
-                        measured.add(sample);
-                        phases.forEach((phase, ms) -> phaseSums.merge(phase, ms, Double::sum));
-                    } else {
-                        cold.add(sample);
-                    }
-                }
-                report(cold, measured, phaseSums);
+                Block steady = traffic.run(jobs, measured, phaseSums);
+                report(new Warmup(cold, blocks, !metered || quietBlocks >= 2), measured, steady, phaseSums);
             } finally {
                 worker.destroy();
                 worker.waitFor();
             }
         }
         return 0;
+    }
+
+    /** Jobs in a row: their samples, and the share of one core the worker's JIT took meanwhile (NaN: unknown). */
+    record Block(List<double[]> samples, double jitShare) {
+    }
+
+    /** What came before the measured jobs; {@code quiet}: the JIT had gone quiet, or was not metered. */
+    record Warmup(List<double[]> samples, List<Block> blocks, boolean quiet) {
+    }
+
+    /** Where the benchmark sends its jobs and reads their events, and what it meters meanwhile. */
+    private final class Traffic {
+
+        private final KafkaProducer<String, byte[]> producer;
+        private final KafkaConsumer<String, String> consumer;
+        private final String idPrefix;
+        private final Optional<JitMeter> jit;
+        /** Every job a fresh id: a repeated one would find its manifest and take the duplicate path. */
+        private int next;
+
+        Traffic(KafkaProducer<String, byte[]> producer, KafkaConsumer<String, String> consumer, String idPrefix,
+                Optional<JitMeter> jit) {
+            this.producer = producer;
+            this.consumer = consumer;
+            this.idPrefix = idPrefix;
+            this.jit = jit;
+        }
+
+        Optional<JitMeter> jit() {
+            return jit;
+        }
+
+        /** Runs {@code count} jobs one at a time, adding their samples to {@code into} and their phases to {@code phaseSums}. */
+        Block run(int count, List<double[]> into, Map<String, Double> phaseSums) throws Exception {
+            Map<String, Long> jitBefore = jit.map(JitMeter::snapshot).orElse(Map.of());
+            long start = System.nanoTime();
+            List<double[]> samples = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                Map<String, Double> phases = new LinkedHashMap<>();
+                samples.add(runOne(producer, consumer, idPrefix + next++, phases));
+                phases.forEach((phase, ms) -> phaseSums.merge(phase, ms, Double::sum));
+                if (gapMs > 0) {
+                    Thread.sleep(gapMs);
+                }
+            }
+            long wall = System.nanoTime() - start;
+            double share = jit.map(m -> JitMeter.cpuNanosBetween(jitBefore, m.snapshot()) / (double) wall)
+                    .orElse(Double.NaN);
+            into.addAll(samples);
+            return new Block(samples, share);
+        }
     }
 
     private Process startWorker(LocalStack stack, Path bundle, Path log) throws Exception {
@@ -178,9 +251,10 @@ public final class WorkerBenchmark implements Callable<Integer> {
         return new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
     }
 
-    private void report(List<double[]> cold, List<double[]> samples, Map<String, Double> phaseSums) {
-        System.out.printf(Locale.ROOT, "%d jobs (after %d warm-up), 64x64, 2 euler steps, oracle bundle, one at a time%n",
-                samples.size(), warmup);
+    private void report(Warmup warm, List<double[]> samples, Block steady, Map<String, Double> phaseSums) {
+        List<double[]> cold = warm.samples();
+        System.out.printf(Locale.ROOT, "%d jobs (after %d warm-up), 64x64, 2 euler steps, oracle bundle, one at a time%s%n",
+                samples.size(), cold.size(), gapMs > 0 ? ", " + gapMs + " ms apart" : "");
         System.out.println("| per job | p50 ms | p90 ms | p99 ms | max ms |");
         System.out.println("|---|---:|---:|---:|---:|");
         row("end to end (produce → completed event consumed)", samples, 0);
@@ -189,12 +263,29 @@ public final class WorkerBenchmark implements Callable<Integer> {
         if (!cold.isEmpty()) {
             row("end to end, the " + cold.size() + " warm-up jobs (a cold worker)", cold, 0);
         }
+        if (!warm.blocks().isEmpty()) {
+            // The warm-up curve: each block's end-to-end p50 / p99 and its JIT share of one core.
+            StringBuilder curve = new StringBuilder("warm-up, per block (jobs: p50/p99 ms, JIT % of a core):");
+            for (Block block : warm.blocks()) {
+                double[] sorted = block.samples().stream().mapToDouble(s -> s[0]).sorted().toArray();
+                curve.append(String.format(Locale.ROOT, " %d: %.1f/%.0f %s", block.samples().size(),
+                        percentile(sorted, 50), percentile(sorted, 99), percent(block.jitShare())));
+            }
+            System.out.println(curve);
+        }
+        System.out.printf(Locale.ROOT, "JIT during the measured jobs: %s of a core%s%n", percent(steady.jitShare()),
+                Double.isNaN(steady.jitShare()) ? " (no /proc here: warm-up was --warmup jobs)"
+                        : warm.quiet() ? "" : " — warm-up stopped at --max-warmup before the JIT was quiet");
         // Where the worker's time goes: the mean of each phase of the completed events' timingsMs
         // (whole milliseconds each, so sub-millisecond phases read as fractions of jobs that took 1 ms),
         // then ~answer and ~delivery, read from record timestamps (see runOne).
         StringBuilder means = new StringBuilder("mean timingsMs:");
         phaseSums.forEach((phase, sum) -> means.append(String.format(Locale.ROOT, " %s %.2f", phase, sum / samples.size())));
         System.out.println(means);
+    }
+
+    private static String percent(double share) {
+        return Double.isNaN(share) ? "?" : String.format(Locale.ROOT, "%.0f %%", share * 100);
     }
 
     private static void row(String name, List<double[]> samples, int column) {
