@@ -95,21 +95,20 @@ public final class WorkerBenchmark implements Callable<Integer> {
                 consumer.subscribe(List.of("easel.events"));
                 Traffic traffic = new Traffic(producer, consumer, "bench-" + ProcessHandle.current().pid() + "-",
                         JitMeter.of(worker.pid()));
-                List<double[]> cold = new ArrayList<>();
                 List<Block> blocks = new ArrayList<>();
                 // C2 goes quiet for a block now and then long before it is done: two blocks in a row.
                 boolean metered = traffic.jit().isPresent() && jitQuiet < 100;
                 int quietBlocks = 0;
-                while (cold.size() < warmup || (metered && quietBlocks < 2 && cold.size() < maxWarmup)) {
-                    int count = cold.size() < warmup ? Math.min(BLOCK, warmup - cold.size()) : BLOCK;
-                    Block block = traffic.run(count, cold, new LinkedHashMap<>());
+                int done = 0;
+                while (done < warmup || (metered && quietBlocks < 2 && done < maxWarmup)) {
+                    Block block = traffic.run(done < warmup ? Math.min(BLOCK, warmup - done) : BLOCK, new LinkedHashMap<>());
                     blocks.add(block);
+                    done += block.samples().size();
                     quietBlocks = block.jitShare() * 100 < jitQuiet ? quietBlocks + 1 : 0;
                 }
-                List<double[]> measured = new ArrayList<>();
                 Map<String, Double> phaseSums = new LinkedHashMap<>();
-                Block steady = traffic.run(jobs, measured, phaseSums);
-                report(new Warmup(cold, blocks, !metered || quietBlocks >= 2), measured, steady, phaseSums);
+                Block steady = traffic.run(jobs, phaseSums);
+                report(new Warmup(blocks, !metered || quietBlocks >= 2), steady, phaseSums);
             } finally {
                 worker.destroy();
                 worker.waitFor();
@@ -123,7 +122,11 @@ public final class WorkerBenchmark implements Callable<Integer> {
     }
 
     /** What came before the measured jobs; {@code quiet}: the JIT had gone quiet, or was not metered. */
-    record Warmup(List<double[]> samples, List<Block> blocks, boolean quiet) {
+    record Warmup(List<Block> blocks, boolean quiet) {
+
+        List<double[]> samples() {
+            return blocks.stream().flatMap(block -> block.samples().stream()).toList();
+        }
     }
 
     /** Where the benchmark sends its jobs and reads their events, and what it meters meanwhile. */
@@ -148,8 +151,8 @@ public final class WorkerBenchmark implements Callable<Integer> {
             return jit;
         }
 
-        /** Runs {@code count} jobs one at a time, adding their samples to {@code into} and their phases to {@code phaseSums}. */
-        Block run(int count, List<double[]> into, Map<String, Double> phaseSums) throws Exception {
+        /** Runs {@code count} jobs one at a time, adding their phases to {@code phaseSums}. */
+        Block run(int count, Map<String, Double> phaseSums) throws Exception {
             Map<String, Long> jitBefore = jit.map(JitMeter::snapshot).orElse(Map.of());
             long start = System.nanoTime();
             List<double[]> samples = new ArrayList<>();
@@ -164,7 +167,6 @@ public final class WorkerBenchmark implements Callable<Integer> {
             long wall = System.nanoTime() - start;
             double share = jit.map(m -> JitMeter.cpuNanosBetween(jitBefore, m.snapshot()) / (double) wall)
                     .orElse(Double.NaN);
-            into.addAll(samples);
             return new Block(samples, share);
         }
     }
@@ -251,8 +253,9 @@ public final class WorkerBenchmark implements Callable<Integer> {
         return new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
     }
 
-    private void report(Warmup warm, List<double[]> samples, Block steady, Map<String, Double> phaseSums) {
+    private void report(Warmup warm, Block steady, Map<String, Double> phaseSums) {
         List<double[]> cold = warm.samples();
+        List<double[]> samples = steady.samples();
         System.out.printf(Locale.ROOT, "%d jobs (after %d warm-up), 64x64, 2 euler steps, oracle bundle, one at a time%s%n",
                 samples.size(), cold.size(), gapMs > 0 ? ", " + gapMs + " ms apart" : "");
         System.out.println("| per job | p50 ms | p90 ms | p99 ms | max ms |");
