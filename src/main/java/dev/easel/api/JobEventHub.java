@@ -2,7 +2,7 @@ package dev.easel.api;
 
 import dev.easel.config.SseConfig;
 import dev.easel.messaging.JobEventRecords;
-import dev.easel.messaging.JobEvents.JobEvent;
+import dev.easel.contract.JobEvents.JobEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.operators.multi.processors.UnicastProcessor;
 import jakarta.enterprise.context.ApplicationScoped;

@@ -2,11 +2,11 @@ package dev.easel.api;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.config.S3Config;
-import dev.easel.store.JobKeys;
+import dev.easel.contract.JobKeys;
 import dev.easel.store.ObjectStore;
 import dev.easel.store.StoredObject;
-import dev.easel.worker.JobStatus;
-import dev.easel.worker.Manifest;
+import dev.easel.contract.JobStatus;
+import dev.easel.contract.Manifest;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.io.IOException;

@@ -2,9 +2,9 @@ package dev.easel.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.easel.job.Violation;
-import dev.easel.worker.JobStatus;
-import dev.easel.worker.Manifest;
+import dev.easel.contract.Violation;
+import dev.easel.contract.JobStatus;
+import dev.easel.contract.Manifest;
 import java.util.List;
 import java.util.function.Function;
 

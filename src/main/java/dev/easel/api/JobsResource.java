@@ -1,13 +1,13 @@
 package dev.easel.api;
 
 import dev.easel.config.WorkerConfig;
-import dev.easel.job.Job;
-import dev.easel.job.JobOutput;
-import dev.easel.job.JobRejection;
-import dev.easel.job.Validated;
-import dev.easel.job.Violation;
+import dev.easel.contract.Job;
+import dev.easel.contract.JobOutput;
+import dev.easel.contract.JobRejection;
+import dev.easel.contract.Validated;
+import dev.easel.contract.Violation;
 import dev.easel.messaging.JobQueue;
-import dev.easel.store.JobKeys;
+import dev.easel.contract.JobKeys;
 import dev.easel.worker.JobProcessor;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;

@@ -2,7 +2,7 @@ package dev.easel.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.easel.messaging.JobEvents;
+import dev.easel.contract.JobEvents;
 import dev.easel.messaging.JobRecords;
 import dev.easel.worker.JobProcessor;
 import dev.easel.worker.JobAbandonedException;

@@ -1,7 +1,7 @@
 package dev.easel.config;
 
 import dev.easel.engine.pipeline.ClipLimits;
-import dev.easel.job.JobLimits;
+import dev.easel.contract.JobLimits;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 

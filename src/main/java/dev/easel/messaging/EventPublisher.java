@@ -1,13 +1,14 @@
 package dev.easel.messaging;
 
+import dev.easel.contract.JobEvents;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.easel.config.EventsConfig;
-import dev.easel.messaging.JobEvents.Completed;
-import dev.easel.messaging.JobEvents.Data;
-import dev.easel.messaging.JobEvents.Failed;
-import dev.easel.messaging.JobEvents.JobEvent;
-import dev.easel.messaging.JobEvents.Progress;
-import dev.easel.messaging.JobEvents.Started;
+import dev.easel.contract.JobEvents.Completed;
+import dev.easel.contract.JobEvents.Data;
+import dev.easel.contract.JobEvents.Failed;
+import dev.easel.contract.JobEvents.JobEvent;
+import dev.easel.contract.JobEvents.Progress;
+import dev.easel.contract.JobEvents.Started;
 import io.smallrye.reactive.messaging.ce.OutgoingCloudEventMetadata;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.inject.Inject;

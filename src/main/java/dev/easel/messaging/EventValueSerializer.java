@@ -1,5 +1,6 @@
 package dev.easel.messaging;
 
+import dev.easel.contract.JobEvents;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.common.errors.SerializationException;

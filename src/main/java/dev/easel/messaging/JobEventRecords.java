@@ -1,7 +1,8 @@
 package dev.easel.messaging;
 
+import dev.easel.contract.JobEvents;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.easel.messaging.JobEvents.JobEvent;
+import dev.easel.contract.JobEvents.JobEvent;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,6 @@
 package dev.easel.messaging;
 
+import dev.easel.contract.JobEvents;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,7 +12,7 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 
 /**
- * Turns a record from the jobs topic into the job's JSON bytes, for {@code dev.easel.job.JobParser}.
+ * Turns a record from the jobs topic into the job's JSON bytes, for {@code dev.easel.contract.JobParser}.
  * Three forms are accepted (docs/events.md):
  * <ul>
  *   <li>a CloudEvent in binary mode: {@code ce_specversion}, {@code ce_id}, {@code ce_source},

@@ -10,7 +10,7 @@ import java.util.Optional;
  * The worker's object storage: where job images and result manifests are written, and the source
  * of truth for job status. Absence is a value ({@link Optional#empty()}, {@code false}); an
  * {@link IOException} always means storage failed (network, timeout, credentials, missing bucket)
- * and the caller may retry, as {@link dev.easel.job.ObjectFetcher} and the job code already treat
+ * and the caller may retry, as {@link dev.easel.contract.ObjectFetcher} and the job code already treat
  * it. Bucket names, keys and metadata that S3 would refuse are rejected with an
  * {@link IllegalArgumentException} before any request ({@link ObjectKeys}).
  */

@@ -1,7 +1,7 @@
 package dev.easel.store;
 
 import dev.easel.config.S3Config;
-import dev.easel.job.ObjectFetcher;
+import dev.easel.contract.ObjectFetcher;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;

@@ -11,7 +11,7 @@ import org.jboss.logging.Logger;
 
 /**
  * Makes the application's one {@link S3ObjectStore} from {@code easel.s3.*}, injectable as
- * {@link ObjectStore}, {@link dev.easel.job.ObjectFetcher} or itself, and closes its client
+ * {@link ObjectStore}, {@link dev.easel.contract.ObjectFetcher} or itself, and closes its client
  * (connections, the presigner) at shutdown.
  */
 @ApplicationScoped

@@ -3,8 +3,8 @@ package dev.easel.api;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import dev.easel.messaging.JobEvents;
-import dev.easel.messaging.JobEvents.JobEvent;
+import dev.easel.contract.JobEvents;
+import dev.easel.contract.JobEvents.JobEvent;
 import io.smallrye.mutiny.helpers.test.AssertSubscriber;
 import java.net.URI;
 import java.time.Instant;

@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.easel.job.Violation;
+import dev.easel.contract.Violation;
 import dev.easel.messaging.JobRecords;
-import dev.easel.worker.JobStatus;
-import dev.easel.worker.Manifest;
+import dev.easel.contract.JobStatus;
+import dev.easel.contract.Manifest;
 import jakarta.ws.rs.core.MultivaluedHashMap;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;

@@ -39,7 +39,7 @@ class ArchitectureTest {
     void engineDoesNotReachOutward() {
         noClasses().that().resideInAPackage("dev.easel.engine..")
                 .should().dependOnClassesThat().resideInAnyPackage(
-                        "dev.easel.cli..", "dev.easel.job..", "dev.easel.messaging..", "dev.easel.store..",
+                        "dev.easel.cli..", "dev.easel.contract..", "dev.easel.messaging..", "dev.easel.store..",
                         "dev.easel.notify..", "dev.easel.api..", "dev.easel.config..", "dev.easel.worker..",
                         "dev.easel.observe..")
                 .because("dependencies point inward: the worker uses the engine, never the reverse")

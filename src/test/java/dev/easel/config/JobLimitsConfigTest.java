@@ -2,7 +2,7 @@ package dev.easel.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.easel.job.JobLimits;
+import dev.easel.contract.JobLimits;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
 import io.smallrye.config.common.MapBackedConfigSource;

@@ -28,7 +28,7 @@ class NativeBuildIT {
 
     /** Resources Easel reads at run time, which the image must hold (quarkus.native.resources.includes). */
     static final List<String> RUNTIME_RESOURCES = List.of(
-            "schema/job-v1.schema.json", // dev.easel.job.JobSchema
+            "schema/job-v1.schema.json", // dev.easel.contract.JobSchema
             "dev/easel/engine/tokenizer/html5-entities.tsv", // dev.easel.engine.tokenizer.HtmlUnescape
             "ai/onnxruntime/native/linux-x64/libonnxruntime.so", // ONNX Runtime's loader extracts these
             "ai/onnxruntime/native/linux-x64/libonnxruntime4j_jni.so");

@@ -3,9 +3,9 @@ package dev.easel.messaging;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.easel.messaging.JobEvents.Failed;
-import dev.easel.messaging.JobEvents.Progress;
-import dev.easel.messaging.JobEvents.Started;
+import dev.easel.contract.JobEvents.Failed;
+import dev.easel.contract.JobEvents.Progress;
+import dev.easel.contract.JobEvents.Started;
 import io.smallrye.reactive.messaging.ce.OutgoingCloudEventMetadata;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import java.net.URI;

@@ -1,14 +1,15 @@
 package dev.easel.messaging;
 
+import dev.easel.contract.JobEvents;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.config.TopicsConfig;
-import dev.easel.messaging.JobEvents.Completed;
-import dev.easel.messaging.JobEvents.Image;
-import dev.easel.messaging.JobEvents.Progress;
-import dev.easel.messaging.JobEvents.Started;
+import dev.easel.contract.JobEvents.Completed;
+import dev.easel.contract.JobEvents.Image;
+import dev.easel.contract.JobEvents.Progress;
+import dev.easel.contract.JobEvents.Started;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;

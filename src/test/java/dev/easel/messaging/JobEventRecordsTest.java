@@ -1,8 +1,9 @@
 package dev.easel.messaging;
 
+import dev.easel.contract.JobEvents;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.easel.messaging.JobEvents.JobEvent;
+import dev.easel.contract.JobEvents.JobEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Optional;

@@ -1,10 +1,11 @@
 package dev.easel.store;
 
+import dev.easel.contract.JobKeys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.easel.devstack.LocalStack;
-import dev.easel.job.ObjectFetcher;
+import dev.easel.contract.ObjectFetcher;
 import dev.easel.testing.S3Configs;
 import java.io.IOException;
 import java.io.InputStream;

@@ -3,7 +3,7 @@ package dev.easel.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.easel.job.ObjectFetcher;
+import dev.easel.contract.ObjectFetcher;
 import dev.easel.testing.S3Configs;
 import java.net.URI;
 import java.time.Duration;

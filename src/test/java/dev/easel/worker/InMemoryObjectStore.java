@@ -1,6 +1,6 @@
 package dev.easel.worker;
 
-import dev.easel.job.ObjectFetcher;
+import dev.easel.contract.ObjectFetcher;
 import dev.easel.store.ObjectStore;
 import dev.easel.store.StoredObject;
 import java.io.ByteArrayInputStream;

@@ -1,5 +1,6 @@
 package dev.easel.worker;
 
+import dev.easel.contract.JobStatus;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -11,9 +12,9 @@ import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.StableDiffusionModel;
 import dev.easel.fixtures.OracleBundle;
-import dev.easel.job.JobLimits;
+import dev.easel.contract.JobLimits;
 import dev.easel.messaging.AckingMessaging;
-import dev.easel.messaging.JobEvents;
+import dev.easel.contract.JobEvents;
 import dev.easel.notify.WebhookSender;
 import dev.easel.notify.WebhookSettings;
 import dev.easel.observe.LogContext;

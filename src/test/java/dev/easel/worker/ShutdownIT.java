@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.easel.devstack.LocalStack;
 import dev.easel.fixtures.OracleBundle;
 import dev.easel.fixtures.RandomSdBundle;
-import dev.easel.messaging.JobEvents;
+import dev.easel.contract.JobEvents;
 import dev.easel.testing.TopicReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

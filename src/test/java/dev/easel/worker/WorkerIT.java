@@ -8,7 +8,7 @@ import com.standardwebhooks.Webhook;
 import com.sun.net.httpserver.HttpServer;
 import dev.easel.config.TopicsConfig;
 import dev.easel.messaging.DeadLetters;
-import dev.easel.messaging.JobEvents;
+import dev.easel.contract.JobEvents;
 import dev.easel.store.ObjectStore;
 import dev.easel.store.StoredObject;
 import dev.easel.testing.LogCapture;

@@ -1,4 +1,4 @@
-package dev.easel.job;
+package dev.easel.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

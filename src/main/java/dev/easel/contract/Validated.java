@@ -1,4 +1,4 @@
-package dev.easel.job;
+package dev.easel.contract;
 
 /**
  * The answer to checking client input: the value, or the rejection that says why there is none.

@@ -1,4 +1,4 @@
-package dev.easel.job;
+package dev.easel.contract;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,4 +1,4 @@
-package dev.easel.job;
+package dev.easel.contract;
 
 import dev.easel.engine.image.PngLimits;
 import dev.easel.engine.pipeline.ClipLimits;

@@ -1,16 +1,16 @@
-package dev.easel.messaging;
+package dev.easel.contract;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.easel.job.JobRejection;
-import dev.easel.job.Violation;
-import dev.easel.messaging.JobEvents.Completed;
-import dev.easel.messaging.JobEvents.Failed;
-import dev.easel.messaging.JobEvents.Image;
-import dev.easel.messaging.JobEvents.Progress;
-import dev.easel.messaging.JobEvents.Started;
+import dev.easel.contract.JobRejection;
+import dev.easel.contract.Violation;
+import dev.easel.contract.JobEvents.Completed;
+import dev.easel.contract.JobEvents.Failed;
+import dev.easel.contract.JobEvents.Image;
+import dev.easel.contract.JobEvents.Progress;
+import dev.easel.contract.JobEvents.Started;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.easel.job;
+package dev.easel.contract;
 
 import dev.easel.engine.image.PngEncoder;
 import dev.easel.engine.image.RgbImage;

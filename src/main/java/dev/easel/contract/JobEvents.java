@@ -1,10 +1,10 @@
-package dev.easel.messaging;
+package dev.easel.contract;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.easel.job.JobRejection;
-import dev.easel.job.Violation;
+import dev.easel.contract.JobRejection;
+import dev.easel.contract.Violation;
 import java.net.URI;
 import java.time.Instant;
 import java.util.Collections;
@@ -27,7 +27,7 @@ public final class JobEvents {
     public static final String DATA_CONTENT_TYPE = "application/json";
 
     /** Plain Jackson: the payloads hold only strings, numbers, lists and the client's metadata. */
-    static final ObjectMapper JSON = new ObjectMapper();
+    public static final ObjectMapper JSON = new ObjectMapper();
 
     private JobEvents() {
     }

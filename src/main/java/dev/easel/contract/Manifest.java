@@ -1,4 +1,4 @@
-package dev.easel.worker;
+package dev.easel.contract;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -7,7 +7,7 @@ import java.util.Map;
 
 /**
  * A completed job's result record, {@code result.json} under the job's prefix
- * ({@link dev.easel.store.JobKeys#manifest()}). Written after every image, so its presence means
+ * ({@link dev.easel.contract.JobKeys#manifest()}). Written after every image, so its presence means
  * the job is complete: a redelivered job re-publishes its completion from it instead of running
  * again.
  *

@@ -1,4 +1,4 @@
-package dev.easel.job;
+package dev.easel.contract;
 
 /**
  * One thing wrong with a job.

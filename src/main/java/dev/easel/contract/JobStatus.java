@@ -1,12 +1,12 @@
-package dev.easel.worker;
+package dev.easel.contract;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import dev.easel.job.Violation;
+import dev.easel.contract.Violation;
 import java.util.List;
 
 /**
  * A job's state while it has no result manifest: {@code status.json} under the job's prefix
- * ({@link dev.easel.store.JobKeys#status()}), written by the worker once a job has run for
+ * ({@link dev.easel.contract.JobKeys#status()}), written by the worker once a job has run for
  * {@code easel.worker.running-status-delay} and when the job fails. A completed job is told by its manifest, which the job status endpoint reads first.
  *
  * @param state      {@value #RUNNING} or {@value #FAILED}

@@ -1,5 +1,6 @@
-package dev.easel.store;
+package dev.easel.contract;
 
+import dev.easel.store.ObjectKeys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,4 +1,4 @@
-package dev.easel.job;
+package dev.easel.contract;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,5 +1,6 @@
-package dev.easel.store;
+package dev.easel.contract;
 
+import dev.easel.store.ObjectKeys;
 import java.util.regex.Pattern;
 
 /**

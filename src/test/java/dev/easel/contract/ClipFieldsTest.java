@@ -1,9 +1,9 @@
-package dev.easel.job;
+package dev.easel.contract;
 
-import static dev.easel.job.JobParserTest.PARSER;
-import static dev.easel.job.JobParserTest.accept;
-import static dev.easel.job.JobParserTest.job;
-import static dev.easel.job.JobParserTest.reject;
+import static dev.easel.contract.JobParserTest.PARSER;
+import static dev.easel.contract.JobParserTest.accept;
+import static dev.easel.contract.JobParserTest.job;
+import static dev.easel.contract.JobParserTest.reject;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
