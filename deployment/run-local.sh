@@ -68,6 +68,7 @@ export EASEL_WEBHOOKS_SIGNING_SECRET="${EASEL_WEBHOOKS_SIGNING_SECRET:-whsec_$(h
 echo "==> webhook signing secret (to verify deliveries): $EASEL_WEBHOOKS_SIGNING_SECRET"
 echo "==> starting the worker on http://localhost:$port with model \"$name\" ($model)"
 java -Deasel.models."$name".path="$(cd "$model" && pwd)" -Deasel.s3.create-bucket=true -Dquarkus.http.port="$port" \
+  -Dmp.messaging.incoming.jobs.group.instance.id="easel-local-$(hostname)" \
   -Deasel.log.json="${EASEL_LOG_JSON:-false}" -jar target/quarkus-app/quarkus-run.jar serve &
 pids+=($!)
 

@@ -111,7 +111,7 @@ public class JobEventsResource {
     }
 
     private static boolean isFinal(String status) {
-        return JobView.COMPLETED.equals(status) || JobView.FAILED.equals(status);
+        return JobView.COMPLETED.equals(status) || JobView.FAILED.equals(status) || JobView.CANCELLED.equals(status);
     }
 
     private String write(Object value) {

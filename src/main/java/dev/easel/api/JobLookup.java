@@ -12,6 +12,7 @@ import jakarta.inject.Inject;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 
@@ -53,6 +54,9 @@ public class JobLookup {
             return Optional.empty();
         }
         Optional<JobPointer> pointer = read(defaultBucket, pointerKey, JobPointer.class);
+        if (pointer.isPresent() && !pointer.get().queued()) {
+            return Optional.empty();
+        }
         String bucket = pointer.map(JobPointer::bucket).orElse(defaultBucket);
         JobKeys keys = JobKeys.of(pointer.map(JobPointer::keyPrefix).orElse(""), id);
         Optional<Manifest> manifest = read(bucket, keys.manifest(), Manifest.class);
@@ -73,10 +77,23 @@ public class JobLookup {
     }
 
     /** Records where a submitted job's objects will be, for {@link #find}. */
-    void writePointer(String id, String bucket, String keyPrefix) throws IOException {
-        JobPointer pointer = new JobPointer(id, bucket, keyPrefix, clock.instant().toString());
-        store.put(defaultBucket, JobKeys.pointer(id), JSON.writeValueAsBytes(pointer), "application/json",
-                Map.of("job-id", id));
+    void writePointer(JobPointer pointer) throws IOException {
+        store.put(defaultBucket, JobKeys.pointer(pointer.id()), JSON.writeValueAsBytes(pointer), "application/json",
+                Map.of("job-id", pointer.id()));
+    }
+
+    /** The pointer of an HTTP-submitted job, if there is one. */
+    Optional<JobPointer> pointer(String id) throws IOException {
+        return read(defaultBucket, JobKeys.pointer(id), JobPointer.class);
+    }
+
+    /** The job's result manifest, if it is complete. */
+    Optional<Manifest> manifest(String bucket, JobKeys keys) throws IOException {
+        return read(bucket, keys.manifest(), Manifest.class);
+    }
+
+    Instant now() {
+        return clock.instant();
     }
 
     String defaultBucket() {

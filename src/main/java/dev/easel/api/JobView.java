@@ -12,7 +12,8 @@ import java.util.function.Function;
  * A job as the HTTP API shows it: the answer of {@code POST /v1/jobs} and {@code GET /v1/jobs/{id}}.
  * Fields that do not apply to the job's status are left out.
  *
- * @param status {@value #QUEUED}, {@value #RUNNING}, {@value #COMPLETED} or {@value #FAILED}
+ * @param status {@value #QUEUED}, {@value #RUNNING}, {@value #COMPLETED}, {@value #FAILED}, {@value #CANCELLED}
+ *               or, for a submission whose commit was not confirmed, {@value #UNCONFIRMED}
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record JobView(String id, String status, String statusUrl, String model, String bucket, List<Image> images,
@@ -23,6 +24,9 @@ public record JobView(String id, String status, String statusUrl, String model, 
     public static final String RUNNING = JobStatus.RUNNING;
     public static final String COMPLETED = "completed";
     public static final String FAILED = JobStatus.FAILED;
+    public static final String CANCELLED = JobStatus.CANCELLED;
+    /** The broker's commit of the submission was not confirmed: the job may or may not run. */
+    public static final String UNCONFIRMED = "unconfirmed";
 
     /**
      * One stored image; {@code url} is presigned, fresh on every answer.
@@ -35,6 +39,12 @@ public record JobView(String id, String status, String statusUrl, String model, 
 
     static JobView queued(String id) {
         return new JobView(id, QUEUED, statusUrl(id), null, null, null, null, null, null, null, null, null);
+    }
+
+    static JobView unconfirmed(String id) {
+        return new JobView(id, UNCONFIRMED, statusUrl(id), null, null, null, null, null,
+                "the broker did not confirm the job; it may still run: poll statusUrl, or post the same job again",
+                null, null, null);
     }
 
     /** From a status record: running, or failed with its reason. */

@@ -1,37 +1,44 @@
 package dev.easel.api;
 
-import dev.easel.config.WorkerConfig;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.easel.contract.Job;
+import dev.easel.contract.JobKeys;
 import dev.easel.contract.JobOutput;
 import dev.easel.contract.JobRejection;
+import dev.easel.contract.Manifest;
 import dev.easel.contract.Validated;
 import dev.easel.contract.Violation;
+import dev.easel.messaging.CancelQueue;
+import dev.easel.messaging.CancelRecords.CancelRequest;
 import dev.easel.messaging.JobQueue;
-import dev.easel.contract.JobKeys;
-import dev.easel.worker.JobProcessor;
+import dev.easel.messaging.TransactionalSender;
+import dev.easel.worker.JobIntake;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.io.IOException;
 import java.net.URI;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.jboss.logging.Logger;
 
 /**
  * The job API: {@code POST /v1/jobs} queues a job on Kafka, {@code GET /v1/jobs/{id}} reads its
- * state from the object store. Methods block (broker acks, S3 requests), so they return plain
+ * state from the object store, {@code DELETE /v1/jobs/{id}} puts its cancellation on the control
+ * topic. Methods block (broker acks, S3 requests), so they return plain
  * values and Quarkus REST runs them on worker threads.
  */
 @Path("/v1/jobs")
@@ -39,29 +46,37 @@ import org.jboss.logging.Logger;
 public class JobsResource {
 
     private static final Logger LOG = Logger.getLogger(JobsResource.class);
+    /** The longest {@code reason} a cancellation may give. */
+    static final int MAX_REASON = 200;
+    private static final String DEFAULT_REASON = "requested by its submitter";
+    private static final Set<String> FINAL = Set.of(JobView.COMPLETED, JobView.FAILED, JobView.CANCELLED);
 
-    private final JobProcessor processor;
+    private final JobIntake intake;
     private final JobQueue queue;
     private final JobLookup lookup;
-    private final Duration publishTimeout;
+    private final CancelQueue cancels;
+    private final ObjectMapper json;
 
     @Inject
-    JobsResource(JobProcessor processor, JobQueue queue, JobLookup lookup, WorkerConfig worker) {
-        this.processor = processor;
+    JobsResource(JobIntake intake, JobQueue queue, JobLookup lookup, CancelQueue cancels, ObjectMapper json) {
+        this.intake = intake;
         this.queue = queue;
         this.lookup = lookup;
-        this.publishTimeout = worker.publishTimeout();
+        this.cancels = cancels;
+        this.json = json;
     }
 
     /**
      * 202 with the job's id and status URL once the broker has the job; 400 with the contract's
-     * rejection body for a bad job; 503 when the broker or the store cannot take it (retry with
-     * the same id: re-posting is idempotent). A job already completed is not queued again.
+     * rejection body for a bad job; 409 when the id is taken by a different job; 503 when the job
+     * was not queued (the broker or the store could not take it: retry with the same id, re-posting
+     * is idempotent). A job already completed is not queued again. 415 and 413 come from
+     * {@link HttpErrors}.
      */
     @POST
-    @Consumes(MediaType.WILDCARD)
+    @Consumes({MediaType.APPLICATION_JSON, "application/*+json"})
     public Response submit(byte[] body) {
-        Validated<Job> validated = processor.validate(body);
+        Validated<Job> validated = intake.validate(body);
         if (validated instanceof Validated.Invalid<Job> invalid) {
             return Response.status(Response.Status.BAD_REQUEST).entity(invalid.rejection()).build();
         }
@@ -75,24 +90,44 @@ public class JobsResource {
             return Response.status(Response.Status.BAD_REQUEST).entity(new JobRejection(Optional.of(job.id()),
                     List.of(new Violation("output.keyPrefix", e.getMessage(), "a prefix of valid S3 keys")))).build();
         }
-        JobView view = JobView.queued(job.id());
+        String digest = intake.digest(job);
+        JobPointer pointer = new JobPointer(job.id(), bucket, prefix, lookup.now().toString(), digest, null);
         try {
-            if (lookup.completed(bucket, keys)) {
-                view = lookup.find(job.id()).orElse(view);
-            } else {
-                queue.submit(job.id(), processor.toJson(job)).toCompletableFuture()
-                        .get(publishTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            Optional<JobPointer> earlier = lookup.pointer(job.id());
+            if (earlier.isPresent() && earlier.get().queued() && earlier.get().digest() != null
+                    && !earlier.get().digest().equals(digest)) {
+                return conflict(job.id());
             }
-            // After the broker has it, so a refused job leaves no pointer claiming it is queued.
-            lookup.writePointer(job.id(), bucket, prefix);
+            Optional<Manifest> manifest = lookup.manifest(bucket, keys);
+            if (manifest.isPresent()) {
+                if (manifest.get().jobDigest() != null && !manifest.get().jobDigest().equals(digest)) {
+                    return conflict(job.id());
+                }
+                lookup.writePointer(pointer);
+                JobView view = lookup.find(job.id()).orElse(JobView.queued(job.id()));
+                return Response.accepted(view).location(URI.create(view.statusUrl())).build();
+            }
+            // Before the job is on Kafka, so a queued job always has its pointer for GET to find.
+            lookup.writePointer(pointer);
         } catch (IOException e) {
-            return unavailable(job.id(), "storage failed: " + e.getMessage());
-        } catch (ExecutionException | TimeoutException e) {
-            return unavailable(job.id(), "the broker did not take the job: " + (e.getCause() != null ? e.getCause() : e));
+            return unavailable(job.id(), "not_queued", "storage failed: " + e.getMessage());
+        }
+        try {
+            queue.submit(job.id(), intake.toJson(job)).get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TransactionalSender.Unconfirmed unconfirmed) {
+                LOG.warnf("job %s: %s", job.id(), unconfirmed.getMessage());
+                JobView view = JobView.unconfirmed(job.id());
+                return Response.accepted(view).location(URI.create(view.statusUrl())).build();
+            }
+            markNotQueued(pointer);
+            return unavailable(job.id(), "not_queued", "the broker did not take the job: "
+                    + Objects.requireNonNullElse(e.getCause(), e).getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return unavailable(job.id(), "interrupted");
+            return unavailable(job.id(), "not_queued", "interrupted");
         }
+        JobView view = JobView.queued(job.id());
         return Response.accepted(view).location(URI.create(view.statusUrl())).build();
     }
 
@@ -105,13 +140,81 @@ public class JobsResource {
                     .orElseGet(() -> Response.status(Response.Status.NOT_FOUND)
                             .entity(Map.of("error", "not_found", "id", id)).build());
         } catch (IOException e) {
-            return unavailable(id, "storage failed: " + e.getMessage());
+            return unavailable(id, "unavailable", "storage failed: " + e.getMessage());
         }
     }
 
-    private static Response unavailable(String id, String reason) {
+    /**
+     * Cancels a queued or running job: 202 with its view ({@code status} as found, plus
+     * {@code "cancelRequested": true}) once the broker has the cancellation on the control topic,
+     * from which every worker reads it: a running job stops at its next denoising step, a queued one
+     * is answered {@code cancelled} when a worker takes it, without running. 404 for a job the store
+     * does not know; 409 when it is already completed, failed or cancelled (the body names its
+     * status); 400 for a {@code reason} over {@value #MAX_REASON} characters; 503 when the store
+     * could not be read or the broker did not take the cancellation (DELETE again: it is idempotent).
+     *
+     * @param reason optional, why; carried into the job's {@code cancelled} event, webhook and status
+     */
+    @DELETE
+    @Path("{id}")
+    public Response cancel(@PathParam("id") String id, @QueryParam("reason") String reason) {
+        if (reason != null && reason.length() > MAX_REASON) {
+            return Response.status(Response.Status.BAD_REQUEST).entity(Map.of("error", "invalid_request", "id", id,
+                    "reason", "reason is " + reason.length() + " characters long",
+                    "limit", "reason ≤ " + MAX_REASON + " characters")).build();
+        }
+        Optional<JobView> found;
+        try {
+            found = lookup.find(id);
+        } catch (IOException e) {
+            return unavailable(id, "unavailable", "storage failed: " + e.getMessage());
+        }
+        if (found.isEmpty()) {
+            return Response.status(Response.Status.NOT_FOUND).entity(Map.of("error", "not_found", "id", id)).build();
+        }
+        JobView view = found.get();
+        if (FINAL.contains(view.status())) {
+            return Response.status(Response.Status.CONFLICT).entity(Map.of("error", "conflict", "id", id,
+                    "status", view.status(), "reason", "the job is already " + view.status() + ": nothing to cancel"))
+                    .build();
+        }
+        String why = reason == null || reason.isBlank() ? DEFAULT_REASON : reason;
+        try {
+            cancels.cancel(new CancelRequest(id, why, lookup.now())).get();
+        } catch (ExecutionException e) {
+            Throwable cause = Objects.requireNonNullElse(e.getCause(), e);
+            String problem = cause instanceof TransactionalSender.Unconfirmed
+                    ? "the broker did not confirm the cancellation; it may still take effect: DELETE again"
+                    : "the broker did not take the cancellation: " + cause.getMessage();
+            return unavailable(id, "not_cancelled", problem);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return unavailable(id, "not_cancelled", "interrupted");
+        }
+        LOG.infof("job %s: cancellation requested (%s), status was %s", id, why, view.status());
+        ObjectNode body = json.valueToTree(view);
+        body.put("cancelRequested", true);
+        return Response.accepted(body).location(URI.create(view.statusUrl())).build();
+    }
+
+    /** Best effort: GET then says 404 rather than queued; a pointer left as it was still says queued. */
+    private void markNotQueued(JobPointer pointer) {
+        try {
+            lookup.writePointer(new JobPointer(pointer.id(), pointer.bucket(), pointer.keyPrefix(), pointer.submittedAt(),
+                    pointer.digest(), JobPointer.NOT_QUEUED));
+        } catch (IOException e) {
+            LOG.warnf("job %s: not queued, and its pointer not updated: %s", pointer.id(), e.getMessage());
+        }
+    }
+
+    private static Response conflict(String id) {
+        return Response.status(Response.Status.CONFLICT).entity(Map.of("error", "conflict", "id", id, "reason",
+                "a different job was submitted under this id; re-post the same job, or use another id")).build();
+    }
+
+    private static Response unavailable(String id, String error, String reason) {
         LOG.warnf("job %s: %s", id, reason);
-        return Response.status(Response.Status.SERVICE_UNAVAILABLE).entity(Map.of("error", "unavailable", "id", id,
+        return Response.status(Response.Status.SERVICE_UNAVAILABLE).entity(Map.of("error", error, "id", id,
                 "reason", reason)).build();
     }
 }

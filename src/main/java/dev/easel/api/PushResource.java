@@ -2,10 +2,9 @@ package dev.easel.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.easel.contract.JobEvents;
 import dev.easel.messaging.JobRecords;
-import dev.easel.worker.JobProcessor;
 import dev.easel.worker.JobAbandonedException;
+import dev.easel.worker.Jobs;
 import dev.easel.worker.UnansweredJobException;
 import dev.easel.worker.WorkerLifecycle;
 import jakarta.inject.Inject;
@@ -34,10 +33,9 @@ import org.jboss.logging.Logger;
  * Knative push mode: a KafkaSource (or any CloudEvents sender) POSTs each job as a CloudEvent to
  * {@code /}, and the job runs here, synchronously, on the request's worker thread. The answer
  * tells the sender whether to deliver again: 200 when the job has its final answer (completed,
- * or failed for good, invalid jobs included; the body is the final event's data), 503 when it
- * should be redelivered (a retryable failure such as storage, or the broker not taking the
- * answer, or this worker shutting down), 400 for a request that is not a CloudEvent carrying a
- * JSON object.
+ * cancelled, or failed for good, invalid jobs included; the body is the final event's data), 503
+ * when it should be redelivered (storage or the broker away past the retry budget, or this worker
+ * shutting down), 400 for a request that is not a CloudEvent carrying a JSON object.
  */
 @Path("/")
 @Produces(MediaType.APPLICATION_JSON)
@@ -46,12 +44,12 @@ public class PushResource {
     private static final Logger LOG = Logger.getLogger(PushResource.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final JobProcessor processor;
+    private final Jobs jobs;
     private final WorkerLifecycle lifecycle;
 
     @Inject
-    PushResource(JobProcessor processor, WorkerLifecycle lifecycle) {
-        this.processor = processor;
+    PushResource(Jobs jobs, WorkerLifecycle lifecycle) {
+        this.jobs = jobs;
         this.lifecycle = lifecycle;
     }
 
@@ -65,15 +63,20 @@ public class PushResource {
                     .entity(Map.of("error", "unreadable_event", "reason", unreadable.reason())).build();
         }
         JobRecords.Readable readable = (JobRecords.Readable) decoded;
+        if (readable.form() == JobRecords.Form.PLAIN_JSON) {
+            // Push mode takes CloudEvents only; a plain job belongs on POST /v1/jobs.
+            return Response.status(Response.Status.BAD_REQUEST).entity(Map.of("error", "unreadable_event", "reason",
+                    "not a CloudEvent: binary mode needs the headers ce-specversion, ce-id, ce-source and ce-type;"
+                    + " structured mode content-type application/cloudevents+json (submit plain jobs to POST /v1/jobs)"))
+                    .build();
+        }
         if (!lifecycle.begin()) {
             return Response.status(Response.Status.SERVICE_UNAVAILABLE)
                     .entity(Map.of("error", "shutting_down", "reason", "this worker takes no new jobs")).build();
         }
         try {
-            JobEvents.Data outcome = processor.processPushed(readable.json(), sentAt(readable.form(), headers, body));
-            boolean redeliver = outcome instanceof JobEvents.Failed failed && failed.retryable();
-            return Response.status(redeliver ? Response.Status.SERVICE_UNAVAILABLE : Response.Status.OK)
-                    .entity(outcome.toJson()).build();
+            JsonNode answer = jobs.pushed(readable.json(), sentAt(readable.form(), headers, body));
+            return Response.ok(answer).build();
         } catch (UnansweredJobException e) {
             LOG.warnf("pushed job not answered, asking for redelivery: %s", e.getMessage());
             return Response.status(Response.Status.SERVICE_UNAVAILABLE)

@@ -21,4 +21,15 @@ public interface EventsConfig {
      */
     @WithDefault("2")
     int progressPerSecond();
+
+    /**
+     * {@code easel.events.cloud-events-mode}: {@code binary} (the default: {@code ce_*} headers,
+     * the value is the event's {@code data}) or {@code structured} (the value is the whole event
+     * as JSON, {@code content-type: application/cloudevents+json}). docs/events.md.
+     */
+    @WithDefault("binary")
+    CloudEventsMode cloudEventsMode();
+
+    /** How events are laid out in Kafka records (CloudEvents' Kafka protocol binding). */
+    enum CloudEventsMode { BINARY, STRUCTURED }
 }

@@ -23,4 +23,12 @@ public interface TopicsConfig {
     /** {@code easel.topics.dead-letters}: where unreadable job records go (channel {@code dead-letters}). */
     @WithDefault("easel.jobs.dlq")
     String deadLetters();
+
+    /**
+     * {@code easel.topics.control}: cancellations of jobs ({@code DELETE /v1/jobs/{id}}), keyed by job
+     * id, which every worker reads from the beginning (dev.easel.worker.CancellationFeed). Meant to
+     * be compacted, with a retention of at least 7 days (docs/events.md, "Cancellations").
+     */
+    @WithDefault("easel.jobs.control")
+    String control();
 }

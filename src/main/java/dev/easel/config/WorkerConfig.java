@@ -17,9 +17,10 @@ public interface WorkerConfig {
     int concurrency();
 
     /**
-     * {@code easel.worker.publish-timeout}: how long to wait for the broker to acknowledge a job's
-     * event or dead letter before the job's record is given up as not answered (and not
-     * committed, so it is delivered again). Default 30s.
+     * {@code easel.worker.publish-timeout}: the producer's {@code delivery.timeout.ms}: how long one
+     * try at publishing a record (an event, a dead letter, a job submitted over HTTP) may take before
+     * the producer gives up on it. The worker tries an answer again after it; the HTTP API answers 503
+     * (the job was not queued). Default 30s.
      */
     @WithDefault("30s")
     Duration publishTimeout();
@@ -42,4 +43,41 @@ public interface WorkerConfig {
      */
     @WithDefault("250ms")
     Duration runningStatusDelay();
+
+    /**
+     * {@code easel.worker.retry-budget}: how long a job may wait out transient faults of storage
+     * (and, in push mode, of the broker) before it is answered {@code failed} with
+     * {@code retryable: true} and dead-lettered. Meanwhile the job's thread retries with backoff
+     * and jitter and its record stays uncommitted, so consumption pauses rather than failing jobs
+     * through an outage. An answer the broker will not take is retried until it does, however
+     * long: without the broker there is no answer to give. Default 10m.
+     */
+    @WithDefault("10m")
+    Duration retryBudget();
+
+    /** {@code easel.worker.retry-initial-backoff}: the first wait after a transient fault. Default 200ms. */
+    @WithDefault("200ms")
+    Duration retryInitialBackoff();
+
+    /** {@code easel.worker.retry-max-backoff}: the longest wait between two tries. Default 10s. */
+    @WithDefault("10s")
+    Duration retryMaxBackoff();
+
+    /**
+     * {@code easel.worker.dead-letter-max-bytes}: the largest dead-letter record (value and
+     * headers) the worker sends. A bigger original is kept whole in the object store
+     * ({@code ~dead-letters/} in the default bucket) and the record carries a bounded prefix and a
+     * reference, so no record is too large for the producer (1 MiB by default). Default 900000.
+     */
+    @WithDefault("900000")
+    int deadLetterMaxBytes();
+
+    /**
+     * {@code easel.worker.cancellations-enabled}: whether this process reads the control topic
+     * ({@code easel.topics.control}) for the cancellations of jobs ({@code DELETE /v1/jobs/{id}},
+     * docs/events.md "Cancellations"). Off, jobs run to their end whatever their submitters ask, and
+     * the {@code cancellations} readiness check is UP at once. Default true.
+     */
+    @WithDefault("true")
+    boolean cancellationsEnabled();
 }

@@ -6,12 +6,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.contract.JobRejection;
 import dev.easel.contract.Violation;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.UUID;
 
 /**
  * The CloudEvents (spec 1.0) Easel publishes about a job, and their {@code data} payloads.
@@ -20,16 +22,30 @@ import java.util.Objects;
 public final class JobEvents {
 
     public static final String SPEC_VERSION = "1.0";
-    public static final String STARTED = "dev.easel.job.started";
-    public static final String PROGRESS = "dev.easel.job.progress";
-    public static final String COMPLETED = "dev.easel.job.completed";
-    public static final String FAILED = "dev.easel.job.failed";
+    // CloudEvent types, for readers of the topic; EventKind is their one spelling.
+    public static final String STARTED = EventKind.STARTED.ceType();
+    public static final String PROGRESS = EventKind.PROGRESS.ceType();
+    public static final String COMPLETED = EventKind.COMPLETED.ceType();
+    public static final String FAILED = EventKind.FAILED.ceType();
+    public static final String CANCELLED = EventKind.CANCELLED.ceType();
     public static final String DATA_CONTENT_TYPE = "application/json";
 
     /** Plain Jackson: the payloads hold only strings, numbers, lists and the client's metadata. */
     public static final ObjectMapper JSON = new ObjectMapper();
 
     private JobEvents() {
+    }
+
+    /**
+     * The id of a job's event of that kind: the same whoever publishes it and however often, so a
+     * republished event (a redelivered job, a retried publish) is a duplicate receivers can drop.
+     *
+     * @param discriminator tells apart events of one kind of one job (the step of a progress
+     *                      event); empty for the others
+     */
+    public static String eventId(String scope, String jobId, EventKind kind, String discriminator) {
+        String name = "easel:" + scope + ":" + jobId + ":" + kind.wireName() + ":" + discriminator;
+        return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)).toString();
     }
 
     /** {@code /easel/worker/{instance}}: which worker said it. */
@@ -56,10 +72,15 @@ public final class JobEvents {
     }
 
     /** A payload of one of the four types. */
-    public sealed interface Data permits Started, Progress, Completed, Failed {
+    public sealed interface Data permits Started, Progress, Completed, Failed, Cancelled {
+
+        /** What this payload says happened. */
+        EventKind kind();
 
         /** The CloudEvents {@code type} this payload travels under. */
-        String eventType();
+        default String eventType() {
+            return kind().ceType();
+        }
 
         /** The payload as the JSON tree that becomes the event's {@code data}. */
         default JsonNode toJson() {
@@ -77,8 +98,8 @@ public final class JobEvents {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Started(String model, long queueWaitMs, JsonNode metadata) implements Data {
         @Override
-        public String eventType() {
-            return STARTED;
+        public EventKind kind() {
+            return EventKind.STARTED;
         }
     }
 
@@ -89,8 +110,8 @@ public final class JobEvents {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Progress(int step, int total, JsonNode metadata) implements Data {
         @Override
-        public String eventType() {
-            return PROGRESS;
+        public EventKind kind() {
+            return EventKind.PROGRESS;
         }
     }
 
@@ -130,8 +151,8 @@ public final class JobEvents {
         }
 
         @Override
-        public String eventType() {
-            return COMPLETED;
+        public EventKind kind() {
+            return EventKind.COMPLETED;
         }
     }
 
@@ -159,8 +180,23 @@ public final class JobEvents {
         }
 
         @Override
-        public String eventType() {
-            return FAILED;
+        public EventKind kind() {
+            return EventKind.FAILED;
+        }
+    }
+
+    /**
+     * {@code dev.easel.job.cancelled}: the job was cancelled by its submitter
+     * ({@code DELETE /v1/jobs/{id}} or a record on the control topic) and produced no images.
+     *
+     * @param reason one line for people: who cancelled it, and whether it had started
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Cancelled(String reason, JsonNode metadata) implements Data {
+
+        @Override
+        public EventKind kind() {
+            return EventKind.CANCELLED;
         }
     }
 }

@@ -89,6 +89,17 @@ public final class JobParser {
 
     /** The job in {@code json} (UTF-8, UTF-16 or UTF-32), or why it is not acceptable. */
     public Validated<Job> parse(byte[] json) {
+        Validated<JsonNode> tree = read(json);
+        return tree instanceof Validated.Valid<JsonNode> valid ? parse(valid.value())
+                : new Validated.Invalid<>(((Validated.Invalid<JsonNode>) tree).rejection());
+    }
+
+    /**
+     * The bytes as one JSON value, with the parser's strictness (no duplicate keys, nothing
+     * trailing) and bounds; the first half of {@link #parse(byte[])}, for a caller that must look
+     * at the tree (the job's model) before it is judged.
+     */
+    public Validated<JsonNode> read(byte[] json) {
         JsonNode tree;
         try {
             tree = mapper.readTree(json);
@@ -96,12 +107,19 @@ public final class JobParser {
             return reject(Optional.empty(), List.of(new Violation("$", "is not valid JSON: " + e.getOriginalMessage()
                     + at(e.getLocation()), "one JSON object (RFC 8259), no duplicate keys")));
         } catch (IOException e) {
-            // readTree on a byte array does no I/O; only parse errors can reach here.
-            throw new IllegalStateException(e);
+            // No I/O happens here, but not every decoding error is a JsonProcessingException: an
+            // invalid UTF-32 character is a CharConversionException (found by JobParserFuzzTest).
+            return reject(Optional.empty(), List.of(new Violation("$", "is not valid JSON: " + e.getMessage(),
+                    "one JSON object (RFC 8259), no duplicate keys")));
         }
         if (tree == null || tree.isMissingNode()) {
             return reject(Optional.empty(), List.of(new Violation("$", "is empty", "one JSON object (RFC 8259)")));
         }
+        return new Validated.Valid<>(tree);
+    }
+
+    /** The job in a tree from {@link #read}, or why it is not acceptable; fills in the tree's defaults. */
+    public Validated<Job> parse(JsonNode tree) {
         List<Violation> violations = new ArrayList<>(JobSchema.get().validate(tree));
         if (!(tree instanceof ObjectNode job)) {
             return reject(Optional.empty(), violations);
@@ -134,7 +152,21 @@ public final class JobParser {
         }
     }
 
-    private static Validated<Job> reject(Optional<String> id, List<Violation> violations) {
+    /**
+     * The SHA-256 (hex) of the job's contract JSON: equal for the same job, whatever its spacing,
+     * field order or the defaults it left out, so a second submission of one id can be
+     * told from a different job under that id.
+     */
+    public String digest(Job job) {
+        try {
+            byte[] hash = java.security.MessageDigest.getInstance("SHA-256").digest(toJson(job));
+            return java.util.HexFormat.of().formatHex(hash);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
+    }
+
+    private static <T> Validated<T> reject(Optional<String> id, List<Violation> violations) {
         return new Validated.Invalid<>(new JobRejection(id, violations));
     }
 

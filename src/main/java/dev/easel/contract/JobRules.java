@@ -74,6 +74,9 @@ final class JobRules {
         c.text("deadline").ifPresent(text -> deadline(c, job, text));
         c.text("webhook.url").ifPresent(url -> webhookUrl(c, url));
         clip(c);
+        for (String field : TEXT_FIELDS) {
+            c.text(field).ifPresent(text -> controlCharacters(c, field, text));
+        }
         model.tokenCounter().ifPresent(counter -> {
             tokens(c, "prompt", counter);
             tokens(c, "negativePrompt", counter);
@@ -130,6 +133,24 @@ final class JobRules {
                 c.present(field).filter(v -> !field.equals("clipScore") || v.asBoolean())
                         .ifPresent(v -> c.add(field, "needs a model with CLIP; model \"" + c.job.path("model").asText()
                                 + "\" has none", "a model with a CLIP model (clip/ folder or easel.models.<name>.clip)"));
+            }
+        }
+    }
+
+    /** Texts that end up in the images' PNG text chunks, where a control character cannot go. */
+    static final List<String> TEXT_FIELDS = List.of("prompt", "negativePrompt", "edit.source", "edit.target");
+
+    /**
+     * Control characters other than tab and line breaks: PNG text cannot hold NUL, and none of them
+     * means anything to a tokenizer. Refused here, before any work, rather than after generation.
+     */
+    private static void controlCharacters(Checks c, String field, String text) {
+        for (int i = 0; i < text.length(); i++) {
+            char ch = text.charAt(i);
+            if (Character.getType(ch) == Character.CONTROL && ch != '\t' && ch != '\n' && ch != '\r') {
+                c.add(field, "contains the control character U+" + String.format("%04X", (int) ch) + " at index " + i,
+                        "no control characters other than tab, line feed and carriage return");
+                return;
             }
         }
     }

@@ -9,7 +9,7 @@ import java.util.List;
  * ({@link dev.easel.contract.JobKeys#status()}), written by the worker once a job has run for
  * {@code easel.worker.running-status-delay} and when the job fails. A completed job is told by its manifest, which the job status endpoint reads first.
  *
- * @param state      {@value #RUNNING} or {@value #FAILED}
+ * @param state      {@value #RUNNING}, {@value #FAILED} or {@value #CANCELLED}
  * @param reason     why it failed; null while running
  * @param violations what was wrong with the job, when that is why it failed; else null
  * @param retryable  for a failure: whether the same job may succeed later
@@ -20,4 +20,5 @@ public record JobStatus(String state, String reason, List<Violation> violations,
 
     public static final String RUNNING = "running";
     public static final String FAILED = "failed";
+    public static final String CANCELLED = "cancelled";
 }

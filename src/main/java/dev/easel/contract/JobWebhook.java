@@ -1,6 +1,5 @@
 package dev.easel.contract;
 
-import com.fasterxml.jackson.annotation.JsonValue;
 import java.net.URI;
 import java.util.List;
 
@@ -8,21 +7,12 @@ import java.util.List;
  * Where job events are POSTed.
  *
  * @param url    absolute http(s) URL
- * @param events which events to send (by default {@code completed} and {@code failed})
+ * @param events which events to send (by default the final ones: {@code completed}, {@code failed},
+ *               {@code cancelled})
  */
-public record JobWebhook(URI url, List<Event> events) {
+public record JobWebhook(URI url, List<EventKind> events) {
 
     public JobWebhook {
         events = List.copyOf(events);
-    }
-
-    /** A job's lifecycle events, spelled as in the contract. */
-    public enum Event {
-        STARTED, PROGRESS, COMPLETED, FAILED;
-
-        @JsonValue
-        public String wireName() {
-            return name().toLowerCase(java.util.Locale.ROOT);
-        }
     }
 }

@@ -20,10 +20,26 @@ import java.util.Map;
  * @param scheduler   the scheduler that ran
  * @param timingsMs   the original run's phases, as in the completed event
  * @param metadata    the job's {@code metadata}, echoed; null when it had none
- * @param completedAt when the manifest was written (ISO-8601, UTC)
+ * @param completedAt when the manifest was written (ISO-8601, UTC); also the completed event's time
+ * @param jobDigest   the SHA-256 of the job as run (hex, of its contract JSON), so a re-submission of
+ *                    the same id with another job is told apart; null in manifests of older workers
+ * @param answer      the completed event as first published, so that every republication is
+ *                    byte-identical; null in manifests of older workers
  */
+@JsonInclude(JsonInclude.Include.NON_NULL)
 public record Manifest(String jobId, String model, String bucket, List<StoredImage> images, long seed, boolean seedChosen,
-                String scheduler, Map<String, Long> timingsMs, JsonNode metadata, String completedAt) {
+                String scheduler, Map<String, Long> timingsMs, JsonNode metadata, String completedAt, String jobDigest,
+                Answer answer) {
+
+    /**
+     * The completed event's CloudEvent attributes that are not derived from the manifest, and its data.
+     *
+     * @param eventId the CloudEvent {@code id} (and the webhook's {@code webhook-id} is derived from it)
+     * @param source  the CloudEvent {@code source}: the worker that completed the job
+     * @param data    the event's {@code data}, presigned URLs included
+     */
+    public record Answer(String eventId, String source, JsonNode data) {
+    }
 
     /**
      * One stored image and the seed that reproduces it.

@@ -1,23 +1,32 @@
 package dev.easel.messaging;
 
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import dev.easel.config.S3Config;
+import dev.easel.config.TopicsConfig;
+import dev.easel.config.WorkerConfig;
+import dev.easel.store.ObjectStore;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.CompletionStage;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.eclipse.microprofile.reactive.messaging.Channel;
-import org.eclipse.microprofile.reactive.messaging.Emitter;
-import org.eclipse.microprofile.reactive.messaging.Metadata;
 
 /**
- * Writes records Easel cannot read (see {@link JobRecords}) or that crash it (poison) to the
- * dead-letter topic: the original key, value and headers byte for byte, so the record can be
- * inspected and replayed as sent, plus {@code easel-dlq-*} headers saying why and where from.
- * The returned stage completes when the broker has the record; commit the original offset after.
+ * Writes job records that cannot run (unreadable, invalid, poison) to the dead-letter topic: the
+ * original key, value and headers byte for byte, so the record can be inspected and replayed as
+ * sent, plus {@code easel-dlq-*} headers saying why and where from.
+ *
+ * <p>A dead letter never exceeds {@code easel.worker.dead-letter-max-bytes}, whatever the
+ * original's size (the broker accepts records somewhat larger than the producer will send, and a
+ * dead letter adds headers): a bigger original is stored whole in the object store under
+ * {@value #ORIGINALS} in the default bucket, and the record carries a prefix of its value,
+ * {@value #ORIGINAL} naming the stored copy and {@value #ORIGINAL_BYTES} its size.
  */
 @Singleton
 public class DeadLetters {
@@ -27,46 +36,105 @@ public class DeadLetters {
     public static final String PARTITION = "easel-dlq-partition";
     public static final String OFFSET = "easel-dlq-offset";
     public static final String EXCEPTION = "easel-dlq-exception";
+    /** {@code s3://bucket/key} of the whole original, when the record holds only a prefix. */
+    public static final String ORIGINAL = "easel-dlq-original";
+    /** The original value's size in bytes, when the record holds only a prefix of it. */
+    public static final String ORIGINAL_BYTES = "easel-dlq-original-bytes";
+    /** Set when the original's own headers were too big to keep; the stored copy has none of them. */
+    public static final String HEADERS_DROPPED = "easel-dlq-headers-dropped";
+    static final String ORIGINALS = "~dead-letters/";
     private static final String PREFIX = "easel-dlq-";
+    /** Room for the easel-dlq-* headers and Kafka's per-record framing. */
+    private static final int OVERHEAD = 4096;
+    /** How much of an oversized value the record keeps: enough to see what it was. */
+    static final int KEPT_PREFIX = 64 * 1024;
 
-    private final Emitter<byte[]> emitter;
+    private final RecordSender sender;
+    private final String topic;
+    private final ObjectStore store;
+    private final String bucket;
+    private final int maxBytes;
 
     @Inject
-    DeadLetters(@Channel(Channels.DEAD_LETTERS_OUT) Emitter<byte[]> emitter) {
-        this.emitter = emitter;
+    DeadLetters(KafkaSenders senders, TopicsConfig topics, ObjectStore store, S3Config s3, WorkerConfig worker) {
+        this(senders.answers(), topics.deadLetters(), store, s3.bucket(), worker.deadLetterMaxBytes());
+    }
+
+    public DeadLetters(RecordSender sender, String topic, ObjectStore store, String bucket, int maxBytes) {
+        if (maxBytes < KEPT_PREFIX + OVERHEAD) {
+            throw new IllegalArgumentException("easel.worker.dead-letter-max-bytes must be at least "
+                    + (KEPT_PREFIX + OVERHEAD) + ", got " + maxBytes);
+        }
+        this.sender = sender;
+        this.topic = topic;
+        this.store = store;
+        this.bucket = bucket;
+        this.maxBytes = maxBytes;
     }
 
     /**
-     * @param record the record as consumed, raw bytes
+     * The dead letter of a record, within the size bound: stores an oversized original first.
+     *
      * @param reason one line: why it cannot be processed
-     * @param cause  the exception that made it poison, or null when it was merely unreadable
+     * @param cause  the exception that made it poison, or null when it was merely unreadable or invalid
+     * @throws IOException if an oversized original could not be stored (retry)
      */
-    public CompletionStage<Void> send(ConsumerRecord<byte[], byte[]> record, String reason, Throwable cause) {
-        OutgoingKafkaRecordMetadata<byte[]> kafka = OutgoingKafkaRecordMetadata.<byte[]>builder()
-                .withKey(record.key())
-                .withHeaders(headers(record, reason, cause))
-                .build();
-        // A tombstone has no value to keep; the emitter does not take null payloads.
+    public ProducerRecord<byte[], byte[]> letter(ConsumerRecord<byte[], byte[]> record, String reason, Throwable cause)
+            throws IOException {
+        // A tombstone has no value to keep.
         byte[] value = record.value() == null ? new byte[0] : record.value();
-        return Acked.send(emitter, value, Metadata.of(kafka));
-    }
-
-    static Headers headers(ConsumerRecord<byte[], byte[]> record, String reason, Throwable cause) {
         Headers headers = new RecordHeaders();
+        int originalHeaderBytes = 0;
         for (Header header : record.headers()) {
             // A replayed dead letter that fails again gets this attempt's reasons only.
             if (!header.key().startsWith(PREFIX)) {
                 headers.add(header);
+                originalHeaderBytes += header.key().length() + (header.value() == null ? 0 : header.value().length);
             }
         }
-        add(headers, REASON, reason);
+        int keyBytes = record.key() == null ? 0 : record.key().length;
+        int budget = maxBytes - OVERHEAD - keyBytes;
+        boolean dropHeaders = originalHeaderBytes > budget - KEPT_PREFIX;
+        if (dropHeaders) {
+            headers = new RecordHeaders();
+            originalHeaderBytes = 0;
+        }
+        if (value.length + originalHeaderBytes > budget) {
+            String key = ORIGINALS + record.topic() + "/" + record.partition() + "/" + record.offset();
+            store.put(bucket, key, value, "application/octet-stream", Map.of("reason", ascii(reason)));
+            add(headers, ORIGINAL, "s3://" + bucket + "/" + key);
+            add(headers, ORIGINAL_BYTES, Integer.toString(value.length));
+            value = Arrays.copyOf(value, Math.min(value.length, KEPT_PREFIX));
+        }
+        if (dropHeaders) {
+            add(headers, HEADERS_DROPPED, "true");
+        }
+        add(headers, REASON, truncate(reason, 1024));
         add(headers, TOPIC, record.topic());
         add(headers, PARTITION, Integer.toString(record.partition()));
         add(headers, OFFSET, Long.toString(record.offset()));
         if (cause != null) {
             add(headers, EXCEPTION, cause.getClass().getName());
         }
-        return headers;
+        return new ProducerRecord<>(topic, null, record.key(), value, headers);
+    }
+
+    /** Sends a letter from {@link #letter}; the future completes when the broker has it. */
+    public CompletableFuture<Void> send(ProducerRecord<byte[], byte[]> letter) {
+        return sender.send(letter);
+    }
+
+    private static String truncate(String text, int max) {
+        return text.length() <= max ? text : text.substring(0, max) + "…";
+    }
+
+    /** Object metadata is printable ASCII: the reason as far as it is. */
+    private static String ascii(String text) {
+        StringBuilder out = new StringBuilder();
+        for (char c : truncate(text, 200).toCharArray()) {
+            out.append(c >= 0x20 && c <= 0x7e ? c : '?');
+        }
+        return out.toString().strip();
     }
 
     private static void add(Headers headers, String key, String value) {

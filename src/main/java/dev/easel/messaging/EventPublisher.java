@@ -1,109 +1,156 @@
 package dev.easel.messaging;
 
-import dev.easel.contract.JobEvents;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.easel.config.EventsConfig;
-import dev.easel.contract.JobEvents.Completed;
+import dev.easel.config.EventsConfig.CloudEventsMode;
+import dev.easel.config.TopicsConfig;
+import dev.easel.contract.EventKind;
+import dev.easel.contract.JobEvents;
 import dev.easel.contract.JobEvents.Data;
-import dev.easel.contract.JobEvents.Failed;
 import dev.easel.contract.JobEvents.JobEvent;
-import dev.easel.contract.JobEvents.Progress;
-import dev.easel.contract.JobEvents.Started;
-import io.smallrye.reactive.messaging.ce.OutgoingCloudEventMetadata;
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.ZoneOffset;
-import java.util.UUID;
+import java.time.format.DateTimeFormatter;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.function.Supplier;
-import org.eclipse.microprofile.reactive.messaging.Channel;
-import org.eclipse.microprofile.reactive.messaging.Emitter;
-import org.eclipse.microprofile.reactive.messaging.Metadata;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
- * Publishes a job's CloudEvents on the events channel, keyed by job id.
+ * Publishes a job's CloudEvents on the events topic, keyed by job id, in binary or structured mode
+ * ({@code easel.events.cloud-events-mode}). An event's id is derived from its job and kind
+ * ({@link JobEvents#eventId}), and its record is a function of the {@link JobEvent} alone, so an
+ * event published again (a redelivered job, a retried send) is byte-identical to the first.
  *
- * <p>Every method returns a stage that completes when the broker has acknowledged the record (the
- * channel uses {@code acks=all}), or fails when it will not be: the caller can commit a job's offset
- * only after its completion is published. A stage rather than a blocking call because the caller
- * may be on a Vert.x event-loop thread, where blocking is forbidden; a worker-thread caller can
- * {@code toCompletableFuture().get(timeout)}.
+ * <p>{@link #publish} returns a future that completes when the broker has the record; the caller
+ * decides how long to wait and whether to try again. {@link #progress} never waits: progress is
+ * cosmetic and must not slow denoising, so it is sent from a small queue and dropped when that is
+ * full (the broker is gone).
  */
 @Singleton
 public class EventPublisher {
 
-    private final Emitter<JsonNode> emitter;
+    static final String STRUCTURED = "application/cloudevents+json";
+    private static final int PROGRESS_QUEUE = 1000;
+
+    private final RecordSender sender;
+    private final String topic;
     private final URI source;
+    private final CloudEventsMode mode;
     private final ProgressThrottle throttle;
     private final Clock clock;
-    private final Supplier<String> ids;
+    private final ExecutorService progressThread;
 
     @Inject
-    EventPublisher(@Channel(Channels.EVENTS_OUT) Emitter<JsonNode> emitter, EventsConfig config) {
-        this(emitter, config.instance(), config.progressPerSecond(), Clock.systemUTC(),
-                () -> UUID.randomUUID().toString());
+    EventPublisher(KafkaSenders senders, TopicsConfig topics, EventsConfig config) {
+        this(senders.answers(), topics.events(), config.instance(), config.cloudEventsMode(), config.progressPerSecond(),
+                Clock.systemUTC());
     }
 
-    EventPublisher(Emitter<JsonNode> emitter, String instance, int progressPerSecond, Clock clock,
-                   Supplier<String> ids) {
-        this.emitter = emitter;
+    public EventPublisher(RecordSender sender, String topic, String instance, CloudEventsMode mode, int progressPerSecond,
+                          Clock clock) {
+        this.sender = sender;
+        this.topic = topic;
         this.source = JobEvents.source(instance);
+        this.mode = mode;
         this.throttle = new ProgressThrottle(progressPerSecond, clock);
         this.clock = clock;
-        this.ids = ids;
+        this.progressThread = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(PROGRESS_QUEUE), task -> {
+                    Thread thread = new Thread(task, "easel-progress");
+                    thread.setDaemon(true);
+                    return thread;
+                }, new ThreadPoolExecutor.DiscardPolicy());
     }
 
-    public CompletionStage<Void> started(String jobId, Started data) {
-        return publish(jobId, data);
+    @PreDestroy
+    void stop() {
+        progressThread.shutdownNow();
     }
 
     /**
-     * Publishes the step unless the job's progress rate is exceeded; a dropped step's stage is
-     * already complete. The last step ({@code step >= total}) is always published.
+     * The job's event of this kind, made now by this worker.
+     *
+     * @param discriminator tells apart events of one kind of one job (a progress event's step)
      */
-    public CompletionStage<Void> progress(String jobId, Progress data) {
-        if (!throttle.admit(jobId, data.step(), data.total())) {
-            return CompletableFuture.completedFuture(null);
+    public JobEvent event(String scope, String jobId, Data data, String discriminator) {
+        return new JobEvent(JobEvents.eventId(scope, jobId, data.kind(), discriminator), data.eventType(), source, jobId,
+                clock.instant(), data.toJson());
+    }
+
+    /** Sends the event; the future completes when the broker has it. */
+    public CompletableFuture<Void> publish(JobEvent event) {
+        if (EventKind.ofCeType(event.type()).map(EventKind::isFinal).orElse(false)) {
+            throttle.forget(event.subject());
         }
-        return publish(jobId, data);
+        return sender.send(record(event));
     }
 
-    public CompletionStage<Void> completed(String jobId, Completed data) {
-        throttle.forget(jobId);
-        return publish(jobId, data);
+    /**
+     * Sends the step unless the job's progress rate is exceeded, without waiting; the last step
+     * ({@code step >= total}) is always sent.
+     */
+    public void progress(JobEvent event, int step, int total) {
+        if (!throttle.admit(event.subject(), step, total)) {
+            return;
+        }
+        try {
+            progressThread.execute(() -> sender.send(record(event)));
+        } catch (RejectedExecutionException e) {
+            // Shutting down: progress is cosmetic.
+        }
     }
 
-    public CompletionStage<Void> failed(String jobId, Failed data) {
-        throttle.forget(jobId);
-        return publish(jobId, data);
+    /** The record an event travels in: what {@link #publish} sends. */
+    ProducerRecord<byte[], byte[]> record(JobEvent event) {
+        Headers headers = new RecordHeaders();
+        byte[] value;
+        String time = DateTimeFormatter.ISO_INSTANT.format(event.time());
+        if (mode == CloudEventsMode.STRUCTURED) {
+            ObjectNode envelope = JobEvents.JSON.createObjectNode();
+            envelope.put("specversion", JobEvents.SPEC_VERSION);
+            envelope.put("id", event.id());
+            envelope.put("source", event.source().toString());
+            envelope.put("type", event.type());
+            envelope.put("subject", event.subject());
+            envelope.put("time", time);
+            envelope.put("datacontenttype", JobEvents.DATA_CONTENT_TYPE);
+            envelope.set("data", event.data());
+            value = json(envelope);
+            add(headers, "content-type", STRUCTURED);
+        } else {
+            add(headers, "ce_specversion", JobEvents.SPEC_VERSION);
+            add(headers, "ce_id", event.id());
+            add(headers, "ce_source", event.source().toString());
+            add(headers, "ce_type", event.type());
+            add(headers, "ce_subject", event.subject());
+            add(headers, "ce_time", time);
+            add(headers, "content-type", JobEvents.DATA_CONTENT_TYPE);
+            value = json(event.data());
+        }
+        return new ProducerRecord<>(topic, null, event.time().toEpochMilli(),
+                event.subject().getBytes(StandardCharsets.UTF_8), value, headers);
     }
 
-    /** The event with fresh id and time, before it becomes a message; what {@link #publish} sends. */
-    JobEvent event(String jobId, Data data) {
-        return new JobEvent(ids.get(), data.eventType(), source, jobId, clock.instant(), data.toJson());
+    private static byte[] json(Object tree) {
+        try {
+            return JobEvents.JSON.writeValueAsBytes(tree);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a JSON tree cannot fail to serialise", e);
+        }
     }
 
-    private CompletionStage<Void> publish(String jobId, Data data) {
-        JobEvent event = event(jobId, data);
-        // SmallRye's Kafka sink turns this metadata into ce_* headers (binary mode, the default)
-        // or a JSON envelope (cloud-events-mode=structured); see docs/events.md.
-        OutgoingCloudEventMetadata<JsonNode> ce = OutgoingCloudEventMetadata.<JsonNode>builder()
-                .withId(event.id())
-                .withSpecVersion(JobEvents.SPEC_VERSION)
-                .withType(event.type())
-                .withSource(event.source())
-                .withSubject(event.subject())
-                .withTimestamp(event.time().atZone(ZoneOffset.UTC))
-                .withDataContentType(JobEvents.DATA_CONTENT_TYPE)
-                .build();
-        OutgoingKafkaRecordMetadata<String> kafka = OutgoingKafkaRecordMetadata.<String>builder()
-                .withKey(jobId)
-                .withTimestamp(event.time())
-                .build();
-        return Acked.send(emitter, event.data(), Metadata.of(ce, kafka));
+    private static void add(Headers headers, String key, String value) {
+        headers.add(key, value.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -1,5 +1,6 @@
 package dev.easel.messaging;
 
+import dev.easel.contract.EventKind;
 import dev.easel.contract.JobEvents;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.easel.contract.JobEvents.JobEvent;
@@ -42,14 +43,14 @@ public final class JobEventRecords {
         }
     }
 
-    /** The type without {@code dev.easel.job.}: {@code started}, {@code progress}, {@code completed}, {@code failed}. */
+    /** The type without {@code dev.easel.job.}: {@code started}, {@code progress}, {@code completed}, {@code failed}, {@code cancelled}. */
     public static String shortType(String type) {
         return type.startsWith(TYPE_PREFIX) ? type.substring(TYPE_PREFIX.length()) : type;
     }
 
-    /** Whether an event of this type is a job's last: {@code completed} or {@code failed}. */
+    /** Whether an event of this type is a job's last: {@code completed}, {@code failed} or {@code cancelled}. */
     public static boolean isFinal(String type) {
-        return JobEvents.COMPLETED.equals(type) || JobEvents.FAILED.equals(type);
+        return EventKind.ofCeType(type).map(EventKind::isFinal).orElse(false);
     }
 
     private static Optional<JobEvent> binary(Headers headers, JsonNode data, long timestamp) {

@@ -1,31 +1,35 @@
 package dev.easel.messaging;
 
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import dev.easel.config.TopicsConfig;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
-import java.util.concurrent.CompletionStage;
-import org.eclipse.microprofile.reactive.messaging.Channel;
-import org.eclipse.microprofile.reactive.messaging.Emitter;
-import org.eclipse.microprofile.reactive.messaging.Metadata;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Puts jobs on the jobs topic (channel {@link Channels#JOBS_OUT}) as plain JSON keyed by job id,
- * the first of the forms {@link JobRecords} reads. The stage completes when the broker has the
- * record ({@code acks=all}) and fails when it will not take it.
+ * Puts jobs on the jobs topic as plain JSON keyed by job id, the first of the forms
+ * {@link JobRecords} reads; for the HTTP API. The future completes when the broker has the job
+ * ({@code acks=all}) and fails when the producer gave up on it, within {@code easel.worker.publish-timeout}.
  */
 @Singleton
 public class JobQueue {
 
-    private final Emitter<byte[]> emitter;
+    private final RecordSender sender;
+    private final String topic;
 
     @Inject
-    JobQueue(@Channel(Channels.JOBS_OUT) Emitter<byte[]> emitter) {
-        this.emitter = emitter;
+    JobQueue(KafkaSenders senders, TopicsConfig topics) {
+        this(senders.submissions(), topics.jobs());
+    }
+
+    public JobQueue(RecordSender sender, String topic) {
+        this.sender = sender;
+        this.topic = topic;
     }
 
     /** @param json the job, valid under the contract (JobParser.toJson) */
-    public CompletionStage<Void> submit(String jobId, byte[] json) {
-        OutgoingKafkaRecordMetadata<String> kafka = OutgoingKafkaRecordMetadata.<String>builder().withKey(jobId).build();
-        return Acked.send(emitter, json, Metadata.of(kafka));
+    public CompletableFuture<Void> submit(String jobId, byte[] json) {
+        return sender.send(new ProducerRecord<>(topic, jobId.getBytes(StandardCharsets.UTF_8), json));
     }
 }

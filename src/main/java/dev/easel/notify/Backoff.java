@@ -8,13 +8,13 @@ import java.util.random.RandomGenerator;
  * uniform in {@code [0, min(max, initial·2^n)]}, so many workers retrying against one receiver
  * spread out instead of arriving together.
  */
-final class Backoff {
+public final class Backoff {
 
     private final long initialNanos;
     private final long maxNanos;
     private final RandomGenerator random;
 
-    Backoff(Duration initial, Duration max, RandomGenerator random) {
+    public Backoff(Duration initial, Duration max, RandomGenerator random) {
         this.initialNanos = initial.toNanos();
         this.maxNanos = max.toNanos();
         this.random = random;
@@ -29,7 +29,7 @@ final class Backoff {
     }
 
     /** A random wait before retry {@code n}, within {@code [0, cap(n)]}. */
-    Duration delay(int retry) {
+    public Duration delay(int retry) {
         return Duration.ofNanos(random.nextLong(cap(retry).toNanos() + 1));
     }
 }

@@ -2,6 +2,7 @@ package dev.easel.notify;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.contract.EventKind;
 import java.time.Instant;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -20,7 +21,7 @@ import java.util.UUID;
  *     {@code webhook-timestamp} header is the time of that attempt)
  * @param data event-specific fields, serialised with Jackson
  */
-public record WebhookEvent(String id, WebhookEventType type, String jobId, Instant timestamp, Map<String, ?> data) {
+public record WebhookEvent(String id, EventKind type, String jobId, Instant timestamp, Map<String, ?> data) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -33,8 +34,16 @@ public record WebhookEvent(String id, WebhookEventType type, String jobId, Insta
     }
 
     /** An event happening now, with a fresh {@code msg_…} id. */
-    public static WebhookEvent of(WebhookEventType type, String jobId, Map<String, ?> data) {
-        return new WebhookEvent("msg_" + UUID.randomUUID().toString().replace("-", ""), type, jobId, Instant.now(), data);
+    public static WebhookEvent of(EventKind type, String jobId, Map<String, ?> data) {
+        return new WebhookEvent(id(UUID.randomUUID().toString()), type, jobId, Instant.now(), data);
+    }
+
+    /**
+     * The {@code webhook-id} of the webhook that carries the CloudEvent with this id: the same
+     * event gets the same webhook id however often it is sent, by whichever worker.
+     */
+    public static String id(String cloudEventId) {
+        return "msg_" + cloudEventId.replace("-", "");
     }
 
     /**
@@ -45,7 +54,7 @@ public record WebhookEvent(String id, WebhookEventType type, String jobId, Insta
      */
     public String toJson() {
         Map<String, Object> envelope = new LinkedHashMap<>();
-        envelope.put("type", type.wireName());
+        envelope.put("type", type.webhookType());
         envelope.put("timestamp", timestamp.toString());
         envelope.put("jobId", jobId);
         envelope.put("data", data);

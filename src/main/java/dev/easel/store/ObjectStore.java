@@ -9,9 +9,8 @@ import java.util.Optional;
 /**
  * The worker's object storage: where job images and result manifests are written, and the source
  * of truth for job status. Absence is a value ({@link Optional#empty()}, {@code false}); an
- * {@link IOException} always means storage failed (network, timeout, credentials, missing bucket)
- * and the caller may retry, as {@link dev.easel.contract.ObjectFetcher} and the job code already treat
- * it. Bucket names, keys and metadata that S3 would refuse are rejected with an
+ * {@link IOException} means storage failed: a {@link PermanentStorageException} for good (missing
+ * bucket, access denied), any other for now (network, timeout, throttling), worth retrying. Bucket names, keys and metadata that S3 would refuse are rejected with an
  * {@link IllegalArgumentException} before any request ({@link ObjectKeys}).
  */
 public interface ObjectStore {
@@ -33,6 +32,9 @@ public interface ObjectStore {
      *                                 read past that
      */
     Optional<StoredObject> get(String bucket, String key, int maxBytes) throws IOException;
+
+    /** Whether the bucket exists and the worker may use it (a bucket of another account reads as absent). */
+    boolean bucketExists(String bucket) throws IOException;
 
     /** Whether an object has that key, without reading it. */
     boolean exists(String bucket, String key) throws IOException;

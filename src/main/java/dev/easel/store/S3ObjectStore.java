@@ -46,6 +46,10 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
     // InvalidAccessKeyId): the worker's fault, so they stay storage failures.
     private static final Set<String> NOT_READABLE = Set.of("NoSuchKey", "NoSuchBucket", "AccessDenied");
 
+    // 4xx codes that a change on the worker's side (clock, credentials) mends: retried, not final.
+    private static final Set<String> RETRYABLE_CLIENT_CODES = Set.of("RequestTimeTooSkewed", "InvalidAccessKeyId",
+            "SignatureDoesNotMatch", "ExpiredToken", "RequestTimeout", "SlowDown", "RequestExpired");
+
     private final S3Client s3;
     private final S3Presigner presigner;
 
@@ -250,6 +254,25 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
         }
     }
 
+    @Override
+    public boolean bucketExists(String bucket) throws IOException {
+        ObjectKeys.checkBucket(bucket);
+        try {
+            s3.headBucket(b -> b.bucket(bucket));
+            return true;
+        } catch (NoSuchBucketException e) {
+            return false;
+        } catch (S3Exception e) {
+            // HEAD has no body: 404 is all S3 says of a missing bucket, 403 of one that is not ours.
+            if (e.statusCode() == 404 || e.statusCode() == 403) {
+                return false;
+            }
+            throw failure("HEAD bucket", bucket, "", e);
+        } catch (SdkException e) {
+            throw failure("HEAD bucket", bucket, "", e);
+        }
+    }
+
     /**
      * Creates the bucket unless it exists; for the local stack ({@code easel.s3.create-bucket}).
      */
@@ -284,9 +307,13 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
         ObjectKeys.checkKey(key);
     }
 
-    /** One message with what was asked, and what S3 (or the network) answered. */
+    /**
+     * One message with what was asked, and what S3 (or the network) answered; a
+     * {@link PermanentStorageException} when S3 refused the request for good.
+     */
     private static IOException failure(String operation, String bucket, String key, SdkException e) {
         String answer;
+        boolean permanent = e instanceof S3Exception s3 && isPermanent(s3);
         if (e instanceof S3Exception s3e) {
             var details = s3e.awsErrorDetails();
             String code = details == null ? null : details.errorCode();
@@ -297,7 +324,22 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
         } else {
             answer = e.getMessage();
         }
-        return new IOException("S3 " + operation + " " + uri(bucket, key) + " failed: " + answer, e);
+        String message = "S3 " + operation + " " + uri(bucket, key) + " failed: " + answer;
+        return permanent ? new PermanentStorageException(message, e) : new IOException(message, e);
+    }
+
+    /**
+     * A 4xx answer is the request's fault and stays so, except: timeouts and throttling (408, 429),
+     * and the codes of a worker whose clock or credentials are off, which an operator mends while
+     * jobs wait.
+     */
+    static boolean isPermanent(S3Exception e) {
+        int status = e.statusCode();
+        if (status < 400 || status >= 500 || status == 408 || status == 429) {
+            return false;
+        }
+        String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+        return code == null || !RETRYABLE_CLIENT_CODES.contains(code);
     }
 
     private static String uri(String bucket, String key) {

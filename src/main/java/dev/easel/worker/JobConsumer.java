@@ -14,7 +14,7 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 /**
- * Takes job records off the jobs topic and runs each through {@link JobProcessor} on the
+ * The Kafka way in: takes job records off the jobs topic and runs each through {@link Jobs} on the
  * {@value #POOL} worker pool, at most {@code easel.worker.concurrency} at once. A record is acked
  * only after its answer is published; with auto-commit off, the connector's throttled commit
  * strategy then commits only offsets whose records, and all before them, are acked: a worker that
@@ -33,19 +33,18 @@ public class JobConsumer {
     private static final Logger LOG = Logger.getLogger(JobConsumer.class);
     private static final CompletionStage<Void> LEFT_PENDING = CompletableFuture.completedFuture(null);
 
-    private final JobProcessor processor;
+    private final Jobs jobs;
     private final WorkerLifecycle lifecycle;
 
     @Inject
-    JobConsumer(JobProcessor processor, WorkerLifecycle lifecycle) {
-        this.processor = processor;
+    JobConsumer(Jobs jobs, WorkerLifecycle lifecycle) {
+        this.jobs = jobs;
         this.lifecycle = lifecycle;
     }
 
     /**
-     * An {@link UnansweredJobException} nacks the record, and the channel's {@code fail} strategy
-     * stops consumption without committing it: the broker is not taking answers, so the next
-     * worker (or this one, restarted) should run the job again rather than lose its answer.
+     * Never nacks: a nack would stop the channel (its {@code fail} strategy) and with it every job
+     * behind this one. A job is acked once answered; one cut off by shutdown is left pending.
      */
     @Incoming(Channels.JOBS_IN)
     // Unordered: ordered blocking processing would run one record at a time whatever the pool size.
@@ -59,14 +58,12 @@ public class JobConsumer {
             return LEFT_PENDING;
         }
         try {
-            processor.process(record);
+            jobs.pulled(record);
             return message.ack();
-        } catch (JobAbandonedException e) {
+        } catch (JobAbandonedException | UnansweredJobException e) {
             LOG.infof("%s-%d@%d cut off (%s): left uncommitted", record.topic(), record.partition(), record.offset(),
                     e.getMessage());
             return LEFT_PENDING;
-        } catch (UnansweredJobException e) {
-            return message.nack(e);
         } finally {
             lifecycle.end();
         }

@@ -28,11 +28,15 @@ public class WorkerMetrics {
         COMPLETED,
         /** Already complete (a redelivery): its completion was published again. */
         DUPLICATE,
-        /** A failed event: the job failed, named an unknown model, or was an invalid pushed job. */
+        /** A failed event: the job's retries ran out, storage refused it, its deadline passed or it broke the worker. */
         FAILED,
-        /** Unreadable or invalid record, copied to the dead-letter topic (an invalid job also gets a failed event). */
+        /** An invalid job (or one for a model this worker does not serve): a failed event and a dead letter. */
+        REJECTED,
+        /** Cancelled by its submitter: a cancelled event. */
+        CANCELLED,
+        /** A record that is no job (unreadable): its dead letter only. */
         DEAD_LETTERED,
-        /** The broker did not take the answer: the record is not committed and comes again. */
+        /** No answer (a pushed job whose retries ran out, a shutdown): not committed, it comes again. */
         UNANSWERED,
         /** Cut off by a shutdown past its grace period: nothing published, not committed; it runs again elsewhere. */
         ABANDONED;
@@ -107,6 +111,14 @@ public class WorkerMetrics {
                 .serviceLevelObjectives(STAGE_BUCKETS)
                 .register(registry)
                 .record(Duration.ofMillis(ms)));
+    }
+
+    /** A dead letter the broker did not take within the job's retry budget; logged, and the record committed. */
+    void deadLetterLost() {
+        Counter.builder("easel.dead.letters.lost")
+                .description("Dead letters not published within the retry budget (logged; the record was committed)")
+                .register(registry)
+                .increment();
     }
 
     /** One webhook delivery's attempts: each failed but the last when delivered, all when not. */

@@ -54,4 +54,28 @@ class ArchitectureTest {
                 .because("schedulers are separate from models and pipelines (diffusers' design)")
                 .check(classes);
     }
+
+    @Test
+    void theContractIsSharedNotOwned() {
+        noClasses().that().resideInAPackage("dev.easel.contract..")
+                .should().dependOnClassesThat().resideInAnyPackage(
+                        "dev.easel.worker..", "dev.easel.api..", "dev.easel.messaging..", "dev.easel.notify..",
+                        "dev.easel.config..", "dev.easel.cli..", "io.quarkus..", "jakarta..")
+                .because("every way in (Kafka, HTTP) and the worker read the same contract; it depends on none of them")
+                .check(classes);
+    }
+
+    @Test
+    void theHttpApiUsesTheWorkerOnlyThroughItsService() {
+        noClasses().that().resideInAPackage("dev.easel.api..")
+                .should().dependOnClassesThat(com.tngtech.archunit.core.domain.JavaClass.Predicates
+                        .resideInAPackage("dev.easel.worker..")
+                        .and(com.tngtech.archunit.base.DescribedPredicate.not(
+                                com.tngtech.archunit.core.domain.JavaClass.Predicates.belongToAnyOf(
+                                        dev.easel.worker.Jobs.class, dev.easel.worker.JobIntake.class,
+                                        dev.easel.worker.WorkerLifecycle.class, dev.easel.worker.JobAbandonedException.class,
+                                        dev.easel.worker.UnansweredJobException.class))))
+                .because("an adapter per way in over one service: intake, run and answer are the worker's")
+                .check(classes);
+    }
 }

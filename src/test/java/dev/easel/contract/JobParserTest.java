@@ -75,8 +75,8 @@ class JobParserTest {
         assertThat(job.strength()).contains(0.6);
         assertThat(job.output()).contains(new JobOutput("easel-out", "acme/", "png"));
         assertThat(job.webhook()).contains(new JobWebhook(URI.create("https://hooks.example.com/x"),
-                List.of(JobWebhook.Event.STARTED, JobWebhook.Event.PROGRESS, JobWebhook.Event.COMPLETED,
-                        JobWebhook.Event.FAILED)));
+                List.of(EventKind.STARTED, EventKind.PROGRESS, EventKind.COMPLETED,
+                        EventKind.FAILED)));
         assertThat(job.metadata().orElseThrow().toString()).isEqualTo("{\"customer\":\"acme\",\"n\":[1,2]}");
         assertThat(job.deadline()).contains(Instant.parse("2030-01-01T12:00:00Z"));
     }
@@ -93,7 +93,7 @@ class JobParserTest {
         assertThat(job.seed()).isEmpty();
         assertThat(job.output()).contains(new JobOutput("easel-out", "", "png"));
         assertThat(job.webhook().orElseThrow().events())
-                .containsExactly(JobWebhook.Event.COMPLETED, JobWebhook.Event.FAILED);
+                .containsExactly(EventKind.COMPLETED, EventKind.FAILED, EventKind.CANCELLED);
         assertThat(new JobParser(JobLimits.defaults()).parse(job("").getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOfSatisfying(Validated.Valid.class, v -> assertThat(((Job) v.value()).id())
                         .matches("[0-9a-f-]{36}"));
@@ -171,8 +171,8 @@ class JobParserTest {
                 Arguments.of("webhook.url", "'webhook': {'url': 'https://exa mple.com/'}", "must be an absolute URI",
                         "absolute URI"),
                 Arguments.of("webhook.events[1]", "'webhook': {'url': 'https://h.example', 'events': ['started', 'done']}",
-                        "must be one of started, progress, completed, failed, got \"done\"",
-                        "one of started, progress, completed, failed"),
+                        "must be one of started, progress, completed, failed, cancelled, got \"done\"",
+                        "one of started, progress, completed, failed, cancelled"),
                 Arguments.of("webhook.events", "'webhook': {'url': 'https://h.example', 'events': []}",
                         "must have at least 1 items, got 0", "≥ 1 items"),
                 Arguments.of("webhook.events", "'webhook': {'url': 'https://h.example', 'events': ['failed', 'failed']}",

@@ -36,6 +36,7 @@ final class ConfigKeys {
             "kafka.sasl.mechanism", "as kafka.security.protocol",
             "kafka.sasl.jaas.config", "as kafka.security.protocol",
             "mp.messaging.incoming.jobs.enabled", "SmallRye Reactive Messaging: false disables the jobs consumer (push mode)",
+            "mp.messaging.incoming.jobs.group.instance.id", "Kafka consumer: static group membership (docs/reliability.md)",
             "quarkus.shutdown.timeout", "Quarkus core: how long shutdown waits for running requests and jobs",
             "quarkus.http.port", "Quarkus HTTP: the port (8080 by default)");
 

@@ -41,6 +41,11 @@ import org.apache.kafka.common.Uuid;
  * <p>The servers' jars come from the build (src/devstack/pom.xml writes them into target/devstack;
  * system property {@code easel.devstack.dir} points elsewhere). Everything a run writes (data,
  * configs, logs) stays under the work directory, which must be empty or absent.
+ *
+ * <p>For fault tests ({@code dev.easel.chaos}) each server can be taken away and brought back on the
+ * same port with the same data: {@link #stopKafka()} / {@link #restartKafka()} (an orderly broker
+ * shutdown and start), {@link #killS3Proxy()} / {@link #restartS3Proxy()} (SIGKILL, then a fresh
+ * process over the same bucket directory). A restarted server's output is appended to its log.
  */
 public final class LocalStack implements AutoCloseable {
 
@@ -53,22 +58,29 @@ public final class LocalStack implements AutoCloseable {
     private static final String HOST = "127.0.0.1";
     /** Generous for 2 busy cores; a healthy start takes a few seconds. */
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
-    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
+    private static final int STOP_TIMEOUT_SECONDS = 20;
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(STOP_TIMEOUT_SECONDS);
     private static final int LOG_TAIL_LINES = 40;
 
     private final Path workDir;
-    private final Child kafka;
-    private final Child s3proxy;
+    private final Jars jars;
+    /** The running (or last) processes; replaced by {@link #restartKafka()} and {@link #restartS3Proxy()}. */
+    private volatile Child kafka;
+    private volatile Child s3proxy;
     private final int kafkaPort;
+    private final int controllerPort;
     private final int s3Port;
     private final Duration startupTime;
     private final Thread shutdownHook;
     private boolean closed;
 
-    private LocalStack(Path workDir, Child kafka, int kafkaPort, Child s3proxy, int s3Port, Duration startupTime) {
+    private LocalStack(Path workDir, Jars jars, Child kafka, int kafkaPort, int controllerPort, Child s3proxy, int s3Port,
+                       Duration startupTime) {
         this.workDir = workDir;
+        this.jars = jars;
         this.kafka = kafka;
         this.kafkaPort = kafkaPort;
+        this.controllerPort = controllerPort;
         this.s3proxy = s3proxy;
         this.s3Port = s3Port;
         this.startupTime = startupTime;
@@ -114,7 +126,8 @@ public final class LocalStack implements AutoCloseable {
             failures.stream().skip(1).forEach(first::addSuppressed);
             throw first;
         }
-        return new LocalStack(dir, kafkaChild, kafkaPort, s3Child, s3Port, Duration.ofNanos(System.nanoTime() - t0));
+        return new LocalStack(dir, jars, kafkaChild, kafkaPort, controllerPort, s3Child, s3Port,
+                Duration.ofNanos(System.nanoTime() - t0));
     }
 
     /** {@code 127.0.0.1:PORT}, for {@code bootstrap.servers}. */
@@ -180,9 +193,90 @@ public final class LocalStack implements AutoCloseable {
 
     private void stopChildren() {
         // In parallel: Kafka's orderly shutdown takes a few seconds that S3Proxy need not wait for.
-        CompletableFuture<Void> s3 = CompletableFuture.runAsync(s3proxy::stop, daemonThread("local-stack-stop"));
+        Child s3Child = s3proxy;
+        CompletableFuture<Void> s3 = CompletableFuture.runAsync(s3Child::stop, daemonThread("local-stack-stop"));
         kafka.stop();
         s3.join();
+    }
+
+    // ---- faults (dev.easel.chaos) ----
+
+    /**
+     * Stops the broker the orderly way (SIGTERM: Kafka's controlled shutdown, a kill only after
+     * {@value #STOP_TIMEOUT_SECONDS} s), keeping its data and port for {@link #restartKafka()}.
+     *
+     * @return the broker's exit status (143 after SIGTERM), or -1 when it was not running
+     */
+    public synchronized int stopKafka() {
+        requireOpen();
+        Child broker = kafka;
+        if (!broker.process().isAlive()) {
+            return -1;
+        }
+        broker.stop();
+        return broker.process().isAlive() ? -1 : broker.process().exitValue();
+    }
+
+    /**
+     * Starts the broker again on the same ports over the same data directory (no storage format)
+     * and returns once it answers, as {@link #start} does.
+     *
+     * @throws IllegalStateException if it is running, or does not come up (naming its log)
+     */
+    public synchronized void restartKafka() {
+        requireOpen();
+        if (kafka.process().isAlive()) {
+            throw new IllegalStateException("Kafka is running; stopKafka() first");
+        }
+        kafka = launchKafkaBroker(jars, workDir, kafkaPort, true);
+    }
+
+    /** Whether the broker process is alive (it may still be starting or stopping). */
+    public boolean kafkaRunning() {
+        return kafka.process().isAlive();
+    }
+
+    /**
+     * Kills S3Proxy with SIGKILL, as a crash or an OOM kill would: no shutdown, connections cut.
+     * Its data (the bucket directories) stays for {@link #restartS3Proxy()}.
+     */
+    public synchronized void killS3Proxy() {
+        requireOpen();
+        Process process = s3proxy.process();
+        process.destroyForcibly();
+        try {
+            if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new IllegalStateException("S3Proxy (pid " + process.pid() + ") still alive after SIGKILL");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while killing S3Proxy", e);
+        }
+    }
+
+    /**
+     * Starts S3Proxy again on the same port with the same configuration and data, and returns
+     * once it answers HTTP.
+     *
+     * @throws IllegalStateException if it is running, or does not come up (naming its log)
+     */
+    public synchronized void restartS3Proxy() {
+        requireOpen();
+        if (s3proxy.process().isAlive()) {
+            throw new IllegalStateException("S3Proxy is running; killS3Proxy() first");
+        }
+        s3proxy = launchS3Proxy(jars, workDir, s3Port, true);
+    }
+
+    /** Whether the S3Proxy process is alive. */
+    public boolean s3ProxyRunning() {
+        return s3proxy.process().isAlive();
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("the local stack is closed");
+        }
     }
 
     // ---- Kafka ----
@@ -198,19 +292,29 @@ public final class LocalStack implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("writing the Kafka configuration in " + home, e);
         }
-        List<String> jvm = List.of("-Xms64m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Djava.awt.headless=true", "-Dlog4j2.configurationFile=" + log4jConfig,
-                "-cp", jars.kafkaClasspath());
 
         // KRaft needs its storage formatted with a cluster id before the first start.
         Path formatLog = workDir.resolve("kafka-format.log");
-        List<String> format = javaCommand(jvm, "kafka.tools.StorageTool", "format",
+        List<String> format = javaCommand(kafkaJvm(jars, home), "kafka.tools.StorageTool", "format",
                 "--cluster-id", Uuid.randomUuid().toString(), "--config", serverProperties.toString());
-        Child formatter = Child.launch("Kafka storage format", format, home, formatLog);
+        Child formatter = Child.launch("Kafka storage format", format, home, formatLog, false);
         formatter.awaitExit(READY_TIMEOUT);
 
-        Child broker = Child.launch("Kafka broker", javaCommand(jvm, "kafka.Kafka", serverProperties.toString()),
-                home, workDir.resolve("kafka.log"));
+        return launchKafkaBroker(jars, workDir, port, false);
+    }
+
+    private static List<String> kafkaJvm(Jars jars, Path home) {
+        return List.of("-Xms64m", "-Xmx384m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-Djava.awt.headless=true", "-Dlog4j2.configurationFile=" + home.resolve("log4j2.properties"),
+                "-cp", jars.kafkaClasspath());
+    }
+
+    /** The broker over the configuration and (formatted) data in {@code workDir/kafka}, once it answers. */
+    private static Child launchKafkaBroker(Jars jars, Path workDir, int port, boolean appendLog) {
+        Path home = workDir.resolve("kafka");
+        Child broker = Child.launch("Kafka broker",
+                javaCommand(kafkaJvm(jars, home), "kafka.Kafka", home.resolve("server.properties").toString()),
+                home, workDir.resolve("kafka.log"), appendLog);
         try {
             awaitKafka(broker, port);
             return broker;
@@ -306,13 +410,20 @@ public final class LocalStack implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("writing the S3Proxy configuration in " + home, e);
         }
+        return launchS3Proxy(jars, workDir, port, false);
+    }
+
+    /** S3Proxy over the configuration and data in {@code workDir/s3proxy}, once it answers HTTP. */
+    private static Child launchS3Proxy(Jars jars, Path workDir, int port, boolean appendLog) {
+        Path home = workDir.resolve("s3proxy");
+        Path conf = home.resolve("s3proxy.conf");
         List<String> command = javaCommand(
                 List.of("-Xms32m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
                         // S3Proxy's bundled logback.xml makes logback print its own setup first.
                         "-Dlogback.statusListenerClass=ch.qos.logback.core.status.NopStatusListener",
                         "-jar", jars.s3proxyJar().toString()),
                 "--properties", conf.toString());
-        Child server = Child.launch("S3Proxy", command, home, workDir.resolve("s3proxy.log"));
+        Child server = Child.launch("S3Proxy", command, home, workDir.resolve("s3proxy.log"), appendLog);
         try {
             awaitHttp(server, port);
             return server;
@@ -446,11 +557,12 @@ public final class LocalStack implements AutoCloseable {
     /** A server process, its output in a log file. */
     private record Child(String name, Process process, Path log) {
 
-        static Child launch(String name, List<String> command, Path directory, Path log) {
+        static Child launch(String name, List<String> command, Path directory, Path log, boolean appendLog) {
             ProcessBuilder builder = new ProcessBuilder(command)
                     .directory(directory.toFile())
                     .redirectErrorStream(true)
-                    .redirectOutput(log.toFile());
+                    .redirectOutput(appendLog ? ProcessBuilder.Redirect.appendTo(log.toFile())
+                            : ProcessBuilder.Redirect.to(log.toFile()));
             try {
                 return new Child(name, builder.start(), log);
             } catch (IOException e) {

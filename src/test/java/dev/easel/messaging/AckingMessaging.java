@@ -1,52 +1,61 @@
 package dev.easel.messaging;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.smallrye.reactive.messaging.ce.OutgoingCloudEventMetadata;
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.config.EventsConfig.CloudEventsMode;
+import dev.easel.store.ObjectStore;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
-import org.eclipse.microprofile.reactive.messaging.Message;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
 
 /**
- * An {@link EventPublisher} and {@link DeadLetters} whose messages the "broker" takes at once
- * (or refuses, after {@link #refuse()}), for tests outside this package of code that awaits them.
+ * An {@link EventPublisher} and {@link DeadLetters} over one {@link InMemoryRecordSender}, for
+ * tests outside this package of the code that awaits them.
  */
 public final class AckingMessaging {
 
-    /** One event as it would go on the wire. */
-    public record SentEvent(String type, String subject, JsonNode data) {
+    public static final String EVENTS = "easel.events";
+    public static final String DEAD_LETTERS = "easel.jobs.dlq";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** One event as it went on the wire. */
+    public record SentEvent(String id, String type, String subject, JsonNode data, byte[] value) {
     }
 
     /** One dead letter: its value and the reason header. */
-    public record SentDeadLetter(byte[] value, String reason) {
+    public record SentDeadLetter(byte[] value, String reason, ProducerRecord<byte[], byte[]> record) {
     }
 
-    private volatile boolean refusing;
-    private final RecordingEmitter<JsonNode> events = RecordingEmitter.answering(() -> !refusing);
-    private final RecordingEmitter<byte[]> deadLetters = RecordingEmitter.answering(() -> !refusing);
+    public final InMemoryRecordSender broker = new InMemoryRecordSender();
 
     public EventPublisher publisher() {
         // A high progress rate so every step of a short test run is published.
-        return new EventPublisher(events, "test", 1000, Clock.systemUTC(), () -> UUID.randomUUID().toString());
+        return new EventPublisher(broker, EVENTS, "test", CloudEventsMode.BINARY, 1000, Clock.systemUTC());
     }
 
-    public DeadLetters deadLetters() {
-        return new DeadLetters(deadLetters);
+    public DeadLetters deadLetters(ObjectStore store, String bucket) {
+        return new DeadLetters(broker, DEAD_LETTERS, store, bucket, 900_000);
     }
 
-    /** From now on every send is nacked, as when the broker will not take records. */
+    /** From now on every send fails, as when the broker will not take records. */
     public void refuse() {
-        refusing = true;
+        broker.refuse(Integer.MAX_VALUE);
     }
 
     public List<SentEvent> events() {
         List<SentEvent> sent = new ArrayList<>();
-        for (Message<? extends JsonNode> message : events.sent) {
-            @SuppressWarnings("unchecked")
-            OutgoingCloudEventMetadata<JsonNode> ce = message.getMetadata(OutgoingCloudEventMetadata.class).orElseThrow();
-            sent.add(new SentEvent(ce.getType(), ce.getSubject().orElse(null), message.getPayload()));
+        for (ProducerRecord<byte[], byte[]> record : broker.on(EVENTS)) {
+            try {
+                sent.add(new SentEvent(header(record, "ce_id"), header(record, "ce_type"), header(record, "ce_subject"),
+                        JSON.readTree(record.value()), record.value()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
         return sent;
     }
@@ -56,13 +65,12 @@ public final class AckingMessaging {
     }
 
     public List<SentDeadLetter> deadLettersSent() {
-        List<SentDeadLetter> sent = new ArrayList<>();
-        for (Message<? extends byte[]> message : deadLetters.sent) {
-            @SuppressWarnings("unchecked")
-            OutgoingKafkaRecordMetadata<byte[]> kafka = message.getMetadata(OutgoingKafkaRecordMetadata.class).orElseThrow();
-            sent.add(new SentDeadLetter(message.getPayload(),
-                    new String(kafka.getHeaders().lastHeader(DeadLetters.REASON).value())));
-        }
-        return sent;
+        return broker.on(DEAD_LETTERS).stream()
+                .map(r -> new SentDeadLetter(r.value(), header(r, DeadLetters.REASON), r)).toList();
+    }
+
+    public static String header(ProducerRecord<byte[], byte[]> record, String key) {
+        Header header = record.headers().lastHeader(key);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
 }

@@ -2,20 +2,29 @@ package dev.easel.messaging;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import dev.easel.store.ObjectStore;
+import dev.easel.store.StoredObject;
+import java.io.IOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
-import org.eclipse.microprofile.reactive.messaging.Message;
 import org.junit.jupiter.api.Test;
 
 class DeadLettersTest {
 
-    private final RecordingEmitter<byte[]> emitter = new RecordingEmitter<>();
-    private final DeadLetters deadLetters = new DeadLetters(emitter);
+    private static final int MAX = 900_000;
+    private final Map<String, byte[]> stored = new ConcurrentHashMap<>();
+    private final DeadLetters deadLetters = new DeadLetters(new InMemoryRecordSender(), "easel.jobs.dlq", store(),
+            "images", MAX);
 
     private static ConsumerRecord<byte[], byte[]> record(byte[] key, byte[] value) {
         ConsumerRecord<byte[], byte[]> record = new ConsumerRecord<>("easel.jobs", 2, 17, key, value);
@@ -33,33 +42,96 @@ class DeadLettersTest {
     }
 
     @Test
-    @SuppressWarnings("unchecked")
-    void keepsTheOriginalBytesAndSaysWhy() {
+    void keepsTheOriginalBytesAndSaysWhy() throws IOException {
         byte[] value = {(byte) 0xff, 0, 1};
-        deadLetters.send(record("k".getBytes(StandardCharsets.UTF_8), value), "not JSON", new IllegalStateException("x"));
+        ProducerRecord<byte[], byte[]> letter = deadLetters.letter(record("k".getBytes(StandardCharsets.UTF_8), value),
+                "not JSON", new IllegalStateException("x"));
 
-        Message<? extends byte[]> message = emitter.only();
-        assertThat(message.getPayload()).isEqualTo(value);
-        OutgoingKafkaRecordMetadata<byte[]> kafka = message.getMetadata(OutgoingKafkaRecordMetadata.class).orElseThrow();
-        assertThat(kafka.getKey()).isEqualTo("k".getBytes(StandardCharsets.UTF_8));
-        assertThat(strings(kafka.getHeaders())).containsExactly(
+        assertThat(letter.topic()).isEqualTo("easel.jobs.dlq");
+        assertThat(letter.value()).isEqualTo(value);
+        assertThat(letter.key()).isEqualTo("k".getBytes(StandardCharsets.UTF_8));
+        assertThat(strings(letter.headers())).containsExactly(
                 Map.entry("ce_id", "e-1"),
                 Map.entry("easel-dlq-reason", "not JSON"),
                 Map.entry("easel-dlq-topic", "easel.jobs"),
                 Map.entry("easel-dlq-partition", "2"),
                 Map.entry("easel-dlq-offset", "17"),
                 Map.entry("easel-dlq-exception", "java.lang.IllegalStateException"));
+        assertThat(stored).isEmpty();
     }
 
     @Test
-    @SuppressWarnings("unchecked")
-    void tombstoneWithoutKeyOrCause() {
-        deadLetters.send(record(null, null), "record has no value", null);
+    void tombstoneWithoutKeyOrCause() throws IOException {
+        ProducerRecord<byte[], byte[]> letter = deadLetters.letter(record(null, null), "record has no value", null);
 
-        Message<? extends byte[]> message = emitter.only();
-        assertThat(message.getPayload()).isEmpty();
-        OutgoingKafkaRecordMetadata<byte[]> kafka = message.getMetadata(OutgoingKafkaRecordMetadata.class).orElseThrow();
-        assertThat(kafka.getKey()).isNull();
-        assertThat(strings(kafka.getHeaders())).doesNotContainKey("easel-dlq-exception");
+        assertThat(letter.value()).isEmpty();
+        assertThat(letter.key()).isNull();
+        assertThat(strings(letter.headers())).doesNotContainKey("easel-dlq-exception");
+    }
+
+    /** The record: accepted by the broker, but its dead letter with headers was over the producer's limit. */
+    @Test
+    void aNearLimitRecordIsStoredWholeAndReferenced() throws IOException {
+        byte[] value = new byte[1_048_400];
+        Arrays.fill(value, (byte) 'x');
+
+        ProducerRecord<byte[], byte[]> letter = deadLetters.letter(record("big".getBytes(StandardCharsets.UTF_8), value),
+                "invalid job: prompt: too long", null);
+
+        assertThat(size(letter)).isLessThanOrEqualTo(MAX);
+        assertThat(letter.value()).hasSize(DeadLetters.KEPT_PREFIX);
+        Map<String, String> headers = strings(letter.headers());
+        assertThat(headers).containsEntry(DeadLetters.ORIGINAL_BYTES, "1048400")
+                .containsEntry(DeadLetters.ORIGINAL, "s3://images/~dead-letters/easel.jobs/2/17")
+                .containsEntry("ce_id", "e-1");
+        assertThat(stored.get("images/~dead-letters/easel.jobs/2/17")).isEqualTo(value);
+    }
+
+    @Test
+    void hugeHeadersAreDroppedNotSent() throws IOException {
+        ConsumerRecord<byte[], byte[]> record = record(null, "{}".getBytes(StandardCharsets.UTF_8));
+        record.headers().add("junk", new byte[1_000_000]);
+
+        ProducerRecord<byte[], byte[]> letter = deadLetters.letter(record, "headers too big", null);
+
+        assertThat(size(letter)).isLessThanOrEqualTo(MAX);
+        assertThat(strings(letter.headers())).doesNotContainKey("junk").containsEntry(DeadLetters.HEADERS_DROPPED, "true");
+    }
+
+    private static int size(ProducerRecord<byte[], byte[]> letter) {
+        int size = (letter.key() == null ? 0 : letter.key().length) + letter.value().length;
+        for (Header header : letter.headers()) {
+            size += header.key().length() + header.value().length;
+        }
+        return size;
+    }
+
+    private ObjectStore store() {
+        return new ObjectStore() {
+            @Override
+            public void put(String bucket, String key, byte[] bytes, String contentType, Map<String, String> metadata) {
+                stored.put(bucket + "/" + key, bytes);
+            }
+
+            @Override
+            public Optional<StoredObject> get(String bucket, String key, int maxBytes) {
+                return Optional.empty();
+            }
+
+            @Override
+            public boolean bucketExists(String bucket) {
+                return true;
+            }
+
+            @Override
+            public boolean exists(String bucket, String key) {
+                return stored.containsKey(bucket + "/" + key);
+            }
+
+            @Override
+            public URI presignGet(String bucket, String key, Duration ttl) {
+                return URI.create("http://test/" + key);
+            }
+        };
     }
 }

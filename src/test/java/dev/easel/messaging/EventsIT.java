@@ -27,7 +27,7 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 
-/** The publisher and dead letters through SmallRye's Kafka connector to a real broker (LocalStack). */
+/** The publisher and dead letters through Easel's producer to a real broker (LocalStack). */
 @QuarkusTest
 @WithTestResource(LocalStackKafka.class)
 class EventsIT {
@@ -43,10 +43,12 @@ class EventsIT {
 
     @Test
     void jobEventsAreBinaryCloudEventsKeyedByJobId() throws Exception {
-        publisher.started("job-it-1", new Started("sd-1.5", 12, null)).toCompletableFuture().get(60, TimeUnit.SECONDS);
-        publisher.progress("job-it-1", new Progress(2, 2, null)).toCompletableFuture().get(30, TimeUnit.SECONDS);
-        publisher.completed("job-it-1", new Completed("images", List.of(new Image("j/0.png", "http://s3/j/0.png", 7)),
-                "sd-1.5", Map.of("total", 40L), null)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        publisher.publish(publisher.event("", "job-it-1", new Started("sd-1.5", 12, null), "")).get(60, TimeUnit.SECONDS);
+        publisher.progress(publisher.event("", "job-it-1", new Progress(2, 2, null), "2"), 2, 2);
+        Thread.sleep(500); // progress is sent from its own queue, never awaited
+        publisher.publish(publisher.event("", "job-it-1", new Completed("images",
+                List.of(new Image("j/0.png", "http://s3/j/0.png", 7)), "sd-1.5", Map.of("total", 40L), null), ""))
+                .get(30, TimeUnit.SECONDS);
 
         List<ConsumerRecord<byte[], byte[]>> records = consume(topics.events(), 3);
 
@@ -73,8 +75,8 @@ class EventsIT {
                 "job-key".getBytes(StandardCharsets.UTF_8), poison);
         original.headers().add("ce_id", "e-9".getBytes(StandardCharsets.UTF_8));
 
-        deadLetters.send(original, "record value is not JSON", new IllegalArgumentException("bad"))
-                .toCompletableFuture().get(60, TimeUnit.SECONDS);
+        deadLetters.send(deadLetters.letter(original, "record value is not JSON", new IllegalArgumentException("bad")))
+                .get(60, TimeUnit.SECONDS);
 
         ConsumerRecord<byte[], byte[]> dead = consume(topics.deadLetters(), 1).get(0);
         assertThat(dead.key()).isEqualTo("job-key".getBytes(StandardCharsets.UTF_8));

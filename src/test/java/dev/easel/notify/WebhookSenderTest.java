@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.easel.contract.EventKind;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.standardwebhooks.Webhook;
@@ -131,7 +132,7 @@ class WebhookSenderTest {
     }
 
     private static WebhookEvent event() {
-        return WebhookEvent.of(WebhookEventType.JOB_COMPLETED, "job-42", Map.of("images", List.of("s3://bucket/job-42/0.png")));
+        return WebhookEvent.of(EventKind.COMPLETED, "job-42", Map.of("images", List.of("s3://bucket/job-42/0.png")));
     }
 
     @Test

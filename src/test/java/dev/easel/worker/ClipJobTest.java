@@ -43,9 +43,8 @@ class ClipJobTest {
     private static StableDiffusionModel withClip;
     private static StableDiffusionModel withoutClip;
 
-    private final InMemoryObjectStore store = new InMemoryObjectStore();
-    private final AckingMessaging messaging = new AckingMessaging();
-    private JobProcessor processor;
+    private InMemoryObjectStore store;
+    private Jobs jobs;
 
     @BeforeAll
     static void loadModels() throws IOException {
@@ -65,41 +64,36 @@ class ClipJobTest {
 
     @BeforeEach
     void setUp() {
-        ModelRegistry models = ModelRegistry.of(Map.of(
+        TestWorker worker = new TestWorker(Map.of(
                 "toy", new DiffusionPipeline(withClip, GenerationLimits.defaults()),
                 "oracle", new DiffusionPipeline(withoutClip, GenerationLimits.defaults())));
-        WebhookSender webhooks = new WebhookSender(new WebhookSettings("whsec_dGVzdC1wcm9maWxlLW9ubHktbm90LWEtcmVhbC1zZWNyZXQ=",
-                Duration.ofSeconds(1), 1, Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(10), List.of(),
-                "test"));
-        processor = new JobProcessor(models, JobLimits.defaults(), store, store, messaging.publisher(),
-                messaging.deadLetters(), webhooks, settings(Duration.ZERO), Clock.systemUTC(),
-                () -> { }, new WorkerMetrics(new SimpleMeterRegistry()));
+        store = worker.store;
+        jobs = worker.build();
     }
 
-    private JobEvents.Data submit(String extra) {
+    private JsonNode submit(String extra) {
         return submit(4, extra);
     }
 
-    private JobEvents.Data submit(int steps, String extra) {
-        return processor.processPushed(("{\"version\": 1, \"id\": \"c1\", \"model\": \"toy\", \"prompt\": \"a red circle on a blue background\","
+    private JsonNode submit(int steps, String extra) {
+        return jobs.pushed(("{\"version\": 1, \"id\": \"c1\", \"model\": \"toy\", \"prompt\": \"a red circle on a blue background\","
                 + " \"width\": 64, \"height\": 64, \"steps\": " + steps + ", \"scheduler\": \"ddim\", \"seed\": 5" + extra + "}")
                 .getBytes(StandardCharsets.UTF_8), Optional.empty());
     }
 
     @Test
     void scoresTravelWithEveryImage() throws IOException {
-        JobEvents.Data outcome = submit(", \"numImages\": 2, \"rerank\": {\"candidates\": 4}");
+        JsonNode completed = submit(", \"numImages\": 2, \"rerank\": {\"candidates\": 4}");
 
-        assertThat(outcome).isInstanceOf(JobEvents.Completed.class);
-        JsonNode completed = outcome.toJson();
+        assertThat(completed.has("images")).isTrue();
         double first = completed.at("/images/0/clipScore").asDouble();
         double second = completed.at("/images/1/clipScore").asDouble();
         assertThat(first).isGreaterThanOrEqualTo(second).isGreaterThan(0);
         assertThat(completed.at("/images/0/seed").asLong()).isBetween(5L, 8L);
         assertThat(completed.path("timingsMs").has("clip")).isTrue();
-        JsonNode manifest = new ObjectMapper().readTree(store.objects.get(BUCKET + "/c1/result.json").bytes());
+        JsonNode manifest = new ObjectMapper().readTree(store.objects.get(TestWorker.BUCKET + "/c1/result.json").bytes());
         assertThat(manifest.at("/images/0/clipScore").asDouble()).isEqualTo(first);
-        Map<String, String> text = new PngDecoder(PngLimits.DEFAULT).decode(store.objects.get(BUCKET + "/c1/0.png")
+        Map<String, String> text = new PngDecoder(PngLimits.DEFAULT).decode(store.objects.get(TestWorker.BUCKET + "/c1/0.png")
                 .bytes()).text();
         assertThat(text).containsEntry("clip_score", String.format(java.util.Locale.ROOT, "%.2f", first))
                 .containsEntry("rerank_candidates", "4");
@@ -108,35 +102,28 @@ class ClipJobTest {
 
     @Test
     void plainJobsCarryNoScore() {
-        JsonNode completed = submit("").toJson();
+        JsonNode completed = submit("");
         assertThat(completed.at("/images/0").has("clipScore")).isFalse();
     }
 
     @Test
     void clipOptionsOnAModelWithoutClipAreRejected() {
-        JobEvents.Data outcome = processor.processPushed(("{\"version\": 1, \"id\": \"c2\", \"model\": \"oracle\","
+        JsonNode outcome = jobs.pushed(("{\"version\": 1, \"id\": \"c2\", \"model\": \"oracle\","
                 + " \"prompt\": \"a red circle\", \"clipScore\": true, \"verifier\": {\"branches\": 2, \"every\": 2}}")
                 .getBytes(StandardCharsets.UTF_8), Optional.empty());
-        assertThat(outcome).isInstanceOfSatisfying(JobEvents.Failed.class, failed -> {
-            assertThat(failed.violations()).extracting(v -> v.field()).containsExactly("clipScore", "verifier");
-            assertThat(failed.violations().get(0).problem()).contains("needs a model with CLIP; model \"oracle\" has none");
-        });
+        assertThat(outcome.path("violations").findValuesAsText("field")).containsExactly("clipScore", "verifier");
+        assertThat(outcome.at("/violations/0/problem").asText()).contains("needs a model with CLIP; model \"oracle\" has none");
     }
 
     @Test
     void verifierAndBudgetErrorsNameTheirFields() {
-        JobEvents.Data ok = submit(", \"verifier\": {\"branches\": 2, \"atSteps\": [1, 2]}");
-        assertThat(ok).isInstanceOf(JobEvents.Completed.class);
-        JobEvents.Data bad = submit(40, ", \"verifier\": {\"branches\": 4, \"every\": 1}");
-        assertThat(bad).isInstanceOfSatisfying(JobEvents.Failed.class, failed ->
-                assertThat(failed.violations()).singleElement().satisfies(v -> {
-                    assertThat(v.field()).isEqualTo("verifier");
-                    assertThat(v.problem()).contains("39 branch points × 4 branches = 156");
-                    assertThat(v.limit()).isEqualTo("≤ 64");
-                }));
-    }
-
-    private static JobProcessor.Settings settings(Duration runningStatusDelay) {
-        return new JobProcessor.Settings(BUCKET, Duration.ofHours(1), Duration.ofSeconds(5), runningStatusDelay);
+        JsonNode ok = submit(", \"verifier\": {\"branches\": 2, \"atSteps\": [1, 2]}");
+        assertThat(ok.has("images")).isTrue();
+        JsonNode bad = submit(40, ", \"verifier\": {\"branches\": 4, \"every\": 1}");
+        assertThat(bad.path("violations")).singleElement().satisfies(v -> {
+            assertThat(v.path("field").asText()).isEqualTo("verifier");
+            assertThat(v.path("problem").asText()).contains("39 branch points × 4 branches = 156");
+            assertThat(v.path("limit").asText()).isEqualTo("≤ 64");
+        });
     }
 }

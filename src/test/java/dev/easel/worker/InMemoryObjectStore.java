@@ -20,28 +20,55 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
     final Map<String, StoredObject> objects = new ConcurrentHashMap<>();
     final List<String> puts = new ArrayList<>();
     private volatile boolean failing;
+    /** Storage calls still to fail before storage comes back; 0: working. */
+    private final java.util.concurrent.atomic.AtomicInteger outage = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.Set<String> missingBuckets = ConcurrentHashMap.newKeySet();
 
+    /** Every put fails from now on. */
     void failPuts() {
         failing = true;
+    }
+
+    /** The next {@code calls} storage calls (of any kind) fail, as in an outage; then storage is back. */
+    void outage(int calls) {
+        outage.set(calls);
+    }
+
+    private void checkOutage() throws IOException {
+        if (outage.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            throw new IOException("connection refused (test outage)");
+        }
+    }
+
+    @Override
+    public boolean bucketExists(String bucket) throws IOException {
+        checkOutage();
+        return !missingBuckets.contains(bucket);
     }
 
     @Override
     public synchronized void put(String bucket, String key, byte[] bytes, String contentType, Map<String, String> metadata)
             throws IOException {
+        checkOutage();
         if (failing) {
             throw new IOException("storage is down");
+        }
+        if (missingBuckets.contains(bucket)) {
+            throw new dev.easel.store.PermanentStorageException("NoSuchBucket " + bucket, null);
         }
         objects.put(bucket + "/" + key, new StoredObject(bytes.clone(), contentType, metadata));
         puts.add(bucket + "/" + key);
     }
 
     @Override
-    public Optional<StoredObject> get(String bucket, String key, int maxBytes) {
+    public Optional<StoredObject> get(String bucket, String key, int maxBytes) throws IOException {
+        checkOutage();
         return Optional.ofNullable(objects.get(bucket + "/" + key));
     }
 
     @Override
-    public boolean exists(String bucket, String key) {
+    public boolean exists(String bucket, String key) throws IOException {
+        checkOutage();
         return objects.containsKey(bucket + "/" + key);
     }
 

@@ -1,0 +1,37 @@
+package dev.easel.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.easel.contract.Job;
+import dev.easel.contract.JobRejection;
+import dev.easel.contract.JobWebhook;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import java.util.Optional;
+
+/** What intake made of a job's bytes: a job this worker can run, or why there is none. */
+sealed interface Intake {
+
+    /** The job's id as far as it is known: the one to answer under. */
+    String jobId();
+
+    /**
+     * A valid job for a model this worker serves.
+     *
+     * @param loadMs how long the job waited for its model to load (0 once loaded)
+     */
+    record Accepted(Job job, String digest, DiffusionPipeline pipeline, long loadMs) implements Intake {
+        @Override
+        public String jobId() {
+            return job.id();
+        }
+    }
+
+    /**
+     * A job that cannot run: invalid, or for a model this worker does not serve.
+     *
+     * @param webhook  where to send its failed event, when its webhook fields were usable
+     * @param metadata the job's metadata, to echo, when it had a valid one
+     */
+    record Rejected(String jobId, JobRejection rejection, Optional<JobWebhook> webhook, Optional<JsonNode> metadata)
+            implements Intake {
+    }
+}

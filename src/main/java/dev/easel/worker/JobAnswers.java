@@ -1,0 +1,203 @@
+package dev.easel.worker;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.contract.EventKind;
+import dev.easel.contract.JobEvents;
+import dev.easel.contract.JobEvents.JobEvent;
+import dev.easel.contract.JobStatus;
+import dev.easel.contract.Manifest;
+import dev.easel.messaging.DeadLetters;
+import dev.easel.messaging.EventPublisher;
+import dev.easel.store.ObjectStore;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.jboss.logging.Logger;
+
+/**
+ * The last room of a job: its answer. The job's status record, its CloudEvent and its webhook,
+ * and for a job that can never run as sent, its dead letter. Every answer of a completed job is
+ * the one stored in its manifest, so a repeated answer is the same answer. Thread-safe; the
+ * per-job state is in {@link JobRun}.
+ */
+final class JobAnswers {
+
+    private static final Logger LOG = Logger.getLogger(JobAnswers.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Until tenants scope job ids, one scope for every job's event ids. */
+    static final String SCOPE = "";
+
+    private final EventPublisher events;
+    private final DeadLetters deadLetters;
+    private final ObjectStore store;
+    private final StatusBacklog backlog;
+    private final WorkerMetrics metrics;
+    private final Clock clock;
+
+    JobAnswers(EventPublisher events, DeadLetters deadLetters, ObjectStore store, StatusBacklog backlog,
+               WorkerMetrics metrics, Clock clock) {
+        this.events = events;
+        this.deadLetters = deadLetters;
+        this.store = store;
+        this.backlog = backlog;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    /** The job has started: its event and webhook go out beside the job; {@link #settle} waits for the event. */
+    void started(JobRun run, JobEvents.Started data) {
+        JobEvent event = events.event(SCOPE, run.jobId, data, "");
+        run.startedEvent = event;
+        run.started = events.publish(event);
+        run.webhooks.send(EventKind.STARTED, event);
+    }
+
+    /** A denoising step is done: throttled, never waited for. */
+    void progress(JobRun run, JobEvents.Progress data, boolean webhookDue) {
+        JobEvent event = events.event(SCOPE, run.jobId, data, Integer.toString(data.step()));
+        events.progress(event, data.step(), data.total());
+        if (webhookDue) {
+            run.webhooks.send(EventKind.PROGRESS, event);
+        }
+    }
+
+    /** The completed event of a job whose manifest is being made; stored in it, then published by {@link #answer}. */
+    JobEvent completedEvent(JobRun run, JobEvents.Completed data, Instant completedAt) {
+        JobEvent made = events.event(SCOPE, run.jobId, data, "");
+        return new JobEvent(made.id(), made.type(), made.source(), made.subject(), completedAt, made.data());
+    }
+
+    /**
+     * Waits for what the job started beside it: the running status (so it cannot land after the
+     * job's last write) and the started event (retried until the broker has it, so it precedes the
+     * final one).
+     */
+    void settle(JobRun run) {
+        run.runningStatus.skipOrAwait();
+        CompletableFuture<Void> first = run.started;
+        boolean[] tried = {false};
+        // The first try is the send made at the start; a retry sends the same event again.
+        run.retries.publish("started event", () -> {
+            if (!tried[0]) {
+                tried[0] = true;
+                return first;
+            }
+            return events.publish(run.startedEvent);
+        });
+        run.started = CompletableFuture.completedFuture(null);
+    }
+
+    /**
+     * Answers the job: its status (failure or cancellation), CloudEvent, webhook and dead letter.
+     * Returns once the broker has the event (and the dead letter, or gave up on it).
+     *
+     * @return the event's data, as published
+     * @throws UnansweredJobException when the event could not be published before shutdown (or,
+     *                                for a pushed job, within the budget): leave the job unacknowledged
+     */
+    JsonNode answer(JobRun run, Outcome outcome) {
+        JobEvent event;
+        EventKind kind;
+        if (outcome instanceof Outcome.Completed completed) {
+            kind = EventKind.COMPLETED;
+            event = completion(run.jobId, completed.manifest());
+        } else if (outcome instanceof Outcome.Failed failed) {
+            kind = EventKind.FAILED;
+            JobEvents.Failed data = failed.failed();
+            LOG.infof("job %s failed (retryable: %s): %s", run.jobId, data.retryable(), data.reason());
+            writeStatus(run, new JobStatus(JobStatus.FAILED, data.reason(), data.violations(), data.retryable(),
+                    clock.instant().toString()));
+            event = events.event(SCOPE, run.jobId, data, "");
+        } else {
+            kind = EventKind.CANCELLED;
+            JobEvents.Cancelled data = ((Outcome.Cancelled) outcome).cancelled();
+            LOG.infof("job %s cancelled: %s", run.jobId, data.reason());
+            writeStatus(run, new JobStatus(JobStatus.CANCELLED, data.reason(), null, null, clock.instant().toString()));
+            event = events.event(SCOPE, run.jobId, data, "");
+        }
+        run.retries.publish(kind.wireName() + " event", () -> events.publish(event));
+        run.webhooks.send(kind, event);
+        if (outcome instanceof Outcome.Failed failed && failed.deadLetter()) {
+            deadLetter(run, failed.failed().reason(), null);
+        }
+        return event.data();
+    }
+
+    /**
+     * A record that is no job at all (unreadable, or a poison record): its dead letter only.
+     * Never throws for a broker that will not take it: retried within the budget, then logged and
+     * counted, so one record cannot stop the worker.
+     */
+    void deadLetter(JobRun run, String reason, Throwable cause) {
+        if (run.record.isEmpty()) {
+            return; // a pushed job: its sender keeps it, and gets the failure as the HTTP answer
+        }
+        try {
+            ProducerRecord<byte[], byte[]> letter = run.retries.storage("dead letter's original",
+                    () -> deadLetters.letter(run.record.get(), reason, cause));
+            run.retries.publish("dead letter", () -> deadLetters.send(letter), true);
+        } catch (IOException | UnansweredJobException e) {
+            var record = run.record.get();
+            LOG.errorf("job %s: dead letter of %s-%d@%d not published (%s); the record is committed and its copy"
+                    + " is only on the jobs topic", run.jobId, record.topic(), record.partition(), record.offset(),
+                    e.getMessage());
+            metrics.deadLetterLost();
+        }
+    }
+
+    /** The completed event stored in the manifest; a manifest of an older worker gets one made from it. */
+    JobEvent completion(String jobId, Manifest manifest) {
+        if (manifest.answer() != null) {
+            Manifest.Answer answer = manifest.answer();
+            return new JobEvent(answer.eventId(), JobEvents.COMPLETED, URI.create(answer.source()), jobId,
+                    Instant.parse(manifest.completedAt()), answer.data());
+        }
+        List<JobEvents.Image> images = manifest.images().stream()
+                .map(i -> new JobEvents.Image(i.objectKey(), store.presignGet(manifest.bucket(), i.objectKey(),
+                        Duration.ofHours(1)).toString(), i.seed(), i.clipScore()))
+                .toList();
+        JobEvents.Completed data = new JobEvents.Completed(manifest.bucket(), images, manifest.model(),
+                manifest.timingsMs(), manifest.metadata() == null || manifest.metadata().isNull() ? null : manifest.metadata());
+        JobEvent made = events.event(SCOPE, jobId, data, "");
+        return new JobEvent(made.id(), made.type(), made.source(), jobId, Instant.parse(manifest.completedAt()), made.data());
+    }
+
+    /**
+     * The job's status record, when it has a location: retried within the budget, then handed to
+     * the backlog, which writes it once storage is back.
+     */
+    private void writeStatus(JobRun run, JobStatus status) {
+        if (run.location.isEmpty()) {
+            return;
+        }
+        Location location = run.location.get();
+        byte[] bytes;
+        try {
+            bytes = JSON.writeValueAsBytes(status);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a status record cannot fail to serialise", e);
+        }
+        try {
+            run.retries.storage("status", () -> {
+                putStatus(location, run.jobId, bytes);
+                return null;
+            });
+        } catch (IOException e) {
+            LOG.warnf("job %s: %s status not stored yet (%s); it will be when storage is back", run.jobId,
+                    status.state(), e.getMessage());
+            backlog.add(run.jobId, () -> putStatus(location, run.jobId, bytes));
+        }
+    }
+
+    private void putStatus(Location location, String jobId, byte[] bytes) throws IOException {
+        store.put(location.bucket(), location.keys().status(), bytes, "application/json", Map.of("job-id", jobId));
+    }
+}

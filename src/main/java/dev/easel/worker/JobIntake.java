@@ -1,0 +1,147 @@
+package dev.easel.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.easel.config.JobLimitsConfig;
+import dev.easel.contract.EventKind;
+import dev.easel.contract.Job;
+import dev.easel.contract.JobIds;
+import dev.easel.contract.JobLimits;
+import dev.easel.contract.JobParser;
+import dev.easel.contract.JobRejection;
+import dev.easel.contract.JobWebhook;
+import dev.easel.contract.Validated;
+import dev.easel.contract.Violation;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.net.URI;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The first room of a job: its bytes, from a record or a request, parsed once into a {@link Job}
+ * for a model this worker serves, or a rejection naming every problem. Both ways in (Kafka and
+ * HTTP) and the HTTP API's validation before queueing go through here, so a job is judged by the
+ * same rules wherever it comes from. Thread-safe.
+ */
+@ApplicationScoped
+public class JobIntake {
+
+    private final ModelRegistry models;
+    private final JobParser parser;
+    private final ConcurrentMap<String, JobParser> parsers = new ConcurrentHashMap<>();
+
+    @Inject
+    JobIntake(ModelRegistry models, JobLimitsConfig limits) {
+        this(models, limits.toJobLimits(), Clock.systemUTC());
+    }
+
+    JobIntake(ModelRegistry models, JobLimits limits, Clock clock) {
+        this.models = models;
+        this.parser = new JobParser(limits).withClock(clock);
+    }
+
+    /**
+     * Reads a job.
+     *
+     * @param json       the job document (JSON bytes)
+     * @param fallbackId the id to answer under when the job has no valid one (the record's key)
+     */
+    Intake take(byte[] json, Optional<String> fallbackId) {
+        Validated<JsonNode> read = parser.read(json);
+        if (read instanceof Validated.Invalid<JsonNode> invalid) {
+            return new Intake.Rejected(fallbackId.orElseGet(JobIds::generate), invalid.rejection(), Optional.empty(),
+                    Optional.empty());
+        }
+        JsonNode tree = ((Validated.Valid<JsonNode>) read).value();
+        // The parser counts prompt tokens with the model's tokenizer, so the model is looked up
+        // first; the wait is the model-load time when a job arrives while bundles are loading.
+        long loadStart = System.nanoTime();
+        Optional<DiffusionPipeline> pipeline = text(tree, "model").flatMap(models::pipeline);
+        long loadMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - loadStart);
+
+        Validated<Job> parsed = parser(pipeline).parse(tree);
+        if (parsed instanceof Validated.Invalid<Job> invalid) {
+            JobRejection rejection = invalid.rejection();
+            String id = rejection.id().or(() -> fallbackId).orElseGet(JobIds::generate);
+            Optional<JsonNode> metadata = rejection.violations().stream().anyMatch(v -> v.field().startsWith("metadata"))
+                    ? Optional.empty() : Optional.ofNullable(tree.get("metadata")).filter(JsonNode::isObject);
+            return new Intake.Rejected(id, rejection, usableWebhook(tree, rejection), metadata);
+        }
+        Job job = ((Validated.Valid<Job>) parsed).value();
+        if (pipeline.isEmpty()) {
+            String known = String.join(", ", models.available());
+            JobRejection rejection = new JobRejection(Optional.of(job.id()), List.of(new Violation("model",
+                    "is not a model this worker serves, got \"" + job.model() + "\"",
+                    known.isEmpty() ? "no models loaded" : "one of " + known)));
+            return new Intake.Rejected(job.id(), rejection, job.webhook().filter(w -> w.events().contains(EventKind.FAILED)),
+                    job.metadata().map(m -> m));
+        }
+        return new Intake.Accepted(job, parser.digest(job), pipeline.get(), loadMs);
+    }
+
+    /**
+     * Checks a job with the rules the worker applies to it, prompt tokens included when this
+     * process serves the job's model; for the HTTP API, before the job is queued.
+     */
+    public Validated<Job> validate(byte[] json) {
+        Validated<JsonNode> read = parser.read(json);
+        if (read instanceof Validated.Invalid<JsonNode> invalid) {
+            return new Validated.Invalid<>(invalid.rejection());
+        }
+        JsonNode tree = ((Validated.Valid<JsonNode>) read).value();
+        return parser(text(tree, "model").flatMap(models::pipeline)).parse(tree);
+    }
+
+    /** The job as contract JSON, defaults included: what the HTTP API queues. */
+    public byte[] toJson(Job job) {
+        return parser.toJson(job);
+    }
+
+    /** The job's digest ({@link JobParser#digest}): equal for equal jobs. */
+    public String digest(Job job) {
+        return parser.digest(job);
+    }
+
+    private JobParser parser(Optional<DiffusionPipeline> pipeline) {
+        return pipeline.map(p -> parsers.computeIfAbsent(p.model().name(),
+                name -> parser.withTokenCounter(p.model().config().tokenizer()::countTokens)
+                        .withClip(p.model().hasClip()))).orElse(parser);
+    }
+
+    /**
+     * The webhook of a job that failed validation, when its URL is one the job could have used:
+     * the webhook fields themselves broke no rule, and the job asked for (or defaulted to) failures.
+     */
+    private static Optional<JobWebhook> usableWebhook(JsonNode tree, JobRejection rejection) {
+        if (rejection.violations().stream().anyMatch(v -> v.field().equals("$") || v.field().startsWith("webhook"))) {
+            return Optional.empty();
+        }
+        JsonNode webhook = tree.path("webhook");
+        Optional<String> url = text(webhook, "url");
+        JsonNode events = webhook.path("events");
+        boolean wantsFailed = events.isMissingNode() || containsText(events, EventKind.FAILED.wireName());
+        if (url.isEmpty() || !wantsFailed) {
+            return Optional.empty();
+        }
+        return Optional.of(new JobWebhook(URI.create(url.get()), List.of(EventKind.FAILED)));
+    }
+
+    private static boolean containsText(JsonNode array, String text) {
+        for (JsonNode element : array) {
+            if (element.isTextual() && element.asText().equals(text)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static Optional<String> text(JsonNode node, String field) {
+        JsonNode value = node.path(field);
+        return value.isTextual() ? Optional.of(value.asText()) : Optional.empty();
+    }
+}

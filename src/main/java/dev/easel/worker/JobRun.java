@@ -1,0 +1,42 @@
+package dev.easel.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * One job's state from intake to answer: what each room (intake, run, answer) learns of the job
+ * and the next one needs. Made per job, used by one job's threads; never shared between jobs.
+ */
+final class JobRun {
+
+    /** The id the job is answered under (its own, else the record's key, else a fresh one). */
+    String jobId;
+    /** The record it came in, in pull mode: for its dead letter. Empty for a pushed job. */
+    final Optional<ConsumerRecord<byte[], byte[]>> record;
+    final Retries retries;
+    final long queueMs;
+    final long startNanos;
+    /** Where its objects go, once known; a rejected job's output is not to be trusted and has none. */
+    Optional<Location> location = Optional.empty();
+    /** The job's metadata, echoed in its events; null when it has none. */
+    JsonNode metadata;
+    JobWebhooks webhooks;
+    /** The started event, once made. */
+    dev.easel.contract.JobEvents.JobEvent startedEvent;
+    /** The started event's publication, awaited before the final event; done when none was made. */
+    CompletableFuture<Void> started = CompletableFuture.completedFuture(null);
+    /** The running status write, skipped or awaited before the job's last write. */
+    DeferredWrite runningStatus = DeferredWrite.none();
+
+    JobRun(String jobId, Optional<ConsumerRecord<byte[], byte[]>> record, Retries retries, long queueMs,
+           long startNanos, JobWebhooks webhooks) {
+        this.jobId = jobId;
+        this.record = record;
+        this.retries = retries;
+        this.queueMs = queueMs;
+        this.startNanos = startNanos;
+        this.webhooks = webhooks;
+    }
+}

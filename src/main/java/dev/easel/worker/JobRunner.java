@@ -1,0 +1,347 @@
+package dev.easel.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.contract.GenerationPlan;
+import dev.easel.contract.ImageInputs;
+import dev.easel.contract.Job;
+import dev.easel.contract.JobEvents;
+import dev.easel.contract.JobEvents.JobEvent;
+import dev.easel.contract.JobRejection;
+import dev.easel.contract.JobStatus;
+import dev.easel.contract.Manifest;
+import dev.easel.contract.Validated;
+import dev.easel.contract.Violation;
+import dev.easel.engine.image.PngEncoder;
+import dev.easel.engine.pipeline.Cancellation;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.GeneratedImage;
+import dev.easel.engine.pipeline.GenerationCancelledException;
+import dev.easel.engine.pipeline.GenerationMetadata;
+import dev.easel.engine.pipeline.GenerationRequest;
+import dev.easel.engine.pipeline.GenerationResult;
+import dev.easel.engine.pipeline.ImageInput;
+import dev.easel.engine.pipeline.InvalidRequestException;
+import dev.easel.engine.pipeline.ProgressListener;
+import dev.easel.engine.pipeline.StageTimings;
+import dev.easel.store.ObjectStore;
+import dev.easel.store.PermanentStorageException;
+import dev.easel.store.StoredObject;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * The middle room of a job: an accepted job to its stored result. In order: has it run already
+ * (its manifest)? Can it run (its output bucket, its input images)? Then started, generate, encode,
+ * store the images, store the manifest (last: its presence means complete). Nothing is spent on a
+ * job that cannot run, and a transient storage fault is retried within the job's budget, never
+ * answered as a failure before it is spent. Thread-safe; one job's state is in its {@link JobRun}.
+ */
+final class JobRunner {
+
+    private static final Logger LOG = Logger.getLogger(JobRunner.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Manifests are a few hundred bytes per image; anything this big is not one of ours. */
+    private static final int MAX_MANIFEST_BYTES = 1 << 20;
+    private static final String PNG = "image/png";
+    private static final Duration PROGRESS_WEBHOOK_INTERVAL = Duration.ofSeconds(1);
+
+    /**
+     * The runner's plain settings.
+     *
+     * @param defaultBucket      where a job without {@code output.bucket} is stored
+     * @param presignTtl         how long the completed event's image URLs are valid
+     * @param runningStatusDelay how long a job runs before its {@code running} status is written
+     */
+    record Settings(String defaultBucket, Duration presignTtl, Duration runningStatusDelay) {
+    }
+
+    private final Settings settings;
+    private final ObjectStore store;
+    private final ImageInputs images;
+    private final OutputBuckets buckets;
+    private final JobAnswers answers;
+    private final Cancellations cancellations;
+    private final ExecutorService storeThreads;
+    private final WorkerMetrics metrics;
+    private final Clock clock;
+
+    JobRunner(Settings settings, ObjectStore store, ImageInputs images, OutputBuckets buckets, JobAnswers answers,
+              Cancellations cancellations, Infrastructure infrastructure) {
+        this.settings = settings;
+        this.store = store;
+        this.images = images;
+        this.buckets = buckets;
+        this.answers = answers;
+        this.cancellations = cancellations;
+        this.storeThreads = infrastructure.storeThreads();
+        this.metrics = infrastructure.metrics();
+        this.clock = infrastructure.clock();
+    }
+
+    /** What the runner shares with the rest of the worker: threads, metrics, the clock, shutdown. */
+    record Infrastructure(ExecutorService storeThreads, WorkerMetrics metrics, Clock clock, Cancellation shutdown) {
+    }
+
+    /**
+     * Runs the job.
+     *
+     * @throws JobAbandonedException when the worker cut it off at shutdown: no answer
+     * @throws UnansweredJobException when its started event could not be published (push mode, past the budget)
+     */
+    Outcome run(JobRun run, Intake.Accepted accepted, Cancellation shutdown) {
+        Job job = accepted.job();
+        run.metadata = job.metadata().orElse(null);
+        Location location;
+        try {
+            location = Location.of(job, settings.defaultBucket());
+        } catch (IllegalArgumentException e) {
+            return rejected(job, new Violation("output.keyPrefix", e.getMessage(), "a prefix of valid S3 keys"));
+        }
+        run.location = Optional.of(location);
+        try {
+            Optional<Manifest> done = manifest(run, location);
+            if (done.isPresent()) {
+                LOG.infof("job %s is already complete (%s/%s): answering it again", job.id(), location.bucket(),
+                        location.keys().manifest());
+                return new Outcome.Completed(done.get(), true);
+            }
+            if (job.output().isPresent() && !run.retries.storage("bucket check", () -> buckets.usable(location.bucket()))) {
+                run.location = Optional.empty(); // nowhere to write its status either
+                return rejected(job, new Violation("output.bucket", "bucket \"" + location.bucket()
+                        + "\" does not exist or the worker may not use it", "an existing bucket the worker may write"));
+            }
+            Validated<Optional<ImageInput>> input = run.retries.storage("input images", () -> images.resolve(job));
+            if (input instanceof Validated.Invalid<Optional<ImageInput>> invalid) {
+                return rejected(invalid.rejection(), run.metadata);
+            }
+            Optional<String> cancelled = cancellations.reason(job.id());
+            if (cancelled.isPresent()) {
+                return new Outcome.Cancelled(new JobEvents.Cancelled("cancelled before it started: "
+                        + cancelled.get(), run.metadata));
+            }
+            Optional<ImageInput> image = ((Validated.Valid<Optional<ImageInput>>) input).value();
+            return generate(run, accepted, location, image, shutdown);
+        } catch (InvalidRequestException e) {
+            String problem = e.getMessage().startsWith(e.field() + ": ") ? e.getMessage().substring(e.field().length() + 2)
+                    : e.getMessage();
+            return rejected(job, new Violation(e.field(), problem, "what model " + job.model() + " can run"));
+        } catch (JobCancelledException e) {
+            return new Outcome.Cancelled(new JobEvents.Cancelled("cancelled while running: " + e.getMessage(),
+                    run.metadata));
+        } catch (GenerationCancelledException e) {
+            return new Outcome.Failed(new JobEvents.Failed("deadline passed: generation stopped at "
+                    + job.deadline().map(Instant::toString).orElse("?") + " (" + e.getMessage() + ")", null, false,
+                    run.metadata), false);
+        } catch (PermanentStorageException e) {
+            LOG.warnf("job %s: storage refused it: %s", job.id(), e.getMessage());
+            return new Outcome.Failed(new JobEvents.Failed("storage refused the job: " + e.getMessage(), null, false,
+                    run.metadata), true);
+        } catch (IOException e) {
+            LOG.warnf("job %s: %s", job.id(), e.getMessage());
+            return new Outcome.Failed(new JobEvents.Failed(e.getMessage(), null, true, run.metadata), true);
+        }
+    }
+
+    private Optional<Manifest> manifest(JobRun run, Location location) throws IOException {
+        // HEAD first: almost every job is new, and a bodiless 404 is cheaper for both ends than a
+        // GET's XML error; only a redelivered, completed job pays the second request.
+        Optional<StoredObject> stored = run.retries.storage("manifest check", () ->
+                store.exists(location.bucket(), location.keys().manifest())
+                        ? store.get(location.bucket(), location.keys().manifest(), MAX_MANIFEST_BYTES) : Optional.empty());
+        return stored.isEmpty() ? Optional.empty() : Optional.of(JSON.readValue(stored.get().bytes(), Manifest.class));
+    }
+
+    private Outcome generate(JobRun run, Intake.Accepted accepted, Location location, Optional<ImageInput> image,
+                             Cancellation shutdown) throws IOException {
+        Job job = accepted.job();
+        DiffusionPipeline pipeline = accepted.pipeline();
+        answers.started(run, new JobEvents.Started(job.model(), run.queueMs, run.metadata));
+        run.runningStatus = DeferredWrite.after(settings.runningStatusDelay(), () -> writeRunning(run, location),
+                storeThreads);
+
+        GenerationPlan plan = job.toGenerationRequest(image, ThreadLocalRandom.current());
+        GenerationRequest request = plan.request();
+        GenerationResult result = pipeline.generate(request, progress(run), cancellation(job, shutdown));
+
+        long encodeStart = System.nanoTime();
+        String scheduler = pipeline.schedulerName(request);
+        // One encoder per job: PngEncoder keeps buffers and is not thread-safe.
+        PngEncoder png = new PngEncoder();
+        List<byte[]> pngs = new ArrayList<>();
+        for (GeneratedImage generated : result.images()) {
+            pngs.add(png.encode(generated.image(), GenerationMetadata.pngText(request, job.model(), scheduler, generated)));
+        }
+        long uploadStart = System.nanoTime();
+        List<Manifest.StoredImage> stored = upload(run, job, location, result, pngs);
+        long uploadNanos = System.nanoTime() - uploadStart;
+        Map<String, Long> timings = timings(result.timings(), run, accepted.loadMs(), uploadStart - encodeStart,
+                uploadNanos);
+
+        Instant completedAt = clock.instant();
+        List<JobEvents.Image> eventImages = stored.stream()
+                .map(i -> new JobEvents.Image(i.objectKey(), store.presignGet(location.bucket(), i.objectKey(),
+                        settings.presignTtl()).toString(), i.seed(), i.clipScore()))
+                .toList();
+        JobEvent completed = answers.completedEvent(run, new JobEvents.Completed(location.bucket(), eventImages,
+                job.model(), timings, run.metadata), completedAt);
+        Manifest manifest = new Manifest(job.id(), job.model(), location.bucket(), stored, plan.seed(), plan.seedChosen(),
+                scheduler, timings, run.metadata, completedAt.toString(), accepted.digest(),
+                new Manifest.Answer(completed.id(), completed.source().toString(), completed.data()));
+        // Last, after the running status too (if the job ran long enough to write one): its
+        // presence is what says the job is complete, and nothing of the job's may land after it.
+        run.runningStatus.skipOrAwait();
+        byte[] manifestBytes = JSON.writeValueAsBytes(manifest);
+        run.retries.storage("manifest", () -> {
+            store.put(location.bucket(), location.keys().manifest(), manifestBytes, "application/json",
+                    Map.of("job-id", job.id()));
+            return null;
+        });
+        LOG.infof("job %s completed: %d image(s) in %s/%s, %d ms", job.id(), stored.size(), location.bucket(),
+                location.keys(), timings.get("total"));
+        metrics.stages(job.model(), timings);
+        return new Outcome.Completed(manifest, false);
+    }
+
+    /** All images at once, each retried on its own; the last on this thread, which has nothing else to do meanwhile. */
+    private List<Manifest.StoredImage> upload(JobRun run, Job job, Location location, GenerationResult result,
+                                              List<byte[]> pngs) throws IOException {
+        List<Manifest.StoredImage> stored = new ArrayList<>();
+        List<CompletableFuture<Void>> uploads = new ArrayList<>();
+        for (int i = 0; i < pngs.size(); i++) {
+            GeneratedImage generated = result.images().get(i);
+            String key = location.keys().image(i);
+            byte[] bytes = pngs.get(i);
+            Map<String, String> metadata = Map.of("job-id", job.id(), "seed", Long.toString(generated.seed()));
+            Retries.StorageCall<Void> put = () -> {
+                store.put(location.bucket(), key, bytes, PNG, metadata);
+                return null;
+            };
+            String what = "image " + i;
+            if (i < pngs.size() - 1) {
+                uploads.add(CompletableFuture.runAsync(() -> {
+                    try {
+                        run.retries.storage(what, put);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }, storeThreads));
+            } else {
+                run.retries.storage(what, put);
+            }
+            stored.add(new Manifest.StoredImage(key, generated.seed(),
+                    generated.clipScore().isPresent() ? generated.clipScore().getAsDouble() : null));
+        }
+        awaitAll(uploads);
+        return stored;
+    }
+
+    /** Waits for every upload, so none is still running when the manifest is written; rethrows the first failure. */
+    private static void awaitAll(List<CompletableFuture<Void>> uploads) throws IOException {
+        IOException failure = null;
+        RuntimeException unchecked = null;
+        for (CompletableFuture<Void> upload : uploads) {
+            try {
+                upload.join();
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof UncheckedIOException io && failure == null) {
+                    failure = io.getCause();
+                } else if (e.getCause() instanceof RuntimeException r && unchecked == null) {
+                    unchecked = r; // JobAbandonedException at shutdown
+                }
+            }
+        }
+        if (unchecked != null) {
+            throw unchecked;
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Best effort: it only tells a reader the job has begun. */
+    private void writeRunning(JobRun run, Location location) {
+        try {
+            byte[] status = JSON.writeValueAsBytes(new JobStatus(JobStatus.RUNNING,
+                    null, null, null, clock.instant().toString()));
+            store.put(location.bucket(), location.keys().status(), status, "application/json", Map.of("job-id", run.jobId));
+        } catch (IOException | RuntimeException e) {
+            LOG.warnf("job %s: running status not stored in %s/%s: %s", run.jobId, location.bucket(),
+                    location.keys().status(), e.getMessage());
+        }
+    }
+
+    private ProgressListener progress(JobRun run) {
+        Instant[] lastHook = {Instant.EPOCH};
+        return (step, total) -> {
+            Instant now = clock.instant();
+            boolean hookDue = step >= total || !now.isBefore(lastHook[0].plus(PROGRESS_WEBHOOK_INTERVAL));
+            if (hookDue) {
+                lastHook[0] = now;
+            }
+            answers.progress(run, new JobEvents.Progress(step, total, null), hookDue);
+        };
+    }
+
+    /**
+     * Shutdown first: a job cut off by its worker gets no answer and runs again elsewhere; then a
+     * cancellation by its submitter; then its deadline, past which it fails for good.
+     */
+    private Cancellation cancellation(Job job, Cancellation shutdown) {
+        Optional<Instant> deadline = job.deadline();
+        return () -> {
+            shutdown.check();
+            Optional<String> cancelled = cancellations.reason(job.id());
+            if (cancelled.isPresent()) {
+                throw new JobCancelledException(cancelled.get());
+            }
+            if (deadline.isPresent() && !clock.instant().isBefore(deadline.get())) {
+                throw new GenerationCancelledException("deadline " + deadline.get() + " passed");
+            }
+        };
+    }
+
+    private static Outcome rejected(Job job, Violation violation) {
+        return rejected(new JobRejection(Optional.of(job.id()), List.of(violation)), job.metadata().orElse(null));
+    }
+
+    private static Outcome rejected(JobRejection rejection, JsonNode metadata) {
+        return new Outcome.Failed(new JobEvents.Failed("invalid job: " + rejection.summary(), rejection.violations(),
+                false, metadata), true);
+    }
+
+    private static Map<String, Long> timings(StageTimings stages, JobRun run, long loadMs, long encodeNanos,
+                                             long uploadNanos) {
+        Map<String, Long> timings = new LinkedHashMap<>();
+        timings.put("queue", run.queueMs);
+        timings.put("load", loadMs);
+        timings.put("textEncode", millis(stages.tokenize() + stages.textEncode()));
+        timings.put("denoise", millis(stages.vaeEncode() + stages.unet() + stages.scheduler()));
+        timings.put("decode", millis(stages.vaeDecode()));
+        if (stages.clip() > 0) {
+            timings.put("clip", millis(stages.clip()));
+        }
+        timings.put("encode", millis(encodeNanos));
+        timings.put("upload", millis(uploadNanos));
+        timings.put("total", millis(System.nanoTime() - run.startNanos));
+        return timings;
+    }
+
+    private static long millis(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+}

@@ -1,0 +1,64 @@
+package dev.easel.worker;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.contract.EventKind;
+import dev.easel.contract.JobEvents.JobEvent;
+import dev.easel.contract.JobWebhook;
+import dev.easel.notify.WebhookEvent;
+import dev.easel.notify.WebhookOutcome;
+import dev.easel.notify.WebhookSender;
+import java.net.URI;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.jboss.logging.Logger;
+
+/**
+ * One job's webhook deliveries, in order, off the job's thread: a slow receiver neither holds the
+ * model nor delays the job's commit. Each webhook carries its CloudEvent's id as
+ * {@code webhook-id} and its time as {@code timestamp}, so a re-sent event is the same webhook.
+ */
+final class JobWebhooks {
+
+    private static final Logger LOG = Logger.getLogger(JobWebhooks.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String jobId;
+    private final Optional<JobWebhook> webhook;
+    private final WebhookSender sender;
+    private final Executor threads;
+    private final WorkerMetrics metrics;
+    private CompletableFuture<Void> last = CompletableFuture.completedFuture(null);
+
+    JobWebhooks(String jobId, Optional<JobWebhook> webhook, WebhookSender sender, Executor threads, WorkerMetrics metrics) {
+        this.jobId = jobId;
+        this.webhook = webhook;
+        this.sender = sender;
+        this.threads = threads;
+        this.metrics = metrics;
+    }
+
+    /** Queues the event's webhook, when the job asked for events of its kind. */
+    void send(EventKind kind, JobEvent event) {
+        if (webhook.isEmpty() || !webhook.get().events().contains(kind)) {
+            return;
+        }
+        URI target = webhook.get().url();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> fields = JSON.convertValue(event.data(), Map.class);
+        WebhookEvent message = new WebhookEvent(WebhookEvent.id(event.id()), kind, jobId, event.time(), fields);
+        last = last.thenRunAsync(() -> {
+            WebhookOutcome outcome = sender.deliver(target, message);
+            metrics.webhook(outcome);
+            if (!outcome.delivered()) {
+                LOG.warnf("job %s: webhook %s to %s not delivered: %s after %d attempt(s)%s", jobId,
+                        kind.webhookType(), target, outcome.result(), outcome.attempts(),
+                        outcome.lastError().map(e -> " (" + e + ")").orElse(""));
+            }
+        }, threads).exceptionally(e -> {
+            LOG.errorf(e, "job %s: webhook %s to %s failed", jobId, kind.webhookType(), target);
+            return null;
+        });
+    }
+}

@@ -1,0 +1,221 @@
+package dev.easel.worker;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.easel.config.JobLimitsConfig;
+import dev.easel.config.S3Config;
+import dev.easel.config.WorkerConfig;
+import dev.easel.contract.ImageInputs;
+import dev.easel.contract.JobEvents;
+import dev.easel.contract.JobLimits;
+import dev.easel.contract.ObjectFetcher;
+import dev.easel.engine.pipeline.Cancellation;
+import dev.easel.messaging.DeadLetters;
+import dev.easel.messaging.EventPublisher;
+import dev.easel.messaging.JobRecords;
+import dev.easel.notify.WebhookSender;
+import dev.easel.observe.LogContext;
+import dev.easel.store.ObjectStore;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.record.RecordBatch;
+import org.jboss.logging.Logger;
+
+/**
+ * One job from its bytes to its answer, the same for every way in: {@link JobIntake} (bytes → one
+ * parse → a job, or its rejection), {@link JobRunner} (job → stored result) and
+ * {@link JobAnswers} (status, event, webhook, dead letter). The Kafka consumer
+ * ({@link JobConsumer}) and the push endpoint are thin adapters over {@link #pulled} and
+ * {@link #pushed}. Both block: call them on a worker thread.
+ *
+ * <p>Every job ends answered — completed, failed, cancelled or dead-lettered — except when the
+ * worker shuts down under it ({@link JobAbandonedException}) or, for a pushed job, when its
+ * answer cannot be published or its retries ran out on a transient fault
+ * ({@link UnansweredJobException}): then nothing is committed and the job comes again.
+ */
+@ApplicationScoped
+public class Jobs {
+
+    private static final Logger LOG = Logger.getLogger(Jobs.class);
+
+    private final JobIntake intake;
+    private final JobRunner runner;
+    private final JobAnswers answers;
+    private final Retries.Policy retries;
+    private final WebhookSender webhookSender;
+    private final WorkerMetrics metrics;
+    private final Cancellation shutdown;
+    private final Clock clock;
+    private final StatusBacklog backlog = new StatusBacklog();
+    // Webhooks retry for up to easel.webhooks.max-total-duration: delivered beside the job, in order
+    // per job, so a slow receiver neither holds the model nor delays the job's commit.
+    private final ExecutorService webhookThreads = threads("easel-webhooks");
+    // Store writes beside the job's thread: the running status while the job generates, and all of
+    // a job's images but one at once.
+    private final ExecutorService storeThreads = threads("easel-store");
+
+    /** Everything a worker's jobs need from outside the worker. */
+    record Wiring(JobIntake intake, JobLimits limits, ObjectStore store, ObjectFetcher fetcher, EventPublisher events,
+                  DeadLetters deadLetters, WebhookSender webhooks, JobRunner.Settings settings, Retries.Policy retries,
+                  Cancellations cancellations, Cancellation shutdown, WorkerMetrics metrics, Clock clock) {
+    }
+
+    @Inject
+    Jobs(JobIntake intake, JobLimitsConfig limits, ObjectStore store, ObjectFetcher fetcher, EventPublisher events,
+         DeadLetters deadLetters, WebhookSender webhooks, S3Config s3, WorkerConfig worker, BrokerHealth broker,
+         Cancellations cancellations, WorkerLifecycle lifecycle, WorkerMetrics metrics) {
+        this(new Wiring(intake, limits.toJobLimits(), store, fetcher, events, deadLetters, webhooks,
+                new JobRunner.Settings(s3.bucket(), s3.presignTtl(), worker.runningStatusDelay()),
+                new Retries.Policy(worker.retryBudget(), worker.retryInitialBackoff(), worker.retryMaxBackoff(),
+                        worker.publishTimeout(), broker),
+                cancellations, lifecycle.cancellation(), metrics, Clock.systemUTC()));
+    }
+
+    Jobs(Wiring wiring) {
+        this.intake = wiring.intake();
+        this.retries = wiring.retries();
+        this.webhookSender = wiring.webhooks();
+        this.metrics = wiring.metrics();
+        this.shutdown = wiring.shutdown();
+        this.clock = wiring.clock();
+        this.answers = new JobAnswers(wiring.events(), wiring.deadLetters(), wiring.store(), backlog, metrics, clock);
+        this.runner = new JobRunner(wiring.settings(), wiring.store(), new ImageInputs(wiring.limits(), wiring.fetcher()),
+                new OutputBuckets(wiring.store()), answers, wiring.cancellations(),
+                new JobRunner.Infrastructure(storeThreads, metrics, clock, shutdown));
+    }
+
+    @PreDestroy
+    void stop() {
+        webhookThreads.shutdown();
+        storeThreads.shutdown();
+        backlog.close();
+    }
+
+    /**
+     * A record of the jobs topic, answered: commit it when this returns.
+     *
+     * @throws JobAbandonedException when the worker shut down under it: do not commit it
+     */
+    public void pulled(ConsumerRecord<byte[], byte[]> record) {
+        long startNanos = System.nanoTime();
+        Optional<String> key = record.key() == null || record.key().length == 0 ? Optional.empty()
+                : Optional.of(new String(record.key(), StandardCharsets.UTF_8));
+        long queueMs = record.timestamp() == RecordBatch.NO_TIMESTAMP ? 0
+                : Math.max(0, clock.instant().toEpochMilli() - record.timestamp());
+        counted(() -> {
+            JobRecords.Decoded decoded = JobRecords.decode(record.headers(), record.value());
+            String fallbackId = key.orElse(record.topic() + "-" + record.partition() + "-" + record.offset());
+            JobRun run = new JobRun(fallbackId, Optional.of(record), retries.start(fallbackId, shutdown, false), queueMs,
+                    startNanos, noWebhook(fallbackId));
+            if (decoded instanceof JobRecords.Unreadable unreadable) {
+                LogContext.set(fallbackId, null);
+                LOG.warnf("dead letter %s-%d@%d: %s", record.topic(), record.partition(), record.offset(),
+                        unreadable.reason());
+                answers.deadLetter(run, unreadable.reason(), null);
+                metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
+                return null;
+            }
+            return handle(run, ((JobRecords.Readable) decoded).json(), key);
+        });
+    }
+
+    /**
+     * Push mode: a job delivered over HTTP, already decoded from its CloudEvent, answered as a
+     * pulled one except that an invalid job gets no dead letter (the sender keeps the event) and a
+     * retryable failure no answer: the sender is asked to deliver it again.
+     *
+     * @param sentAt when the job was submitted (the CloudEvent's {@code time}), for the queue timing
+     * @return the final event's data, as published
+     * @throws UnansweredJobException when it must be delivered again
+     * @throws JobAbandonedException  when the worker shut down under it
+     */
+    public JsonNode pushed(byte[] json, Optional<Instant> sentAt) {
+        long startNanos = System.nanoTime();
+        long queueMs = sentAt.map(t -> Math.max(0, clock.instant().toEpochMilli() - t.toEpochMilli())).orElse(0L);
+        return counted(() -> {
+            String provisional = "pushed-" + startNanos;
+            JobRun run = new JobRun(provisional, Optional.empty(), retries.start(provisional, shutdown, true), queueMs,
+                    startNanos, noWebhook(provisional));
+            return handle(run, json, Optional.empty());
+        });
+    }
+
+    /** Intake, run, answer. */
+    private JsonNode handle(JobRun run, byte[] json, Optional<String> key) {
+        Intake taken = intake.take(json, key);
+        run.jobId = taken.jobId();
+        if (taken instanceof Intake.Rejected rejected) {
+            LogContext.set(rejected.jobId(), null);
+            LOG.infof("job %s rejected: %s", rejected.jobId(), rejected.rejection().summary());
+            run.metadata = rejected.metadata().orElse(null);
+            run.webhooks = new JobWebhooks(run.jobId, rejected.webhook(), webhookSender, webhookThreads, metrics);
+            JobEvents.Failed failed = new JobEvents.Failed("invalid job: " + rejected.rejection().summary(),
+                    rejected.rejection().violations(), false, run.metadata);
+            JsonNode answer = answers.answer(run, new Outcome.Failed(failed, true));
+            metrics.job(WorkerMetrics.Outcome.REJECTED);
+            return answer;
+        }
+        Intake.Accepted accepted = (Intake.Accepted) taken;
+        // Every line logged for the job from here on (and on the threads it hands work to) names it.
+        LogContext.set(accepted.job().id(), accepted.job().model());
+        run.webhooks = new JobWebhooks(run.jobId, accepted.job().webhook(), webhookSender, webhookThreads, metrics);
+        Outcome outcome;
+        try {
+            outcome = runner.run(run, accepted, shutdown);
+        } catch (JobAbandonedException | UnansweredJobException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            // A bug, or a job that breaks the engine: poison. Answered and dead-lettered, and the worker goes on.
+            LOG.errorf(e, "job %s failed", run.jobId);
+            outcome = new Outcome.Failed(new JobEvents.Failed("internal error: " + e.getClass().getSimpleName() + ": "
+                    + e.getMessage(), null, false, run.metadata), true);
+        }
+        answers.settle(run);
+        if (run.record.isEmpty() && outcome instanceof Outcome.Failed failed && failed.failed().retryable()) {
+            throw new UnansweredJobException(failed.failed().reason(), null);
+        }
+        JsonNode answer = answers.answer(run, outcome);
+        if (outcome instanceof Outcome.Completed completed) {
+            metrics.job(completed.again() ? WorkerMetrics.Outcome.DUPLICATE : WorkerMetrics.Outcome.COMPLETED);
+        } else if (outcome instanceof Outcome.Failed failed) {
+            metrics.job(failed.failed().violations() != null ? WorkerMetrics.Outcome.REJECTED : WorkerMetrics.Outcome.FAILED);
+        } else {
+            metrics.job(WorkerMetrics.Outcome.CANCELLED);
+        }
+        return answer;
+    }
+
+    /** Runs one job counted in flight, counts the outcomes that escape as exceptions, and clears its log context. */
+    private <T> T counted(java.util.function.Supplier<T> job) {
+        try (WorkerMetrics.Running running = metrics.started()) {
+            return job.get();
+        } catch (UnansweredJobException e) {
+            metrics.job(WorkerMetrics.Outcome.UNANSWERED);
+            throw e;
+        } catch (JobAbandonedException e) {
+            metrics.job(WorkerMetrics.Outcome.ABANDONED);
+            throw e;
+        } finally {
+            LogContext.clear();
+        }
+    }
+
+    private JobWebhooks noWebhook(String jobId) {
+        return new JobWebhooks(jobId, Optional.empty(), webhookSender, webhookThreads, metrics);
+    }
+
+    private static ExecutorService threads(String name) {
+        return LogContext.propagating(Executors.newCachedThreadPool(task -> {
+            Thread thread = new Thread(task, name);
+            thread.setDaemon(true);
+            return thread;
+        }));
+    }
+}

@@ -1,0 +1,413 @@
+package dev.easel.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.contract.JobEvents;
+import dev.easel.contract.JobStatus;
+import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.GenerationLimits;
+import dev.easel.engine.pipeline.StableDiffusionModel;
+import dev.easel.fixtures.OracleBundle;
+import dev.easel.messaging.AckingMessaging;
+import dev.easel.messaging.DeadLetters;
+import dev.easel.observe.LogContext;
+import dev.easel.testing.LogCapture;
+import io.micrometer.core.instrument.Counter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.jboss.logging.MDC;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A job through intake, run and answer, against an oracle model, an in-memory store and an in-memory broker. */
+class JobsTest {
+
+    private static final String BUCKET = TestWorker.BUCKET;
+
+    @TempDir
+    static Path dir;
+    private static StableDiffusionModel model;
+
+    private TestWorker worker;
+    private InMemoryObjectStore store;
+    private AckingMessaging messaging;
+    private final AtomicBoolean cutOff = new AtomicBoolean();
+    private Jobs jobs;
+    private LogCapture logs;
+
+    @BeforeAll
+    static void loadModel() throws Exception {
+        Path bundle = OracleBundle.create(OracleBundle.Spec.defaults()).writeTo(dir.resolve("oracle"));
+        model = StableDiffusionModel.load("oracle", bundle, EngineOptions.cpu().withIntraOpThreads(1));
+    }
+
+    @AfterAll
+    static void closeModel() {
+        model.close();
+    }
+
+    @AfterEach
+    void stopCapture() {
+        logs.close();
+        jobs.stop();
+    }
+
+    @BeforeEach
+    void setUp() {
+        logs = LogCapture.of("dev.easel.worker");
+        worker = new TestWorker(Map.of("oracle", new DiffusionPipeline(model, GenerationLimits.defaults())));
+        worker.shutdown = () -> {
+            if (cutOff.get()) {
+                throw new JobAbandonedException("test worker shutting down");
+            }
+        };
+        store = worker.store;
+        messaging = worker.messaging;
+        jobs = worker.build();
+    }
+
+    private void rebuild() {
+        jobs.stop();
+        jobs = worker.build();
+    }
+
+    @Test
+    void validJobStoresImagesThenManifestAndCompletes() {
+        jobs.pulled(record("j1", job("j1", 64, "")));
+
+        assertThat(messaging.eventTypes()).startsWith(JobEvents.STARTED).contains(JobEvents.PROGRESS)
+                .endsWith(JobEvents.COMPLETED);
+        // The running status is written beside the image, so the two may land in either order; the manifest is last.
+        assertThat(store.puts).hasSize(3).endsWith(BUCKET + "/j1/result.json")
+                .contains(BUCKET + "/j1/status.json", BUCKET + "/j1/0.png");
+        assertThat(json(BUCKET + "/j1/status.json").path("state").asText()).isEqualTo(JobStatus.RUNNING);
+        assertThat(store.objects.get(BUCKET + "/j1/0.png").contentType()).isEqualTo("image/png");
+        JsonNode completed = last().data();
+        assertThat(completed.at("/images/0/objectKey").asText()).isEqualTo("j1/0.png");
+        assertThat(completed.at("/images/0/seed").asLong()).isEqualTo(7);
+        assertThat(completed.at("/images/0/url").asText()).contains("X-Amz-Signature");
+        assertThat(completed.has("metadata")).isFalse();
+        assertThat(completed.path("timingsMs").fieldNames()).toIterable()
+                .contains("queue", "load", "textEncode", "denoise", "decode", "upload", "total");
+        assertThat(messaging.deadLettersSent()).isEmpty();
+        assertThat(jobs("completed")).isEqualTo(1);
+        assertThat(worker.meters.get("easel.job.stage").tags("stage", "denoise", "model", "oracle").timer().count())
+                .isEqualTo(1);
+        assertThat(worker.meters.get("easel.jobs.in.flight").gauge().value()).isZero();
+    }
+
+    @Test
+    void everyLineLoggedForAJobNamesItAndItsModelAndNoneAfter() {
+        jobs.pulled(record("j1", job("j1", 64, "")));
+
+        assertThat(logs.records(r -> r.getFormattedMessage().startsWith("job j1 completed"))).singleElement()
+                .satisfies(r -> assertThat(r.getMdcCopy()).containsEntry(LogContext.JOB_ID, "j1")
+                        .containsEntry(LogContext.MODEL, "oracle"));
+        assertThat(MDC.get(LogContext.JOB_ID)).isNull();
+        assertThat(MDC.get(LogContext.MODEL)).isNull();
+    }
+
+    @Test
+    void imagesAreUploadedTogetherAndTheManifestLast() {
+        jobs.pushed(job("j9", 64, ", \"numImages\": 3"), Optional.empty());
+
+        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+        assertThat(store.puts).hasSize(5).endsWith(BUCKET + "/j9/result.json")
+                .contains(BUCKET + "/j9/0.png", BUCKET + "/j9/1.png", BUCKET + "/j9/2.png");
+        assertThat(last().data().path("images").findValuesAsText("objectKey"))
+                .containsExactly("j9/0.png", "j9/1.png", "j9/2.png");
+    }
+
+    /** A receiver deduplicates by CloudEvent id: a repeated completion is the same record, byte for byte. */
+    @Test
+    void aRedeliveredJobIsAnsweredAgainWithTheSameBytes() {
+        jobs.pulled(record("j2", job("j2", 64, "")));
+        AckingMessaging.SentEvent first = last();
+        store.puts.clear();
+
+        jobs.pulled(record("j2", job("j2", 64, "")));
+
+        assertThat(store.puts).isEmpty();
+        assertThat(messaging.eventTypes()).filteredOn(JobEvents.STARTED::equals).hasSize(1);
+        AckingMessaging.SentEvent again = last();
+        assertThat(again.type()).isEqualTo(JobEvents.COMPLETED);
+        assertThat(again.id()).isEqualTo(first.id());
+        assertThat(again.value()).isEqualTo(first.value());
+        List<org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]>> completions = messaging.broker.on(
+                AckingMessaging.EVENTS).stream().filter(r -> JobEvents.COMPLETED.equals(AckingMessaging.header(r, "ce_type")))
+                .toList();
+        assertThat(completions.get(1).headers().toArray()).isEqualTo(completions.get(0).headers().toArray());
+        assertThat(jobs("completed")).isEqualTo(1);
+        assertThat(jobs("duplicate")).isEqualTo(1);
+    }
+
+    @Test
+    void invalidJobFailsWithViolationsAndIsDeadLettered() {
+        jobs.pulled(record("j3", job("j3", 100, "")));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        assertThat(last().subject()).isEqualTo("j3");
+        assertThat(last().data().path("violations").findValuesAsText("field")).containsExactly("width");
+        assertThat(messaging.deadLettersSent()).singleElement().satisfies(d -> assertThat(d.reason()).contains("width"));
+        assertThat(store.puts).isEmpty();
+        assertThat(jobs("rejected")).isEqualTo(1);
+        assertThat(jobs("failed")).isZero();
+    }
+
+    /** Found before any work: it would have failed writing PNG text after the whole generation. */
+    @Test
+    void aControlCharacterInThePromptIsRefusedBeforeGenerating() {
+        jobs.pulled(record("j11", ("{\"version\": 1, \"id\": \"j11\", \"model\": \"oracle\", \"prompt\": \"a red\\u0000circle\","
+                + " \"width\": 64, \"height\": 64, \"steps\": 3, \"seed\": 7}").getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        assertThat(last().data().at("/violations/0/field").asText()).isEqualTo("prompt");
+        assertThat(last().data().at("/violations/0/problem").asText()).contains("U+0000");
+        assertThat(messaging.deadLettersSent()).hasSize(1);
+    }
+
+    @Test
+    void aMissingOutputBucketIsRefusedBeforeGeneratingAndNotRetryable() {
+        store.missingBuckets.add("nowhere");
+
+        jobs.pulled(record("j12", job("j12", 64, ", \"output\": {\"bucket\": \"nowhere\"}")));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        assertThat(last().data().at("/violations/0/field").asText()).isEqualTo("output.bucket");
+        assertThat(last().data().path("retryable").asBoolean()).isFalse();
+        assertThat(messaging.deadLettersSent()).hasSize(1);
+        assertThat(store.puts).isEmpty();
+    }
+
+    @Test
+    void anUnusableInitImageIsDeadLetteredAsDocumented() {
+        jobs.pulled(record("j13", job("j13", 64, ", \"initImage\": \"s3://images/no/such.png\"")));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        assertThat(last().data().at("/violations/0/field").asText()).isEqualTo("initImage");
+        assertThat(messaging.deadLettersSent()).singleElement()
+                .satisfies(d -> assertThat(d.reason()).contains("initImage"));
+    }
+
+    @Test
+    void unreadableRecordIsOnlyDeadLettered() {
+        jobs.pulled(record("k", "[1, 2]".getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(messaging.eventTypes()).isEmpty();
+        assertThat(messaging.deadLettersSent()).singleElement()
+                .satisfies(d -> assertThat(d.reason()).contains("not an object"));
+        assertThat(jobs("dead_lettered")).isEqualTo(1);
+        assertThat(logs.records(r -> r.getFormattedMessage().startsWith("dead letter"))).singleElement()
+                .satisfies(r -> assertThat(r.getMdcCopy()).containsEntry(LogContext.JOB_ID, "k"));
+    }
+
+    @Test
+    void unknownModelIsRejectedNamingTheModelsServed() {
+        jobs.pulled(record("j4", job("j4", 64, ", \"model\": \"sd-9\"")));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        JsonNode failed = last().data();
+        assertThat(failed.path("reason").asText()).contains("sd-9").contains("oracle");
+        assertThat(failed.at("/violations/0/field").asText()).isEqualTo("model");
+        assertThat(failed.path("retryable").asBoolean()).isFalse();
+        assertThat(messaging.deadLettersSent()).hasSize(1);
+        assertThat(jobs("rejected")).isEqualTo(1);
+    }
+
+    @Test
+    void pushedJobReturnsItsAnswer() {
+        JsonNode answer = jobs.pushed(job("j7", 64, ""), Optional.empty());
+
+        assertThat(answer.has("images")).isTrue();
+        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+        assertThat(store.puts).contains(BUCKET + "/j7/result.json");
+    }
+
+    @Test
+    void pushedInvalidJobFailsWithoutADeadLetter() {
+        JsonNode answer = jobs.pushed(job("j8", 100, ""), Optional.empty());
+
+        assertThat(answer.path("retryable").asBoolean()).isFalse();
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        assertThat(messaging.deadLettersSent()).isEmpty();
+        assertThat(jobs("rejected")).isEqualTo(1);
+    }
+
+    @Test
+    void aJobOverBeforeTheRunningStatusDelayWritesNoRunningStatus() {
+        worker.runningStatusDelay = Duration.ofHours(1);
+        rebuild();
+
+        jobs.pulled(record("j10", job("j10", 64, "")));
+
+        assertThat(messaging.eventTypes()).endsWith(JobEvents.COMPLETED);
+        assertThat(store.puts).containsExactly(BUCKET + "/j10/0.png", BUCKET + "/j10/result.json");
+    }
+
+    /** A storage outage within the budget is waited out: the job completes, nothing says failed. */
+    @Test
+    void aStorageOutageWithinTheBudgetIsRetriedNotFailed() {
+        store.outage(5);
+
+        jobs.pulled(record("j14", job("j14", 64, "")));
+
+        assertThat(messaging.eventTypes()).endsWith(JobEvents.COMPLETED).doesNotContain(JobEvents.FAILED);
+        assertThat(store.objects).containsKey(BUCKET + "/j14/result.json");
+        assertThat(jobs("completed")).isEqualTo(1);
+    }
+
+    @Test
+    void aStorageOutagePastTheBudgetFailsRetryableAndIsDeadLettered() {
+        worker.retryBudget = Duration.ofMillis(300);
+        rebuild();
+        store.failPuts();
+
+        jobs.pulled(record("j5", job("j5", 64, "")));
+
+        assertThat(messaging.eventTypes()).startsWith(JobEvents.STARTED).endsWith(JobEvents.FAILED);
+        assertThat(last().data().path("retryable").asBoolean()).isTrue();
+        assertThat(last().data().path("reason").asText()).contains("storage is down").contains("retry budget");
+        assertThat(messaging.deadLettersSent()).hasSize(1);
+        assertThat(jobs("failed")).isEqualTo(1);
+    }
+
+    @Test
+    void aPushedJobPastTheBudgetIsLeftForRedeliveryWithoutAnAnswer() {
+        worker.retryBudget = Duration.ofMillis(300);
+        rebuild();
+        store.failPuts();
+
+        assertThatThrownBy(() -> jobs.pushed(job("j15", 64, ""), Optional.empty()))
+                .isInstanceOf(UnansweredJobException.class);
+        assertThat(messaging.eventTypes()).doesNotContain(JobEvents.FAILED, JobEvents.COMPLETED);
+    }
+
+    /** The broker refusing answers for a while: the job waits for it and is answered once, no exception. */
+    @Test
+    void aBrokerThatRefusesForAWhileIsWaitedFor() {
+        messaging.broker.refuse(4);
+
+        jobs.pulled(record("j16", job("j16", 64, "")));
+
+        assertThat(messaging.eventTypes()).endsWith(JobEvents.COMPLETED);
+        assertThat(worker.broker.call().getStatus().name()).isEqualTo("UP");
+    }
+
+    @Test
+    void aQueuedJobCancelledBeforeItRunsIsAnsweredCancelledWithoutStarting() {
+        worker.cancellations.cancel("j17", "DELETE by its submitter", System.currentTimeMillis());
+
+        jobs.pulled(record("j17", job("j17", 64, "")));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.CANCELLED);
+        assertThat(json(BUCKET + "/j17/status.json").path("state").asText()).isEqualTo(JobStatus.CANCELLED);
+        assertThat(store.objects).doesNotContainKey(BUCKET + "/j17/0.png");
+        assertThat(jobs("cancelled")).isEqualTo(1);
+    }
+
+    @Test
+    void jobCutOffByShutdownIsLeftUnanswered() {
+        cutOff.set(true);
+
+        assertThatThrownBy(() -> jobs.pulled(record("j10", job("j10", 64, ""))))
+                .isInstanceOf(JobAbandonedException.class);
+
+        // Started, then nothing: no failed event, no failed status, no manifest; it runs again elsewhere.
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.STARTED);
+        assertThat(store.objects).doesNotContainKey(BUCKET + "/j10/result.json");
+        assertThat(store.objects).doesNotContainKey(BUCKET + "/j10/0.png");
+        assertThat(messaging.deadLettersSent()).isEmpty();
+    }
+
+    /**
+     * Two jobs at once, one pulled and one pushed, many times: every PNG is the one the same job
+     * makes alone (the encoder is per job; a shared one would mix the two jobs' buffers).
+     */
+    @Test
+    void concurrentPulledAndPushedJobsEachGetTheirOwnImages() throws Exception {
+        jobs.pushed(job("alone-a", 64, ", \"prompt\": \"a blue square\", \"seed\": 1"), Optional.empty());
+        jobs.pushed(job("alone-b", 64, ", \"prompt\": \"a red circle\", \"seed\": 2"), Optional.empty());
+        byte[] a = store.objects.get(BUCKET + "/alone-a/0.png").bytes();
+        byte[] b = store.objects.get(BUCKET + "/alone-b/0.png").bytes();
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<?>> runs = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                String pulled = "pulled-" + i;
+                String pushed = "pushed-" + i;
+                runs.add(threads.submit(() -> jobs.pulled(record(pulled, job(pulled, 64,
+                        ", \"prompt\": \"a blue square\", \"seed\": 1")))));
+                runs.add(threads.submit(() -> jobs.pushed(job(pushed, 64, ", \"prompt\": \"a red circle\", \"seed\": 2"),
+                        Optional.empty())));
+            }
+            for (Future<?> run : runs) {
+                run.get();
+            }
+        } finally {
+            threads.shutdown();
+        }
+        for (int i = 0; i < 10; i++) {
+            assertThat(store.objects.get(BUCKET + "/pulled-" + i + "/0.png").bytes()).as("pulled-" + i).isEqualTo(a);
+            assertThat(store.objects.get(BUCKET + "/pushed-" + i + "/0.png").bytes()).as("pushed-" + i).isEqualTo(b);
+        }
+    }
+
+    private double jobs(String outcome) {
+        Counter counter = worker.meters.find("easel.jobs").tag("outcome", outcome).counter();
+        return counter == null ? 0 : counter.count();
+    }
+
+    private JsonNode json(String bucketAndKey) {
+        try {
+            return new ObjectMapper().readTree(store.objects.get(bucketAndKey).bytes());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private AckingMessaging.SentEvent last() {
+        List<AckingMessaging.SentEvent> events = messaging.events();
+        return events.get(events.size() - 1);
+    }
+
+    /** A job; {@code extra} fields come after the defaults and win (the parser refuses duplicates, so they replace). */
+    private static byte[] job(String id, int width, String extra) {
+        String json = "{\"version\": 1, \"id\": \"" + id + "\", \"model\": \"oracle\", \"prompt\": \"a red circle\","
+                + " \"width\": " + width + ", \"height\": 64, \"steps\": 3, \"scheduler\": \"euler\", \"seed\": 7" + "}";
+        ObjectMapper mapper = new ObjectMapper();
+        try {
+            com.fasterxml.jackson.databind.node.ObjectNode node = (com.fasterxml.jackson.databind.node.ObjectNode)
+                    mapper.readTree(json);
+            if (!extra.isEmpty()) {
+                node.setAll((com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree("{" + extra.substring(1) + "}"));
+            }
+            return mapper.writeValueAsBytes(node);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static ConsumerRecord<byte[], byte[]> record(String key, byte[] value) {
+        return new ConsumerRecord<>("easel.jobs", 0, 0, key.getBytes(StandardCharsets.UTF_8), value);
+    }
+}

@@ -1,0 +1,52 @@
+package dev.easel.worker;
+
+import dev.easel.contract.JobLimits;
+import dev.easel.engine.pipeline.Cancellation;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.messaging.AckingMessaging;
+import dev.easel.notify.WebhookSender;
+import dev.easel.notify.WebhookSettings;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A {@link Jobs} over in-memory storage and messaging, for tests of the worker without servers.
+ * Settings that a test changes are its fields; {@link #build()} wires them.
+ */
+final class TestWorker {
+
+    static final String BUCKET = "images";
+
+    final InMemoryObjectStore store = new InMemoryObjectStore();
+    final AckingMessaging messaging = new AckingMessaging();
+    final Cancellations cancellations = new Cancellations();
+    final BrokerHealth broker = new BrokerHealth();
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    Map<String, DiffusionPipeline> models;
+    Duration runningStatusDelay = Duration.ZERO;
+    Duration retryBudget = Duration.ofSeconds(2);
+    Cancellation shutdown = () -> { };
+
+    TestWorker(Map<String, DiffusionPipeline> models) {
+        this.models = models;
+    }
+
+    Jobs build() {
+        ModelRegistry registry = ModelRegistry.of(models);
+        JobLimits limits = JobLimits.defaults();
+        return new Jobs(new Jobs.Wiring(new JobIntake(registry, limits, Clock.systemUTC()), limits, store, store,
+                messaging.publisher(), messaging.deadLetters(store, BUCKET), webhooks(),
+                new JobRunner.Settings(BUCKET, Duration.ofHours(1), runningStatusDelay),
+                new Retries.Policy(retryBudget, Duration.ofMillis(5), Duration.ofMillis(50), Duration.ofSeconds(5), broker),
+                cancellations, shutdown, new WorkerMetrics(meters), Clock.systemUTC()));
+    }
+
+    static WebhookSender webhooks() {
+        return new WebhookSender(new WebhookSettings("whsec_dGVzdC1wcm9maWxlLW9ubHktbm90LWEtcmVhbC1zZWNyZXQ=",
+                Duration.ofSeconds(1), 1, Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(10), List.of(),
+                "test"));
+    }
+}
