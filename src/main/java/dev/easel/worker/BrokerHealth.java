@@ -1,6 +1,7 @@
 package dev.easel.worker;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Default;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
@@ -14,6 +15,7 @@ import org.eclipse.microprofile.health.Readiness;
  * does. Jobs wait meanwhile, uncommitted; nothing needs restarting, so liveness is not affected.
  */
 @Readiness
+@Default // injected into Jobs as well as called as a check
 @ApplicationScoped
 public class BrokerHealth implements HealthCheck {
 

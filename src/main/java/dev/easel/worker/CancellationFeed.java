@@ -183,6 +183,10 @@ public class CancellationFeed {
                 } catch (KafkaException e) {
                     LOG.warnf("cancellation feed: %s; trying again", e.toString());
                     sleepQuietly();
+                } catch (RuntimeException e) {
+                    // A bug must not end the feed for good: this worker would stop hearing of cancellations.
+                    LOG.errorf(e, "cancellation feed failed; trying again");
+                    sleepQuietly();
                 }
             }
         } finally {

@@ -111,6 +111,54 @@ class ApiIT {
         assertThat(pushed.body()).contains("ce_id");
     }
 
+    /** docs/job-contract.md: push mode takes CloudEvents; a plain JSON body is not one. */
+    @Test
+    void pushWithoutCloudEventHeadersIsRefused() throws Exception {
+        HttpResponse<String> pushed = post("", job("api-push-plain", 64), Map.of("content-type", "application/json"));
+
+        assertThat(pushed.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(pushed.body()).path("reason").asText()).contains("not a CloudEvent");
+    }
+
+    @Test
+    void theSameIdWithAnotherJobIsAConflict() throws Exception {
+        String id = "api-conflict-" + UUID.randomUUID();
+        assertThat(post("v1/jobs", job(id, 64), Map.of("content-type", "application/json")).statusCode()).isEqualTo(202);
+        // The same job again is idempotent; another job under the id is not.
+        assertThat(post("v1/jobs", job(id, 64), Map.of("content-type", "application/json")).statusCode()).isEqualTo(202);
+
+        HttpResponse<String> other = post("v1/jobs", job(id, 128), Map.of("content-type", "application/json"));
+
+        assertThat(other.statusCode()).isEqualTo(409);
+        assertThat(JSON.readTree(other.body()).path("error").asText()).isEqualTo("conflict");
+    }
+
+    @Test
+    void aNonJsonBodyIs415WithAJsonAnswer() throws Exception {
+        HttpResponse<String> posted = post("v1/jobs", job("api-text", 64), Map.of("content-type", "text/plain"));
+
+        assertThat(posted.statusCode()).isEqualTo(415);
+        assertThat(JSON.readTree(posted.body()).path("error").asText()).isEqualTo("unsupported_media_type");
+    }
+
+    @Test
+    void aBodyOverTheLimitIs413WithAJsonAnswerNamingIt() throws Exception {
+        // A 20 MB body announced, not sent: the answer comes before a byte of it is read.
+        String response;
+        try (java.net.Socket socket = new java.net.Socket(base.getHost(), base.getPort())) {
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write(("POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 20971520\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+
+        assertThat(response).startsWith("HTTP/1.1 413");
+        JsonNode body = JSON.readTree(response.substring(response.indexOf("\r\n\r\n") + 4));
+        assertThat(body.path("error").asText()).isEqualTo("payload_too_large");
+        assertThat(body.path("limit").asText()).contains("max-body-size");
+    }
+
     private JsonNode awaitCompleted(String id) throws Exception {
         long until = System.nanoTime() + WAIT.toNanos();
         JsonNode view = null;

@@ -10,6 +10,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Coverage-guided fuzzing of {@link JobParser} with Jazzer (docs/security.md "Fuzzing"): whatever
@@ -33,6 +34,7 @@ class JobParserFuzzTest {
             .withTokenCounter(prompt -> (prompt.length() + 3) / 4).withClip(true);
 
     @FuzzTest(maxDuration = "5m")
+    @Timeout(10) // per input: Jazzer passes it to libFuzzer (-timeout); the fuzz-* runs turn off JUnit's own
     @DictionaryEntries({"\"version\"", "\"id\"", "\"model\"", "\"prompt\"", "\"negativePrompt\"", "\"width\"",
         "\"height\"", "\"steps\"", "\"guidanceScale\"", "\"scheduler\"", "\"eta\"", "\"seed\"", "\"numImages\"",
         "\"initImage\"", "\"mask\"", "\"strength\"", "\"clipScore\"", "\"rerank\"", "\"candidates\"",

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -62,6 +63,7 @@ class JobRecordsFuzzTest {
 
     @MethodSource("seeds")
     @FuzzTest(maxDuration = "5m")
+    @Timeout(10) // per input: Jazzer passes it to libFuzzer (-timeout); the fuzz-* runs turn off JUnit's own
     void decode(@NotNull List<@NotNull FuzzHeader> headers, byte[] value) {
         Headers kafka = new RecordHeaders();
         for (FuzzHeader h : headers) {

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Coverage-guided fuzzing of {@link PngDecoder} with Jazzer (docs/security.md "Fuzzing"). Any
@@ -37,6 +38,7 @@ class PngDecoderFuzzTest {
     private static final PngDecoder DECODER = new PngDecoder(LIMITS);
 
     @FuzzTest(maxDuration = "5m")
+    @Timeout(10) // per input: Jazzer passes it to libFuzzer (-timeout); the fuzz-* runs turn off JUnit's own
     @DictionaryEntries({"IHDR", "PLTE", "IDAT", "IEND", "tRNS", "tEXt", "zTXt", "iTXt"})
     void decode(byte[] data) {
         try {

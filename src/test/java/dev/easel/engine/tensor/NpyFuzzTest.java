@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Coverage-guided fuzzing of {@link Npy#read} with Jazzer (docs/security.md "Fuzzing"). The reader
@@ -26,6 +27,7 @@ class NpyFuzzTest {
     private static final Path COPY = DIR.resolve("copy.npy");
 
     @FuzzTest(maxDuration = "5m")
+    @Timeout(10) // per input: Jazzer passes it to libFuzzer (-timeout); the fuzz-* runs turn off JUnit's own
     @DictionaryEntries({"\u0093NUMPY", "'descr'", "'fortran_order'", "'shape'", "'<f4'", "'>f4'", "'<f8'", "'<f2'",
         "False", "True", "(1, 2), }", "\"descr\""})
     void read(byte[] npy) throws IOException {

@@ -7,6 +7,7 @@ import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Coverage-guided fuzzing of {@link ClipTokenizer} with Jazzer (docs/security.md "Fuzzing"), loaded
@@ -25,6 +26,7 @@ class ClipTokenizerFuzzTest {
     private static final ClipTokenizer TOKENIZER = ClipTokenizer.loadWithDefaults(SharedData.clipTokenizerDir());
 
     @FuzzTest(maxDuration = "5m")
+    @Timeout(10) // per input: Jazzer passes it to libFuzzer (-timeout); the fuzz-* runs turn off JUnit's own
     @DictionaryEntries({"<|startoftext|>", "<|endoftext|>", "&amp;", "&nbsp;", "&#x27;", "&#39;", "'s", "'ll",
         "\u00e9", "\u0301", "\u200d", "\uD83D\uDE00", "\u3000", "\u00a0"})
     void tokenize(byte[] data) {
