@@ -182,6 +182,10 @@ final class JobSchema {
     }
 
     static String child(String parent, String name) {
+        if (name.isEmpty()) {
+            // An empty key (found by fuzzing): named in JSONPath's bracket form, never as "".
+            return parent + "[\"\"]";
+        }
         return parent.equals("$") ? name : parent + "." + name;
     }
 

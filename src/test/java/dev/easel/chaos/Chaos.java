@@ -47,9 +47,12 @@ final class Chaos implements AutoCloseable {
     static final String JOBS = "easel.jobs";
     static final String EVENTS = "easel.events";
     static final String DEAD_LETTERS = "easel.jobs.dlq";
+    static final String CONTROL = "easel.jobs.control";
     static final String BUCKET = "easel-chaos";
     private static final int JOB_PARTITIONS = 2;
     private static final Duration PROGRESS_EVERY = Duration.ofSeconds(20);
+    /** How long a scenario that broke off still waits for the answers to what it sent. */
+    private static final Duration AFTER_ERROR = Duration.ofSeconds(60);
 
     final Settings settings;
     final Random random;
@@ -114,7 +117,7 @@ final class Chaos implements AutoCloseable {
                     chaos.log("%s could not be completed: %s", scenario.name(), oneLine(e));
                     // Whatever it sent still gets its chance to be answered, and counts.
                     try {
-                        outcome.lost(chaos.awaitSettled(outcome, outcome.jobs(), settings.settleTimeout()));
+                        outcome.lost(chaos.awaitSettled(outcome, outcome.jobs(), AFTER_ERROR));
                     } catch (Exception again) {
                         outcome.lost(chaos.answers == null ? outcome.jobs() : chaos.answers.unsettled(outcome.jobs()));
                     }
@@ -189,8 +192,12 @@ final class Chaos implements AutoCloseable {
         Path slow = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("models").resolve(JobSpec.RANDOM));
         Map<String, Integer> partitions = Map.of(JOBS, JOB_PARTITIONS, EVENTS, 1, DEAD_LETTERS, 1);
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
-            admin.createTopics(partitions.entrySet().stream().map(e -> new NewTopic(e.getKey(), e.getValue(), (short) 1)).toList())
-                    .all().get(60, TimeUnit.SECONDS);
+            List<NewTopic> topics = new ArrayList<>(partitions.entrySet().stream()
+                    .map(e -> new NewTopic(e.getKey(), e.getValue(), (short) 1)).toList());
+            // Cancellations, as deployment/README.md creates it: compacted by job id, kept 7 days.
+            topics.add(new NewTopic(CONTROL, 1, (short) 1).configs(Map.of("cleanup.policy", "compact,delete",
+                    "retention.ms", String.valueOf(Duration.ofDays(7).toMillis()))));
+            admin.createTopics(topics).all().get(60, TimeUnit.SECONDS);
         }
         answers = new Answers(stack.kafkaBootstrapServers(), JOBS, EVENTS, DEAD_LETTERS, partitions);
         // Sends are retried across outages, but not past the point where the run is over anyway.
@@ -302,9 +309,24 @@ final class Chaos implements AutoCloseable {
         long start = System.nanoTime();
         long until = start + timeout.toNanos();
         long nextProgress = start + PROGRESS_EVERY.toNanos();
+        long seen = answers.recordsRead();
+        long lastChange = start;
         List<SentJob> open = answers.unsettled(jobs);
         while (!open.isEmpty() && System.nanoTime() < until) {
             answers.check();
+            if (answers.recordsRead() != seen) {
+                seen = answers.recordsRead();
+                lastChange = System.nanoTime();
+            } else if (System.nanoTime() - lastChange > settings.stallTimeout().toNanos()) {
+                log("%s: nothing on the events or dead-letter topics for %d s, the worker is stuck: not waiting longer",
+                        outcome.scenario(), settings.stallTimeout().toSeconds());
+                outcome.note("the worker answered nothing for " + settings.stallTimeout().toSeconds() + " s with "
+                        + open.size() + " job(s) waiting: the wait was cut short");
+                break;
+            }
+            if (worker.closed()) {
+                throw new IllegalStateException("the run is being stopped");
+            }
             if (!worker.alive()) {
                 String note = "the worker (" + worker.log().getFileName() + ") exited by itself with status "
                         + worker.exitStatus() + " during " + outcome.scenario() + ": started again";

@@ -65,7 +65,8 @@ final class ConcurrencyScenario implements Scenario {
             chaos.sender.send(reference);
             List<SentJob> open = chaos.awaitSettled(outcome, List.of(reference), Duration.ofMinutes(2));
             if (!open.isEmpty()) {
-                outcome.note("reference job " + reference.id() + " (" + spec + ") had no answer within 2 min");
+                throw new IllegalStateException("reference job " + reference.id() + " (" + spec + ") had no answer"
+                        + " within 2 min: the worker is not answering");
             }
         }
         chaos.log("%d reference jobs run alone; now %d pulled and %d pushed at once (concurrency %d)", specs.size(),
@@ -131,7 +132,10 @@ final class ConcurrencyScenario implements Scenario {
                 }
                 if (examples.size() < 5) {
                     examples.add(job.id() + (job.isPushed() ? " (push)" : "") + " vs " + references.get(job.spec()).id()
-                            + (pixels ? ": pixels differ" : ": same pixels, other bytes"));
+                            + " (" + job.spec() + ")" + (pixels ? ": pixels differ" : ": same pixels")
+                            + (expected.size() == pngs.get().size() && !expected.isEmpty()
+                                    ? ", " + Differences.pngText(expected.get(0), pngs.get().get(0)) : ", "
+                                    + pngs.get().size() + " images vs " + expected.size()));
                 }
             }
         }

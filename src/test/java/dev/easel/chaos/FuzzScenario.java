@@ -55,16 +55,12 @@ final class FuzzScenario implements Scenario {
         if (!chaos.sender.awaitAcked(Duration.ofMinutes(2))) {
             outcome.note(chaos.sender.pending() + " record(s) not acknowledged by the broker within 2 min");
         }
-        // The worker keeps going: valid jobs after the storm.
-        outcome.lost(chaos.awaitSettled(outcome, outcome.jobs(), chaos.settings.settleTimeout()));
-        List<SentJob> after = new ArrayList<>();
+        // The worker keeps going: valid jobs after the storm (behind it on both partitions).
         for (int i = 0; i < AFTER; i++) {
-            SentJob job = outcome.add(SentJob.valid(chaos.id(name(), n[0]++), JobSpec.fast(900 + i)));
-            after.add(job);
-            chaos.sender.send(job);
+            chaos.sender.send(outcome.add(SentJob.valid(chaos.id(name(), n[0]++), JobSpec.fast(900 + i))));
         }
         chaos.sender.awaitAcked(Duration.ofMinutes(1));
-        outcome.lost(chaos.awaitSettled(outcome, after, Duration.ofSeconds(90)));
+        outcome.lost(chaos.awaitSettled(outcome, outcome.jobs(), s.settleTimeout()));
         outcome.figure(String.format(Locale.ROOT, "bad records %d, valid %d", bad, cases.size() - bad + AFTER));
         int largestLetters = outcome.jobs().stream().filter(j -> j.label().startsWith("oversized " + LARGEST))
                 .mapToInt(j -> chaos.answers.deadLetters(j).size()).sum();

@@ -14,6 +14,8 @@ import java.util.Map;
  * @param slowSteps     their steps
  * @param settleTimeout how long a scenario waits for its answers once its faults are over: a job
  *                      without its answer then is lost
+ * @param stallTimeout  ... or until nothing at all has come on the events and dead-letter topics for this
+ *                      long: a stuck worker
  */
 record Settings(boolean quick, Path jar, Path workDir, List<String> scenarios, long seed, Map<String, String> workerConfig,
                 int killJobs, int kills, Duration killGap,
@@ -21,7 +23,7 @@ record Settings(boolean quick, Path jar, Path workDir, List<String> scenarios, l
                 int storageJobs, Duration storageOutage, Duration storageLead,
                 int fuzzValid, int fuzzRounds,
                 int concurrencyKafka, int concurrencyPush, int concurrencySpecs, int concurrency,
-                int slowSize, int slowSteps, Duration settleTimeout, Duration readyTimeout) {
+                int slowSize, int slowSteps, Duration settleTimeout, Duration stallTimeout, Duration readyTimeout) {
 
     static final List<String> ALL = List.of("kill", "broker", "storage", "fuzz", "concurrency");
 
@@ -32,7 +34,7 @@ record Settings(boolean quick, Path jar, Path workDir, List<String> scenarios, l
                 80, Duration.ofSeconds(30), Duration.ofSeconds(15),
                 60, 3,
                 60, 60, 6, 4,
-                128, 12, Duration.ofMinutes(5), Duration.ofMinutes(3));
+                256, 16, Duration.ofMinutes(5), Duration.ofMinutes(3), Duration.ofMinutes(3));
     }
 
     static Settings quick(Path jar, Path workDir, List<String> scenarios, long seed, Map<String, String> workerConfig) {
@@ -42,7 +44,7 @@ record Settings(boolean quick, Path jar, Path workDir, List<String> scenarios, l
                 24, Duration.ofSeconds(15), Duration.ofSeconds(4),
                 12, 1,
                 16, 16, 3, 4,
-                128, 12, Duration.ofSeconds(150), Duration.ofMinutes(3));
+                256, 16, Duration.ofSeconds(150), Duration.ofSeconds(90), Duration.ofMinutes(3));
     }
 
     String mode() {

@@ -103,7 +103,7 @@ record Tally(String scenario, int sent, int completed, int failed, int deadLette
             if (differentAnswers) {
                 duplicateResults++;
                 example(duplicateExamples, job + ": " + finals.size() + " final events, " + distinct.size() + " different"
-                        + (push != null ? ", push " + push.status() : ""));
+                        + (push != null ? ", push " + push.status() : "") + difference(finals, push));
             }
             if (hasCompleted) {
                 completed++;
@@ -184,6 +184,32 @@ record Tally(String scenario, int sent, int completed, int failed, int deadLette
         return line.toString();
     }
 
+    /** How the first two different answers differ: event types, ce_id, the JSON paths whose values differ. */
+    private static String difference(List<Answers.Event> finals, SentJob.PushAnswer push) {
+        List<String> types = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        List<byte[]> values = new ArrayList<>();
+        for (Answers.Event event : finals) {
+            types.add(event.type());
+            ids.add(event.ceId());
+            values.add(event.value() == null ? new byte[0] : event.value());
+        }
+        if (push != null && push.status() == 200 && push.body() != null) {
+            types.add("push 200");
+            ids.add(null);
+            values.add(push.body().getBytes(StandardCharsets.UTF_8));
+        }
+        for (int i = 1; i < values.size(); i++) {
+            boolean sameId = java.util.Objects.equals(ids.get(0), ids.get(i)) || ids.get(i) == null;
+            boolean sameValue = java.util.Arrays.equals(values.get(0), values.get(i));
+            if (!sameId || !sameValue) {
+                return " (" + types.get(0) + " vs " + types.get(i) + (sameId ? "" : ", ce_id " + ids.get(0) + " ≠ " + ids.get(i))
+                        + (sameValue ? "" : ": " + Differences.json(values.get(0), values.get(i))) + ")";
+            }
+        }
+        return "";
+    }
+
     private static String describe(SentJob job, Answers answers) {
         List<String> types = answers.events(job.id()).stream().map(Answers.Event::type).distinct().toList();
         String what = types.isEmpty() ? "no events" : "events " + types;
@@ -201,7 +227,7 @@ record Tally(String scenario, int sent, int completed, int failed, int deadLette
 
     private static void example(List<String> examples, String text) {
         if (examples.size() < EXAMPLES) {
-            examples.add(text.length() > 300 ? text.substring(0, 300) + "…" : text);
+            examples.add(text.length() > 600 ? text.substring(0, 600) + "…" : text);
         }
     }
 

@@ -40,6 +40,7 @@ final class WorkerProcess implements AutoCloseable {
     private final Thread shutdownHook;
 
     private Process process;
+    private boolean closed;
     private int port = -1;
     private int incarnation;
     private int concurrency;
@@ -61,6 +62,9 @@ final class WorkerProcess implements AutoCloseable {
     }
 
     synchronized void start(int jobsAtOnce) {
+        if (closed) {
+            throw new IllegalStateException("the run is over: no worker is started any more");
+        }
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("worker already running (pid " + process.pid() + ")");
         }
@@ -214,7 +218,13 @@ final class WorkerProcess implements AutoCloseable {
         return logs;
     }
 
+    /** Whether the run closed it (or the JVM is shutting down): a dead worker then is no finding. */
+    synchronized boolean closed() {
+        return closed;
+    }
+
     private synchronized void killQuietly() {
+        closed = true;
         if (process != null && process.isAlive()) {
             process.destroyForcibly();
         }
