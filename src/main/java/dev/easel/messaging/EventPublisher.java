@@ -99,16 +99,35 @@ public class EventPublisher {
     /**
      * Sends the step unless the job's progress rate is exceeded, without waiting; the last step
      * ({@code step >= total}) is always sent.
+     *
+     * @return done once the send is handed to the producer (or dropped): wait for the last one
+     *         before the job's final event, so no progress lands after it
      */
-    public void progress(JobEvent event, int step, int total) {
+    public CompletableFuture<Void> progress(JobEvent event, int step, int total) {
         if (!throttle.admit(event.subject(), step, total)) {
-            return;
+            return CompletableFuture.completedFuture(null);
         }
+        CompletableFuture<Void> issued = new CompletableFuture<>();
         try {
-            progressThread.execute(() -> sender.send(record(event)));
+            progressThread.execute(() -> {
+                try {
+                    sender.send(record(event));
+                } finally {
+                    issued.complete(null);
+                }
+            });
         } catch (RejectedExecutionException e) {
-            // Shutting down: progress is cosmetic.
+            issued.complete(null); // shutting down: progress is cosmetic
         }
+        // The discard policy drops a task silently when the queue is full: then nothing will complete it.
+        if (progressQueueFull()) {
+            issued.complete(null);
+        }
+        return issued;
+    }
+
+    private boolean progressQueueFull() {
+        return ((ThreadPoolExecutor) progressThread).getQueue().remainingCapacity() == 0;
     }
 
     /** The record an event travels in: what {@link #publish} sends. */

@@ -34,6 +34,7 @@ final class JobAnswers {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Until tenants scope job ids, one scope for every job's event ids. */
     static final String SCOPE = "";
+    private static final Duration PROGRESS_WAIT = Duration.ofSeconds(15);
 
     private final EventPublisher events;
     private final DeadLetters deadLetters;
@@ -63,7 +64,7 @@ final class JobAnswers {
     /** A denoising step is done: throttled, never waited for. */
     void progress(JobRun run, JobEvents.Progress data, boolean webhookDue) {
         JobEvent event = events.event(SCOPE, run.jobId, data, Integer.toString(data.step()));
-        events.progress(event, data.step(), data.total());
+        run.progress = events.progress(event, data.step(), data.total());
         if (webhookDue) {
             run.webhooks.send(EventKind.PROGRESS, event);
         }
@@ -82,6 +83,16 @@ final class JobAnswers {
      */
     void settle(JobRun run) {
         run.runningStatus.skipOrAwait();
+        // Progress is sent from its own queue: the last step is handed to the producer before the
+        // final event is, so it cannot land after it. Bounded: progress is cosmetic.
+        try {
+            run.progress.get(PROGRESS_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            LOG.debugf("job %s: last progress event not handed over in time: %s", run.jobId, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new JobAbandonedException("interrupted while waiting for progress events");
+        }
         CompletableFuture<Void> first = run.started;
         boolean[] tried = {false};
         // The first try is the send made at the start; a retry sends the same event again.

@@ -27,6 +27,8 @@ final class JobRun {
     dev.easel.contract.JobEvents.JobEvent startedEvent;
     /** The started event's publication, awaited before the final event; done when none was made. */
     CompletableFuture<Void> started = CompletableFuture.completedFuture(null);
+    /** The last progress event's hand-over to the producer, awaited before the final event. */
+    CompletableFuture<Void> progress = CompletableFuture.completedFuture(null);
     /** The running status write, skipped or awaited before the job's last write. */
     DeferredWrite runningStatus = DeferredWrite.none();
 

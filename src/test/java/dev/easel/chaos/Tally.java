@@ -48,6 +48,7 @@ record Tally(String scenario, int sent, int completed, int failed, int deadLette
         List<String> lostExamples = new ArrayList<>();
         List<String> duplicateExamples = new ArrayList<>();
         List<String> wrongExamples = new ArrayList<>();
+        List<String> extraFailedExamples = new ArrayList<>();
         Set<String> lostIds = outcome.lost();
         List<String> refused = new ArrayList<>();
         for (SentJob job : outcome.jobs()) {
@@ -121,6 +122,7 @@ record Tally(String scenario, int sent, int completed, int failed, int deadLette
             }
             if (job.kind() != SentJob.Kind.INVALID && !job.isValid() && hasFailed) {
                 extraFailedEvents++;
+                example(extraFailedExamples, job.label());
             }
             boolean dead = !answers.deadLetters(job).isEmpty();
             if (dead) {
@@ -160,7 +162,8 @@ record Tally(String scenario, int sent, int completed, int failed, int deadLette
             notes.add(validDeadLettered + " valid job(s) were dead-lettered");
         }
         if (extraFailedEvents > 0) {
-            notes.add(extraFailedEvents + " malformed/oversized record(s) also got a failed event (allowed)");
+            notes.add(extraFailedEvents + " malformed/oversized record(s) also got a failed event (allowed): "
+                    + String.join("; ", extraFailedExamples) + more(extraFailedEvents));
         }
         return new Tally(outcome.scenario(), sent, completed, failed, deadLettered, lost, duplicateResults,
                 duplicateEvents, wronglyFailed, outcome.figures(), List.copyOf(notes), outcome.error());
