@@ -120,6 +120,12 @@ final class JobRunner {
                         location.keys().manifest());
                 return new Outcome.Completed(done.get(), true);
             }
+            // Before any other work: a cancelled job costs no storage calls and cannot fail instead.
+            Optional<String> cancelled = cancellations.reason(job.id());
+            if (cancelled.isPresent()) {
+                return new Outcome.Cancelled(new JobEvents.Cancelled("cancelled before it started: "
+                        + cancelled.get(), run.metadata));
+            }
             if (job.output().isPresent() && !run.retries.storage("bucket check", () -> buckets.usable(location.bucket()))) {
                 run.location = Optional.empty(); // nowhere to write its status either
                 return rejected(job, new Violation("output.bucket", "bucket \"" + location.bucket()
@@ -128,11 +134,6 @@ final class JobRunner {
             Validated<Optional<ImageInput>> input = run.retries.storage("input images", () -> images.resolve(job));
             if (input instanceof Validated.Invalid<Optional<ImageInput>> invalid) {
                 return rejected(invalid.rejection(), run.metadata);
-            }
-            Optional<String> cancelled = cancellations.reason(job.id());
-            if (cancelled.isPresent()) {
-                return new Outcome.Cancelled(new JobEvents.Cancelled("cancelled before it started: "
-                        + cancelled.get(), run.metadata));
             }
             Optional<ImageInput> image = ((Validated.Valid<Optional<ImageInput>>) input).value();
             return generate(run, accepted, location, image, shutdown);

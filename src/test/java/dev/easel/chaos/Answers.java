@@ -204,6 +204,17 @@ final class Answers implements AutoCloseable {
         return running;
     }
 
+    /** How many of the jobs got a final event created at or after {@code sinceMillis}. */
+    int answeredSince(Collection<SentJob> jobs, long sinceMillis) {
+        int answered = 0;
+        for (SentJob job : jobs) {
+            if (events(job.id()).stream().anyMatch(e -> e.isFinal() && e.timestamp() >= sinceMillis)) {
+                answered++;
+            }
+        }
+        return answered;
+    }
+
     /**
      * Whether the job has all the answers it expects: a final event (or, pushed, a 200) for a
      * valid job; a dead letter, and for a readable invalid job a failed event too, for a bad one.

@@ -102,6 +102,9 @@ final class Chaos implements AutoCloseable {
         try {
             chaos.setUp();
             for (Scenario scenario : scenarios) {
+                if (chaos.worker.closed()) {
+                    break; // the JVM is shutting down (Ctrl-C)
+                }
                 Outcome outcome = new Outcome(scenario.name());
                 outcomes.add(outcome);
                 chaos.log("== %s", scenario.name());

@@ -11,6 +11,7 @@ import java.util.Optional;
  * with SIGKILL while it runs one — {@code kills} times, spread over the stream — and started again
  * at once. Every job must be answered once (a job cut off is delivered again and run again; one
  * answered but not committed is delivered again and answered from its manifest, byte for byte).
+ * Between two kills the worker answers a few jobs, so that the stream makes progress.
  * After each restart: the time from ready ({@code /q/health/ready} 200) to the first {@code started}
  * event of the new worker (static group membership: it gets its partitions back without waiting
  * out the dead member's session); the issue wants at most 10 s.
@@ -18,6 +19,7 @@ import java.util.Optional;
 final class KillScenario implements Scenario {
 
     static final Duration ISSUE_READY_TO_STARTED = Duration.ofSeconds(10);
+    private static final int PROGRESS_BETWEEN_KILLS = 3;
 
     @Override
     public String name() {
@@ -33,15 +35,21 @@ final class KillScenario implements Scenario {
         int midJob = 0;
         try (Traffic traffic = new Traffic(name(), jobs, s.killGap(), i -> SentJob.valid(chaos.id(name(), i),
                 i % 3 == 1 ? JobSpec.slow(100 + i, s.slowSize(), s.slowSteps()) : JobSpec.fast(100 + i)), chaos, outcome)) {
+            List<String> victims = List.of();
             for (int k = 1; k <= s.kills(); k++) {
                 traffic.awaitSent(k * jobs / (s.kills() + 1), Duration.ofMinutes(5));
-                // Kill while a job runs, a slow one if one comes within 20 s.
-                List<String> running = awaitRunning(chaos, outcome, true, Duration.ofSeconds(20));
+                // Progress between kills: the restarted worker answers PROGRESS_BETWEEN_KILLS jobs first.
+                // Otherwise the job it starts with (cold, so slow) would be the victim every time.
+                awaitAnswered(chaos, outcome, PROGRESS_BETWEEN_KILLS, Duration.ofSeconds(60));
+                Thread.sleep(chaos.random.nextInt(1000));
+                // Kill while a job runs, a slow one if one comes within 20 s, not the last kill's victim.
+                List<String> running = awaitRunning(chaos, outcome, true, victims, Duration.ofSeconds(20));
                 if (running.isEmpty()) {
-                    running = awaitRunning(chaos, outcome, false, Duration.ofSeconds(10));
+                    running = awaitRunning(chaos, outcome, false, victims, Duration.ofSeconds(10));
                 }
                 Thread.sleep(chaos.random.nextInt(150));
                 running = chaos.answers.runningSince(outcome.jobs(), chaos.worker.startedAtMillis());
+                victims = running;
                 long pid = chaos.worker.pid();
                 chaos.worker.kill9();
                 kills++;
@@ -75,17 +83,28 @@ final class KillScenario implements Scenario {
         }
     }
 
-    private static List<String> awaitRunning(Chaos chaos, Outcome outcome, boolean slowOnly, Duration timeout)
-            throws InterruptedException {
+    private static List<String> awaitRunning(Chaos chaos, Outcome outcome, boolean slowOnly, List<String> notThese,
+                                             Duration timeout) throws InterruptedException {
         long until = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < until) {
-            List<String> running = chaos.answers.runningSince(slowOnly ? outcome.jobs().stream()
-                    .filter(j -> j.spec().model().equals(JobSpec.RANDOM)).toList() : outcome.jobs(), chaos.worker.startedAtMillis());
+            List<String> running = chaos.answers.runningSince(outcome.jobs().stream()
+                    .filter(j -> !slowOnly || j.spec().model().equals(JobSpec.RANDOM))
+                    .filter(j -> !notThese.contains(j.id())).toList(), chaos.worker.startedAtMillis());
             if (!running.isEmpty()) {
                 return running;
             }
             Thread.sleep(20);
         }
         return List.of();
+    }
+
+    /** Waits until the current worker has answered {@code count} jobs (or none is left, or the time is up). */
+    private static void awaitAnswered(Chaos chaos, Outcome outcome, int count, Duration timeout) throws InterruptedException {
+        long until = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < until
+                && chaos.answers.answeredSince(outcome.jobs(), chaos.worker.startedAtMillis()) < count
+                && !chaos.answers.unsettled(outcome.jobs()).isEmpty()) {
+            Thread.sleep(50);
+        }
     }
 }
