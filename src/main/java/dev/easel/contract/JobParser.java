@@ -120,6 +120,11 @@ public final class JobParser {
 
     /** The job in a tree from {@link #read}, or why it is not acceptable; fills in the tree's defaults. */
     public Validated<Job> parse(JsonNode tree) {
+        Optional<String> overflow = infiniteNumber(tree, "$");
+        if (overflow.isPresent()) {
+            return reject(Optional.empty(), List.of(new Violation(overflow.get(),
+                    "is a number beyond the range of a 64-bit float", "a finite number (within ±1.8e308)")));
+        }
         List<Violation> violations = new ArrayList<>(JobSchema.get().validate(tree));
         if (!(tree instanceof ObjectNode job)) {
             return reject(Optional.empty(), violations);
@@ -164,6 +169,33 @@ public final class JobParser {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java runtime has SHA-256", e);
         }
+    }
+
+    /**
+     * Where the tree holds a number that overflowed to infinity when read (1e999): the schema
+     * validator would throw on it (found by JobParserFuzzTest).
+     */
+    private static Optional<String> infiniteNumber(JsonNode node, String at) {
+        if (node.isDouble() || node.isFloat()) {
+            return Double.isFinite(node.doubleValue()) ? Optional.empty() : Optional.of(at);
+        }
+        if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                Optional<String> found = infiniteNumber(node.get(i), (at.equals("$") ? "" : at) + "[" + i + "]");
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+        } else if (node.isObject()) {
+            for (var fields = node.fields(); fields.hasNext(); ) {
+                var field = fields.next();
+                Optional<String> found = infiniteNumber(field.getValue(), JobSchema.child(at, field.getKey()));
+                if (found.isPresent()) {
+                    return found;
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     private static <T> Validated<T> reject(Optional<String> id, List<Violation> violations) {

@@ -27,12 +27,14 @@ class ChaosIT {
     void quickChaosLosesNothingAndFailsNothingWrongly() throws Exception {
         assertThat(RUNNER).as("the packaged worker; run the integration tests with ./mvnw verify").exists();
         Path dir = Files.createTempDirectory(Path.of("target"), "chaos-it-");
-        ChaosMain.quietKafkaClients();
         Settings settings = Settings.quick(RUNNER, dir.toAbsolutePath(), Settings.ALL, System.currentTimeMillis(), Map.of());
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream out = new PrintStream(tee(System.out, captured), true, StandardCharsets.UTF_8);
 
-        Chaos.Report report = Chaos.run(settings, out);
+        Chaos.Report report;
+        try (AutoCloseable quiet = ChaosMain.quietKafkaClients()) {
+            report = Chaos.run(settings, out);
+        }
 
         String log = captured.toString(StandardCharsets.UTF_8);
         List<String> lines = log.lines().toList();

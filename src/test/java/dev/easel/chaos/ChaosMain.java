@@ -75,17 +75,31 @@ public final class ChaosMain implements Callable<Integer> {
 
     /**
      * The Kafka clients log a warning per reconnect attempt while the broker is away and their
-     * configuration at INFO: the chaos log says what happens instead.
+     * configuration at INFO: the chaos log says what happens instead. Closing the result puts the
+     * levels back (ChaosIT shares its JVM with other tests).
      */
-    static void quietKafkaClients() {
-        java.util.logging.Logger.getLogger("org.apache.kafka").setLevel(Level.SEVERE);
+    static AutoCloseable quietKafkaClients() {
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger("org.apache.kafka");
+        Level julBefore = jul.getLevel();
+        jul.setLevel(Level.SEVERE);
+        Object jboss = null;
+        Level jbossBefore = null;
         try {
             Class<?> context = Class.forName("org.jboss.logmanager.LogContext");
             Object logContext = context.getMethod("getLogContext").invoke(null);
-            Object logger = context.getMethod("getLogger", String.class).invoke(logContext, "org.apache.kafka");
-            logger.getClass().getMethod("setLevel", Level.class).invoke(logger, Level.SEVERE);
-        } catch (ReflectiveOperationException | LinkageError e) {
-            // not JBoss LogManager: java.util.logging above, or whatever the binding does
+            jboss = context.getMethod("getLogger", String.class).invoke(logContext, "org.apache.kafka");
+            jbossBefore = (Level) jboss.getClass().getMethod("getLevel").invoke(jboss);
+            jboss.getClass().getMethod("setLevel", Level.class).invoke(jboss, Level.SEVERE);
+        } catch (ReflectiveOperationException | LinkageError | ClassCastException e) {
+            jboss = null; // not JBoss LogManager: java.util.logging above, or whatever the binding does
         }
+        Object jbossLogger = jboss;
+        Level jbossLevel = jbossBefore;
+        return () -> {
+            jul.setLevel(julBefore);
+            if (jbossLogger != null) {
+                jbossLogger.getClass().getMethod("setLevel", Level.class).invoke(jbossLogger, jbossLevel);
+            }
+        };
     }
 }
