@@ -41,7 +41,9 @@ public class HttpErrors {
                 context.response().setStatusCode(413).putHeader(HttpHeaders.CONTENT_TYPE, MediaType.APPLICATION_JSON)
                         .putHeader(HttpHeaders.CONNECTION, "close")
                         .end("{\"error\":\"payload_too_large\",\"reason\":\"the body is " + bytes
-                                + " bytes\",\"limit\":\"≤ " + maxBodyBytes + " bytes (quarkus.http.limits.max-body-size)\"}");
+                                + " bytes\",\"limit\":\"≤ " + maxBodyBytes + " bytes (quarkus.http.limits.max-body-size)\"}")
+                        // The body is not wanted: close rather than read megabytes to keep the connection.
+                        .onComplete(done -> context.request().connection().close());
                 return;
             }
             // A chunked body has no declared length; Vert.x ends it at the limit, and the failure

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -143,6 +145,12 @@ public final class JobParser {
         try {
             return new Validated.Valid<>(mapper.treeToValue(job, Job.class));
         } catch (JsonProcessingException e) {
+            if (numberOutOfRange(e)) {
+                // A whole number that no schema bound stops and the Job record cannot hold, e.g. an
+                // atSteps entry of 2^80 (found by JobParserFuzzTest): bad input, not a disagreement.
+                return reject(id, List.of(new Violation(field(e), "is a number out of range: " + e.getOriginalMessage(),
+                        "a whole number the field can hold (an int: within ±2147483647)")));
+            }
             throw new IllegalStateException("job passed the job-v1 schema but does not map to Job: the schema and "
                     + "the Job record disagree", e);
         }
@@ -196,6 +204,27 @@ public final class JobParser {
             }
         }
         return Optional.empty();
+    }
+
+    private static boolean numberOutOfRange(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InputCoercionException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The field a mapping failure is about, named as the violations name fields (verifier.atSteps[0]). */
+    private static String field(JsonProcessingException e) {
+        String at = "$";
+        if (e instanceof JsonMappingException mapping) {
+            for (JsonMappingException.Reference step : mapping.getPath()) {
+                at = step.getFieldName() != null ? JobSchema.child(at, step.getFieldName())
+                        : (at.equals("$") ? "" : at) + "[" + step.getIndex() + "]";
+            }
+        }
+        return at;
     }
 
     private static <T> Validated<T> reject(Optional<String> id, List<Violation> violations) {
