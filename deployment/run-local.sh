@@ -66,6 +66,10 @@ eval "$(grep '^export ' "$stack_log")"
 # Webhooks are signed; a production worker refuses to start without a secret. Locally, make one up.
 export EASEL_WEBHOOKS_SIGNING_SECRET="${EASEL_WEBHOOKS_SIGNING_SECRET:-whsec_$(head -c 32 /dev/urandom | base64)}"
 echo "==> webhook signing secret (to verify deliveries): $EASEL_WEBHOOKS_SIGNING_SECRET"
+# Every job endpoint needs a credential (docs/security.md). Locally: one tenant, "default", with a made-up key.
+api_key="${EASEL_API_KEY:-easel_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')}"
+export EASEL_TENANTS_DEFAULT_API_KEYS="local:$(printf %s "$api_key" | sha256sum | cut -d' ' -f1)"
+echo "==> API key of tenant \"default\" (send it as X-API-Key): $api_key"
 echo "==> starting the worker on http://localhost:$port with model \"$name\" ($model)"
 java -Deasel.models."$name".path="$(cd "$model" && pwd)" -Deasel.s3.create-bucket=true -Dquarkus.http.port="$port" \
   -Dmp.messaging.incoming.jobs.group.instance.id="easel-local-$(hostname)" \
@@ -74,10 +78,10 @@ pids+=($!)
 
 cat <<USAGE
 ==> submit a job, then poll its statusUrl until "completed"; images land in bucket ${EASEL_S3_BUCKET:-easel-images}
-    (target/devstack-run/s3proxy/data/${EASEL_S3_BUCKET:-easel-images}/{id}/0.png) and the answer carries presigned URLs:
-    curl -s -XPOST localhost:$port/v1/jobs -H 'Content-Type: application/json' \\
+    (target/devstack-run/s3proxy/data/${EASEL_S3_BUCKET:-easel-images}/default/{id}/0.png) and the answer carries presigned URLs:
+    curl -s -XPOST localhost:$port/v1/jobs -H 'Content-Type: application/json' -H "X-API-Key: $api_key" \\
       -d '{"version": 1, "model": "$name", "prompt": "a big red circle on a blue background", "width": $size, "height": $size, "steps": $steps}'
-    curl -s localhost:$port/v1/jobs/{id}
+    curl -s -H "X-API-Key: $api_key" localhost:$port/v1/jobs/{id}
     Health and metrics: curl -s localhost:$port/q/health/ready; curl -s localhost:$port/q/metrics
     Ctrl-C stops the worker, Kafka and S3Proxy.
 USAGE

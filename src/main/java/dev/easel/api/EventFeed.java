@@ -4,6 +4,7 @@ import dev.easel.config.EventsConfig;
 import dev.easel.config.SseConfig;
 import dev.easel.config.TopicsConfig;
 import dev.easel.messaging.JobEventRecords;
+import dev.easel.security.FairUse;
 import dev.easel.worker.WorkerLifecycle;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -57,13 +58,15 @@ public class EventFeed {
     private final String topic;
     private final Map<String, Object> consumerConfig;
     private final JobEventHub hub;
+    private final FairUse fairUse;
     private volatile boolean running;
     private Thread thread;
     private KafkaConsumer<byte[], byte[]> consumer;
 
     @Inject
     EventFeed(SseConfig sse, TopicsConfig topics, EventsConfig events,
-              @Identifier("default-kafka-broker") Map<String, Object> kafka, JobEventHub hub) {
+              @Identifier("default-kafka-broker") Map<String, Object> kafka, JobEventHub hub, FairUse fairUse) {
+        this.fairUse = fairUse;
         this.enabled = sse.enabled();
         this.topic = topics.events();
         this.hub = hub;
@@ -132,8 +135,13 @@ public class EventFeed {
                     }
                     for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
                         String jobId = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
-                        if (hub.wants(jobId)) {
-                            JobEventRecords.decode(record).ifPresent(hub::publish);
+                        if (hub.wants(jobId) || fairUse.tracksAny(jobId)) {
+                            JobEventRecords.decode(record).ifPresent(event -> {
+                                hub.publish(event);
+                                if (JobEventRecords.isFinal(event.type())) {
+                                    fairUse.answered(event.tenant(), event.subject());
+                                }
+                            });
                         }
                     }
                 } catch (WakeupException | InterruptException | InterruptedException e) {

@@ -42,8 +42,8 @@ public class JobEventHub {
      * Starts buffering the job's events at once, before anyone subscribes to {@link Subscription#stream()}:
      * subscribe first, then read the job's state, and no event in between is lost.
      */
-    public Subscription subscribe(String jobId) {
-        Subscription subscription = new Subscription(jobId);
+    public Subscription subscribe(String tenant, String jobId) {
+        Subscription subscription = new Subscription(tenant, jobId);
         byJob.computeIfAbsent(jobId, id -> ConcurrentHashMap.newKeySet()).add(subscription);
         String reason = closedFor;
         if (reason != null) { // after closeAll: it would never get an event
@@ -57,11 +57,11 @@ public class JobEventHub {
         return jobId != null && byJob.containsKey(jobId);
     }
 
-    /** Hands the event to its job's subscriptions; a final event ends them. */
+    /** Hands the event to its job's subscriptions (its tenant's only: ids are per tenant); a final event ends them. */
     public void publish(JobEvent event) {
         Set<Subscription> subscriptions = byJob.get(event.subject());
         if (subscriptions != null) {
-            subscriptions.forEach(s -> s.offer(event));
+            subscriptions.stream().filter(s -> s.tenant.equals(event.tenant())).forEach(s -> s.offer(event));
         }
     }
 
@@ -87,12 +87,14 @@ public class JobEventHub {
     /** A stream of one job's events, from its subscription on; one subscriber. */
     public final class Subscription implements AutoCloseable {
 
+        private final String tenant;
         private final String jobId;
         private final ArrayBlockingQueue<JobEvent> queue = new ArrayBlockingQueue<>(buffer);
         private final UnicastProcessor<JobEvent> processor;
         private boolean ended; // guarded by this
 
-        private Subscription(String jobId) {
+        private Subscription(String tenant, String jobId) {
+            this.tenant = tenant;
             this.jobId = jobId;
             // onTermination also runs when the client goes away (cancellation).
             this.processor = UnicastProcessor.create(queue, () -> remove(this));

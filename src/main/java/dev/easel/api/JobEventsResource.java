@@ -3,6 +3,7 @@ package dev.easel.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.config.SseConfig;
+import dev.easel.security.Tenant;
 import dev.easel.messaging.JobEventRecords;
 import dev.easel.contract.JobEvents;
 import dev.easel.contract.JobEvents.JobEvent;
@@ -45,13 +46,16 @@ public class JobEventsResource {
     static final String CLOSED = "closed";
 
     private final JobLookup lookup;
+    private final CurrentCaller caller;
     private final JobEventHub hub;
     private final EventFeed feed;
     private final ObjectMapper json;
     private final Duration heartbeat;
 
     @Inject
-    JobEventsResource(JobLookup lookup, JobEventHub hub, EventFeed feed, ObjectMapper json, SseConfig config) {
+    JobEventsResource(JobLookup lookup, JobEventHub hub, EventFeed feed, ObjectMapper json, SseConfig config,
+                      CurrentCaller caller) {
+        this.caller = caller;
         this.lookup = lookup;
         this.hub = hub;
         this.feed = feed;
@@ -72,10 +76,11 @@ public class JobEventsResource {
                     "reason", "job event streams are off on this server (easel.sse.enabled=false)"));
         }
         // Subscribed before the state is read: an event published meanwhile waits in the subscription.
-        JobEventHub.Subscription subscription = hub.subscribe(id);
+        Tenant tenant = caller.get().tenant();
+        JobEventHub.Subscription subscription = hub.subscribe(tenant.id(), id);
         JobView state;
         try {
-            Optional<JobView> found = lookup.find(id);
+            Optional<JobView> found = lookup.find(tenant, id);
             if (found.isEmpty()) {
                 subscription.close();
                 throw failure(Response.Status.NOT_FOUND, Map.of("error", "not_found", "id", id));

@@ -3,6 +3,7 @@ package dev.easel.api;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.config.S3Config;
 import dev.easel.contract.JobKeys;
+import dev.easel.security.Tenant;
 import dev.easel.store.ObjectStore;
 import dev.easel.store.StoredObject;
 import dev.easel.contract.JobStatus;
@@ -20,7 +21,7 @@ import java.util.Optional;
  * A job's state, read from the object store (the source of truth; there is no database): its
  * result manifest means completed, else its status record says running or failed, else its
  * pointer means queued. Jobs without a pointer (put on Kafka directly) are looked for in the
- * default bucket without a prefix, where such jobs' objects go unless they name an output.
+ * default bucket under their tenant's prefix, where such jobs' objects go unless they name an output.
  */
 @ApplicationScoped
 public class JobLookup {
@@ -46,10 +47,10 @@ public class JobLookup {
      * @param id any string from a URL; an id the contract forbids is simply unknown
      * @throws IOException if storage failed: the state is unknown, not absent
      */
-    public Optional<JobView> find(String id) throws IOException {
+    public Optional<JobView> find(Tenant tenant, String id) throws IOException {
         String pointerKey;
         try {
-            pointerKey = JobKeys.pointer(id);
+            pointerKey = JobKeys.pointer(tenant.id(), id);
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
@@ -58,7 +59,7 @@ public class JobLookup {
             return Optional.empty();
         }
         String bucket = pointer.map(JobPointer::bucket).orElse(defaultBucket);
-        JobKeys keys = JobKeys.of(pointer.map(JobPointer::keyPrefix).orElse(""), id);
+        JobKeys keys = JobKeys.of(pointer.map(JobPointer::keyPrefix).orElse(tenant.keyPrefix()), id);
         Optional<Manifest> manifest = read(bucket, keys.manifest(), Manifest.class);
         if (manifest.isPresent()) {
             return Optional.of(JobView.completed(manifest.get(),
@@ -77,14 +78,14 @@ public class JobLookup {
     }
 
     /** Records where a submitted job's objects will be, for {@link #find}. */
-    void writePointer(JobPointer pointer) throws IOException {
-        store.put(defaultBucket, JobKeys.pointer(pointer.id()), JSON.writeValueAsBytes(pointer), "application/json",
+    void writePointer(Tenant tenant, JobPointer pointer) throws IOException {
+        store.put(defaultBucket, JobKeys.pointer(tenant.id(), pointer.id()), JSON.writeValueAsBytes(pointer), "application/json",
                 Map.of("job-id", pointer.id()));
     }
 
     /** The pointer of an HTTP-submitted job, if there is one. */
-    Optional<JobPointer> pointer(String id) throws IOException {
-        return read(defaultBucket, JobKeys.pointer(id), JobPointer.class);
+    Optional<JobPointer> pointer(Tenant tenant, String id) throws IOException {
+        return read(defaultBucket, JobKeys.pointer(tenant.id(), id), JobPointer.class);
     }
 
     /** The job's result manifest, if it is complete. */

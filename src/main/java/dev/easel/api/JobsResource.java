@@ -13,7 +13,11 @@ import dev.easel.messaging.CancelQueue;
 import dev.easel.messaging.CancelRecords.CancelRequest;
 import dev.easel.messaging.JobQueue;
 import dev.easel.messaging.TransactionalSender;
+import dev.easel.security.FairUse;
+import dev.easel.security.Tenant;
 import dev.easel.worker.JobIntake;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
@@ -52,13 +56,20 @@ public class JobsResource {
     private static final Set<String> FINAL = Set.of(JobView.COMPLETED, JobView.FAILED, JobView.CANCELLED);
 
     private final JobIntake intake;
+    private final CurrentCaller caller;
+    private final FairUse fairUse;
+    private final MeterRegistry meters;
     private final JobQueue queue;
     private final JobLookup lookup;
     private final CancelQueue cancels;
     private final ObjectMapper json;
 
     @Inject
-    JobsResource(JobIntake intake, JobQueue queue, JobLookup lookup, CancelQueue cancels, ObjectMapper json) {
+    JobsResource(JobIntake intake, JobQueue queue, JobLookup lookup, CancelQueue cancels, ObjectMapper json,
+                 CurrentCaller caller, FairUse fairUse, MeterRegistry meters) {
+        this.caller = caller;
+        this.fairUse = fairUse;
+        this.meters = meters;
         this.intake = intake;
         this.queue = queue;
         this.lookup = lookup;
@@ -76,13 +87,29 @@ public class JobsResource {
     @POST
     @Consumes({MediaType.APPLICATION_JSON, "application/*+json"})
     public Response submit(byte[] body) {
-        Validated<Job> validated = intake.validate(body);
+        Tenant tenant = caller.get().tenant();
+        Validated<Job> validated = intake.validate(body, tenant);
         if (validated instanceof Validated.Invalid<Job> invalid) {
             return Response.status(Response.Status.BAD_REQUEST).entity(invalid.rejection()).build();
         }
         Job job = ((Validated.Valid<Job>) validated).value();
+        Optional<FairUse.Refusal> refused = fairUse.admit(tenant, job.id());
+        count(tenant, refused.isPresent() ? "refused" : "accepted");
+        if (refused.isPresent()) {
+            return Response.status(429).header("Retry-After", Long.toString(refused.get().retryAfter().toSeconds()))
+                    .entity(Map.of("error", "too_many_requests", "id", job.id(), "reason", refused.get().reason()))
+                    .build();
+        }
+        Response response = submit(tenant, job);
+        if (response.getStatus() >= 300) {
+            fairUse.answered(tenant.id(), job.id());
+        }
+        return response;
+    }
+
+    private Response submit(Tenant tenant, Job job) {
         String bucket = job.output().map(JobOutput::bucket).orElse(lookup.defaultBucket());
-        String prefix = job.output().map(JobOutput::keyPrefix).orElse("");
+        String prefix = job.output().map(JobOutput::keyPrefix).orElse(tenant.keyPrefix());
         JobKeys keys;
         try {
             keys = JobKeys.of(prefix, job.id());
@@ -93,7 +120,7 @@ public class JobsResource {
         String digest = intake.digest(job);
         JobPointer pointer = new JobPointer(job.id(), bucket, prefix, lookup.now().toString(), digest, null);
         try {
-            Optional<JobPointer> earlier = lookup.pointer(job.id());
+            Optional<JobPointer> earlier = lookup.pointer(tenant, job.id());
             if (earlier.isPresent() && earlier.get().queued() && earlier.get().digest() != null
                     && !earlier.get().digest().equals(digest)) {
                 return conflict(job.id());
@@ -103,24 +130,24 @@ public class JobsResource {
                 if (manifest.get().jobDigest() != null && !manifest.get().jobDigest().equals(digest)) {
                     return conflict(job.id());
                 }
-                lookup.writePointer(pointer);
-                JobView view = lookup.find(job.id()).orElse(JobView.queued(job.id()));
+                lookup.writePointer(tenant, pointer);
+                JobView view = lookup.find(tenant, job.id()).orElse(JobView.queued(job.id()));
                 return Response.accepted(view).location(URI.create(view.statusUrl())).build();
             }
             // Before the job is on Kafka, so a queued job always has its pointer for GET to find.
-            lookup.writePointer(pointer);
+            lookup.writePointer(tenant, pointer);
         } catch (IOException e) {
             return unavailable(job.id(), "not_queued", "storage failed: " + e.getMessage());
         }
         try {
-            queue.submit(job.id(), intake.toJson(job)).get();
+            queue.submit(tenant.jobsTopic(), job.id(), intake.toJson(job)).get();
         } catch (ExecutionException e) {
             if (e.getCause() instanceof TransactionalSender.Unconfirmed unconfirmed) {
                 LOG.warnf("job %s: %s", job.id(), unconfirmed.getMessage());
                 JobView view = JobView.unconfirmed(job.id());
                 return Response.accepted(view).location(URI.create(view.statusUrl())).build();
             }
-            markNotQueued(pointer);
+            markNotQueued(tenant, pointer);
             return unavailable(job.id(), "not_queued", "the broker did not take the job: "
                     + Objects.requireNonNullElse(e.getCause(), e).getMessage());
         } catch (InterruptedException e) {
@@ -136,7 +163,7 @@ public class JobsResource {
     @Path("{id}")
     public Response status(@PathParam("id") String id) {
         try {
-            return lookup.find(id).map(view -> Response.ok(view).build())
+            return lookup.find(caller.get().tenant(), id).map(view -> Response.ok(view).build())
                     .orElseGet(() -> Response.status(Response.Status.NOT_FOUND)
                             .entity(Map.of("error", "not_found", "id", id)).build());
         } catch (IOException e) {
@@ -165,7 +192,7 @@ public class JobsResource {
         }
         Optional<JobView> found;
         try {
-            found = lookup.find(id);
+            found = lookup.find(caller.get().tenant(), id);
         } catch (IOException e) {
             return unavailable(id, "unavailable", "storage failed: " + e.getMessage());
         }
@@ -180,7 +207,7 @@ public class JobsResource {
         }
         String why = reason == null || reason.isBlank() ? DEFAULT_REASON : reason;
         try {
-            cancels.cancel(new CancelRequest(id, why, lookup.now())).get();
+            cancels.cancel(new CancelRequest(caller.get().tenant().id(), id, why, lookup.now())).get();
         } catch (ExecutionException e) {
             Throwable cause = Objects.requireNonNullElse(e.getCause(), e);
             String problem = cause instanceof TransactionalSender.Unconfirmed
@@ -198,13 +225,18 @@ public class JobsResource {
     }
 
     /** Best effort: GET then says 404 rather than queued; a pointer left as it was still says queued. */
-    private void markNotQueued(JobPointer pointer) {
+    private void markNotQueued(Tenant tenant, JobPointer pointer) {
         try {
-            lookup.writePointer(new JobPointer(pointer.id(), pointer.bucket(), pointer.keyPrefix(), pointer.submittedAt(),
+            lookup.writePointer(tenant, new JobPointer(pointer.id(), pointer.bucket(), pointer.keyPrefix(), pointer.submittedAt(),
                     pointer.digest(), JobPointer.NOT_QUEUED));
         } catch (IOException e) {
             LOG.warnf("job %s: not queued, and its pointer not updated: %s", pointer.id(), e.getMessage());
         }
+    }
+
+    private void count(Tenant tenant, String result) {
+        Counter.builder("easel.submissions").description("Jobs submitted over HTTP, by tenant and whether fair use took them")
+                .tags("tenant", tenant.id(), "result", result).register(meters).increment();
     }
 
     private static Response conflict(String id) {

@@ -3,6 +3,9 @@ package dev.easel.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.messaging.JobRecords;
+import dev.easel.security.Caller;
+import dev.easel.security.Tenant;
+import dev.easel.security.Tenants;
 import dev.easel.worker.JobAbandonedException;
 import dev.easel.worker.Jobs;
 import dev.easel.worker.UnansweredJobException;
@@ -46,11 +49,38 @@ public class PushResource {
 
     private final Jobs jobs;
     private final WorkerLifecycle lifecycle;
+    private final CurrentCaller caller;
+    private final Tenants tenants;
 
     @Inject
-    PushResource(Jobs jobs, WorkerLifecycle lifecycle) {
+    PushResource(Jobs jobs, WorkerLifecycle lifecycle, CurrentCaller caller, Tenants tenants) {
         this.jobs = jobs;
         this.lifecycle = lifecycle;
+        this.caller = caller;
+        this.tenants = tenants;
+    }
+
+    /**
+     * The caller's tenant; without a credential (easel.security.push-needs-credential=false), the
+     * tenant of the topic a KafkaSource names at the end of the event's source ({@code …#topic}).
+     */
+    private Optional<Tenant> tenant(Headers headers, byte[] body, JobRecords.Form form) {
+        Optional<Tenant> known = caller.find().map(Caller::tenant);
+        if (known.isPresent()) {
+            return known;
+        }
+        String source = null;
+        if (form == JobRecords.Form.BINARY_CLOUD_EVENT && headers.lastHeader("ce_source") != null) {
+            source = new String(headers.lastHeader("ce_source").value(), StandardCharsets.UTF_8);
+        } else if (form == JobRecords.Form.STRUCTURED_CLOUD_EVENT) {
+            try {
+                source = JSON.readTree(body).path("source").asText(null);
+            } catch (IOException e) {
+                return Optional.empty();
+            }
+        }
+        int hash = source == null ? -1 : source.lastIndexOf('#');
+        return hash < 0 ? Optional.empty() : tenants.ofTopic(source.substring(hash + 1));
     }
 
     @POST
@@ -75,7 +105,12 @@ public class PushResource {
                     .entity(Map.of("error", "shutting_down", "reason", "this worker takes no new jobs")).build();
         }
         try {
-            JsonNode answer = jobs.pushed(readable.json(), sentAt(readable.form(), headers, body));
+            Optional<Tenant> tenant = tenant(headers, body, readable.form());
+            if (tenant.isEmpty()) {
+                return Response.status(Response.Status.BAD_REQUEST).entity(Map.of("error", "no_tenant", "reason",
+                        "no credential, and the event's source names no tenant's jobs topic (…#<topic>)")).build();
+            }
+            JsonNode answer = jobs.pushed(readable.json(), sentAt(readable.form(), headers, body), tenant.get());
             return Response.ok(answer).build();
         } catch (UnansweredJobException e) {
             LOG.warnf("pushed job not answered, asking for redelivery: %s", e.getMessage());

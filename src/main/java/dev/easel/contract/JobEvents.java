@@ -56,10 +56,12 @@ public final class JobEvents {
     /**
      * One event before it is put on the wire: the CloudEvents attributes and the {@code data} tree.
      *
-     * @param id      unique per event (a UUID)
+     * @param id      unique per event (a UUID derived from the job and the event's kind)
      * @param subject the job id; also the Kafka key, so one job's events stay in order on one partition
+     * @param tenant  the job's tenant (the CloudEvents extension {@code easeltenant}): job ids are per tenant
      */
-    public record JobEvent(String id, String type, URI source, String subject, Instant time, JsonNode data) {
+    public record JobEvent(String id, String type, URI source, String subject, Instant time, JsonNode data,
+                           String tenant) {
 
         public JobEvent {
             Objects.requireNonNull(id, "id");
@@ -68,6 +70,7 @@ public final class JobEvents {
             Objects.requireNonNull(subject, "subject");
             Objects.requireNonNull(time, "time");
             Objects.requireNonNull(data, "data");
+            Objects.requireNonNull(tenant, "tenant");
         }
     }
 

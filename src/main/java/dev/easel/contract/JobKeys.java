@@ -74,13 +74,15 @@ public final class JobKeys {
     }
 
     /**
-     * The key, in the default bucket, of the pointer to an HTTP-submitted job's location.
+     * The key, in the default bucket, of the pointer to an HTTP-submitted job's location; job ids
+     * are per tenant, and so are pointers.
      *
      * @throws IllegalArgumentException if the id breaks the contract's rule
      */
-    public static String pointer(String jobId) {
+    public static String pointer(String tenant, String jobId) {
         checkId(jobId);
-        return POINTERS + jobId + ".json";
+        checkId(tenant);
+        return POINTERS + tenant + "/" + jobId + ".json";
     }
 
     private static void checkId(String jobId) {

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -150,6 +151,12 @@ public final class JobParser {
                 // atSteps entry of 2^80 (found by JobParserFuzzTest): bad input, not a disagreement.
                 return reject(id, List.of(new Violation(field(e), "is a number out of range: " + e.getOriginalMessage(),
                         "a whole number the field can hold (an int: within ±2147483647)")));
+            }
+            if (e instanceof UnrecognizedPropertyException) {
+                // The validator lets through members whose names start with '#' despite
+                // additionalProperties: false (found by JobParserFuzzTest).
+                return reject(id, List.of(new Violation(field(e), "is not a field of job version 1",
+                        "the fields of docs/job-contract.md")));
             }
             throw new IllegalStateException("job passed the job-v1 schema but does not map to Job: the schema and "
                     + "the Job record disagree", e);

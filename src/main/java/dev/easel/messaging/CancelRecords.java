@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import dev.easel.security.Tenants;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
@@ -14,8 +15,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * The records of the control topic ({@code easel.topics.control}, docs/events.md "Cancellations"):
- * one per cancelled job, keyed by the job id, the value
- * {@code {"id": "...", "reason": "...", "requestedAt": "RFC 3339"}}. Written by {@link CancelQueue},
+ * one per cancelled job, keyed by {@code tenant/jobId}, the value
+ * {@code {"tenant": "...", "id": "...", "reason": "...", "requestedAt": "RFC 3339"}} (no tenant: {@code default}). Written by {@link CancelQueue},
  * read by every worker (dev.easel.worker.CancellationFeed). Unknown fields are ignored, so a later
  * version may add some.
  */
@@ -29,17 +30,23 @@ public final class CancelRecords {
     }
 
     /** A job's cancellation, as its submitter asked for it. */
-    public record CancelRequest(String jobId, String reason, Instant requestedAt) {
+    public record CancelRequest(String tenant, String jobId, String reason, Instant requestedAt) {
+    }
+
+    /** A record's key: one per tenant's job, so compaction keeps each job's latest cancellation. */
+    public static String key(String tenant, String jobId) {
+        return tenant + "/" + jobId;
     }
 
     /** The record for the control topic. */
     public static ProducerRecord<byte[], byte[]> record(String topic, CancelRequest request) {
         ObjectNode value = JSON.createObjectNode()
+                .put("tenant", request.tenant())
                 .put("id", request.jobId())
                 .put("reason", request.reason())
                 .put("requestedAt", request.requestedAt().toString());
         try {
-            return new ProducerRecord<>(topic, request.jobId().getBytes(StandardCharsets.UTF_8),
+            return new ProducerRecord<>(topic, key(request.tenant(), request.jobId()).getBytes(StandardCharsets.UTF_8),
                     JSON.writeValueAsBytes(value));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a cancellation cannot fail to serialise", e);
@@ -77,7 +84,12 @@ public final class CancelRecords {
         if (id == null) {
             throw new IllegalArgumentException("no job id: neither a key nor an \"id\"");
         }
-        if (keyId != null && !keyId.equals(id)) {
+        JsonNode tenantNode = json.get("tenant");
+        if (tenantNode != null && !(tenantNode.isTextual() && !tenantNode.asText().isEmpty())) {
+            throw new IllegalArgumentException("\"tenant\" is not a non-empty string");
+        }
+        String tenant = tenantNode == null ? Tenants.DEFAULT : tenantNode.asText();
+        if (keyId != null && !keyId.equals(id) && !keyId.equals(key(tenant, id))) {
             throw new IllegalArgumentException("key \"" + keyId + "\" and \"id\" \"" + id + "\" differ");
         }
         JsonNode reasonNode = json.get("reason");
@@ -99,6 +111,6 @@ public final class CancelRecords {
                 throw new IllegalArgumentException("\"requestedAt\" is not an RFC 3339 date-time: " + atNode.asText(), e);
             }
         }
-        return Optional.of(new CancelRequest(id, reason, at));
+        return Optional.of(new CancelRequest(tenant, id, reason, at));
     }
 }

@@ -41,6 +41,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 public class EventPublisher {
 
     static final String STRUCTURED = "application/cloudevents+json";
+    /** The CloudEvents extension attribute naming the job's tenant. */
+    public static final String TENANT = "easeltenant";
     private static final int PROGRESS_QUEUE = 1000;
 
     private final RecordSender sender;
@@ -81,11 +83,12 @@ public class EventPublisher {
     /**
      * The job's event of this kind, made now by this worker.
      *
+     * @param scope         the job's tenant: its ids are its own
      * @param discriminator tells apart events of one kind of one job (a progress event's step)
      */
     public JobEvent event(String scope, String jobId, Data data, String discriminator) {
         return new JobEvent(JobEvents.eventId(scope, jobId, data.kind(), discriminator), data.eventType(), source, jobId,
-                clock.instant(), data.toJson());
+                clock.instant(), data.toJson(), scope);
     }
 
     /** Sends the event; the future completes when the broker has it. */
@@ -144,6 +147,7 @@ public class EventPublisher {
             envelope.put("subject", event.subject());
             envelope.put("time", time);
             envelope.put("datacontenttype", JobEvents.DATA_CONTENT_TYPE);
+            envelope.put(TENANT, event.tenant());
             envelope.set("data", event.data());
             value = json(envelope);
             add(headers, "content-type", STRUCTURED);
@@ -154,6 +158,7 @@ public class EventPublisher {
             add(headers, "ce_type", event.type());
             add(headers, "ce_subject", event.subject());
             add(headers, "ce_time", time);
+            add(headers, "ce_" + TENANT, event.tenant());
             add(headers, "content-type", JobEvents.DATA_CONTENT_TYPE);
             value = json(event.data());
         }

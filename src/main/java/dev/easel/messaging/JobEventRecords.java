@@ -11,6 +11,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.Optional;
+import dev.easel.security.Tenants;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
@@ -55,15 +56,16 @@ public final class JobEventRecords {
 
     private static Optional<JobEvent> binary(Headers headers, JsonNode data, long timestamp) {
         return event(new Attributes(header(headers, "ce_id"), header(headers, "ce_type"), header(headers, "ce_source"),
-                header(headers, "ce_subject"), header(headers, "ce_time")), data, timestamp);
+                header(headers, "ce_subject"), header(headers, "ce_time"), header(headers, "ce_" + EventPublisher.TENANT)),
+                data, timestamp);
     }
 
     private static Optional<JobEvent> structured(JsonNode event, long timestamp) {
         return event(new Attributes(text(event, "id"), text(event, "type"), text(event, "source"),
-                text(event, "subject"), text(event, "time")), event.get("data"), timestamp);
+                text(event, "subject"), text(event, "time"), text(event, EventPublisher.TENANT)), event.get("data"), timestamp);
     }
 
-    private record Attributes(String id, String type, String source, String subject, String time) {
+    private record Attributes(String id, String type, String source, String subject, String time, String tenant) {
     }
 
     private static Optional<JobEvent> event(Attributes ce, JsonNode data, long timestamp) {
@@ -72,7 +74,7 @@ public final class JobEventRecords {
             return Optional.empty();
         }
         return Optional.of(new JobEvent(ce.id(), ce.type(), URI.create(ce.source()), ce.subject(),
-                time(ce.time(), timestamp), data));
+                time(ce.time(), timestamp), data, ce.tenant() == null ? Tenants.DEFAULT : ce.tenant()));
     }
 
     /** The event's time; the record's timestamp when it has none we can read (it is informative only). */

@@ -30,6 +30,11 @@ public class JobQueue {
 
     /** @param json the job, valid under the contract (JobParser.toJson) */
     public CompletableFuture<Void> submit(String jobId, byte[] json) {
-        return sender.send(new ProducerRecord<>(topic, jobId.getBytes(StandardCharsets.UTF_8), json));
+        return submit(topic, jobId, json);
+    }
+
+    /** On a tenant's own jobs topic. */
+    public CompletableFuture<Void> submit(String tenantTopic, String jobId, byte[] json) {
+        return sender.send(new ProducerRecord<>(tenantTopic, jobId.getBytes(StandardCharsets.UTF_8), json));
     }
 }

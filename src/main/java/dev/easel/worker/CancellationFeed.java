@@ -242,7 +242,7 @@ public class CancellationFeed {
                     request.requestedAt(), Cancellations.KEEP);
             return;
         }
-        cancellations.cancel(request.jobId(), request.reason(), request.requestedAt().toEpochMilli());
+        cancellations.cancel(request.tenant(), request.jobId(), request.reason(), request.requestedAt().toEpochMilli());
         if (caughtUp) {
             LOG.infof("job %s cancelled by its submitter (%s)", request.jobId(), request.reason());
         } else {

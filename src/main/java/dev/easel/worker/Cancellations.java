@@ -38,8 +38,8 @@ public class Cancellations {
     private volatile long waitUntilNanos;
 
     /** Records a cancellation; the reason says who asked. */
-    public void cancel(String jobId, String reason, long atMillis) {
-        byJob.put(jobId, new Cancelled(reason, atMillis));
+    public void cancel(String tenant, String jobId, String reason, long atMillis) {
+        byJob.put(tenant + "/" + jobId, new Cancelled(reason, atMillis));
         if (byJob.size() % 1024 == 0) {
             long oldest = System.currentTimeMillis() - KEEP.toMillis();
             byJob.values().removeIf(c -> c.at() < oldest);
@@ -50,9 +50,9 @@ public class Cancellations {
      * Why the job was cancelled, if it was. While the feed catches up at startup, waits for it
      * (at most until the bound given to {@link #catchingUp}).
      */
-    public Optional<String> reason(String jobId) {
+    public Optional<String> reason(String tenant, String jobId) {
         awaitCaughtUp();
-        Cancelled cancelled = byJob.get(jobId);
+        Cancelled cancelled = byJob.get(tenant + "/" + jobId);
         return cancelled == null ? Optional.empty() : Optional.of(cancelled.reason());
     }
 

@@ -32,8 +32,6 @@ final class JobAnswers {
 
     private static final Logger LOG = Logger.getLogger(JobAnswers.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** Until tenants scope job ids, one scope for every job's event ids. */
-    static final String SCOPE = "";
     private static final Duration PROGRESS_WAIT = Duration.ofSeconds(15);
 
     private final EventPublisher events;
@@ -55,7 +53,7 @@ final class JobAnswers {
 
     /** The job has started: its event and webhook go out beside the job; {@link #settle} waits for the event. */
     void started(JobRun run, JobEvents.Started data) {
-        JobEvent event = events.event(SCOPE, run.jobId, data, "");
+        JobEvent event = events.event(run.tenant.id(), run.jobId, data, "");
         run.startedEvent = event;
         run.started = events.publish(event);
         run.webhooks.send(EventKind.STARTED, event);
@@ -63,7 +61,7 @@ final class JobAnswers {
 
     /** A denoising step is done: throttled, never waited for. */
     void progress(JobRun run, JobEvents.Progress data, boolean webhookDue) {
-        JobEvent event = events.event(SCOPE, run.jobId, data, Integer.toString(data.step()));
+        JobEvent event = events.event(run.tenant.id(), run.jobId, data, Integer.toString(data.step()));
         run.progress = events.progress(event, data.step(), data.total());
         if (webhookDue) {
             run.webhooks.send(EventKind.PROGRESS, event);
@@ -72,8 +70,8 @@ final class JobAnswers {
 
     /** The completed event of a job whose manifest is being made; stored in it, then published by {@link #answer}. */
     JobEvent completedEvent(JobRun run, JobEvents.Completed data, Instant completedAt) {
-        JobEvent made = events.event(SCOPE, run.jobId, data, "");
-        return new JobEvent(made.id(), made.type(), made.source(), made.subject(), completedAt, made.data());
+        JobEvent made = events.event(run.tenant.id(), run.jobId, data, "");
+        return new JobEvent(made.id(), made.type(), made.source(), made.subject(), completedAt, made.data(), made.tenant());
     }
 
     /**
@@ -119,20 +117,20 @@ final class JobAnswers {
         EventKind kind;
         if (outcome instanceof Outcome.Completed completed) {
             kind = EventKind.COMPLETED;
-            event = completion(run.jobId, completed.manifest());
+            event = completion(run.tenant.id(), run.jobId, completed.manifest());
         } else if (outcome instanceof Outcome.Failed failed) {
             kind = EventKind.FAILED;
             JobEvents.Failed data = failed.failed();
             LOG.infof("job %s failed (retryable: %s): %s", run.jobId, data.retryable(), data.reason());
             writeStatus(run, new JobStatus(JobStatus.FAILED, data.reason(), data.violations(), data.retryable(),
                     clock.instant().toString()));
-            event = events.event(SCOPE, run.jobId, data, "");
+            event = events.event(run.tenant.id(), run.jobId, data, "");
         } else {
             kind = EventKind.CANCELLED;
             JobEvents.Cancelled data = ((Outcome.Cancelled) outcome).cancelled();
             LOG.infof("job %s cancelled: %s", run.jobId, data.reason());
             writeStatus(run, new JobStatus(JobStatus.CANCELLED, data.reason(), null, null, clock.instant().toString()));
-            event = events.event(SCOPE, run.jobId, data, "");
+            event = events.event(run.tenant.id(), run.jobId, data, "");
         }
         run.retries.publish(kind.wireName() + " event", () -> events.publish(event));
         run.webhooks.send(kind, event);
@@ -165,11 +163,11 @@ final class JobAnswers {
     }
 
     /** The completed event stored in the manifest; a manifest of an older worker gets one made from it. */
-    JobEvent completion(String jobId, Manifest manifest) {
+    JobEvent completion(String tenant, String jobId, Manifest manifest) {
         if (manifest.answer() != null) {
             Manifest.Answer answer = manifest.answer();
             return new JobEvent(answer.eventId(), JobEvents.COMPLETED, URI.create(answer.source()), jobId,
-                    Instant.parse(manifest.completedAt()), answer.data());
+                    Instant.parse(manifest.completedAt()), answer.data(), tenant);
         }
         List<JobEvents.Image> images = manifest.images().stream()
                 .map(i -> new JobEvents.Image(i.objectKey(), store.presignGet(manifest.bucket(), i.objectKey(),
@@ -177,8 +175,9 @@ final class JobAnswers {
                 .toList();
         JobEvents.Completed data = new JobEvents.Completed(manifest.bucket(), images, manifest.model(),
                 manifest.timingsMs(), manifest.metadata() == null || manifest.metadata().isNull() ? null : manifest.metadata());
-        JobEvent made = events.event(SCOPE, jobId, data, "");
-        return new JobEvent(made.id(), made.type(), made.source(), jobId, Instant.parse(manifest.completedAt()), made.data());
+        JobEvent made = events.event(tenant, jobId, data, "");
+        return new JobEvent(made.id(), made.type(), made.source(), jobId, Instant.parse(manifest.completedAt()), made.data(),
+                tenant);
     }
 
     /**

@@ -12,6 +12,8 @@ import dev.easel.contract.JobWebhook;
 import dev.easel.contract.Validated;
 import dev.easel.contract.Violation;
 import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.security.StorageAccess;
+import dev.easel.security.Tenant;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.net.URI;
@@ -50,8 +52,9 @@ public class JobIntake {
      *
      * @param json       the job document (JSON bytes)
      * @param fallbackId the id to answer under when the job has no valid one (the record's key)
+     * @param tenant     whose job it is: its storage references must be inside the tenant's grants
      */
-    Intake take(byte[] json, Optional<String> fallbackId) {
+    Intake take(byte[] json, Optional<String> fallbackId, Tenant tenant) {
         Validated<JsonNode> read = parser.read(json);
         if (read instanceof Validated.Invalid<JsonNode> invalid) {
             return new Intake.Rejected(fallbackId.orElseGet(JobIds::generate), invalid.rejection(), Optional.empty(),
@@ -73,6 +76,11 @@ public class JobIntake {
             return new Intake.Rejected(id, rejection, usableWebhook(tree, rejection), metadata);
         }
         Job job = ((Validated.Valid<Job>) parsed).value();
+        List<Violation> outside = StorageAccess.check(job, tenant);
+        if (!outside.isEmpty()) {
+            return new Intake.Rejected(job.id(), new JobRejection(Optional.of(job.id()), outside),
+                    job.webhook().filter(w -> w.events().contains(EventKind.FAILED)), job.metadata().map(m -> m));
+        }
         if (pipeline.isEmpty()) {
             String known = String.join(", ", models.available());
             JobRejection rejection = new JobRejection(Optional.of(job.id()), List.of(new Violation("model",
@@ -86,15 +94,23 @@ public class JobIntake {
 
     /**
      * Checks a job with the rules the worker applies to it, prompt tokens included when this
-     * process serves the job's model; for the HTTP API, before the job is queued.
+     * process serves the job's model, and its storage references against the tenant's grants;
+     * for the HTTP API, before the job is queued.
      */
-    public Validated<Job> validate(byte[] json) {
+    public Validated<Job> validate(byte[] json, Tenant tenant) {
         Validated<JsonNode> read = parser.read(json);
         if (read instanceof Validated.Invalid<JsonNode> invalid) {
             return new Validated.Invalid<>(invalid.rejection());
         }
         JsonNode tree = ((Validated.Valid<JsonNode>) read).value();
-        return parser(text(tree, "model").flatMap(models::pipeline)).parse(tree);
+        Validated<Job> parsed = parser(text(tree, "model").flatMap(models::pipeline)).parse(tree);
+        if (parsed instanceof Validated.Valid<Job> valid) {
+            List<Violation> outside = StorageAccess.check(valid.value(), tenant);
+            if (!outside.isEmpty()) {
+                return new Validated.Invalid<>(new JobRejection(Optional.of(valid.value().id()), outside));
+            }
+        }
+        return parsed;
     }
 
     /** The job as contract JSON, defaults included: what the HTTP API queues. */

@@ -11,6 +11,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  */
 final class JobRun {
 
+    /** Whose job it is: its ids, keys and events are the tenant's. */
+    final dev.easel.security.Tenant tenant;
     /** The id the job is answered under (its own, else the record's key, else a fresh one). */
     String jobId;
     /** The record it came in, in pull mode: for its dead letter. Empty for a pushed job. */
@@ -32,8 +34,9 @@ final class JobRun {
     /** The running status write, skipped or awaited before the job's last write. */
     DeferredWrite runningStatus = DeferredWrite.none();
 
-    JobRun(String jobId, Optional<ConsumerRecord<byte[], byte[]>> record, Retries retries, long queueMs,
-           long startNanos, JobWebhooks webhooks) {
+    JobRun(dev.easel.security.Tenant tenant, String jobId, Optional<ConsumerRecord<byte[], byte[]>> record,
+           Retries retries, long queueMs, long startNanos, JobWebhooks webhooks) {
+        this.tenant = tenant;
         this.jobId = jobId;
         this.record = record;
         this.retries = retries;

@@ -108,7 +108,7 @@ final class JobRunner {
         run.metadata = job.metadata().orElse(null);
         Location location;
         try {
-            location = Location.of(job, settings.defaultBucket());
+            location = Location.of(job, run.tenant, settings.defaultBucket());
         } catch (IllegalArgumentException e) {
             return rejected(job, new Violation("output.keyPrefix", e.getMessage(), "a prefix of valid S3 keys"));
         }
@@ -121,7 +121,7 @@ final class JobRunner {
                 return new Outcome.Completed(done.get(), true);
             }
             // Before any other work: a cancelled job costs no storage calls and cannot fail instead.
-            Optional<String> cancelled = cancellations.reason(job.id());
+            Optional<String> cancelled = cancellations.reason(run.tenant.id(), job.id());
             if (cancelled.isPresent()) {
                 return new Outcome.Cancelled(new JobEvents.Cancelled("cancelled before it started: "
                         + cancelled.get(), run.metadata));
@@ -177,7 +177,7 @@ final class JobRunner {
 
         GenerationPlan plan = job.toGenerationRequest(image, ThreadLocalRandom.current());
         GenerationRequest request = plan.request();
-        GenerationResult result = pipeline.generate(request, progress(run), cancellation(job, shutdown));
+        GenerationResult result = pipeline.generate(request, progress(run), cancellation(run, job, shutdown));
 
         long encodeStart = System.nanoTime();
         String scheduler = pipeline.schedulerName(request);
@@ -302,11 +302,11 @@ final class JobRunner {
      * Shutdown first: a job cut off by its worker gets no answer and runs again elsewhere; then a
      * cancellation by its submitter; then its deadline, past which it fails for good.
      */
-    private Cancellation cancellation(Job job, Cancellation shutdown) {
+    private Cancellation cancellation(JobRun run, Job job, Cancellation shutdown) {
         Optional<Instant> deadline = job.deadline();
         return () -> {
             shutdown.check();
-            Optional<String> cancelled = cancellations.reason(job.id());
+            Optional<String> cancelled = cancellations.reason(run.tenant.id(), job.id());
             if (cancelled.isPresent()) {
                 throw new JobCancelledException(cancelled.get());
             }

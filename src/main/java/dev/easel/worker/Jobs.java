@@ -14,6 +14,8 @@ import dev.easel.messaging.EventPublisher;
 import dev.easel.messaging.JobRecords;
 import dev.easel.notify.WebhookSender;
 import dev.easel.observe.LogContext;
+import dev.easel.security.Tenant;
+import dev.easel.security.Tenants;
 import dev.easel.store.ObjectStore;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -46,6 +48,7 @@ public class Jobs {
     private static final Logger LOG = Logger.getLogger(Jobs.class);
 
     private final JobIntake intake;
+    private final Tenants tenants;
     private final JobRunner runner;
     private final JobAnswers answers;
     private final Retries.Policy retries;
@@ -62,16 +65,16 @@ public class Jobs {
     private final ExecutorService storeThreads = threads("easel-store");
 
     /** Everything a worker's jobs need from outside the worker. */
-    record Wiring(JobIntake intake, JobLimits limits, ObjectStore store, ObjectFetcher fetcher, EventPublisher events,
+    record Wiring(JobIntake intake, Tenants tenants, JobLimits limits, ObjectStore store, ObjectFetcher fetcher, EventPublisher events,
                   DeadLetters deadLetters, WebhookSender webhooks, JobRunner.Settings settings, Retries.Policy retries,
                   Cancellations cancellations, Cancellation shutdown, WorkerMetrics metrics, Clock clock) {
     }
 
     @Inject
-    Jobs(JobIntake intake, JobLimitsConfig limits, ObjectStore store, ObjectFetcher fetcher, EventPublisher events,
+    Jobs(JobIntake intake, Tenants tenants, JobLimitsConfig limits, ObjectStore store, ObjectFetcher fetcher, EventPublisher events,
          DeadLetters deadLetters, WebhookSender webhooks, S3Config s3, WorkerConfig worker, BrokerHealth broker,
          Cancellations cancellations, WorkerLifecycle lifecycle, WorkerMetrics metrics) {
-        this(new Wiring(intake, limits.toJobLimits(), store, fetcher, events, deadLetters, webhooks,
+        this(new Wiring(intake, tenants, limits.toJobLimits(), store, fetcher, events, deadLetters, webhooks,
                 new JobRunner.Settings(s3.bucket(), s3.presignTtl(), worker.runningStatusDelay()),
                 new Retries.Policy(worker.retryBudget(), worker.retryInitialBackoff(), worker.retryMaxBackoff(),
                         worker.publishTimeout(), broker),
@@ -80,6 +83,7 @@ public class Jobs {
 
     Jobs(Wiring wiring) {
         this.intake = wiring.intake();
+        this.tenants = wiring.tenants();
         this.retries = wiring.retries();
         this.webhookSender = wiring.webhooks();
         this.metrics = wiring.metrics();
@@ -112,8 +116,19 @@ public class Jobs {
         counted(() -> {
             JobRecords.Decoded decoded = JobRecords.decode(record.headers(), record.value());
             String fallbackId = key.orElse(record.topic() + "-" + record.partition() + "-" + record.offset());
-            JobRun run = new JobRun(fallbackId, Optional.of(record), retries.start(fallbackId, shutdown, false), queueMs,
-                    startNanos, noWebhook(fallbackId));
+            // The topic says whose job it is: Kafka ACLs decide who may write to a tenant's topic.
+            Optional<Tenant> tenant = tenants.ofTopic(record.topic());
+            JobRun run = new JobRun(tenant.orElseGet(() -> Tenant.nobody(record.topic())), fallbackId,
+                    Optional.of(record), retries.start(fallbackId, shutdown, false), queueMs, startNanos,
+                    noWebhook(fallbackId));
+            if (tenant.isEmpty()) {
+                LogContext.set(fallbackId, null);
+                String reason = "topic " + record.topic() + " is no tenant's jobs topic";
+                LOG.warnf("dead letter %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), reason);
+                answers.deadLetter(run, reason, null);
+                metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
+                return null;
+            }
             if (decoded instanceof JobRecords.Unreadable unreadable) {
                 LogContext.set(fallbackId, null);
                 LOG.warnf("dead letter %s-%d@%d: %s", record.topic(), record.partition(), record.offset(),
@@ -132,24 +147,25 @@ public class Jobs {
      * retryable failure no answer: the sender is asked to deliver it again.
      *
      * @param sentAt when the job was submitted (the CloudEvent's {@code time}), for the queue timing
+     * @param tenant whose job it is
      * @return the final event's data, as published
      * @throws UnansweredJobException when it must be delivered again
      * @throws JobAbandonedException  when the worker shut down under it
      */
-    public JsonNode pushed(byte[] json, Optional<Instant> sentAt) {
+    public JsonNode pushed(byte[] json, Optional<Instant> sentAt, Tenant tenant) {
         long startNanos = System.nanoTime();
         long queueMs = sentAt.map(t -> Math.max(0, clock.instant().toEpochMilli() - t.toEpochMilli())).orElse(0L);
         return counted(() -> {
             String provisional = "pushed-" + startNanos;
-            JobRun run = new JobRun(provisional, Optional.empty(), retries.start(provisional, shutdown, true), queueMs,
-                    startNanos, noWebhook(provisional));
+            JobRun run = new JobRun(tenant, provisional, Optional.empty(), retries.start(provisional, shutdown, true),
+                    queueMs, startNanos, noWebhook(provisional));
             return handle(run, json, Optional.empty());
         });
     }
 
     /** Intake, run, answer. */
     private JsonNode handle(JobRun run, byte[] json, Optional<String> key) {
-        Intake taken = intake.take(json, key);
+        Intake taken = intake.take(json, key, run.tenant);
         run.jobId = taken.jobId();
         if (taken instanceof Intake.Rejected rejected) {
             LogContext.set(rejected.jobId(), null);

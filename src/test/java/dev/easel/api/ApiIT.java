@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.testing.TestKeys;
 import dev.easel.store.ObjectStore;
 import dev.easel.worker.WorkerStack;
 import io.quarkus.test.common.WithTestResource;
@@ -98,9 +99,9 @@ class ApiIT {
                 "ce-type", "dev.knative.kafka.event", "ce-time", "2030-01-01T00:00:00Z"));
 
         assertThat(pushed.statusCode()).isEqualTo(200);
-        assertThat(JSON.readTree(pushed.body()).at("/images/0/objectKey").asText()).isEqualTo(id + "/0.png");
-        assertThat(store.exists(WorkerStack.BUCKET, id + "/result.json")).isTrue();
-        assertThat(store.exists(WorkerStack.BUCKET, id + "/0.png")).isTrue();
+        assertThat(JSON.readTree(pushed.body()).at("/images/0/objectKey").asText()).isEqualTo("default/" + id + "/0.png");
+        assertThat(store.exists(WorkerStack.BUCKET, "default/" + id + "/result.json")).isTrue();
+        assertThat(store.exists(WorkerStack.BUCKET, "default/" + id + "/0.png")).isTrue();
     }
 
     @Test
@@ -188,11 +189,11 @@ class ApiIT {
     }
 
     private HttpResponse<String> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(base.resolve(path)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(HttpRequest.newBuilder(base.resolve(path)).header(TestKeys.HEADER, TestKeys.DEFAULT).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private HttpResponse<String> post(String path, byte[] body, Map<String, String> headers) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path)).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        HttpRequest.Builder request = HttpRequest.newBuilder(base.resolve(path)).header(TestKeys.HEADER, TestKeys.DEFAULT).POST(HttpRequest.BodyPublishers.ofByteArray(body));
         headers.forEach(request::header);
         return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
     }

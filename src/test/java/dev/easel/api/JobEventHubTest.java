@@ -52,7 +52,7 @@ class JobEventHubTest {
 
     @Test
     void eventsBeforeTheStreamIsSubscribedAreKept() {
-        JobEventHub.Subscription subscription = hub.subscribe("j1");
+        JobEventHub.Subscription subscription = hub.subscribe("default", "j1");
         hub.publish(event("j1", JobEvents.STARTED));
         hub.publish(event("j1", JobEvents.COMPLETED));
 
@@ -83,7 +83,7 @@ class JobEventHubTest {
     @Test
     void clientThatGoesAwayIsForgotten() {
         AssertSubscriber<JobEvent> a = subscribe("j1", 10);
-        JobEventHub.Subscription unused = hub.subscribe("j1");
+        JobEventHub.Subscription unused = hub.subscribe("default", "j1");
         assertThat(hub.subscribers("j1")).isEqualTo(2);
 
         a.cancel();
@@ -105,11 +105,23 @@ class JobEventHubTest {
     }
 
     private AssertSubscriber<JobEvent> subscribe(String jobId, long demand) {
-        return hub.subscribe(jobId).stream().subscribe().withSubscriber(AssertSubscriber.create(demand));
+        return hub.subscribe("default", jobId).stream().subscribe().withSubscriber(AssertSubscriber.create(demand));
     }
 
     private JobEvent event(String jobId, String type) {
         return new JobEvent("e" + ids.incrementAndGet(), type, URI.create("/easel/worker/test"), jobId, Instant.EPOCH,
-                JsonNodeFactory.instance.objectNode());
+                JsonNodeFactory.instance.objectNode(), "default");
+    }
+
+    /** Job ids are per tenant: another tenant's job of the same id is not this stream's. */
+    @org.junit.jupiter.api.Test
+    void anotherTenantsJobOfTheSameIdIsNotDelivered() {
+        AssertSubscriber<JobEvent> mine = subscribe("j1", 10);
+
+        hub.publish(new JobEvent("x1", JobEvents.STARTED, URI.create("/easel/worker/test"), "j1", Instant.EPOCH,
+                JsonNodeFactory.instance.objectNode(), "beta"));
+        hub.publish(event("j1", JobEvents.STARTED));
+
+        org.assertj.core.api.Assertions.assertThat(mine.getItems()).extracting(JobEvent::tenant).containsExactly("default");
     }
 }

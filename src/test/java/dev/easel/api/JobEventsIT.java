@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.testing.TestKeys;
 import dev.easel.worker.WorkerStack;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -64,7 +65,7 @@ class JobEventsIT {
         assertThat(progress.path("step").asInt()).isEqualTo(4);
         assertThat(progress.path("total").asInt()).isEqualTo(4);
         JsonNode completed = JSON.readTree(events.get(events.size() - 1).data());
-        assertThat(completed.at("/images/0/objectKey").asText()).isEqualTo(id + "/0.png");
+        assertThat(completed.at("/images/0/objectKey").asText()).isEqualTo("default/" + id + "/0.png");
         assertThat(completed.at("/images/0/url").asText()).contains("X-Amz-Signature");
     }
 
@@ -88,7 +89,8 @@ class JobEventsIT {
     void unknownJobIsNotFound() throws Exception {
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(
                         base.resolve("v1/jobs/sse-unknown-" + UUID.randomUUID() + "/events"))
-                .header("Accept", "text/event-stream").build(), HttpResponse.BodyHandlers.ofString());
+                .header(TestKeys.HEADER, TestKeys.DEFAULT).header("Accept", "text/event-stream").build(),
+                HttpResponse.BodyHandlers.ofString());
 
         assertThat(response.statusCode()).isEqualTo(404);
         assertThat(JSON.readTree(response.body()).path("error").asText()).isEqualTo("not_found");
@@ -99,7 +101,7 @@ class JobEventsIT {
     }
 
     private HttpResponse<Stream<String>> open(String id) throws Exception {
-        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id + "/events"))
+        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id + "/events")).header(TestKeys.HEADER, TestKeys.DEFAULT)
                 .header("Accept", "text/event-stream").build(), HttpResponse.BodyHandlers.ofLines());
     }
 
@@ -136,7 +138,7 @@ class JobEventsIT {
         long until = System.nanoTime() + WAIT.toNanos();
         String seen = null;
         while (System.nanoTime() < until) {
-            HttpResponse<String> got = http.send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id)).build(),
+            HttpResponse<String> got = http.send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id)).header(TestKeys.HEADER, TestKeys.DEFAULT).build(),
                     HttpResponse.BodyHandlers.ofString());
             seen = got.statusCode() == 200 ? JSON.readTree(got.body()).path("status").asText() : got.body();
             if (status.equals(seen)) {
@@ -148,7 +150,7 @@ class JobEventsIT {
     }
 
     private HttpResponse<String> post(byte[] job) throws Exception {
-        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs")).POST(HttpRequest.BodyPublishers.ofByteArray(job))
+        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs")).header(TestKeys.HEADER, TestKeys.DEFAULT).POST(HttpRequest.BodyPublishers.ofByteArray(job))
                 .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
     }
 

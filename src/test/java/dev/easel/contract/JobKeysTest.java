@@ -23,9 +23,10 @@ class JobKeysTest {
     @Test
     void statusAndPointer() {
         assertThat(JobKeys.of("acme/2030/", "j1").status()).isEqualTo("acme/2030/j1/status.json");
-        assertThat(JobKeys.pointer("j1")).isEqualTo("~jobs/j1.json");
-        assertThatThrownBy(() -> JobKeys.pointer("..")).isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> JobKeys.pointer("a/b")).hasMessageContaining("job id");
+        assertThat(JobKeys.pointer("acme", "j1")).isEqualTo("~jobs/acme/j1.json");
+        assertThatThrownBy(() -> JobKeys.pointer("acme", "..")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> JobKeys.pointer("acme", "a/b")).hasMessageContaining("job id");
+        assertThatThrownBy(() -> JobKeys.pointer("..", "j1")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

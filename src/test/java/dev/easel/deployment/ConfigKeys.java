@@ -30,15 +30,23 @@ import java.util.stream.Stream;
 final class ConfigKeys {
 
     /** Keys outside dev.easel.config that the manifests may set, each with why it is known to be read. */
-    static final Map<String, String> FRAMEWORK_KEYS = Map.of(
-            "kafka.bootstrap.servers", "application.properties / Quarkus Kafka: the broker of every channel",
-            "kafka.security.protocol", "Quarkus hands every kafka.* key (KAFKA_* variable) to all Kafka clients",
-            "kafka.sasl.mechanism", "as kafka.security.protocol",
-            "kafka.sasl.jaas.config", "as kafka.security.protocol",
-            "mp.messaging.incoming.jobs.enabled", "SmallRye Reactive Messaging: false disables the jobs consumer (push mode)",
-            "mp.messaging.incoming.jobs.group.instance.id", "Kafka consumer: static group membership (docs/reliability.md)",
-            "quarkus.shutdown.timeout", "Quarkus core: how long shutdown waits for running requests and jobs",
-            "quarkus.http.port", "Quarkus HTTP: the port (8080 by default)");
+    static final Map<String, String> FRAMEWORK_KEYS = Map.ofEntries(
+            Map.entry("kafka.bootstrap.servers", "application.properties / Quarkus Kafka: the broker of every channel"),
+            Map.entry("kafka.security.protocol", "Quarkus hands every kafka.* key (KAFKA_* variable) to all Kafka clients"),
+            Map.entry("kafka.sasl.mechanism", "as kafka.security.protocol"),
+            Map.entry("kafka.sasl.jaas.config", "as kafka.security.protocol"),
+            // TLS to the broker (docs/security.md, "Transport"): a trust store for a private CA, a key store for mTLS.
+            Map.entry("kafka.ssl.truststore.location", "as kafka.security.protocol"),
+            Map.entry("kafka.ssl.truststore.type", "as kafka.security.protocol"),
+            Map.entry("kafka.ssl.truststore.password", "as kafka.security.protocol"),
+            Map.entry("kafka.ssl.keystore.location", "as kafka.security.protocol"),
+            Map.entry("kafka.ssl.keystore.type", "as kafka.security.protocol"),
+            Map.entry("kafka.ssl.keystore.password", "as kafka.security.protocol"),
+            Map.entry("kafka.ssl.key.password", "as kafka.security.protocol"),
+            Map.entry("mp.messaging.incoming.jobs.enabled", "SmallRye Reactive Messaging: false disables the jobs consumer (push mode)"),
+            Map.entry("mp.messaging.incoming.jobs.group.instance.id", "Kafka consumer: static group membership (docs/reliability.md)"),
+            Map.entry("quarkus.shutdown.timeout", "Quarkus core: how long shutdown waits for running requests and jobs"),
+            Map.entry("quarkus.http.port", "Quarkus HTTP: the port (8080 by default)"));
 
     private final Set<String> keys;
 

@@ -14,11 +14,17 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -27,10 +33,13 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.config.SslConfigs;
 
 /**
  * The local stack Easel's worker talks to: an Apache Kafka broker (KRaft, one combined
@@ -46,6 +55,15 @@ import org.apache.kafka.common.Uuid;
  * same port with the same data: {@link #stopKafka()} / {@link #restartKafka()} (an orderly broker
  * shutdown and start), {@link #killS3Proxy()} / {@link #restartS3Proxy()} (SIGKILL, then a fresh
  * process over the same bucket directory). A restarted server's output is appended to its log.
+ *
+ * <p>By default the broker's client listener is PLAINTEXT without authentication. {@link Options}
+ * secure it instead ({@link #start(Path, Options)}): SASL/SCRAM-SHA-512 over plain TCP or over TLS
+ * (a self-signed certificate made at start), optionally with ACLs enforced. The SCRAM users
+ * ({@value #KAFKA_USER} for clients, {@value #KAFKA_ADMIN_USER} for the broker itself and for
+ * administration) are created when the storage is formatted; {@link #kafkaClientConfig()} and
+ * {@link #kafkaAdminConfig()} are what a client then needs. The controller listener (a second port,
+ * loopback only, never advertised to clients) authenticates the broker with SASL/PLAIN: KRaft
+ * cannot use SCRAM there, its credentials live in the metadata log the controller serves.
  */
 public final class LocalStack implements AutoCloseable {
 
@@ -54,6 +72,64 @@ public final class LocalStack implements AutoCloseable {
     public static final String S3_SECRET_KEY = "easel-dev-secret";
     /** S3Proxy accepts any region in a signature; the worker still needs one to sign with. */
     public static final String S3_REGION = "us-east-1";
+
+    /** With a secured broker ({@link Options}): the SCRAM user clients (the worker, tests) log in as. */
+    public static final String KAFKA_USER = "easel";
+    public static final String KAFKA_PASSWORD = "easel-dev-kafka-secret";
+    /** The broker's own user (inter-broker, controller) and the super user when ACLs are on. */
+    public static final String KAFKA_ADMIN_USER = "admin";
+    public static final String KAFKA_ADMIN_PASSWORD = "easel-dev-kafka-admin-secret";
+    public static final String KAFKA_SASL_MECHANISM = "SCRAM-SHA-512";
+    /** The password of the TLS key store and trust store (PKCS12) of a {@link KafkaSecurity#SASL_SSL} broker. */
+    public static final String KAFKA_TLS_STORE_PASSWORD = "easel-dev-tls";
+
+    /** How the broker's client listener is secured. */
+    public enum KafkaSecurity {
+        /** No encryption, no authentication: the default. */
+        PLAINTEXT,
+        /** SASL/SCRAM-SHA-512 authentication over plain TCP. */
+        SASL_PLAINTEXT,
+        /** SASL/SCRAM-SHA-512 over TLS with a self-signed certificate for 127.0.0.1, made at start. */
+        SASL_SSL;
+
+        boolean sasl() {
+            return this != PLAINTEXT;
+        }
+    }
+
+    /**
+     * How to start the stack. {@link #defaults()} is what {@link LocalStack#start(Path)} starts.
+     *
+     * @param kafkaSecurity the client listener's security protocol
+     * @param kafkaAcls     whether the broker authorizes requests (StandardAuthorizer): then
+     *                      {@value #KAFKA_ADMIN_USER} is a super user and {@value #KAFKA_USER} may do
+     *                      only what ACLs grant it (none at start); needs SASL
+     */
+    public record Options(KafkaSecurity kafkaSecurity, boolean kafkaAcls) {
+
+        public Options {
+            if (kafkaSecurity == null) {
+                throw new IllegalArgumentException("kafkaSecurity: required");
+            }
+            if (kafkaAcls && !kafkaSecurity.sasl()) {
+                throw new IllegalArgumentException("kafkaAcls: needs SASL (ACLs name authenticated users), got "
+                        + kafkaSecurity);
+            }
+        }
+
+        /** PLAINTEXT, no ACLs. */
+        public static Options defaults() {
+            return new Options(KafkaSecurity.PLAINTEXT, false);
+        }
+
+        public Options withKafkaSecurity(KafkaSecurity security) {
+            return new Options(security, kafkaAcls);
+        }
+
+        public Options withKafkaAcls(boolean acls) {
+            return new Options(kafkaSecurity, acls);
+        }
+    }
 
     private static final String HOST = "127.0.0.1";
     /** Generous for 2 busy cores; a healthy start takes a few seconds. */
@@ -64,6 +140,7 @@ public final class LocalStack implements AutoCloseable {
 
     private final Path workDir;
     private final Jars jars;
+    private final Options options;
     /** The running (or last) processes; replaced by {@link #restartKafka()} and {@link #restartS3Proxy()}. */
     private volatile Child kafka;
     private volatile Child s3proxy;
@@ -74,10 +151,11 @@ public final class LocalStack implements AutoCloseable {
     private final Thread shutdownHook;
     private boolean closed;
 
-    private LocalStack(Path workDir, Jars jars, Child kafka, int kafkaPort, int controllerPort, Child s3proxy, int s3Port,
-                       Duration startupTime) {
+    private LocalStack(Path workDir, Jars jars, Options options, Child kafka, int kafkaPort, int controllerPort,
+                       Child s3proxy, int s3Port, Duration startupTime) {
         this.workDir = workDir;
         this.jars = jars;
+        this.options = options;
         this.kafka = kafka;
         this.kafkaPort = kafkaPort;
         this.controllerPort = controllerPort;
@@ -98,6 +176,15 @@ public final class LocalStack implements AutoCloseable {
      * @throws IllegalStateException naming the server and its log when one does not come up
      */
     public static LocalStack start(Path workDir) throws IOException {
+        return start(workDir, Options.defaults());
+    }
+
+    /**
+     * As {@link #start(Path)}, with the broker secured as {@code options} say.
+     *
+     * @throws IllegalStateException naming the server and its log when one does not come up
+     */
+    public static LocalStack start(Path workDir, Options options) throws IOException {
         long t0 = System.nanoTime();
         Path dir = workDir.toAbsolutePath().normalize();
         Files.createDirectories(dir);
@@ -113,7 +200,7 @@ public final class LocalStack implements AutoCloseable {
         int s3Port = ports[2];
 
         CompletableFuture<Child> kafka = CompletableFuture.supplyAsync(
-                () -> startKafka(jars, dir, kafkaPort, controllerPort), daemonThread("local-stack-kafka"));
+                () -> startKafka(jars, dir, options, kafkaPort, controllerPort), daemonThread("local-stack-kafka"));
         CompletableFuture<Child> s3proxy = CompletableFuture.supplyAsync(
                 () -> startS3Proxy(jars, dir, s3Port), daemonThread("local-stack-s3proxy"));
         List<Throwable> failures = new ArrayList<>();
@@ -126,13 +213,53 @@ public final class LocalStack implements AutoCloseable {
             failures.stream().skip(1).forEach(first::addSuppressed);
             throw first;
         }
-        return new LocalStack(dir, jars, kafkaChild, kafkaPort, controllerPort, s3Child, s3Port,
+        return new LocalStack(dir, jars, options, kafkaChild, kafkaPort, controllerPort, s3Child, s3Port,
                 Duration.ofNanos(System.nanoTime() - t0));
     }
 
     /** {@code 127.0.0.1:PORT}, for {@code bootstrap.servers}. */
     public String kafkaBootstrapServers() {
         return HOST + ":" + kafkaPort;
+    }
+
+    /** What the stack was started with. */
+    public Options options() {
+        return options;
+    }
+
+    /**
+     * The settings a Kafka client needs to reach the broker as {@value #KAFKA_USER}:
+     * {@code bootstrap.servers}, and with a secured broker {@code security.protocol},
+     * {@code sasl.mechanism}, {@code sasl.jaas.config} and for TLS {@code ssl.truststore.*}.
+     */
+    public Map<String, String> kafkaClientConfig() {
+        return kafkaClientConfig(KAFKA_USER, KAFKA_PASSWORD);
+    }
+
+    /** As {@link #kafkaClientConfig()}, as the broker's admin (a super user when ACLs are on). */
+    public Map<String, String> kafkaAdminConfig() {
+        return kafkaClientConfig(KAFKA_ADMIN_USER, KAFKA_ADMIN_PASSWORD);
+    }
+
+    /**
+     * As {@link #kafkaClientConfig()}, logging in with these credentials (for a wrong one, say);
+     * with a PLAINTEXT broker they are ignored.
+     */
+    public Map<String, String> kafkaClientConfig(String user, String password) {
+        Map<String, String> config = new LinkedHashMap<>();
+        config.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafkaBootstrapServers());
+        config.putAll(clientSecurity(options.kafkaSecurity(), workDir, user, password));
+        return config;
+    }
+
+    /** The PKCS12 trust store holding the broker's self-signed certificate, with {@link KafkaSecurity#SASL_SSL}. */
+    public Optional<Path> kafkaTruststore() {
+        return options.kafkaSecurity() == KafkaSecurity.SASL_SSL ? Optional.of(truststore(workDir)) : Optional.empty();
+    }
+
+    /** The broker's self-signed certificate as a PEM file ({@code ssl.truststore.type=PEM}), with {@link KafkaSecurity#SASL_SSL}. */
+    public Optional<Path> kafkaCaCertificate() {
+        return kafkaTruststore().map(truststore -> truststore.resolveSibling("ca.pem"));
     }
 
     /** {@code http://127.0.0.1:PORT}; clients must use path-style bucket addressing. */
@@ -165,6 +292,9 @@ public final class LocalStack implements AutoCloseable {
     public Map<String, String> workerEnvironment() {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("KAFKA_BOOTSTRAP_SERVERS", kafkaBootstrapServers());
+        // Quarkus hands every KAFKA_* variable to the Kafka clients (KAFKA_SASL_JAAS_CONFIG is sasl.jaas.config).
+        clientSecurity(options.kafkaSecurity(), workDir, KAFKA_USER, KAFKA_PASSWORD).forEach((key, value) ->
+                env.put("KAFKA_" + key.toUpperCase(Locale.ROOT).replace('.', '_'), value));
         env.put("EASEL_S3_ENDPOINT", s3Endpoint().toString());
         env.put("EASEL_S3_ACCESS_KEY", s3AccessKey());
         env.put("EASEL_S3_SECRET_KEY", s3SecretKey());
@@ -228,7 +358,7 @@ public final class LocalStack implements AutoCloseable {
         if (kafka.process().isAlive()) {
             throw new IllegalStateException("Kafka is running; stopKafka() first");
         }
-        kafka = launchKafkaBroker(jars, workDir, kafkaPort, true);
+        kafka = launchKafkaBroker(jars, workDir, options, kafkaPort, true);
     }
 
     /** Whether the broker process is alive (it may still be starting or stopping). */
@@ -281,13 +411,16 @@ public final class LocalStack implements AutoCloseable {
 
     // ---- Kafka ----
 
-    private static Child startKafka(Jars jars, Path workDir, int port, int controllerPort) {
+    private static Child startKafka(Jars jars, Path workDir, Options options, int port, int controllerPort) {
         Path home = workDir.resolve("kafka");
         Path serverProperties = home.resolve("server.properties");
         Path log4jConfig = home.resolve("log4j2.properties");
         try {
             Files.createDirectories(home);
-            writeProperties(serverProperties, kafkaConfig(home.resolve("data"), port, controllerPort));
+            if (options.kafkaSecurity() == KafkaSecurity.SASL_SSL) {
+                makeTlsStores(workDir);
+            }
+            writeProperties(serverProperties, kafkaConfig(workDir, options, port, controllerPort));
             Files.writeString(log4jConfig, KAFKA_LOG4J);
         } catch (IOException e) {
             throw new UncheckedIOException("writing the Kafka configuration in " + home, e);
@@ -295,12 +428,19 @@ public final class LocalStack implements AutoCloseable {
 
         // KRaft needs its storage formatted with a cluster id before the first start.
         Path formatLog = workDir.resolve("kafka-format.log");
-        List<String> format = javaCommand(kafkaJvm(jars, home), "kafka.tools.StorageTool", "format",
-                "--cluster-id", Uuid.randomUuid().toString(), "--config", serverProperties.toString());
+        List<String> format = new ArrayList<>(javaCommand(kafkaJvm(jars, home), "kafka.tools.StorageTool", "format",
+                "--cluster-id", Uuid.randomUuid().toString(), "--config", serverProperties.toString()));
+        if (options.kafkaSecurity().sasl()) {
+            // SCRAM credentials live in the metadata log: KRaft bootstraps them at format time.
+            for (String[] user : new String[][] {{KAFKA_ADMIN_USER, KAFKA_ADMIN_PASSWORD}, {KAFKA_USER, KAFKA_PASSWORD}}) {
+                format.add("--add-scram");
+                format.add(KAFKA_SASL_MECHANISM + "=[name=" + user[0] + ",password=" + user[1] + "]");
+            }
+        }
         Child formatter = Child.launch("Kafka storage format", format, home, formatLog, false);
         formatter.awaitExit(READY_TIMEOUT);
 
-        return launchKafkaBroker(jars, workDir, port, false);
+        return launchKafkaBroker(jars, workDir, options, port, false);
     }
 
     private static List<String> kafkaJvm(Jars jars, Path home) {
@@ -310,13 +450,13 @@ public final class LocalStack implements AutoCloseable {
     }
 
     /** The broker over the configuration and (formatted) data in {@code workDir/kafka}, once it answers. */
-    private static Child launchKafkaBroker(Jars jars, Path workDir, int port, boolean appendLog) {
+    private static Child launchKafkaBroker(Jars jars, Path workDir, Options options, int port, boolean appendLog) {
         Path home = workDir.resolve("kafka");
         Child broker = Child.launch("Kafka broker",
                 javaCommand(kafkaJvm(jars, home), "kafka.Kafka", home.resolve("server.properties").toString()),
                 home, workDir.resolve("kafka.log"), appendLog);
         try {
-            awaitKafka(broker, port);
+            awaitKafka(broker, port, clientSecurity(options.kafkaSecurity(), workDir, KAFKA_ADMIN_USER, KAFKA_ADMIN_PASSWORD));
             return broker;
         } catch (RuntimeException e) {
             broker.stop();
@@ -324,17 +464,50 @@ public final class LocalStack implements AutoCloseable {
         }
     }
 
-    private static Properties kafkaConfig(Path dataDir, int port, int controllerPort) {
+    private static Properties kafkaConfig(Path workDir, Options options, int port, int controllerPort) {
+        Path dataDir = workDir.resolve("kafka").resolve("data");
+        // The client listener is named after its protocol: PLAINTEXT, SASL_PLAINTEXT or SASL_SSL.
+        String listener = options.kafkaSecurity().name();
+        String controllerProtocol = options.kafkaSecurity().sasl() ? "SASL_PLAINTEXT" : "PLAINTEXT";
         Properties p = new Properties();
         p.setProperty("node.id", "1");
         p.setProperty("process.roles", "broker,controller");
         // A static one-voter quorum: no dynamic-quorum bootstrap (format --standalone) needed.
         p.setProperty("controller.quorum.voters", "1@" + HOST + ":" + controllerPort);
-        p.setProperty("listeners", "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
-        p.setProperty("advertised.listeners", "PLAINTEXT://" + HOST + ":" + port);
-        p.setProperty("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.setProperty("listeners", listener + "://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
+        p.setProperty("advertised.listeners", listener + "://" + HOST + ":" + port);
+        p.setProperty("listener.security.protocol.map", listener + ":" + listener + ",CONTROLLER:" + controllerProtocol);
         p.setProperty("controller.listener.names", "CONTROLLER");
-        p.setProperty("inter.broker.listener.name", "PLAINTEXT");
+        p.setProperty("inter.broker.listener.name", listener);
+        if (options.kafkaSecurity().sasl()) {
+            // Clients and the broker itself (inter-broker) log in with SCRAM on the client listener.
+            String prefix = "listener.name." + listener.toLowerCase(Locale.ROOT) + ".";
+            p.setProperty("sasl.enabled.mechanisms", KAFKA_SASL_MECHANISM);
+            p.setProperty("sasl.mechanism.inter.broker.protocol", KAFKA_SASL_MECHANISM);
+            p.setProperty(prefix + KAFKA_SASL_MECHANISM.toLowerCase(Locale.ROOT) + ".sasl.jaas.config",
+                    scramJaas(KAFKA_ADMIN_USER, KAFKA_ADMIN_PASSWORD));
+            // The controller listener: SASL/PLAIN with one static user, the broker's admin.
+            p.setProperty("listener.name.controller.sasl.enabled.mechanisms", "PLAIN");
+            p.setProperty("sasl.mechanism.controller.protocol", "PLAIN");
+            p.setProperty("listener.name.controller.plain.sasl.jaas.config",
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + KAFKA_ADMIN_USER
+                            + "\" password=\"" + KAFKA_ADMIN_PASSWORD + "\" user_" + KAFKA_ADMIN_USER + "=\""
+                            + KAFKA_ADMIN_PASSWORD + "\";");
+        }
+        if (options.kafkaSecurity() == KafkaSecurity.SASL_SSL) {
+            // Its key store for the listener; its trust store for its own inter-broker connections.
+            p.setProperty("ssl.keystore.type", "PKCS12");
+            p.setProperty("ssl.keystore.location", keystore(workDir).toString());
+            p.setProperty("ssl.keystore.password", KAFKA_TLS_STORE_PASSWORD);
+            p.setProperty("ssl.key.password", KAFKA_TLS_STORE_PASSWORD);
+            p.setProperty("ssl.truststore.type", "PKCS12");
+            p.setProperty("ssl.truststore.location", truststore(workDir).toString());
+            p.setProperty("ssl.truststore.password", KAFKA_TLS_STORE_PASSWORD);
+        }
+        if (options.kafkaAcls()) {
+            p.setProperty("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            p.setProperty("super.users", "User:" + KAFKA_ADMIN_USER);
+        }
         p.setProperty("log.dirs", dataDir.toString());
         // One node: internal topics cannot have more replicas or in-sync replicas than that.
         p.setProperty("offsets.topic.replication.factor", "1");
@@ -362,11 +535,12 @@ public final class LocalStack implements AutoCloseable {
             rootLogger.appenderRef.out.ref = out
             """;
 
-    private static void awaitKafka(Child broker, int port) {
+    private static void awaitKafka(Child broker, int port, Map<String, String> security) {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         // Wait for the port first: an admin client polling a closed port logs a warning per try.
         awaitPort(broker, port, deadline);
         Properties config = new Properties();
+        config.putAll(security);
         config.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, HOST + ":" + port);
         config.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "5000");
         config.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "5000");
@@ -387,6 +561,72 @@ public final class LocalStack implements AutoCloseable {
                 sleep(200);
             }
             throw broker.failure("did not answer describeCluster within " + READY_TIMEOUT.toSeconds() + " s", last);
+        }
+    }
+
+    /** A client's security settings (none for PLAINTEXT), logging in as {@code user}. */
+    private static Map<String, String> clientSecurity(KafkaSecurity security, Path workDir, String user, String password) {
+        Map<String, String> config = new LinkedHashMap<>();
+        if (!security.sasl()) {
+            return config;
+        }
+        config.put(CommonClientConfigs.SECURITY_PROTOCOL_CONFIG, security.name());
+        config.put(SaslConfigs.SASL_MECHANISM, KAFKA_SASL_MECHANISM);
+        config.put(SaslConfigs.SASL_JAAS_CONFIG, scramJaas(user, password));
+        if (security == KafkaSecurity.SASL_SSL) {
+            config.put(SslConfigs.SSL_TRUSTSTORE_LOCATION_CONFIG, truststore(workDir).toString());
+            config.put(SslConfigs.SSL_TRUSTSTORE_PASSWORD_CONFIG, KAFKA_TLS_STORE_PASSWORD);
+            config.put(SslConfigs.SSL_TRUSTSTORE_TYPE_CONFIG, "PKCS12");
+        }
+        return config;
+    }
+
+    private static String scramJaas(String user, String password) {
+        return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + user
+                + "\" password=\"" + password + "\";";
+    }
+
+    private static Path keystore(Path workDir) {
+        return workDir.resolve("kafka").resolve("tls").resolve("broker.p12");
+    }
+
+    private static Path truststore(Path workDir) {
+        return workDir.resolve("kafka").resolve("tls").resolve("truststore.p12");
+    }
+
+    /**
+     * A key pair and self-signed certificate for 127.0.0.1 and localhost (keytool, the JDK's own),
+     * and a trust store holding that certificate, also written as {@code ca.pem} for other tools.
+     */
+    private static void makeTlsStores(Path workDir) throws IOException {
+        Path keystore = keystore(workDir);
+        Files.createDirectories(keystore.getParent());
+        List<String> keytool = List.of(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair", "-alias", "broker", "-keyalg", "EC", "-groupname", "secp256r1", "-validity", "30",
+                "-dname", "CN=127.0.0.1, O=Easel local stack", "-ext", "SAN=IP:127.0.0.1,DNS:localhost",
+                "-storetype", "PKCS12", "-keystore", keystore.toString(),
+                "-storepass", KAFKA_TLS_STORE_PASSWORD, "-keypass", KAFKA_TLS_STORE_PASSWORD);
+        Child.launch("keytool", keytool, keystore.getParent(), workDir.resolve("kafka-keytool.log"), false)
+                .awaitExit(READY_TIMEOUT);
+        try {
+            KeyStore keys = KeyStore.getInstance("PKCS12");
+            try (var in = Files.newInputStream(keystore)) {
+                keys.load(in, KAFKA_TLS_STORE_PASSWORD.toCharArray());
+            }
+            Certificate certificate = keys.getCertificate("broker");
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            trust.setCertificateEntry("easel-local-stack", certificate);
+            try (var out = Files.newOutputStream(truststore(workDir))) {
+                trust.store(out, KAFKA_TLS_STORE_PASSWORD.toCharArray());
+            }
+            String pem = "-----BEGIN CERTIFICATE-----\n"
+                    + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                            .encodeToString(certificate.getEncoded())
+                    + "\n-----END CERTIFICATE-----\n";
+            Files.writeString(keystore.resolveSibling("ca.pem"), pem, StandardCharsets.US_ASCII);
+        } catch (GeneralSecurityException e) {
+            throw new IOException("making the trust store from " + keystore + ": " + e, e);
         }
     }
 

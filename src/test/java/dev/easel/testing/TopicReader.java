@@ -3,6 +3,7 @@ package dev.easel.testing;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.function.Predicate;
@@ -14,17 +15,22 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /** Reads a topic from the beginning in a fresh consumer group, for integration tests' assertions. */
 public final class TopicReader {
 
-    private final String bootstrapServers;
+    private final Map<String, ?> clientConfig;
 
     public TopicReader(String bootstrapServers) {
-        this.bootstrapServers = bootstrapServers;
+        this(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
+    }
+
+    /** @param clientConfig {@code bootstrap.servers} and what else the broker asks of a client (SASL, TLS) */
+    public TopicReader(Map<String, ?> clientConfig) {
+        this.clientConfig = Map.copyOf(clientConfig);
     }
 
     /** Up to {@code count} records of {@code topic} that {@code wanted} accepts, waiting at most {@code within}. */
     public List<ConsumerRecord<byte[], byte[]>> read(String topic, Predicate<ConsumerRecord<byte[], byte[]>> wanted,
                                                      int count, Duration within) {
         Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.putAll(clientConfig);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "test-reader-" + UUID.randomUUID());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         List<ConsumerRecord<byte[], byte[]>> found = new ArrayList<>();

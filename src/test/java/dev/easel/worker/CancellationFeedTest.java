@@ -44,19 +44,20 @@ class CancellationFeedTest {
     void aCancellationIsRecordedWithItsReason() {
         feed.apply(record(0, "j1", "{\"id\": \"j1\", \"reason\": \"user pressed stop\", \"requestedAt\": \"2030-01-10T11:59:00Z\"}"));
 
-        assertThat(cancellations.reason("j1")).hasValue("user pressed stop");
-        assertThat(cancellations.reason("j2")).isEmpty();
+        assertThat(cancellations.reason("default", "j1")).hasValue("user pressed stop");
+        assertThat(cancellations.reason("default", "j2")).isEmpty();
     }
 
     @Test
     void whatTheApiWritesTheFeedReads() {
-        CancelRequest sent = new CancelRequest("order-1234.variant_a", "too slow", Instant.parse("2030-01-10T11:00:00.123Z"));
+        CancelRequest sent = new CancelRequest("acme", "order-1234.variant_a", "too slow",
+                Instant.parse("2030-01-10T11:00:00.123Z"));
         ProducerRecord<byte[], byte[]> record = CancelRecords.record(TOPIC, sent);
 
         assertThat(record.topic()).isEqualTo(TOPIC);
-        assertThat(new String(record.key(), StandardCharsets.UTF_8)).isEqualTo(sent.jobId());
+        assertThat(new String(record.key(), StandardCharsets.UTF_8)).isEqualTo("acme/order-1234.variant_a");
         assertThat(new String(record.value(), StandardCharsets.UTF_8))
-                .isEqualTo("{\"id\":\"order-1234.variant_a\",\"reason\":\"too slow\",\"requestedAt\":\"2030-01-10T11:00:00.123Z\"}");
+                .isEqualTo("{\"tenant\":\"acme\",\"id\":\"order-1234.variant_a\",\"reason\":\"too slow\",\"requestedAt\":\"2030-01-10T11:00:00.123Z\"}");
         assertThat(CancelRecords.decode(record.key(), record.value(), -1)).hasValue(sent);
     }
 
@@ -66,7 +67,7 @@ class CancellationFeedTest {
 
         Optional<CancelRequest> decoded = CancelRecords.decode(bytes("j1"), bytes("{\"extra\": 1}"), timestamp);
 
-        assertThat(decoded).hasValue(new CancelRequest("j1", "no reason given", Instant.ofEpochMilli(timestamp)));
+        assertThat(decoded).hasValue(new CancelRequest("default", "j1", "no reason given", Instant.ofEpochMilli(timestamp)));
         assertThat(CancelRecords.decode(null, bytes("{\"id\": \"j2\", \"requestedAt\": \"2030-01-10T13:00:00+01:00\"}"), 0))
                 .hasValueSatisfying(r -> {
                     assertThat(r.jobId()).isEqualTo("j2");
@@ -88,8 +89,8 @@ class CancellationFeedTest {
 
         feed.apply(record(1, "j2", "{\"reason\": \"fine\"}"));
 
-        assertThat(cancellations.reason("j1")).isEmpty();
-        assertThat(cancellations.reason("j2")).hasValue("fine");
+        assertThat(cancellations.reason("default", "j1")).isEmpty();
+        assertThat(cancellations.reason("default", "j2")).hasValue("fine");
     }
 
     @Test
@@ -99,8 +100,8 @@ class CancellationFeedTest {
         feed.apply(record(1, "j2", "{\"requestedAt\": \"" + old + "\"}"));
 
         assertThat(CancelRecords.decode(bytes("j1"), null, 0)).isEmpty();
-        assertThat(cancellations.reason("j1")).isEmpty();
-        assertThat(cancellations.reason("j2")).isEmpty();
+        assertThat(cancellations.reason("default", "j1")).isEmpty();
+        assertThat(cancellations.reason("default", "j2")).isEmpty();
     }
 
     @Test
@@ -121,17 +122,17 @@ class CancellationFeedTest {
         started.start();
         try {
             // A job asking meanwhile waits for the catch-up, then sees the old cancellations.
-            assertThat(CompletableFuture.supplyAsync(() -> cancellations.reason("old-3")).get(10, TimeUnit.SECONDS))
+            assertThat(CompletableFuture.supplyAsync(() -> cancellations.reason("default", "old-3")).get(10, TimeUnit.SECONDS))
                     .hasValue("third");
             assertThat(caughtUpBeforeP1).as("caught up before P1 was read").isFalse();
             assertThat(started.caughtUp()).isTrue();
-            assertThat(cancellations.reason("old-1")).hasValue("first");
-            assertThat(cancellations.reason("old-2")).hasValue("second");
+            assertThat(cancellations.reason("default", "old-1")).hasValue("first");
+            assertThat(cancellations.reason("default", "old-2")).hasValue("second");
             assertThat(new CancellationsReadiness(started).call().getStatus().name()).isEqualTo("UP");
 
             // And one made afterwards.
             consumer.schedulePollTask(() -> consumer.addRecord(record(P0, 2, "new", "{\"reason\": \"later\"}")));
-            await(() -> cancellations.reason("new").isPresent());
+            await(() -> cancellations.reason("default", "new").isPresent());
         } finally {
             started.stop();
         }
@@ -178,7 +179,7 @@ class CancellationFeedTest {
 
         assertThat(off.caughtUp()).isTrue();
         assertThat(new CancellationsReadiness(off).call().getStatus().name()).isEqualTo("UP");
-        assertThat(cancellations.reason("j1")).isEmpty();
+        assertThat(cancellations.reason("default", "j1")).isEmpty();
         off.stop();
     }
 
@@ -187,12 +188,12 @@ class CancellationFeedTest {
         cancellations.catchingUp(Duration.ofMillis(200));
         long start = System.nanoTime();
 
-        assertThat(cancellations.reason("j1")).isEmpty();
+        assertThat(cancellations.reason("default", "j1")).isEmpty();
 
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(150), Duration.ofSeconds(5));
         assertThat(cancellations.isCaughtUp()).isFalse();
         long again = System.nanoTime();
-        assertThat(cancellations.reason("j1")).isEmpty();
+        assertThat(cancellations.reason("default", "j1")).isEmpty();
         assertThat(Duration.ofNanos(System.nanoTime() - again)).as("waits once, not on every step")
                 .isLessThan(Duration.ofMillis(100));
         cancellations.caughtUp();

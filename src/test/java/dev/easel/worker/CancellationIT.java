@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import dev.easel.testing.TestKeys;
 import dev.easel.config.TopicsConfig;
 import dev.easel.contract.JobEvents;
 import dev.easel.messaging.CancelQueue;
@@ -119,7 +120,7 @@ class CancellationIT {
         assertThat(accepted.path("cancelRequested").asBoolean()).isTrue();
         assertThat(deleted.headers().firstValue("Location")).hasValueSatisfying(l -> assertThat(l).endsWith("/v1/jobs/" + id));
         // When this worker learned of it (same JVM, same clock as the events' times).
-        await(() -> cancellations.reason(id).isPresent(), "the worker hears of the cancellation");
+        await(() -> cancellations.reason("default", id).isPresent(), "the worker hears of the cancellation");
         Instant known = Instant.now();
 
         ConsumerRecord<byte[], byte[]> cancelled = awaitEvent(id, JobEvents.CANCELLED);
@@ -163,7 +164,7 @@ class CancellationIT {
 
         assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(202);
         assertThat(JSON.readTree(deleted.body()).path("status").asText()).isEqualTo("queued");
-        await(() -> cancellations.reason(id).isPresent(), "the worker hears of the cancellation");
+        await(() -> cancellations.reason("default", id).isPresent(), "the worker hears of the cancellation");
         // The blocker too, so the worker takes the queued job now rather than in seconds.
         assertThat(delete(blocker, null).statusCode()).isEqualTo(202);
 
@@ -199,7 +200,7 @@ class CancellationIT {
     @Test
     void aWorkerStartedAfterACancellationStillKnowsIt() throws Exception {
         String id = "cancel-earlier-" + UUID.randomUUID();
-        cancelQueue.cancel(new CancelRequest(id, "before the new worker", Instant.now())).get(30, TimeUnit.SECONDS);
+        cancelQueue.cancel(new CancelRequest("default", id, "before the new worker", Instant.now())).get(30, TimeUnit.SECONDS);
         Cancellations fresh = new Cancellations();
         CancellationFeed late = new CancellationFeed(true, topics.control(), fresh,
                 CancellationFeed.consumerFactory(kafka, "it-late-worker"), Clock.systemUTC());
@@ -207,7 +208,7 @@ class CancellationIT {
         late.start();
         try {
             await(late::caughtUp, "the new worker's feed catches up");
-            assertThat(fresh.reason(id)).hasValue("before the new worker");
+            assertThat(fresh.reason("default", id)).hasValue("before the new worker");
         } finally {
             late.stop();
         }
@@ -234,13 +235,13 @@ class CancellationIT {
     }
 
     private HttpResponse<String> post(byte[] job) throws Exception {
-        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs")).POST(HttpRequest.BodyPublishers.ofByteArray(job))
+        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs")).header(TestKeys.HEADER, TestKeys.DEFAULT).POST(HttpRequest.BodyPublishers.ofByteArray(job))
                 .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private HttpResponse<String> delete(String id, String reason) throws Exception {
         String query = reason == null ? "" : "?reason=" + URLEncoder.encode(reason, StandardCharsets.UTF_8);
-        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id + query)).DELETE().build(),
+        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id + query)).header(TestKeys.HEADER, TestKeys.DEFAULT).DELETE().build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -249,7 +250,7 @@ class CancellationIT {
     }
 
     private HttpResponse<String> get(String path) throws Exception {
-        return http.send(HttpRequest.newBuilder(base.resolve(path)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(HttpRequest.newBuilder(base.resolve(path)).header(TestKeys.HEADER, TestKeys.DEFAULT).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private ConsumerRecord<byte[], byte[]> awaitEvent(String jobId, String type) {

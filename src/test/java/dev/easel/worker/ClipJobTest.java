@@ -78,7 +78,8 @@ class ClipJobTest {
     private JsonNode submit(int steps, String extra) {
         return jobs.pushed(("{\"version\": 1, \"id\": \"c1\", \"model\": \"toy\", \"prompt\": \"a red circle on a blue background\","
                 + " \"width\": 64, \"height\": 64, \"steps\": " + steps + ", \"scheduler\": \"ddim\", \"seed\": 5" + extra + "}")
-                .getBytes(StandardCharsets.UTF_8), Optional.empty());
+                .getBytes(StandardCharsets.UTF_8), Optional.empty(), new dev.easel.security.Tenants(false, Map.of(), TestWorker.BUCKET, "easel.jobs",
+                Optional.empty()).byId("default").orElseThrow());
     }
 
     @Test
@@ -91,9 +92,9 @@ class ClipJobTest {
         assertThat(first).isGreaterThanOrEqualTo(second).isGreaterThan(0);
         assertThat(completed.at("/images/0/seed").asLong()).isBetween(5L, 8L);
         assertThat(completed.path("timingsMs").has("clip")).isTrue();
-        JsonNode manifest = new ObjectMapper().readTree(store.objects.get(TestWorker.BUCKET + "/c1/result.json").bytes());
+        JsonNode manifest = new ObjectMapper().readTree(store.objects.get(TestWorker.PREFIX + "c1/result.json").bytes());
         assertThat(manifest.at("/images/0/clipScore").asDouble()).isEqualTo(first);
-        Map<String, String> text = new PngDecoder(PngLimits.DEFAULT).decode(store.objects.get(TestWorker.BUCKET + "/c1/0.png")
+        Map<String, String> text = new PngDecoder(PngLimits.DEFAULT).decode(store.objects.get(TestWorker.PREFIX + "c1/0.png")
                 .bytes()).text();
         assertThat(text).containsEntry("clip_score", String.format(java.util.Locale.ROOT, "%.2f", first))
                 .containsEntry("rerank_candidates", "4");
@@ -110,7 +111,8 @@ class ClipJobTest {
     void clipOptionsOnAModelWithoutClipAreRejected() {
         JsonNode outcome = jobs.pushed(("{\"version\": 1, \"id\": \"c2\", \"model\": \"oracle\","
                 + " \"prompt\": \"a red circle\", \"clipScore\": true, \"verifier\": {\"branches\": 2, \"every\": 2}}")
-                .getBytes(StandardCharsets.UTF_8), Optional.empty());
+                .getBytes(StandardCharsets.UTF_8), Optional.empty(), new dev.easel.security.Tenants(false, Map.of(), TestWorker.BUCKET, "easel.jobs",
+                Optional.empty()).byId("default").orElseThrow());
         assertThat(outcome.path("violations").findValuesAsText("field")).containsExactly("clipScore", "verifier");
         assertThat(outcome.at("/violations/0/problem").asText()).contains("needs a model with CLIP; model \"oracle\" has none");
     }

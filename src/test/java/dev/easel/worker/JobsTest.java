@@ -42,7 +42,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** A job through intake, run and answer, against an oracle model, an in-memory store and an in-memory broker. */
 class JobsTest {
 
-    private static final String BUCKET = TestWorker.BUCKET;
+    private static final String PREFIX = TestWorker.PREFIX;
+    private static final dev.easel.security.Tenant DEFAULT = new dev.easel.security.Tenants(false, Map.of(), TestWorker.BUCKET,
+            "easel.jobs", Optional.empty()).byId(dev.easel.security.Tenants.DEFAULT).orElseThrow();
 
     @TempDir
     static Path dir;
@@ -98,12 +100,12 @@ class JobsTest {
         assertThat(messaging.eventTypes()).startsWith(JobEvents.STARTED).contains(JobEvents.PROGRESS)
                 .endsWith(JobEvents.COMPLETED);
         // The running status is written beside the image, so the two may land in either order; the manifest is last.
-        assertThat(store.puts).hasSize(3).endsWith(BUCKET + "/j1/result.json")
-                .contains(BUCKET + "/j1/status.json", BUCKET + "/j1/0.png");
-        assertThat(json(BUCKET + "/j1/status.json").path("state").asText()).isEqualTo(JobStatus.RUNNING);
-        assertThat(store.objects.get(BUCKET + "/j1/0.png").contentType()).isEqualTo("image/png");
+        assertThat(store.puts).hasSize(3).endsWith(PREFIX + "j1/result.json")
+                .contains(PREFIX + "j1/status.json", PREFIX + "j1/0.png");
+        assertThat(json(PREFIX + "j1/status.json").path("state").asText()).isEqualTo(JobStatus.RUNNING);
+        assertThat(store.objects.get(PREFIX + "j1/0.png").contentType()).isEqualTo("image/png");
         JsonNode completed = last().data();
-        assertThat(completed.at("/images/0/objectKey").asText()).isEqualTo("j1/0.png");
+        assertThat(completed.at("/images/0/objectKey").asText()).isEqualTo("default/j1/0.png");
         assertThat(completed.at("/images/0/seed").asLong()).isEqualTo(7);
         assertThat(completed.at("/images/0/url").asText()).contains("X-Amz-Signature");
         assertThat(completed.has("metadata")).isFalse();
@@ -129,13 +131,13 @@ class JobsTest {
 
     @Test
     void imagesAreUploadedTogetherAndTheManifestLast() {
-        jobs.pushed(job("j9", 64, ", \"numImages\": 3"), Optional.empty());
+        jobs.pushed(job("j9", 64, ", \"numImages\": 3"), Optional.empty(), DEFAULT);
 
         assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
-        assertThat(store.puts).hasSize(5).endsWith(BUCKET + "/j9/result.json")
-                .contains(BUCKET + "/j9/0.png", BUCKET + "/j9/1.png", BUCKET + "/j9/2.png");
+        assertThat(store.puts).hasSize(5).endsWith(PREFIX + "j9/result.json")
+                .contains(PREFIX + "j9/0.png", PREFIX + "j9/1.png", PREFIX + "j9/2.png");
         assertThat(last().data().path("images").findValuesAsText("objectKey"))
-                .containsExactly("j9/0.png", "j9/1.png", "j9/2.png");
+                .containsExactly("default/j9/0.png", "default/j9/1.png", "default/j9/2.png");
     }
 
     /** A receiver deduplicates by CloudEvent id: a repeated completion is the same record, byte for byte. */
@@ -236,16 +238,16 @@ class JobsTest {
 
     @Test
     void pushedJobReturnsItsAnswer() {
-        JsonNode answer = jobs.pushed(job("j7", 64, ""), Optional.empty());
+        JsonNode answer = jobs.pushed(job("j7", 64, ""), Optional.empty(), DEFAULT);
 
         assertThat(answer.has("images")).isTrue();
         assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
-        assertThat(store.puts).contains(BUCKET + "/j7/result.json");
+        assertThat(store.puts).contains(PREFIX + "j7/result.json");
     }
 
     @Test
     void pushedInvalidJobFailsWithoutADeadLetter() {
-        JsonNode answer = jobs.pushed(job("j8", 100, ""), Optional.empty());
+        JsonNode answer = jobs.pushed(job("j8", 100, ""), Optional.empty(), DEFAULT);
 
         assertThat(answer.path("retryable").asBoolean()).isFalse();
         assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
@@ -261,7 +263,7 @@ class JobsTest {
         jobs.pulled(record("j10", job("j10", 64, "")));
 
         assertThat(messaging.eventTypes()).endsWith(JobEvents.COMPLETED);
-        assertThat(store.puts).containsExactly(BUCKET + "/j10/0.png", BUCKET + "/j10/result.json");
+        assertThat(store.puts).containsExactly(PREFIX + "j10/0.png", PREFIX + "j10/result.json");
     }
 
     /** A storage outage within the budget is waited out: the job completes, nothing says failed. */
@@ -272,7 +274,7 @@ class JobsTest {
         jobs.pulled(record("j14", job("j14", 64, "")));
 
         assertThat(messaging.eventTypes()).endsWith(JobEvents.COMPLETED).doesNotContain(JobEvents.FAILED);
-        assertThat(store.objects).containsKey(BUCKET + "/j14/result.json");
+        assertThat(store.objects).containsKey(PREFIX + "j14/result.json");
         assertThat(jobs("completed")).isEqualTo(1);
     }
 
@@ -297,7 +299,7 @@ class JobsTest {
         rebuild();
         store.failPuts();
 
-        assertThatThrownBy(() -> jobs.pushed(job("j15", 64, ""), Optional.empty()))
+        assertThatThrownBy(() -> jobs.pushed(job("j15", 64, ""), Optional.empty(), DEFAULT))
                 .isInstanceOf(UnansweredJobException.class);
         assertThat(messaging.eventTypes()).doesNotContain(JobEvents.FAILED, JobEvents.COMPLETED);
     }
@@ -315,13 +317,13 @@ class JobsTest {
 
     @Test
     void aQueuedJobCancelledBeforeItRunsIsAnsweredCancelledWithoutStarting() {
-        worker.cancellations.cancel("j17", "DELETE by its submitter", System.currentTimeMillis());
+        worker.cancellations.cancel("default", "j17", "DELETE by its submitter", System.currentTimeMillis());
 
         jobs.pulled(record("j17", job("j17", 64, "")));
 
         assertThat(messaging.eventTypes()).containsExactly(JobEvents.CANCELLED);
-        assertThat(json(BUCKET + "/j17/status.json").path("state").asText()).isEqualTo(JobStatus.CANCELLED);
-        assertThat(store.objects).doesNotContainKey(BUCKET + "/j17/0.png");
+        assertThat(json(PREFIX + "j17/status.json").path("state").asText()).isEqualTo(JobStatus.CANCELLED);
+        assertThat(store.objects).doesNotContainKey(PREFIX + "j17/0.png");
         assertThat(jobs("cancelled")).isEqualTo(1);
     }
 
@@ -334,8 +336,8 @@ class JobsTest {
 
         // Started, then nothing: no failed event, no failed status, no manifest; it runs again elsewhere.
         assertThat(messaging.eventTypes()).containsExactly(JobEvents.STARTED);
-        assertThat(store.objects).doesNotContainKey(BUCKET + "/j10/result.json");
-        assertThat(store.objects).doesNotContainKey(BUCKET + "/j10/0.png");
+        assertThat(store.objects).doesNotContainKey(PREFIX + "j10/result.json");
+        assertThat(store.objects).doesNotContainKey(PREFIX + "j10/0.png");
         assertThat(messaging.deadLettersSent()).isEmpty();
     }
 
@@ -345,10 +347,10 @@ class JobsTest {
      */
     @Test
     void concurrentPulledAndPushedJobsEachGetTheirOwnImages() throws Exception {
-        jobs.pushed(job("alone-a", 64, ", \"prompt\": \"a blue square\", \"seed\": 1"), Optional.empty());
-        jobs.pushed(job("alone-b", 64, ", \"prompt\": \"a red circle\", \"seed\": 2"), Optional.empty());
-        byte[] a = store.objects.get(BUCKET + "/alone-a/0.png").bytes();
-        byte[] b = store.objects.get(BUCKET + "/alone-b/0.png").bytes();
+        jobs.pushed(job("alone-a", 64, ", \"prompt\": \"a blue square\", \"seed\": 1"), Optional.empty(), DEFAULT);
+        jobs.pushed(job("alone-b", 64, ", \"prompt\": \"a red circle\", \"seed\": 2"), Optional.empty(), DEFAULT);
+        byte[] a = store.objects.get(PREFIX + "alone-a/0.png").bytes();
+        byte[] b = store.objects.get(PREFIX + "alone-b/0.png").bytes();
         ExecutorService threads = Executors.newFixedThreadPool(2);
         try {
             List<Future<?>> runs = new ArrayList<>();
@@ -358,7 +360,7 @@ class JobsTest {
                 runs.add(threads.submit(() -> jobs.pulled(record(pulled, job(pulled, 64,
                         ", \"prompt\": \"a blue square\", \"seed\": 1")))));
                 runs.add(threads.submit(() -> jobs.pushed(job(pushed, 64, ", \"prompt\": \"a red circle\", \"seed\": 2"),
-                        Optional.empty())));
+                        Optional.empty(), DEFAULT)));
             }
             for (Future<?> run : runs) {
                 run.get();
@@ -367,8 +369,8 @@ class JobsTest {
             threads.shutdown();
         }
         for (int i = 0; i < 10; i++) {
-            assertThat(store.objects.get(BUCKET + "/pulled-" + i + "/0.png").bytes()).as("pulled-" + i).isEqualTo(a);
-            assertThat(store.objects.get(BUCKET + "/pushed-" + i + "/0.png").bytes()).as("pushed-" + i).isEqualTo(b);
+            assertThat(store.objects.get(PREFIX + "pulled-" + i + "/0.png").bytes()).as("pulled-" + i).isEqualTo(a);
+            assertThat(store.objects.get(PREFIX + "pushed-" + i + "/0.png").bytes()).as("pushed-" + i).isEqualTo(b);
         }
     }
 

@@ -73,7 +73,7 @@ class StructuredEventsIT {
         assertThat(envelope.path("specversion").asText()).isEqualTo("1.0");
         assertThat(envelope.path("type").asText()).isEqualTo(JobEvents.COMPLETED);
         assertThat(envelope.path("subject").asText()).isEqualTo(id);
-        assertThat(envelope.at("/data/images/0/objectKey").asText()).isEqualTo(id + "/0.png");
+        assertThat(envelope.at("/data/images/0/objectKey").asText()).isEqualTo("default/" + id + "/0.png");
         assertThat(JobEventRecords.decode(completed)).hasValueSatisfying(e -> assertThat(e.id())
                 .isEqualTo(envelope.path("id").asText()));
     }

@@ -6,6 +6,7 @@ import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.messaging.AckingMessaging;
 import dev.easel.notify.WebhookSender;
 import dev.easel.notify.WebhookSettings;
+import dev.easel.security.Tenants;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -29,6 +30,9 @@ final class TestWorker {
     Duration runningStatusDelay = Duration.ZERO;
     Duration retryBudget = Duration.ofSeconds(2);
     Cancellation shutdown = () -> { };
+    /** Security off: every record is the default tenant's, under default/ in the bucket. */
+    Tenants tenants = new Tenants(false, Map.of(), BUCKET, "easel.jobs", java.util.Optional.empty());
+    static final String PREFIX = BUCKET + "/" + Tenants.DEFAULT + "/";
 
     TestWorker(Map<String, DiffusionPipeline> models) {
         this.models = models;
@@ -37,7 +41,7 @@ final class TestWorker {
     Jobs build() {
         ModelRegistry registry = ModelRegistry.of(models);
         JobLimits limits = JobLimits.defaults();
-        return new Jobs(new Jobs.Wiring(new JobIntake(registry, limits, Clock.systemUTC()), limits, store, store,
+        return new Jobs(new Jobs.Wiring(new JobIntake(registry, limits, Clock.systemUTC()), tenants, limits, store, store,
                 messaging.publisher(), messaging.deadLetters(store, BUCKET), webhooks(),
                 new JobRunner.Settings(BUCKET, Duration.ofHours(1), runningStatusDelay),
                 new Retries.Policy(retryBudget, Duration.ofMillis(5), Duration.ofMillis(50), Duration.ofSeconds(5), broker),

@@ -112,13 +112,13 @@ class WorkerIT {
         assertThat(data.at("/images/0/url").asText()).contains("X-Amz-Signature");
         assertThat(data.path("timingsMs").path("total").asLong()).isPositive();
         String key = data.at("/images/0/objectKey").asText();
-        assertThat(key).isEqualTo(id + "/0.png");
+        assertThat(key).isEqualTo("default/" + id + "/0.png");
         StoredObject png = store.get(WorkerStack.BUCKET, key, 1 << 20).orElseThrow();
         assertThat(png.contentType()).isEqualTo("image/png");
         BufferedImage image = ImageIO.read(new ByteArrayInputStream(png.bytes()));
         assertThat(image.getWidth()).isEqualTo(64);
         assertThat(image.getHeight()).isEqualTo(64);
-        assertThat(store.exists(WorkerStack.BUCKET, id + "/result.json")).isTrue();
+        assertThat(store.exists(WorkerStack.BUCKET, "default/" + id + "/result.json")).isTrue();
 
         // Webhooks go out beside the job, so the completed one may land just after the event.
         long until = System.nanoTime() + WAIT.toNanos();
@@ -191,14 +191,14 @@ class WorkerIT {
         awaitEvent(id, JobEvents.COMPLETED, 1);
         // A marker in place of the image: a second run would overwrite it.
         byte[] marker = "not rewritten".getBytes(StandardCharsets.UTF_8);
-        store.put(WorkerStack.BUCKET, id + "/0.png", marker, "image/png", Map.of());
+        store.put(WorkerStack.BUCKET, "default/" + id + "/0.png", marker, "image/png", Map.of());
 
         produce(id, job);
 
         List<ConsumerRecord<byte[], byte[]>> completed = awaitEvent(id, JobEvents.COMPLETED, 2);
-        assertThat(JSON.readTree(completed.get(1).value()).at("/images/0/objectKey").asText()).isEqualTo(id + "/0.png");
+        assertThat(JSON.readTree(completed.get(1).value()).at("/images/0/objectKey").asText()).isEqualTo("default/" + id + "/0.png");
         assertThat(events(id, JobEvents.STARTED)).hasSize(1);
-        assertThat(store.get(WorkerStack.BUCKET, id + "/0.png", 1 << 20).orElseThrow().bytes()).isEqualTo(marker);
+        assertThat(store.get(WorkerStack.BUCKET, "default/" + id + "/0.png", 1 << 20).orElseThrow().bytes()).isEqualTo(marker);
     }
 
     private HttpResponse<String> get(String path) throws Exception {

@@ -13,9 +13,10 @@ import java.util.Map;
 
 /**
  * Kafka and S3 (LocalStack), an oracle bundle named {@value #MODEL} and a random SD-shaped one named
- * {@value #SLOW_MODEL}, for the worker under test.
+ * {@value #SLOW_MODEL}, for the worker under test. A subclass may start the stack with other
+ * {@link LocalStack.Options} and add configuration ({@code ScramWorkerIT}).
  */
-public final class WorkerStack implements QuarkusTestResourceLifecycleManager {
+public class WorkerStack implements QuarkusTestResourceLifecycleManager {
 
     public static final String MODEL = "oracle";
     /** Real convolutions and attention: tens of milliseconds a step at 256×256, for jobs that must take a while. */
@@ -30,7 +31,7 @@ public final class WorkerStack implements QuarkusTestResourceLifecycleManager {
         try {
             // Under target/, not /tmp: the broker's and S3Proxy's logs stay for a look after a failure.
             Path dir = Files.createTempDirectory(Path.of("target"), "devstack-it-worker-");
-            stack = LocalStack.start(dir.resolve("stack"));
+            stack = LocalStack.start(dir.resolve("stack"), stackOptions());
             // The oracle bundle: tiny ONNX models, so a 64×64 job takes milliseconds.
             Path bundle = OracleBundle.create(OracleBundle.Spec.defaults()).writeTo(dir.resolve("bundle"));
             config.put("easel.models." + MODEL + ".path", bundle.toString());
@@ -49,7 +50,17 @@ public final class WorkerStack implements QuarkusTestResourceLifecycleManager {
         config.put("easel.onnx.intra-op-threads", "1");
         config.put("easel.webhooks.allowed-cidrs", "127.0.0.1/32");
         config.put("easel.webhooks.signing-secret", WorkerIT.SIGNING_SECRET);
+        configure(stack, config);
         return config;
+    }
+
+    /** How to start the local stack: {@link LocalStack.Options#defaults()} here. */
+    protected LocalStack.Options stackOptions() {
+        return LocalStack.Options.defaults();
+    }
+
+    /** Called once the stack runs, before the worker starts: adds to or changes the worker's configuration. */
+    protected void configure(LocalStack stack, Map<String, String> config) {
     }
 
     @Override

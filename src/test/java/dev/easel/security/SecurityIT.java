@@ -1,0 +1,192 @@
+package dev.easel.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.config.TopicsConfig;
+import dev.easel.testing.TestKeys;
+import dev.easel.testing.TopicReader;
+import dev.easel.worker.WorkerStack;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.Test;
+
+/** Credentials and tenants on every way in, against the real Kafka and S3 of the local stack. */
+@QuarkusTest
+@WithTestResource(WorkerStack.class)
+class SecurityIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    private final HttpClient http = HttpClient.newHttpClient();
+    @TestHTTPResource("/")
+    URI base;
+    @Inject
+    TopicsConfig topics;
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrap;
+
+    @Test
+    void everyJobEndpointNeedsACredentialAndHealthDoesNot() throws Exception {
+        String id = "sec-" + UUID.randomUUID();
+        List<HttpResponse<String>> answers = new ArrayList<>();
+        answers.add(send(HttpRequest.newBuilder(base.resolve("v1/jobs")).header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(job(id, ""))), null));
+        answers.add(send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id)), null));
+        answers.add(send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id + "/events")), null));
+        answers.add(send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id)).DELETE(), null));
+        answers.add(send(HttpRequest.newBuilder(base).header("ce-specversion", "1.0").header("ce-id", id)
+                .header("ce-source", "/test").header("ce-type", "dev.easel.job.requested")
+                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(job(id, ""))), null));
+        answers.add(send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id)), "easel_not-a-key-of-anyone"));
+        answers.add(send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id)).header("Authorization", "Bearer x.y.z"),
+                null));
+
+        assertThat(answers).allSatisfy(answer -> {
+            assertThat(answer.statusCode()).as(answer.request().method() + " " + answer.uri()).isEqualTo(401);
+            assertThat(JSON.readTree(answer.body()).path("error").asText()).isEqualTo("unauthorized");
+            assertThat(answer.body()).doesNotContain("easel_not-a-key-of-anyone");
+        });
+        assertThat(send(HttpRequest.newBuilder(base.resolve("q/health/live")), null).statusCode()).isEqualTo(200);
+        // Nothing was queued by the refused submissions.
+        assertThat(new TopicReader(bootstrap).read(topics.events(), r -> id.equals(key(r)), 1, Duration.ofSeconds(3)))
+                .isEmpty();
+    }
+
+    /** Job ids are per tenant: the same id is two jobs, and neither tenant can see, follow or cancel the other's. */
+    @Test
+    void tenantsNeverSeeEachOthersJobsEvenUnderTheSameId() throws Exception {
+        String id = "sec-same-" + UUID.randomUUID();
+        assertThat(post(TestKeys.ACME, job(id, ", \"seed\": 1")).statusCode()).isEqualTo(202);
+        JsonNode acme = awaitCompleted(TestKeys.ACME, id);
+        // The other tenant has not submitted it yet: to it the id is unknown, whichever way it asks.
+        assertThat(get(TestKeys.DEFAULT, "v1/jobs/" + id).statusCode()).isEqualTo(404);
+        assertThat(get(TestKeys.DEFAULT, "v1/jobs/" + id + "/events").statusCode()).isEqualTo(404);
+        assertThat(send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id)).DELETE(), TestKeys.DEFAULT).statusCode())
+                .isEqualTo(404);
+
+        assertThat(post(TestKeys.DEFAULT, job(id, ", \"seed\": 2")).statusCode()).isEqualTo(202);
+        JsonNode other = awaitCompleted(TestKeys.DEFAULT, id);
+
+        assertThat(acme.at("/images/0/objectKey").asText()).isEqualTo("acme/" + id + "/0.png");
+        assertThat(other.at("/images/0/objectKey").asText()).isEqualTo("default/" + id + "/0.png");
+        assertThat(acme.path("seed").asLong()).isEqualTo(1);
+        assertThat(other.path("seed").asLong()).isEqualTo(2);
+        // A's answer is still A's own.
+        assertThat(JSON.readTree(get(TestKeys.ACME, "v1/jobs/" + id).body()).path("seed").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void anInputImageOutsideTheTenantsGrantsIsRefusedBeforeAnyWork() throws Exception {
+        String id = "sec-read-" + UUID.randomUUID();
+        HttpResponse<String> answer = post(TestKeys.BETA, job(id,
+                ", \"initImage\": \"s3://" + WorkerStack.BUCKET + "/acme/secret/0.png\", \"strength\": 0.5"));
+
+        assertThat(answer.statusCode()).isEqualTo(400);
+        JsonNode violation = JSON.readTree(answer.body()).path("violations").get(0);
+        assertThat(violation.path("field").asText()).isEqualTo("initImage");
+        assertThat(violation.path("limit").asText()).contains(WorkerStack.BUCKET + "/beta/");
+        assertThat(get(TestKeys.BETA, "v1/jobs/" + id).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void anOutputOutsideTheTenantsGrantsIsRefused() throws Exception {
+        HttpResponse<String> answer = post(TestKeys.BETA, job("sec-write-" + UUID.randomUUID(),
+                ", \"output\": {\"bucket\": \"someone-elses-bucket\"}"));
+
+        assertThat(answer.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(answer.body()).at("/violations/0/field").asText()).isEqualTo("output.bucket");
+    }
+
+    /** Beta may have 3 jobs in flight (application.properties, %test): the fourth at once is refused. */
+    @Test
+    void aBurstOverTheTenantsLimitIs429WithRetryAfter() throws Exception {
+        List<String> ids = new ArrayList<>();
+        HttpResponse<String> last = null;
+        for (int i = 0; i < 4; i++) {
+            String id = "sec-burst-" + i + "-" + UUID.randomUUID();
+            ids.add(id);
+            last = post(TestKeys.BETA, slowJob(id));
+            if (i < 3) {
+                assertThat(last.statusCode()).as(last.body()).isEqualTo(202);
+            }
+        }
+
+        assertThat(last.statusCode()).isEqualTo(429);
+        assertThat(last.headers().firstValue("Retry-After")).hasValueSatisfying(v -> assertThat(Long.parseLong(v))
+                .isPositive());
+        assertThat(JSON.readTree(last.body()).path("reason").asText()).contains("max-in-flight");
+        for (String id : ids.subList(0, 3)) {
+            send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id)).DELETE(), TestKeys.BETA);
+        }
+        // Beta may submit again once its jobs are answered (the event feed sees their answers).
+        long until = System.nanoTime() + WAIT.toNanos();
+        HttpResponse<String> again = post(TestKeys.BETA, job("sec-after-burst-" + UUID.randomUUID(), ""));
+        while (again.statusCode() == 429 && System.nanoTime() < until) {
+            Thread.sleep(500);
+            again = post(TestKeys.BETA, job("sec-after-burst-" + UUID.randomUUID(), ""));
+        }
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(202);
+    }
+
+    private JsonNode awaitCompleted(String key, String id) throws Exception {
+        long until = System.nanoTime() + WAIT.toNanos();
+        JsonNode view = null;
+        while (System.nanoTime() < until) {
+            HttpResponse<String> got = get(key, "v1/jobs/" + id);
+            if (got.statusCode() == 200) {
+                view = JSON.readTree(got.body());
+                if ("completed".equals(view.path("status").asText())) {
+                    return view;
+                }
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("job " + id + " not completed within " + WAIT + ": " + view);
+    }
+
+    private HttpResponse<String> post(String key, byte[] job) throws Exception {
+        return send(HttpRequest.newBuilder(base.resolve("v1/jobs")).header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(job)), key);
+    }
+
+    private HttpResponse<String> get(String key, String path) throws Exception {
+        return send(HttpRequest.newBuilder(base.resolve(path)), key);
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder request, String key) throws Exception {
+        if (key != null) {
+            request.header(TestKeys.HEADER, key);
+        }
+        return http.send(request.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static byte[] job(String id, String extra) {
+        return ("{\"version\": 1, \"id\": \"" + id + "\", \"model\": \"" + WorkerStack.MODEL + "\", \"prompt\": \"a red"
+                + " circle\", \"width\": 64, \"height\": 64, \"steps\": 2" + extra + "}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] slowJob(String id) {
+        return ("{\"version\": 1, \"id\": \"" + id + "\", \"model\": \"" + WorkerStack.SLOW_MODEL + "\", \"prompt\": \"a"
+                + " red circle\", \"width\": 256, \"height\": 256, \"steps\": 100}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String key(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record) {
+        return record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
+    }
+
+}
