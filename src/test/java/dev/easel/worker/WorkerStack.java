@@ -22,6 +22,8 @@ public class WorkerStack implements QuarkusTestResourceLifecycleManager {
     /** Real convolutions and attention: tens of milliseconds a step at 256×256, for jobs that must take a while. */
     public static final String SLOW_MODEL = "random";
     public static final String BUCKET = "easel-it-images";
+    /** The webhook signing secret the worker under test signs with. */
+    public static final String SIGNING_SECRET = WorkerIT.SIGNING_SECRET;
 
     private LocalStack stack;
 
