@@ -4,6 +4,7 @@ import dev.easel.config.S3Config;
 import dev.easel.config.SecurityConfig;
 import dev.easel.config.TenantsConfig;
 import dev.easel.config.TopicsConfig;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.util.ArrayList;
@@ -23,6 +24,7 @@ import java.util.regex.Pattern;
  * producer without that ACL cannot speak for the tenant whatever it puts in a record; the plain
  * {@code easel.topics.jobs} topic is the {@value #DEFAULT} tenant's. Thread-safe, immutable.
  */
+@Startup // a worker with security on and no tenant refuses to start, rather than fail its first job
 @ApplicationScoped
 public class Tenants {
 

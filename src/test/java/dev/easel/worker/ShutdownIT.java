@@ -150,6 +150,8 @@ class ShutdownIT {
                     Map.entry("easel.webhooks.signing-secret", WorkerIT.SIGNING_SECRET),
                     Map.entry("easel.events.instance", name),
                     Map.entry("easel.sse.enabled", "false"),
+                    // Shutdown is the subject, not credentials: one team, the default tenant.
+                    Map.entry("easel.security.enabled", "false"),
                     Map.entry("easel.worker.shutdown-grace", grace.toMillis() + "ms"));
             List<String> command = new ArrayList<>(List.of(java.toString(), "-Xmx512m",
                     "-XX:ErrorFile=" + dir.toAbsolutePath().resolve("hs_err_" + name + "_%p.log")));
