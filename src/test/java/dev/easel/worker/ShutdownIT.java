@@ -223,7 +223,8 @@ class ShutdownIT {
         try (S3Client s3 = S3Client.builder().endpointOverride(stack.s3Endpoint()).region(Region.of(stack.s3Region()))
                 .forcePathStyle(true).credentialsProvider(StaticCredentialsProvider.create(
                         AwsBasicCredentials.create(stack.s3AccessKey(), stack.s3SecretKey()))).build()) {
-            s3.headObject(b -> b.bucket(WorkerStack.BUCKET).key(id + "/result.json"));
+            // The default tenant's prefix: the packaged worker runs with security off.
+            s3.headObject(b -> b.bucket(WorkerStack.BUCKET).key("default/" + id + "/result.json"));
             return true;
         } catch (NoSuchKeyException e) {
             return false;
