@@ -56,7 +56,7 @@ final class ClipText {
     }
 
     /** Python's {@code str.isspace()}: White_Space plus U+001C..U+001F. */
-    private static boolean isPythonSpace(int cp) {
+    static boolean isPythonSpace(int cp) {
         return isWhiteSpace(cp) || (cp >= 0x1C && cp <= 0x1F);
     }
 }

@@ -112,6 +112,16 @@ public final class ClipTokenizer {
         return ids;
     }
 
+    /**
+     * The BPE ids of the whole text, without BOS/EOS and not truncated: what A1111's prompt
+     * chunking asks of HF's tokenizer ({@code add_special_tokens=False, truncation=False}).
+     */
+    public int[] tokenIds(String text) {
+        int[] ids = new int[countTokens(text)];
+        tokens(text, ids, 0, ids.length);
+        return ids;
+    }
+
     /** The number of BPE tokens of the prompt, before truncation and without BOS/EOS. */
     public int countTokens(String text) {
         return tokens(text, null, 0, 0);
