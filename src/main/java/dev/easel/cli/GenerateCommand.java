@@ -18,8 +18,12 @@ import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.GenerationResult;
 import dev.easel.engine.pipeline.ImageInput;
 import dev.easel.engine.pipeline.InvalidRequestException;
+import dev.easel.engine.pipeline.MicroConditioning;
+import dev.easel.engine.pipeline.ModelDefaults;
+import dev.easel.engine.pipeline.Refiner;
 import dev.easel.engine.pipeline.StableDiffusionModel;
 import dev.easel.engine.tensor.Npy;
+import dev.easel.engine.tokenizer.PromptMode;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -52,15 +56,20 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--prompt", required = true, description = "What to draw.")
     String prompt;
 
-    @Option(names = "--negative-prompt", defaultValue = "", description = "What to avoid (default: none).")
+    @Option(names = "--negative-prompt", description = "What to avoid (default: none; SDXL then uses zero negative"
+            + " conditioning, while --negative-prompt \"\" is encoded).")
     String negativePrompt;
 
-    @Option(names = "--steps", defaultValue = "30", description = "Denoising steps (default: ${DEFAULT-VALUE}).")
-    int steps;
+    @Option(names = "--prompt-syntax", defaultValue = "plain", description = "plain, or weighted: AUTOMATIC1111's"
+            + " (word:1.3) / [word] / BREAK syntax and prompts over 75 tokens in chunks (default: ${DEFAULT-VALUE}).")
+    String promptSyntax;
 
-    @Option(names = "--guidance", defaultValue = "7.5",
-            description = "Classifier-free guidance scale; <= 1 disables it (default: ${DEFAULT-VALUE}).")
-    float guidance;
+    @Option(names = "--steps", description = "Denoising steps (default: the model's: 30, 4 for LCM, 1 for Turbo).")
+    Integer steps;
+
+    @Option(names = "--guidance", description = "Classifier-free guidance scale; <= 1 disables it (default: the"
+            + " model's: 7.5, off for LCM and Turbo).")
+    Float guidance;
 
     @Option(names = "--scheduler", description = "pndm, ddim, euler, euler_a, dpmpp_2m, dpmpp_2m_karras or lcm "
             + "(default: the bundle's).")
@@ -72,11 +81,36 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "Seed of the first image; image i uses seed + i (default: random).")
     Long seed;
 
-    @Option(names = "--width", defaultValue = "512", description = "Width in pixels (default: ${DEFAULT-VALUE}).")
-    int width;
+    @Option(names = "--width", description = "Width in pixels (default: --init-image's, else the model's: its"
+            + " UNet's sample_size x 8, 512 for SD 1.5, 1024 for SDXL).")
+    Integer width;
 
-    @Option(names = "--height", defaultValue = "512", description = "Height in pixels (default: ${DEFAULT-VALUE}).")
-    int height;
+    @Option(names = "--height", description = "Height in pixels (default: --init-image's, else the model's).")
+    Integer height;
+
+    @Option(names = "--refiner", description = "SDXL refiner bundle directory: finishes the schedule on the base's latents.")
+    Path refiner;
+
+    @Option(names = "--refiner-switch-at", defaultValue = "0.8", description = "Fraction of the schedule after which"
+            + " the refiner takes over, in (0, 1) (default: ${DEFAULT-VALUE}).")
+    double refinerSwitchAt;
+
+    @Option(names = "--original-size", description = "SDXL micro-conditioning WIDTHxHEIGHT (default: the output size).")
+    String originalSize;
+
+    @Option(names = "--target-size", description = "SDXL micro-conditioning WIDTHxHEIGHT (default: the output size).")
+    String targetSize;
+
+    @Option(names = "--crop-top-left", description = "SDXL micro-conditioning TOP,LEFT (default: 0,0).")
+    String cropTopLeft;
+
+    @Option(names = "--aesthetic-score", defaultValue = "6.0", description = "SDXL refiner: aesthetic score of the"
+            + " prompt branch (default: ${DEFAULT-VALUE}).")
+    double aestheticScore;
+
+    @Option(names = "--negative-aesthetic-score", defaultValue = "2.5", description = "SDXL refiner: aesthetic score"
+            + " of the negative branch (default: ${DEFAULT-VALUE}).")
+    double negativeAestheticScore;
 
     @Option(names = "--num-images", defaultValue = "1", description = "Images to generate (default: ${DEFAULT-VALUE}).")
     int numImages;
@@ -145,20 +179,29 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        GenerationRequest request = request();
+        PromptMode syntax = parse("prompt-syntax", () -> PromptMode.of(promptSyntax));
+        MicroConditioning micro = micro();
         EngineOptions options = new EngineOptions(provider, deviceId, true, threads, 0, graphOptimization);
         PrintWriter err = spec.commandLine().getErr();
         long started = System.nanoTime();
         String name = model.getFileName() == null ? model.toString() : model.getFileName().toString();
         Optional<Path> clipDir = Optional.ofNullable(clip).or(() -> ClipLayout.inBundle(model));
+        Optional<StableDiffusionModel> refinerModel = Optional.empty();
         try (StableDiffusionModel loaded = StableDiffusionModel.load(name, model, clipDir, options)) {
+            GenerationRequest.Builder builder = request(loaded.defaults()).promptSyntax(syntax).micro(micro);
+            if (refiner != null) {
+                refinerModel = Optional.of(loadRefiner(options));
+                builder.refiner(new Refiner(refinerModel.get(), refinerSwitchAt));
+            }
+            GenerationRequest request = builder.build();
             DiffusionPipeline pipeline = new DiffusionPipeline(loaded, GenerationLimits.defaults());
             GenerationResult result = pipeline.generate(request, ProgressBar.forTerminal(err), () -> { });
             List<Path> written = write(result, request, loaded.name(), pipeline.schedulerName(request));
             if (latentsOut != null) {
                 int c = loaded.geometry().latentChannels();
                 int f = loaded.geometry().vaeScaleFactor();
-                Npy.write(latentsOut, new long[] {numImages, c, height / f, width / f}, result.finalLatents());
+                Npy.write(latentsOut, new long[] {numImages, c, request.height() / f, request.width() / f},
+                        result.finalLatents());
             }
             spec.commandLine().getOut().printf(Locale.ROOT, "generated %d image(s) in %.2f s (generation %.2f s), "
                             + "seed %d: %s%n", written.size(), (System.nanoTime() - started) / 1e9,
@@ -168,16 +211,65 @@ public final class GenerateCommand implements Callable<Integer> {
                 image.clipScore().ifPresent(score -> spec.commandLine().getOut().printf(Locale.ROOT,
                         "seed %d: CLIP score %.2f%n", image.seed(), score));
             }
+        } finally {
+            refinerModel.ifPresent(StableDiffusionModel::close);
         }
         return 0;
     }
 
-    private GenerationRequest request() throws IOException {
+    private StableDiffusionModel loadRefiner(EngineOptions options) {
+        String name = refiner.getFileName() == null ? refiner.toString() : refiner.getFileName().toString();
+        return StableDiffusionModel.load(name, refiner, Optional.empty(), options);
+    }
+
+    /** SDXL's size/crop/aesthetic options; malformed ones are errors naming the option. */
+    private MicroConditioning micro() {
+        MicroConditioning micro = MicroConditioning.DEFAULT.withAestheticScores(aestheticScore, negativeAestheticScore);
+        if (originalSize != null) {
+            micro = micro.withOriginalSize(size("original-size", originalSize));
+        }
+        if (targetSize != null) {
+            micro = micro.withTargetSize(size("target-size", targetSize));
+        }
+        if (cropTopLeft != null) {
+            String[] parts = cropTopLeft.split(",");
+            int[] values = parse("crop-top-left", () -> new int[] {Integer.parseInt(parts[0].trim()),
+                Integer.parseInt(parts[1].trim())});
+            if (parts.length != 2 || values[0] < 0 || values[1] < 0) {
+                throw new InvalidRequestException("crop-top-left", "must be TOP,LEFT in pixels, got " + cropTopLeft);
+            }
+            micro = micro.withCropTopLeft(new MicroConditioning.Offset(values[0], values[1]));
+        }
+        return micro;
+    }
+
+    private static MicroConditioning.Size size(String option, String text) {
+        String[] parts = text.toLowerCase(Locale.ROOT).split("x");
+        int[] values = parse(option, () -> new int[] {Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim())});
+        if (parts.length != 2 || values[0] < 1 || values[1] < 1) {
+            throw new InvalidRequestException(option, "must be WIDTHxHEIGHT in pixels, got " + text);
+        }
+        return new MicroConditioning.Size(values[0], values[1]);
+    }
+
+    private static <T> T parse(String option, java.util.function.Supplier<T> parser) {
+        try {
+            return parser.get();
+        } catch (RuntimeException e) {
+            throw new InvalidRequestException(option, e.getMessage() == null ? e.toString() : e.getMessage());
+        }
+    }
+
+    /** The request from the options, the model's defaults filling what they leave out. */
+    private GenerationRequest.Builder request(ModelDefaults defaults) throws IOException {
+        RgbImage init = initImage == null ? null : readPng(initImage, "initImage").rgb();
+        int w = width != null ? width : init != null ? init.width() : defaults.width();
+        int h = height != null ? height : init != null ? init.height() : defaults.height();
         GenerationRequest.Builder builder = GenerationRequest.builder(prompt)
-                .negativePrompt(negativePrompt)
-                .size(width, height)
-                .steps(steps)
-                .guidanceScale(guidance)
+                .negativePrompt(Optional.ofNullable(negativePrompt))
+                .size(w, h)
+                .steps(steps != null ? steps : defaults.steps())
+                .guidanceScale(guidance != null ? guidance : defaults.guidanceScale())
                 .eta(eta)
                 .seed(seed != null ? seed : ThreadLocalRandom.current().nextLong(0, 1L << 32))
                 .numImages(numImages);
@@ -187,8 +279,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (mask != null && initImage == null) {
             throw new InvalidRequestException("mask", "--mask needs --init-image");
         }
-        if (initImage != null) {
-            RgbImage init = readPng(initImage, "initImage").rgb();
+        if (init != null) {
             builder.image(mask == null
                     ? ImageInput.img2img(init, strength != null ? strength : 0.8f)
                     : ImageInput.inpaint(init, readPng(mask, "mask").gray(), strength != null ? strength : 1f));
@@ -196,7 +287,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (latentsIn != null) {
             builder.initialNoise(Npy.read(latentsIn).data());
         }
-        return builder.clip(clipOptions()).build();
+        return builder.clip(clipOptions());
     }
 
     private ClipOptions clipOptions() {

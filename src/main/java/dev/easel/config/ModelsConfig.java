@@ -36,5 +36,12 @@ public interface ModelsConfig {
          * {@code clip/} folder when it has one, else none (CLIP options are then rejected).
          */
         Optional<Path> clip();
+
+        /**
+         * {@code easel.models.<name>.prompt-syntax}: how this model reads jobs that do not say
+         * ({@code promptSyntax}): {@code plain} or {@code weighted} (AUTOMATIC1111's attention syntax
+         * and chunked long prompts). Default: plain, so version-1 jobs keep their meaning.
+         */
+        Optional<String> promptSyntax();
     }
 }

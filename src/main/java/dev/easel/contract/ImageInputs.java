@@ -44,10 +44,14 @@ public final class ImageInputs {
         List<Violation> violations = new ArrayList<>();
         Optional<PngImage> init = load("initImage", job.initImage().get(), violations);
         Optional<PngImage> mask = job.mask().isPresent() ? load("mask", job.mask().get(), violations) : Optional.empty();
-        init.filter(image -> image.width() != job.width() || image.height() != job.height()).ifPresent(image ->
-                violations.add(new Violation("initImage", "is " + image.width() + "×" + image.height()
-                        + " but the job asks for " + job.width() + "×" + job.height() + " (images are not resized)",
-                        "width × height = " + job.width() + "×" + job.height())));
+        // A job that leaves the size out gets initImage's; one that states it must match it.
+        init.filter(image -> job.width().orElse(image.width()) != image.width()
+                || job.height().orElse(image.height()) != image.height()).ifPresent(image -> {
+                    String asked = job.width().map(String::valueOf).orElse("(any)") + "×"
+                            + job.height().map(String::valueOf).orElse("(any)");
+                    violations.add(new Violation("initImage", "is " + image.width() + "×" + image.height()
+                            + " but the job asks for " + asked + " (images are not resized)", "width × height = " + asked));
+                });
         if (init.isPresent() && mask.isPresent()) {
             PngImage i = init.get();
             PngImage m = mask.get();

@@ -5,6 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.easel.engine.pipeline.ClipOptions;
 import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.ImageInput;
+import dev.easel.engine.pipeline.MicroConditioning;
+import dev.easel.engine.pipeline.ModelDefaults;
+import dev.easel.engine.pipeline.StableDiffusionModel;
+import dev.easel.engine.tokenizer.PromptMode;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -18,13 +22,37 @@ import java.util.random.RandomGenerator;
  * @param metadata the client's opaque object, echoed back; do not modify it
  */
 @JsonInclude(JsonInclude.Include.NON_ABSENT)
-public record Job(int version, String id, String model, String prompt, String negativePrompt, int width, int height,
-                  int steps, double guidanceScale, Optional<String> scheduler, double eta, Optional<Long> seed,
+public record Job(int version, String id, String model, String prompt, Optional<String> negativePrompt,
+                  Optional<String> promptSyntax, Optional<Integer> width, Optional<Integer> height,
+                  Optional<Integer> steps, Optional<Double> guidanceScale, Optional<Refiner> refiner,
+                  Optional<Size> originalSize, Optional<Size> targetSize, Optional<Crop> cropTopLeft,
+                  Optional<Double> aestheticScore, Optional<Double> negativeAestheticScore,
+                  Optional<String> scheduler, double eta, Optional<Long> seed,
                   int numImages, Optional<ImageReference> initImage, Optional<ImageReference> mask,
                   Optional<Double> strength, Optional<Boolean> clipScore, Optional<Rerank> rerank,
                   Optional<Verifier> verifier, Optional<Double> clipGuidanceScale, Optional<Edit> edit,
                   Optional<JobOutput> output, Optional<JobWebhook> webhook,
                   Optional<ObjectNode> metadata, Optional<Instant> deadline) {
+
+    /** {@code refiner}: the SDXL refiner that finishes the schedule from {@code switchAt} on. */
+    @JsonInclude(JsonInclude.Include.NON_ABSENT)
+    public record Refiner(String model, Optional<Double> switchAt) {
+
+        /** diffusers' example hand-over point. */
+        public static final double DEFAULT_SWITCH_AT = 0.8;
+
+        public double effectiveSwitchAt() {
+            return switchAt.orElse(DEFAULT_SWITCH_AT);
+        }
+    }
+
+    /** {@code originalSize}, {@code targetSize}: a size in pixels. */
+    public record Size(int width, int height) {
+    }
+
+    /** {@code cropTopLeft}: a crop corner in pixels. */
+    public record Crop(int top, int left) {
+    }
 
     /** {@code rerank}: best-of-N with N = {@code candidates}, keeping numImages. */
     public record Rerank(int candidates) {
@@ -81,28 +109,59 @@ public record Job(int version, String id, String model, String prompt, String ne
     /**
      * The engine request for this job.
      *
-     * @param image  the decoded initImage/mask ({@link ImageInputs}); present exactly when the job
-     *               has an initImage
-     * @param random draws the seed when the job has none
-     * @throws IllegalArgumentException if {@code image} does not match the job's initImage
+     * @param image    the decoded initImage/mask ({@link ImageInputs}); present exactly when the job
+     *                 has an initImage
+     * @param random   draws the seed when the job has none
+     * @param defaults what the job's model gives the parameters the job leaves out
+     * @param refiner  the loaded refiner model, present exactly when the job names one
+     * @throws IllegalArgumentException if {@code image} or {@code refiner} does not match the job
      */
-    public GenerationPlan toGenerationRequest(Optional<ImageInput> image, RandomGenerator random) {
+    public GenerationPlan toGenerationRequest(Optional<ImageInput> image, RandomGenerator random, JobDefaults defaults,
+                                              Optional<StableDiffusionModel> refiner) {
         if (image.isPresent() != initImage.isPresent()) {
             throw new IllegalArgumentException("job " + id + (initImage.isPresent()
                     ? " has an initImage but no decoded image was given" : " has no initImage but an image was given"));
         }
+        if (refiner.isPresent() != this.refiner.isPresent()) {
+            throw new IllegalArgumentException("job " + id + (this.refiner.isPresent()
+                    ? " names a refiner but none was given" : " names no refiner but one was given"));
+        }
         long chosen = seed.orElseGet(() -> random.nextLong(RANDOM_SEED_BOUND));
+        ModelDefaults model = defaults.model();
+        int w = width.orElseGet(() -> image.map(i -> i.init().width()).orElse(model.width()));
+        int h = height.orElseGet(() -> image.map(i -> i.init().height()).orElse(model.height()));
         GenerationRequest.Builder builder = GenerationRequest.builder(prompt)
                 .negativePrompt(negativePrompt)
-                .size(width, height)
-                .steps(steps)
-                .guidanceScale((float) guidanceScale)
+                .size(w, h)
+                .steps(steps.orElse(model.steps()))
+                .guidanceScale(guidanceScale.map(Double::floatValue).orElse(model.guidanceScale()))
                 .eta((float) eta)
                 .seed(chosen)
-                .numImages(numImages);
+                .numImages(numImages)
+                .promptSyntax(promptSyntax.map(PromptMode::of).orElse(defaults.promptSyntax()))
+                .micro(micro());
         scheduler.ifPresent(builder::scheduler);
         image.ifPresent(builder::image);
+        refiner.ifPresent(r -> builder.refiner(new dev.easel.engine.pipeline.Refiner(r,
+                this.refiner.orElseThrow().effectiveSwitchAt())));
         builder.clip(clipOptions());
         return new GenerationPlan(builder.build(), chosen, seed.isEmpty());
+    }
+
+    /** SDXL's size/crop/aesthetic conditioning, with diffusers' defaults for what the job leaves out. */
+    private MicroConditioning micro() {
+        MicroConditioning micro = MicroConditioning.DEFAULT;
+        if (originalSize.isPresent()) {
+            micro = micro.withOriginalSize(new MicroConditioning.Size(originalSize.get().width(),
+                    originalSize.get().height()));
+        }
+        if (targetSize.isPresent()) {
+            micro = micro.withTargetSize(new MicroConditioning.Size(targetSize.get().width(), targetSize.get().height()));
+        }
+        if (cropTopLeft.isPresent()) {
+            micro = micro.withCropTopLeft(new MicroConditioning.Offset(cropTopLeft.get().top(), cropTopLeft.get().left()));
+        }
+        return micro.withAestheticScores(aestheticScore.orElse(micro.aestheticScore()),
+                negativeAestheticScore.orElse(micro.negativeAestheticScore()));
     }
 }

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.easel.engine.tokenizer.PromptMode;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -50,9 +51,10 @@ public final class JobParser {
      *
      * @param tokenCounter counts prompt tokens with the model's tokenizer
      * @param hasClip      whether the model has a CLIP model (the CLIP options need one)
+     * @param promptSyntax how the model reads jobs that do not say
      */
-    record ModelFacts(Optional<ToIntFunction<String>> tokenCounter, Optional<Boolean> hasClip) {
-        static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty());
+    record ModelFacts(Optional<ToIntFunction<String>> tokenCounter, Optional<Boolean> hasClip, PromptMode promptSyntax) {
+        static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty(), PromptMode.PLAIN);
     }
 
     private JobParser(JobLimits limits, Clock clock, Supplier<String> ids, ModelFacts model) {
@@ -79,7 +81,7 @@ public final class JobParser {
      * {@code ClipTokenizer::countTokens} (BPE tokens without start and end tokens).
      */
     public JobParser withTokenCounter(ToIntFunction<String> value) {
-        return new JobParser(limits, clock, ids, new ModelFacts(Optional.of(value), model.hasClip()));
+        return new JobParser(limits, clock, ids, new ModelFacts(Optional.of(value), model.hasClip(), model.promptSyntax()));
     }
 
     /**
@@ -87,7 +89,16 @@ public final class JobParser {
      * has no CLIP model; a worker passes what its model has.
      */
     public JobParser withClip(boolean available) {
-        return new JobParser(limits, clock, ids, new ModelFacts(model.tokenCounter(), Optional.of(available)));
+        return new JobParser(limits, clock, ids, new ModelFacts(model.tokenCounter(), Optional.of(available),
+                model.promptSyntax()));
+    }
+
+    /**
+     * The prompt syntax of jobs that do not say, for the token limit: weighted prompts may run to
+     * {@link JobRules#WEIGHTED_CHUNKS} chunks.
+     */
+    public JobParser withPromptSyntax(PromptMode value) {
+        return new JobParser(limits, clock, ids, new ModelFacts(model.tokenCounter(), model.hasClip(), value));
     }
 
     /** The job in {@code json} (UTF-8, UTF-16 or UTF-32), or why it is not acceptable. */

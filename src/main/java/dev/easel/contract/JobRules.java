@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.easel.engine.pipeline.ClipLimits;
+import dev.easel.engine.tokenizer.PromptMode;
 import java.math.BigDecimal;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -244,14 +245,23 @@ final class JobRules {
     }
 
     private void tokens(Checks c, String field, ToIntFunction<String> counter) {
+        boolean weighted = c.text("promptSyntax").map(PromptMode::of).orElse(model.promptSyntax()) == PromptMode.WEIGHTED;
         c.text(field).ifPresent(text -> {
             int count = counter.applyAsInt(text);
-            if (count > limits.maxPromptTokens()) {
-                c.add(field, "is " + count + " tokens; the model reads only the first " + limits.maxPromptTokens(),
+            if (weighted && count > limits.maxPromptTokens() * WEIGHTED_CHUNKS) {
+                c.add(field, "is " + count + " tokens (counted on the text as written, weights and brackets included);"
+                        + " weighted prompts take at most " + WEIGHTED_CHUNKS + " chunks of " + limits.maxPromptTokens(),
+                        "≤ " + limits.maxPromptTokens() * WEIGHTED_CHUNKS + " tokens");
+            } else if (!weighted && count > limits.maxPromptTokens()) {
+                c.add(field, "is " + count + " tokens; the model reads only the first " + limits.maxPromptTokens()
+                        + " (promptSyntax \"weighted\" encodes longer prompts in chunks)",
                         "≤ " + limits.maxPromptTokens() + " tokens");
             }
         });
     }
+
+    /** How many chunks of maxPromptTokens a weighted prompt may span (AUTOMATIC1111 has no bound; a job does). */
+    static final int WEIGHTED_CHUNKS = dev.easel.engine.pipeline.GenerationLimits.MAX_PROMPT_CHUNKS;
 
     /** Access to the job's fields that the schema accepted, and the violations found so far. */
     private static final class Checks {

@@ -2,6 +2,7 @@ package dev.easel.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.easel.contract.Job;
+import dev.easel.contract.JobDefaults;
 import dev.easel.contract.JobRejection;
 import dev.easel.contract.JobWebhook;
 import dev.easel.engine.pipeline.DiffusionPipeline;
@@ -16,9 +17,20 @@ sealed interface Intake {
     /**
      * A valid job for a model this worker serves.
      *
-     * @param loadMs how long the job waited for its model to load (0 once loaded)
+     * @param refiner  the loaded refiner the job names, if it names one
+     * @param defaults what the model gives the parameters the job leaves out
+     * @param loadMs   how long the job waited for its model to load (0 once loaded)
      */
-    record Accepted(Job job, String digest, DiffusionPipeline pipeline, long loadMs) implements Intake {
+    record Accepted(Job job, String digest, Models models, long loadMs) implements Intake {
+
+        /** The job's model, its refiner and their defaults. */
+        record Models(DiffusionPipeline pipeline, Optional<DiffusionPipeline> refiner, JobDefaults defaults) {
+        }
+
+        DiffusionPipeline pipeline() {
+            return models.pipeline();
+        }
+
         @Override
         public String jobId() {
             return job.id();

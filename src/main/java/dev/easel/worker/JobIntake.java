@@ -89,7 +89,16 @@ public class JobIntake {
             return new Intake.Rejected(job.id(), rejection, job.webhook().filter(w -> w.events().contains(EventKind.FAILED)),
                     job.metadata().map(m -> m));
         }
-        return new Intake.Accepted(job, parser.digest(job), pipeline.get(), loadMs);
+        Optional<DiffusionPipeline> refiner = job.refiner().flatMap(r -> models.pipeline(r.model()));
+        if (job.refiner().isPresent() && refiner.isEmpty()) {
+            JobRejection rejection = new JobRejection(Optional.of(job.id()), List.of(new Violation("refiner.model",
+                    "is not a model this worker serves, got \"" + job.refiner().get().model() + "\"",
+                    "one of " + String.join(", ", models.available()))));
+            return new Intake.Rejected(job.id(), rejection, job.webhook().filter(w -> w.events().contains(EventKind.FAILED)),
+                    job.metadata().map(m -> m));
+        }
+        return new Intake.Accepted(job, parser.digest(job), new Intake.Accepted.Models(pipeline.get(), refiner,
+                models.defaults(pipeline.get())), loadMs);
     }
 
     /**
@@ -126,7 +135,8 @@ public class JobIntake {
     private JobParser parser(Optional<DiffusionPipeline> pipeline) {
         return pipeline.map(p -> parsers.computeIfAbsent(p.model().name(),
                 name -> parser.withTokenCounter(p.model().config().tokenizer()::countTokens)
-                        .withClip(p.model().hasClip()))).orElse(parser);
+                        .withClip(p.model().hasClip())
+                        .withPromptSyntax(models.defaults(p).promptSyntax()))).orElse(parser);
     }
 
     /**

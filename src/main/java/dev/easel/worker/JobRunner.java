@@ -175,7 +175,8 @@ final class JobRunner {
         run.runningStatus = DeferredWrite.after(settings.runningStatusDelay(), () -> writeRunning(run, location),
                 storeThreads);
 
-        GenerationPlan plan = job.toGenerationRequest(image, ThreadLocalRandom.current());
+        GenerationPlan plan = job.toGenerationRequest(image, ThreadLocalRandom.current(), accepted.models().defaults(),
+                accepted.models().refiner().map(DiffusionPipeline::model));
         GenerationRequest request = plan.request();
         GenerationResult result = pipeline.generate(request, progress(run), cancellation(run, job, shutdown));
 

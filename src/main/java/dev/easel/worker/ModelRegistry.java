@@ -3,12 +3,14 @@ package dev.easel.worker;
 import dev.easel.config.EngineConfig;
 import dev.easel.config.JobLimitsConfig;
 import dev.easel.config.ModelsConfig;
+import dev.easel.contract.JobDefaults;
 import dev.easel.engine.bundle.BundleException;
 import dev.easel.engine.bundle.ClipLayout;
 import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.StableDiffusionModel;
+import dev.easel.engine.tokenizer.PromptMode;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;
@@ -40,6 +42,8 @@ public class ModelRegistry {
     private final Map<String, Path> bundles;
     /** Configured CLIP directories; a model without one uses its bundle's clip/ folder, if any. */
     private final Map<String, Path> clips;
+    /** Configured prompt syntax per model; a model without one reads plain prompts. */
+    private final Map<String, PromptMode> syntaxes;
     private final EngineOptions options;
     private final GenerationLimits limits;
     private final CompletableFuture<Map<String, DiffusionPipeline>> loaded = new CompletableFuture<>();
@@ -82,11 +86,19 @@ public class ModelRegistry {
     @Inject
     ModelRegistry(ModelsConfig models, EngineConfig engine, JobLimitsConfig limits) {
         this(paths(models), clips(models), engine.toEngineOptions(), limits.toJobLimits().generationLimits());
+        models.models().forEach((name, model) -> model.promptSyntax().ifPresent(value -> {
+            try {
+                syntaxes.put(name, PromptMode.of(value));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("easel.models." + name + ".prompt-syntax: " + e.getMessage(), e);
+            }
+        }));
     }
 
     ModelRegistry(Map<String, Path> bundles, Map<String, Path> clips, EngineOptions options, GenerationLimits limits) {
         this.bundles = Map.copyOf(bundles);
         this.clips = Map.copyOf(clips);
+        this.syntaxes = new ConcurrentHashMap<>();
         this.options = options;
         this.limits = limits;
         this.bundles.keySet().forEach(name -> statuses.put(name, Status.LOADING));
@@ -157,6 +169,12 @@ public class ModelRegistry {
     /** The model's pipeline; waits for startup loading. Empty when the name is unknown or its bundle is broken. */
     public Optional<DiffusionPipeline> pipeline(String name) {
         return Optional.ofNullable(loaded.join().get(name));
+    }
+
+    /** What the model gives the parameters a job leaves out: its bundle's size, steps, guidance; its prompt syntax. */
+    public JobDefaults defaults(DiffusionPipeline pipeline) {
+        String name = pipeline.model().name();
+        return new JobDefaults(pipeline.model().defaults(), syntaxes.getOrDefault(name, PromptMode.PLAIN));
     }
 
     /** The names of the models that loaded; waits for startup loading. */

@@ -24,7 +24,7 @@ class ClipFieldsTest {
                 + " 'verifier': {'branches': 3, 'atSteps': [2, 5]}, 'clipGuidanceScale': 120, " + IMAGE + ","
                 + " 'edit': {'source': 'a cat', 'target': 'a dog'}"));
         ClipOptions clip = job.toGenerationRequest(Optional.of(dev.easel.engine.pipeline.ImageInput.img2img(
-                new dev.easel.engine.image.RgbImage(8, 8, new byte[192]), 0.8f)), new SplittableRandom(1)).request().clip();
+                new dev.easel.engine.image.RgbImage(8, 8, new byte[192]), 0.8f)), new SplittableRandom(1), JobDefaults.GENERIC, Optional.empty()).request().clip();
         assertThat(clip.score()).isTrue();
         assertThat(clip.rerankCandidates()).hasValue(6);
         assertThat(clip.verifier()).hasValue(new ClipOptions.Verifier(3, new ClipOptions.At(List.of(2, 5))));

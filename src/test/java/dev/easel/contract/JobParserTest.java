@@ -61,11 +61,11 @@ class JobParserTest {
         assertThat(job.id()).isEqualTo("order-1234.variant_a");
         assertThat(job.model()).isEqualTo("sd15");
         assertThat(job.prompt()).isEqualTo("a cat");
-        assertThat(job.negativePrompt()).isEqualTo("blurry");
-        assertThat(job.width()).isEqualTo(768);
-        assertThat(job.height()).isEqualTo(512);
-        assertThat(job.steps()).isEqualTo(25);
-        assertThat(job.guidanceScale()).isEqualTo(7.0);
+        assertThat(job.negativePrompt()).contains("blurry");
+        assertThat(job.width()).contains(768);
+        assertThat(job.height()).contains(512);
+        assertThat(job.steps()).contains(25);
+        assertThat(job.guidanceScale()).contains(7.0);
         assertThat(job.scheduler()).contains("dpmpp_2m_karras");
         assertThat(job.eta()).isEqualTo(0.5);
         assertThat(job.seed()).contains(42L);
@@ -85,9 +85,12 @@ class JobParserTest {
     void fillsDefaultsAndGeneratesId() {
         Job job = accept(PARSER, job("'output': {'bucket': 'easel-out'}, 'webhook': {'url': 'http://localhost:8080/h'}"));
         assertThat(job.id()).isEqualTo("generated-id");
+        // Absent, not "": SDXL tells no negative prompt from an empty one. Size, steps and guidance
+        // come from the job's model when the job runs (JobDefaults), not from the schema.
         assertThat(job.negativePrompt()).isEmpty();
-        assertThat(List.of(job.width(), job.height(), job.steps(), job.numImages())).containsExactly(512, 512, 30, 1);
-        assertThat(job.guidanceScale()).isEqualTo(7.5);
+        assertThat(List.of(job.width(), job.height(), job.steps(), job.guidanceScale(), job.promptSyntax()))
+                .allSatisfy(value -> assertThat(value).isEmpty());
+        assertThat(job.numImages()).isEqualTo(1);
         assertThat(job.eta()).isZero();
         assertThat(job.scheduler()).isEmpty();
         assertThat(job.seed()).isEmpty();
@@ -101,7 +104,7 @@ class JobParserTest {
 
     @Test
     void acceptsIntegralNumberWrittenWithFraction() {
-        assertThat(accept(PARSER, job("'steps': 20.0")).steps()).isEqualTo(20);
+        assertThat(accept(PARSER, job("'steps': 20.0")).steps()).contains(20);
     }
 
     static Stream<Arguments> badFields() {
@@ -185,8 +188,15 @@ class JobParserTest {
                 Arguments.of("deadline", "'deadline': 'tomorrow'", "must be an RFC 3339 date-time", "RFC 3339"),
                 Arguments.of("deadline", "'deadline': '2030-01-01 12:00'", "got \"2030-01-01 12:00\"", "RFC 3339"),
                 Arguments.of("cfg_scale", "'cfg_scale': 7", "is not a field of job version 1",
-                        "known fields: version, id, model, prompt, negativePrompt, width"),
-                Arguments.of("model", "'model': null", "must be of type string, got null", "type string"));
+                        "known fields: version, id, model, prompt, negativePrompt, promptSyntax, width"),
+                Arguments.of("model", "'model': null", "must be of type string, got null", "type string"),
+                Arguments.of("promptSyntax", "'promptSyntax': 'fancy'", "fancy", "plain"),
+                Arguments.of("refiner.switchAt", "'refiner': {'model': 'xl-refiner', 'switchAt': 1}", "exclusive maximum",
+                        "exclusiveMaximum 1"),
+                Arguments.of("refiner.model", "'refiner': {'switchAt': 0.5}", "is required", "required field"),
+                Arguments.of("originalSize.width", "'originalSize': {'width': 0, 'height': 512}", "0", "≥ 1"),
+                Arguments.of("cropTopLeft.left", "'cropTopLeft': {'top': 0, 'left': -8}", "-8", "≥ 0"),
+                Arguments.of("aestheticScore", "'aestheticScore': 11", "11", "≤ 10"));
     }
 
     @ParameterizedTest(name = "{0}: {1}")
@@ -266,9 +276,27 @@ class JobParserTest {
         String prompt = "word ".repeat(76).trim();
         JobRejection rejection = reject(counting, job("'negativePrompt': '" + prompt + "'"));
         assertThat(rejection.violations()).singleElement().isEqualTo(new Violation("negativePrompt",
-                "is 76 tokens; the model reads only the first 75", "≤ 75 tokens"));
+                "is 76 tokens; the model reads only the first 75 (promptSyntax \"weighted\" encodes longer prompts in"
+                        + " chunks)", "≤ 75 tokens"));
         accept(counting, job("'negativePrompt': '" + "word ".repeat(75).trim() + "'"));
         accept(PARSER, job("'negativePrompt': '" + prompt + "'"));
+    }
+
+    @Test
+    void weightedPromptsMayRunToFourChunks() {
+        JobParser counting = PARSER.withTokenCounter(text -> text.split(" ").length);
+        String long300 = "word ".repeat(300).trim();
+        accept(counting, job("'promptSyntax': 'weighted', 'negativePrompt': '" + long300 + "'"));
+        JobRejection rejection = reject(counting, job("'promptSyntax': 'weighted', 'negativePrompt': '" + long300 + " more'"));
+        assertThat(rejection.violations()).singleElement().satisfies(v -> {
+            assertThat(v.field()).isEqualTo("negativePrompt");
+            assertThat(v.limit()).isEqualTo("≤ 300 tokens");
+        });
+        // A model configured for weighted prompts counts so for jobs that do not say.
+        accept(counting.withPromptSyntax(dev.easel.engine.tokenizer.PromptMode.WEIGHTED),
+                job("'negativePrompt': '" + long300 + "'"));
+        reject(counting.withPromptSyntax(dev.easel.engine.tokenizer.PromptMode.WEIGHTED),
+                job("'promptSyntax': 'plain', 'negativePrompt': '" + long300 + "'"));
     }
 
     @Test
@@ -276,7 +304,8 @@ class JobParserTest {
         JobLimits d = JobLimits.defaults();
         JobParser strict = new JobParser(new JobLimits(1024, 768, 512 * 512, 50, 2, 12, 75, d.maxInputImageBytes(),
                 1024, 768, 512 * 512, 64, 16)).withClock(Clock.fixed(NOW, ZoneOffset.UTC));
-        JobRejection rejection = reject(strict, job("'id': '" + "a".repeat(17) + "', 'height': 776, 'numImages': 3,"
+        JobRejection rejection = reject(strict, job("'id': '" + "a".repeat(17) + "', 'width': 512, 'height': 776,"
+                + " 'numImages': 3,"
                 + " 'steps': 51, 'guidanceScale': 12.5, 'metadata': {'k': '" + "v".repeat(60) + "'}"));
         assertThat(rejection.violations()).extracting(Violation::field, Violation::limit).containsExactly(
                 tuple("id", "≤ 16 characters"),

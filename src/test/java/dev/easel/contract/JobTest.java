@@ -7,6 +7,8 @@ import dev.easel.engine.image.RgbImage;
 import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.ImageInput;
+import dev.easel.engine.pipeline.MicroConditioning;
+import dev.easel.engine.tokenizer.PromptMode;
 import java.util.Optional;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -21,17 +23,18 @@ class JobTest {
     void mapsEveryFieldToTheEngineRequest() {
         GenerationPlan plan = job("'negativePrompt': 'ugly', 'width': 640, 'height': 384, 'steps': 20,"
                 + " 'guidanceScale': 5.5, 'scheduler': 'ddim', 'eta': 0.25, 'seed': 99, 'numImages': 3")
-                .toGenerationRequest(Optional.empty(), new SplittableRandom(1));
+                .toGenerationRequest(Optional.empty(), new SplittableRandom(1), JobDefaults.GENERIC, Optional.empty());
         GenerationRequest r = plan.request();
-        assertThat(r).isEqualTo(new GenerationRequest("a cat", "ugly", 640, 384, 20, 5.5f, Optional.of("ddim"), 0.25f,
-                99, 3, Optional.empty(), Optional.empty(), dev.easel.engine.pipeline.ClipOptions.NONE));
+        assertThat(r).isEqualTo(new GenerationRequest("a cat", Optional.of("ugly"), 640, 384, 20, 5.5f, Optional.of("ddim"),
+                0.25f, 99, 3, Optional.empty(), Optional.empty(), dev.easel.engine.pipeline.ClipOptions.NONE,
+                PromptMode.PLAIN, MicroConditioning.DEFAULT, Optional.empty()));
         assertThat(plan.seed()).isEqualTo(99);
         assertThat(plan.seedChosen()).isFalse();
     }
 
     @Test
     void defaultsAreTheEnginesDefaults() {
-        GenerationRequest r = job("'seed': 5").toGenerationRequest(Optional.empty(), new SplittableRandom(1)).request();
+        GenerationRequest r = job("'seed': 5").toGenerationRequest(Optional.empty(), new SplittableRandom(1), JobDefaults.GENERIC, Optional.empty()).request();
         assertThat(r).isEqualTo(GenerationRequest.builder("a cat").seed(5).build());
         assertThat(r.steps()).isEqualTo(30);
         assertThat(r.guidanceScale()).isEqualTo(7.5f);
@@ -42,22 +45,22 @@ class JobTest {
     @Test
     void drawsAndReportsASeedWhenAbsent() {
         Job job = job("");
-        GenerationPlan a = job.toGenerationRequest(Optional.empty(), new SplittableRandom(7));
-        GenerationPlan b = job.toGenerationRequest(Optional.empty(), new SplittableRandom(7));
+        GenerationPlan a = job.toGenerationRequest(Optional.empty(), new SplittableRandom(7), JobDefaults.GENERIC, Optional.empty());
+        GenerationPlan b = job.toGenerationRequest(Optional.empty(), new SplittableRandom(7), JobDefaults.GENERIC, Optional.empty());
         assertThat(a.seedChosen()).isTrue();
         assertThat(a.seed()).isEqualTo(a.request().seed()).isEqualTo(b.seed()).isBetween(0L, (1L << 32) - 1);
-        assertThat(job.toGenerationRequest(Optional.empty(), new SplittableRandom(8)).seed()).isNotEqualTo(a.seed());
+        assertThat(job.toGenerationRequest(Optional.empty(), new SplittableRandom(8), JobDefaults.GENERIC, Optional.empty()).seed()).isNotEqualTo(a.seed());
     }
 
     @Test
     void carriesTheImageInput() {
         ImageInput image = ImageInput.img2img(new RgbImage(8, 8, new byte[8 * 8 * 3]), 0.8f);
         Job job = job("'width': 8, 'height': 8, 'initImage': 's3://uploads/x.png'");
-        assertThat(job.toGenerationRequest(Optional.of(image), new SplittableRandom(1)).request().image())
+        assertThat(job.toGenerationRequest(Optional.of(image), new SplittableRandom(1), JobDefaults.GENERIC, Optional.empty()).request().image())
                 .containsSame(image);
-        assertThatThrownBy(() -> job.toGenerationRequest(Optional.empty(), new SplittableRandom(1)))
+        assertThatThrownBy(() -> job.toGenerationRequest(Optional.empty(), new SplittableRandom(1), JobDefaults.GENERIC, Optional.empty()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no decoded image");
-        assertThatThrownBy(() -> job("").toGenerationRequest(Optional.of(image), new SplittableRandom(1)))
+        assertThatThrownBy(() -> job("").toGenerationRequest(Optional.of(image), new SplittableRandom(1), JobDefaults.GENERIC, Optional.empty()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has no initImage");
     }
 }

@@ -3,6 +3,7 @@ package dev.easel.engine.bundle;
 import dev.easel.engine.scheduler.SchedulerConfig;
 import dev.easel.engine.tokenizer.ClipTokenizer;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -10,9 +11,19 @@ import java.util.Map;
  * pipeline index, the scheduler config, the tokenizer and the optional component configs.
  *
  * @param defaultScheduler the Easel scheduler name matching scheduler_config.json's _class_name
+ * @param tokenizers       one per text stage of the layout, in its order
  */
 public record BundleConfig(BundleLayout layout, ModelIndex modelIndex, SchedulerConfig scheduler,
-                           String defaultScheduler, ClipTokenizer tokenizer, ComponentConfigs components) {
+                           String defaultScheduler, List<ClipTokenizer> tokenizers, ComponentConfigs components) {
+
+    public BundleConfig {
+        tokenizers = List.copyOf(tokenizers);
+    }
+
+    /** The first text stage's tokenizer (SD's only one; SDXL's CLIP-L one; a refiner's OpenCLIP one). */
+    public ClipTokenizer tokenizer() {
+        return tokenizers.get(0);
+    }
 
     /** diffusers scheduler classes → Easel scheduler names. */
     private static final Map<String, String> SCHEDULER_CLASSES = Map.of(
@@ -33,7 +44,8 @@ public record BundleConfig(BundleLayout layout, ModelIndex modelIndex, Scheduler
         if ("dpmpp_2m".equals(defaultScheduler) && scheduler.useKarrasSigmas()) {
             defaultScheduler = "dpmpp_2m_karras";
         }
-        ClipTokenizer tokenizer = ClipTokenizer.load(layout.tokenizer());
-        return new BundleConfig(layout, index, scheduler, defaultScheduler, tokenizer, ComponentConfigs.read(layout));
+        List<ClipTokenizer> tokenizers = layout.texts().stream().map(stage -> ClipTokenizer.load(stage.tokenizer()))
+                .toList();
+        return new BundleConfig(layout, index, scheduler, defaultScheduler, tokenizers, ComponentConfigs.read(layout));
     }
 }

@@ -18,11 +18,13 @@ import java.util.OptionalInt;
  * @param latentChannels         vae_decoder (or vae_encoder) config.json latent_channels
  * @param vaeScalingFactor       vae config.json scaling_factor
  * @param vaeScaleFactor         image size / latent size, 2^(len(block_out_channels)-1)
+ * @param unetSampleSize         unet/config.json sample_size: the latent size the model was trained at
+ * @param forceUpcast            vae config.json force_upcast: the VAE must run in float32 (SDXL's)
  */
 public record ComponentConfigs(OptionalInt unetInChannels, OptionalInt crossAttentionDim,
                                OptionalInt textHiddenSize, OptionalInt maxPositionEmbeddings,
                                OptionalInt latentChannels, OptionalDouble vaeScalingFactor,
-                               OptionalInt vaeScaleFactor) {
+                               OptionalInt vaeScaleFactor, OptionalInt unetSampleSize, boolean forceUpcast) {
 
     public static ComponentConfigs read(BundleLayout layout) {
         Path unetFile = BundleLayout.configBeside(layout.unet());
@@ -42,7 +44,9 @@ public record ComponentConfigs(OptionalInt unetInChannels, OptionalInt crossAtte
                 text.map(n -> Json.optionalInt(n, "max_position_embeddings", textFile)).orElse(OptionalInt.empty()),
                 vae.map(n -> Json.optionalInt(n, "latent_channels", vaePath)).orElse(OptionalInt.empty()),
                 vae.map(n -> Json.optionalPositiveDouble(n, "scaling_factor", vaePath)).orElse(OptionalDouble.empty()),
-                vae.map(n -> scaleFactor(n, vaePath)).orElse(OptionalInt.empty()));
+                vae.map(n -> scaleFactor(n, vaePath)).orElse(OptionalInt.empty()),
+                unet.map(n -> Json.optionalInt(n, "sample_size", unetFile)).orElse(OptionalInt.empty()),
+                vae.map(n -> n.path("force_upcast").asBoolean(false)).orElse(false));
     }
 
     private static OptionalInt scaleFactor(JsonNode vae, Path file) {

@@ -13,8 +13,11 @@ import java.util.Map;
  * @param className        e.g. OnnxStableDiffusionPipeline
  * @param diffusersVersion version that wrote the bundle, "unknown" when absent
  * @param components       component name → [library, class name]
+ * @param forceZerosForEmptyPrompt SDXL: with no negative prompt at all, the negative conditioning is zeros
+ * @param requiresAestheticsScore  SDXL refiner: time ids carry an aesthetic score instead of the target size
  */
-public record ModelIndex(String className, String diffusersVersion, Map<String, List<String>> components) {
+public record ModelIndex(String className, String diffusersVersion, Map<String, List<String>> components,
+                         boolean forceZerosForEmptyPrompt, boolean requiresAestheticsScore) {
 
     public static ModelIndex read(Path file) {
         JsonNode root = Json.readObject(file);
@@ -29,7 +32,19 @@ public record ModelIndex(String className, String diffusersVersion, Map<String, 
             }
         }
         return new ModelIndex(className, Json.optionalString(root, "_diffusers_version").orElse("unknown"),
-                Map.copyOf(components));
+                Map.copyOf(components), flag(root, "force_zeros_for_empty_prompt", file),
+                flag(root, "requires_aesthetics_score", file));
+    }
+
+    private static boolean flag(JsonNode root, String key, Path file) {
+        JsonNode value = root.get(key);
+        if (value == null || value.isNull()) {
+            return false;
+        }
+        if (!value.isBoolean()) {
+            throw BundleException.inFile(file, "key '" + key + "' must be true or false, found " + value);
+        }
+        return value.asBoolean();
     }
 
     /** The component's class name (second entry), or empty string when the component is absent. */

@@ -1,6 +1,7 @@
 package dev.easel.engine.onnx;
 
 import ai.onnxruntime.OnnxJavaType;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -16,6 +17,8 @@ public final class Unet implements AutoCloseable {
     static final String TIMESTEP = "timestep";
     static final String TEXT = "encoder_hidden_states";
     static final String OUT = "out_sample";
+    static final String TEXT_EMBEDS = "text_embeds";
+    static final String TIME_IDS = "time_ids";
     private static final Set<OnnxJavaType> FLOAT_TYPES = Set.of(OnnxJavaType.FLOAT, OnnxJavaType.FLOAT16);
     private static final Set<OnnxJavaType> TIMESTEP_TYPES =
             Set.of(OnnxJavaType.FLOAT, OnnxJavaType.FLOAT16, OnnxJavaType.INT64, OnnxJavaType.INT32);
@@ -26,6 +29,10 @@ public final class Unet implements AutoCloseable {
     private final TensorSpec timestep;
     private final TensorSpec text;
     private final TensorSpec out;
+    /** SDXL only. */
+    private final Optional<TensorSpec> textEmbeds;
+    /** SDXL only. */
+    private final Optional<TensorSpec> timeIds;
 
     public Unet(OnnxModel model, OnnxSessions sessions) {
         this.model = model;
@@ -34,7 +41,13 @@ public final class Unet implements AutoCloseable {
         this.timestep = model.input(TIMESTEP, TIMESTEP_TYPES, Set.of(0, 1));
         this.text = model.input(TEXT, FLOAT_TYPES, Set.of(3));
         this.out = model.output(OUT, FLOAT_TYPES, Set.of(4));
-        model.requireOnlyInputs(Set.of(SAMPLE, TIMESTEP, TEXT));
+        this.textEmbeds = optionalInput(model, TEXT_EMBEDS);
+        this.timeIds = optionalInput(model, TIME_IDS);
+        if (textEmbeds.isPresent() != timeIds.isPresent()) {
+            throw model.error("has " + (textEmbeds.isPresent() ? "'text_embeds' but no 'time_ids'"
+                    : "'time_ids' but no 'text_embeds'") + " input; an SDXL UNet takes both");
+        }
+        model.requireOnlyInputs(Set.of(SAMPLE, TIMESTEP, TEXT, TEXT_EMBEDS, TIME_IDS));
     }
 
     /** in_channels when the graph fixes it (4, or 9 for inpainting models), else -1. */
@@ -47,9 +60,34 @@ public final class Unet implements AutoCloseable {
         return (int) out.dim(1);
     }
 
+    /** The text sequence the UNet attends over when the graph fixes it (77), else -1 (long prompts fit). */
+    public int textSequence() {
+        return (int) text.dim(1);
+    }
+
     /** The text hidden size the UNet attends over, when fixed, else -1. */
     public int textHiddenSize() {
         return (int) text.dim(2);
+    }
+
+    private static Optional<TensorSpec> optionalInput(OnnxModel model, String name) {
+        return model.inputs().containsKey(name)
+                ? Optional.of(model.input(name, FLOAT_TYPES, Set.of(2))) : Optional.empty();
+    }
+
+    /** Whether the UNet takes SDXL's added conditions ({@code text_embeds}, {@code time_ids}). */
+    public boolean addedConditions() {
+        return textEmbeds.isPresent();
+    }
+
+    /** Width of {@code text_embeds} when fixed, else -1 (also when absent). */
+    public int textEmbedsSize() {
+        return textEmbeds.map(spec -> (int) spec.dim(1)).orElse(-1);
+    }
+
+    /** Width of {@code time_ids} (6 base, 5 refiner) when fixed, else -1 (also when absent). */
+    public int timeIdsSize() {
+        return timeIds.map(spec -> (int) spec.dim(1)).orElse(-1);
     }
 
     /** Whether the timestep input is a scalar rather than one value per batch entry. */
@@ -62,12 +100,13 @@ public final class Unet implements AutoCloseable {
     }
 
     /**
-     * Allocates one job's tensors and writes its text embeddings once.
+     * Allocates one job's tensors and writes its conditioning once.
      *
-     * @param shape          the job's UNet batch and latent geometry
-     * @param textEmbeddings [shape.batch, sequence, hidden] row-major
+     * @param shape        the job's UNet batch and latent geometry
+     * @param conditioning one row per UNet batch entry
      */
-    public UnetRun start(UnetRun.Shape shape, float[] textEmbeddings, int sequence, int hidden) {
+    public UnetRun start(UnetRun.Shape shape, UnetConditioning conditioning) {
+        int hidden = conditioning.width();
         if (sample.isStatic(1) && sample.dim(1) != shape.inChannels()) {
             throw model.error("input " + sample + " takes " + sample.dim(1) + " channels; the pipeline prepared "
                     + shape.inChannels());
@@ -76,8 +115,26 @@ public final class Unet implements AutoCloseable {
             throw model.error("input " + text + " expects hidden size " + text.dim(2)
                     + " but the text encoder produces " + hidden);
         }
+        if (addedConditions() != conditioning.textEmbeds().isPresent()
+                || addedConditions() != conditioning.timeIds().isPresent()) {
+            throw model.error(addedConditions() ? "takes SDXL's 'text_embeds' and 'time_ids', which the pipeline did"
+                    + " not prepare" : "takes no 'text_embeds'/'time_ids', but the pipeline prepared them");
+        }
+        checkWidth(textEmbeds, conditioning.textEmbeds(), shape.batch());
+        checkWidth(timeIds, conditioning.timeIds(), shape.batch());
         return new UnetRun(model, sessions.environment(), new UnetRun.Types(sample.type(), timestep.type(),
-                text.type(), out.type(), scalarTimestep()), shape, textEmbeddings, sequence, hidden);
+                text.type(), out.type(), scalarTimestep(), textEmbeds.map(TensorSpec::type),
+                timeIds.map(TensorSpec::type)), shape, conditioning);
+    }
+
+    private void checkWidth(Optional<TensorSpec> spec, Optional<float[]> rows, int batch) {
+        if (spec.isPresent() && spec.get().isStatic(1)) {
+            int width = UnetConditioning.rowWidth(rows, batch);
+            if (width != spec.get().dim(1)) {
+                throw model.error("input " + spec.get() + " takes " + spec.get().dim(1) + " values per entry; the"
+                        + " pipeline prepared " + width);
+            }
+        }
     }
 
     @Override

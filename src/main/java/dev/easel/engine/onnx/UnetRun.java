@@ -5,7 +5,11 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession.Result;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -31,7 +35,7 @@ public final class UnetRun implements AutoCloseable {
     }
 
     record Types(OnnxJavaType sample, OnnxJavaType timestep, OnnxJavaType text, OnnxJavaType out,
-                 boolean scalarTimestep) {
+                 boolean scalarTimestep, Optional<OnnxJavaType> textEmbeds, Optional<OnnxJavaType> timeIds) {
     }
 
     private final OnnxModel model;
@@ -44,11 +48,15 @@ public final class UnetRun implements AutoCloseable {
     private final DirectTensor text;
     /** [batch, outChannels, height, width], pinned output */
     private final DirectTensor out;
+    /** SDXL: [batch, projection] and [batch, 5 or 6], written once */
+    private final List<DirectTensor> added = new ArrayList<>();
     private final Map<String, OnnxTensor> inputs;
     private final Map<String, OnnxTensor> pinned;
 
-    UnetRun(OnnxModel model, OrtEnvironment env, Types types, Shape shape, float[] textEmbeddings,
-            int sequence, int hidden) {
+    UnetRun(OnnxModel model, OrtEnvironment env, Types types, Shape shape, UnetConditioning conditioning) {
+        int sequence = conditioning.sequence();
+        int hidden = conditioning.width();
+        float[] textEmbeddings = conditioning.hidden();
         if (textEmbeddings.length != shape.batch() * sequence * hidden) {
             throw new IllegalArgumentException("text embeddings hold " + textEmbeddings.length + " values; expected "
                     + shape.batch() + "x" + sequence + "x" + hidden);
@@ -64,8 +72,28 @@ public final class UnetRun implements AutoCloseable {
         this.out = DirectTensor.allocate(env, types.out(), shape.batch(), shape.outChannels(), shape.height(),
                 shape.width());
         text.write(textEmbeddings, 0);
-        this.inputs = Map.of(Unet.SAMPLE, sample.tensor(), Unet.TIMESTEP, timestep.tensor(), Unet.TEXT, text.tensor());
+        Map<String, OnnxTensor> feeds = new HashMap<>(Map.of(Unet.SAMPLE, sample.tensor(), Unet.TIMESTEP,
+                timestep.tensor(), Unet.TEXT, text.tensor()));
+        addRows(env, types.textEmbeds(), conditioning.textEmbeds(), shape.batch()).ifPresent(t -> {
+            feeds.put(Unet.TEXT_EMBEDS, t.tensor());
+        });
+        addRows(env, types.timeIds(), conditioning.timeIds(), shape.batch()).ifPresent(t -> {
+            feeds.put(Unet.TIME_IDS, t.tensor());
+        });
+        this.inputs = Map.copyOf(feeds);
         this.pinned = Map.of(Unet.OUT, out.tensor());
+    }
+
+    /** Allocates and writes one [batch, width] added condition, kept for closing. */
+    private Optional<DirectTensor> addRows(OrtEnvironment env, Optional<OnnxJavaType> type, Optional<float[]> rows,
+                                           int batch) {
+        if (type.isEmpty() || rows.isEmpty()) {
+            return Optional.empty();
+        }
+        DirectTensor tensor = DirectTensor.allocate(env, type.get(), batch, rows.get().length / batch);
+        added.add(tensor);
+        tensor.write(rows.get(), 0);
+        return Optional.of(tensor);
     }
 
     public Shape shape() {
@@ -95,5 +123,6 @@ public final class UnetRun implements AutoCloseable {
         timestep.close();
         text.close();
         out.close();
+        added.forEach(DirectTensor::close);
     }
 }

@@ -1,6 +1,7 @@
 package dev.easel.engine.pipeline;
 
 import dev.easel.engine.noise.BatchNoise;
+import dev.easel.engine.onnx.UnetConditioning;
 import dev.easel.engine.onnx.UnetRun;
 import dev.easel.engine.scheduler.Scheduler;
 import java.util.function.Supplier;
@@ -37,12 +38,14 @@ final class DenoisingLoop implements AutoCloseable {
     /**
      * @param scheduler  the job's scheduler, timesteps set
      * @param restart    a fresh scheduler with the same timesteps, for steering that leaves its history behind
-     * @param text       [unetBatch, sequence, hidden] text embeddings
+     * @param conditioning one row per UNet batch entry (text states; SDXL's pooled text and time ids)
      * @param guidance   classifier-free guidance scale
      * @param noise      the job's noise, for stochastic schedulers
+     * @param end        index of the timestep the run stops before (all of them, unless a refiner takes over)
      */
     record Setup(Scheduler scheduler, Supplier<Scheduler> restart, DiffusionPipeline.JobShape shape,
-                 DiffusionPipeline.Start start, float[] text, float guidance, BatchNoise noise) {
+                 DiffusionPipeline.Start start, UnetConditioning conditioning, float guidance, BatchNoise noise,
+                 int end) {
     }
 
     private final Setup setup;
@@ -74,10 +77,8 @@ final class DenoisingLoop implements AutoCloseable {
         for (int b = 0; b < shape.unetBatch() && extra.length > 0; b++) {
             System.arraycopy(extra, 0, input, b * perInput + perImage, extra.length);
         }
-        int sequence = model.config().tokenizer().maxLength();
-        int hidden = setup.text().length / (shape.unetBatch() * sequence);
         this.unet = model.unet().start(new UnetRun.Shape(shape.unetBatch(), inChannels, shape.channels(), shape.height(),
-                shape.width()), setup.text(), sequence, hidden);
+                shape.width()), setup.conditioning());
     }
 
     DiffusionPipeline.JobShape shape() {
@@ -124,16 +125,17 @@ final class DenoisingLoop implements AutoCloseable {
         }
     }
 
-    /** Runs the schedule from the start index to the end, leaving the result in the start's latents. */
+    /** Runs the schedule from the start index to its end, leaving the result in the start's latents. */
     void run(Steering steering, ProgressListener progress, Cancellation cancellation) {
         float[] latents = setup.start().latents();
         DiffusionPipeline.AfterStep afterStep = setup.start().afterStep();
         /* [n, C, h, w]: the guided prediction */
         float[] guided = new float[shape.latentSize()];
         int count = timesteps.length;
+        int end = setup.end();
         int first = first();
         boolean predicted = false;
-        for (int i = first; i < count; i++) {
+        for (int i = first; i < end; i++) {
             cancellation.check();
             if (!predicted) {
                 predict(latents, i, guided);
@@ -146,7 +148,7 @@ final class DenoisingLoop implements AutoCloseable {
                 clock.scheduler += System.nanoTime() - t0;
             }
             afterStep.apply(scheduler, i + 1, count, latents);
-            progress.onStep(i - first + 1, count - first);
+            progress.onStep(i - first + 1, end - first);
         }
     }
 

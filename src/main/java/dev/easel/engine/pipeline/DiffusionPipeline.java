@@ -4,11 +4,11 @@ import dev.easel.engine.image.GrayImage;
 import dev.easel.engine.image.ImageTensors;
 import dev.easel.engine.image.RgbImage;
 import dev.easel.engine.noise.BatchNoise;
+import dev.easel.engine.onnx.UnetConditioning;
 import dev.easel.engine.onnx.VaeDecoder;
 import dev.easel.engine.onnx.VaeEncoder;
 import dev.easel.engine.scheduler.Scheduler;
 import dev.easel.engine.scheduler.Schedulers;
-import dev.easel.engine.tokenizer.ClipTokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -78,11 +78,11 @@ public final class DiffusionPipeline {
     private GenerationResult run(GenerationRequest request, ProgressListener progress, Cancellation cancellation) {
         StageTimings.Clock clock = new StageTimings.Clock();
         ModelGeometry g = model.geometry();
-        Scheduler scheduler = scheduler(request);
+        Scheduler scheduler = scheduler(request, model);
         JobShape shape = new JobShape(request.numImages(), g.latentChannels(), request.height() / g.vaeScaleFactor(),
                 request.width() / g.vaeScaleFactor(), request.guided() ? 2 : 1);
 
-        float[] text = encodeText(request, shape, clock);
+        UnetConditioning text = new TextConditioner(model).condition(request, shape, clock);
         BatchNoise noise = BatchNoise.seeded(request.seed(), shape.images(), shape.perImage());
         // Always draw the seeded start noise so the step noise that follows is the same with or
         // without supplied noise: supplying the seeded noise reproduces the seeded run exactly.
@@ -93,16 +93,25 @@ public final class DiffusionPipeline {
         Start start = prepare(request, shape, scheduler, initialNoise, clock);
         Optional<ClipObjective> objective = request.clip().active()
                 ? Optional.of(new ClipObjective(model.clip("clip"), request, clock)) : Optional.empty();
-        DenoisingLoop.Setup setup = new DenoisingLoop.Setup(scheduler, () -> scheduler(request), shape, start, text,
-                request.guidanceScale(), noise);
+        Optional<Handover> handover = request.refiner()
+                .map(r -> Handover.of(r, scheduler, request, this, start.startIndex()));
+        int end = handover.map(Handover::baseEnd).orElse(scheduler.timesteps().length);
+        ProgressListener baseProgress = handover.map(h -> h.baseProgress(progress)).orElse(progress);
+        DenoisingLoop.Setup setup = new DenoisingLoop.Setup(scheduler, () -> scheduler(request, model), shape, start,
+                text, request.guidanceScale(), noise, end);
         try (DenoisingLoop loop = new DenoisingLoop(model, setup, clock);
              ClipSteering steering = ClipSteering.create(new ClipSteering.Job(model, request, shape, start.startIndex(),
                      scheduler.timesteps().length), objective, limits.clip(), clock)) {
-            loop.run(steering, progress, cancellation);
+            loop.run(steering, baseProgress, cancellation);
+        }
+        StableDiffusionModel decoder = model;
+        if (handover.isPresent()) {
+            handover.get().refine(new Handover.Base(shape, start.latents(), noise, clock), progress, cancellation);
+            decoder = handover.get().refiner().model();
         }
         float[] finalLatents = start.latents().clone();
         cancellation.check();
-        List<GeneratedImage> images = decode(start.latents(), shape, request, clock);
+        List<GeneratedImage> images = decode(decoder, start.latents(), shape, request, clock);
         if (objective.isEmpty()) {
             return new GenerationResult(images, finalLatents, clock.stop(), new double[0]);
         }
@@ -180,11 +189,15 @@ public final class DiffusionPipeline {
         return request.scheduler().orElse(model.config().defaultScheduler());
     }
 
-    /** A fresh scheduler with the request's timesteps set; its own limits surface as request errors. */
-    private Scheduler scheduler(GenerationRequest request) {
+    /**
+     * A fresh scheduler for {@code owner}'s config (the base's or the refiner's) with the request's
+     * timesteps set; its own limits surface as request errors.
+     */
+    Scheduler scheduler(GenerationRequest request, StableDiffusionModel owner) {
         Scheduler scheduler;
         try {
-            scheduler = Schedulers.create(schedulerName(request), model.config().scheduler(), request.eta());
+            String name = request.scheduler().orElse(owner.config().defaultScheduler());
+            scheduler = Schedulers.create(name, owner.config().scheduler(), request.eta());
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException("scheduler", e.getMessage());
         }
@@ -194,29 +207,6 @@ public final class DiffusionPipeline {
             throw new InvalidRequestException("steps", e.getMessage());
         }
         return scheduler;
-    }
-
-    /** Token ids → [branches·n, sequence, hidden]: n copies of the negative, then n of the prompt. */
-    private float[] encodeText(GenerationRequest request, JobShape shape, StageTimings.Clock clock) {
-        long t0 = System.nanoTime();
-        ClipTokenizer tokenizer = model.config().tokenizer();
-        int seq = tokenizer.maxLength();
-        int[] ids = new int[shape.branches() * seq];
-        if (shape.branches() == 2) {
-            System.arraycopy(tokenizer.encodePadded(request.negativePrompt()), 0, ids, 0, seq);
-        }
-        System.arraycopy(tokenizer.encodePadded(request.prompt()), 0, ids, (shape.branches() - 1) * seq, seq);
-        long t1 = System.nanoTime();
-        float[] distinct = model.textEncoder().encode(ids, shape.branches(), seq);
-        long t2 = System.nanoTime();
-        clock.tokenize += t1 - t0;
-        clock.textEncode += t2 - t1;
-        int rowSize = distinct.length / shape.branches();
-        float[] text = new float[shape.unetBatch() * rowSize];
-        for (int b = 0; b < shape.unetBatch(); b++) {
-            System.arraycopy(distinct, (b / shape.images()) * rowSize, text, b * rowSize, rowSize);
-        }
-        return text;
     }
 
     private Start prepare(GenerationRequest request, JobShape shape, Scheduler scheduler, float[] initialNoise,
@@ -304,8 +294,8 @@ public final class DiffusionPipeline {
         }
     }
 
-    private List<GeneratedImage> decode(float[] latents, JobShape shape, GenerationRequest request,
-                                        StageTimings.Clock clock) {
+    private static List<GeneratedImage> decode(StableDiffusionModel model, float[] latents, JobShape shape,
+                                               GenerationRequest request, StageTimings.Clock clock) {
         ModelGeometry g = model.geometry();
         float inverse = 1f / g.scalingFactor();
         float[] unscaled = scaled(latents, inverse);

@@ -14,6 +14,12 @@ package dev.easel.engine.pipeline;
 public record GenerationLimits(int maxSide, long maxPixels, int maxSteps, int maxImages, float maxGuidance,
                                ClipLimits clip) {
 
+    /**
+     * How many chunks of 75 tokens a weighted prompt may span: each chunk is one more run of every
+     * text encoder, and "BREAK BREAK …" makes chunks without tokens.
+     */
+    public static final int MAX_PROMPT_CHUNKS = 4;
+
     /** Limits with the default CLIP limits. */
     public GenerationLimits(int maxSide, long maxPixels, int maxSteps, int maxImages, float maxGuidance) {
         this(maxSide, maxPixels, maxSteps, maxImages, maxGuidance, ClipLimits.defaults());

@@ -38,7 +38,7 @@ public final class GenerationMetadata {
         String size = request.width() + "x" + request.height();
         String guidance = format(request.guidanceScale());
         text.put("prompt", request.prompt());
-        text.put("negative_prompt", request.negativePrompt());
+        request.negativePrompt().ifPresent(negative -> text.put("negative_prompt", negative));
         text.put("steps", Integer.toString(request.steps()));
         text.put("scheduler", scheduler);
         text.put("guidance_scale", guidance);
@@ -49,6 +49,13 @@ public final class GenerationMetadata {
             text.put("strength", format(input.strength()));
             text.put("mode", input.mask().isPresent() ? "inpaint" : "img2img");
         });
+        if (request.promptSyntax() != dev.easel.engine.tokenizer.PromptMode.PLAIN) {
+            text.put("prompt_syntax", request.promptSyntax().wireName());
+        }
+        request.refiner().ifPresent(r -> text.put("refiner", r.model().name() + " from " + format((float) r.switchAt())));
+        if (!request.micro().equals(MicroConditioning.DEFAULT)) {
+            text.put("micro_conditioning", request.micro().toString());
+        }
         ClipOptions clip = request.clip();
         clip.rerankCandidates().ifPresent(n -> text.put("rerank_candidates", Integer.toString(n)));
         clip.verifier().ifPresent(v -> text.put("verifier", v.branches() + " branches "
@@ -64,7 +71,8 @@ public final class GenerationMetadata {
             text.put("clip_score", score);
         }
         text.put("parameters", request.prompt()
-                + (request.negativePrompt().isEmpty() ? "" : "\nNegative prompt: " + request.negativePrompt())
+                + (request.negativePrompt().orElse("").isEmpty() ? "" : "\nNegative prompt: "
+                        + request.negativePrompt().get())
                 + "\nSteps: " + request.steps() + ", Sampler: " + scheduler + ", CFG scale: " + guidance
                 + ", Seed: " + seed + ", Size: " + size + ", Model: " + model
                 + (score == null ? "" : ", CLIP score: " + score));

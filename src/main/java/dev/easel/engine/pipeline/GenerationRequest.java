@@ -1,12 +1,15 @@
 package dev.easel.engine.pipeline;
 
+import dev.easel.engine.tokenizer.PromptMode;
 import java.util.Optional;
 
 /**
  * One generation: what to draw and how. Build with {@link #builder(String)}.
  *
  * @param prompt         what to draw
- * @param negativePrompt what to steer away from (the unconditional branch of guidance)
+ * @param negativePrompt what to steer away from (the unconditional branch of guidance); empty = none given,
+ *                       which SDXL bundles with force_zeros_for_empty_prompt answer with zero conditioning,
+ *                       while an explicit "" is encoded
  * @param width          image width in pixels, a multiple of the VAE scale factor
  * @param height         image height in pixels, a multiple of the VAE scale factor
  * @param steps          denoising steps
@@ -18,11 +21,15 @@ import java.util.Optional;
  * @param image          img2img / inpainting input; empty for text-to-image
  * @param initialNoise   N(0,1) starting noise [numImages, C, h, w] instead of the seeded one
  * @param clip           CLIP scoring, reranking, verifier search, guidance and edits ({@link ClipOptions#NONE}: none)
+ * @param promptSyntax   how the prompts are read: plain text, or AUTOMATIC1111's weights and chunks
+ * @param micro          SDXL's size/crop/aesthetic conditioning
+ * @param refiner        an SDXL refiner that finishes the schedule
  */
-public record GenerationRequest(String prompt, String negativePrompt, int width, int height, int steps,
+public record GenerationRequest(String prompt, Optional<String> negativePrompt, int width, int height, int steps,
                                 float guidanceScale, Optional<String> scheduler, float eta, long seed,
                                 int numImages, Optional<ImageInput> image, Optional<float[]> initialNoise,
-                                ClipOptions clip) {
+                                ClipOptions clip, PromptMode promptSyntax, MicroConditioning micro,
+                                Optional<Refiner> refiner) {
 
     public static Builder builder(String prompt) {
         return new Builder(prompt);
@@ -32,7 +39,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int width,
     GenerationRequest candidates(int count) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, eta, seed,
                 count, image, initialNoise, new ClipOptions(true, java.util.OptionalInt.empty(), clip.verifier(),
-                        clip.guidanceScale(), clip.edit()));
+                        clip.guidanceScale(), clip.edit()), promptSyntax, micro, refiner);
     }
 
     /** Whether classifier-free guidance runs (two UNet passes per step, batched). */
@@ -43,7 +50,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int width,
     /** Fluent construction with Stable Diffusion's usual defaults. */
     public static final class Builder {
         private final String prompt;
-        private String negativePrompt = "";
+        private Optional<String> negativePrompt = Optional.empty();
         private int width = 512;
         private int height = 512;
         private int steps = 30;
@@ -55,13 +62,37 @@ public record GenerationRequest(String prompt, String negativePrompt, int width,
         private Optional<ImageInput> image = Optional.empty();
         private Optional<float[]> initialNoise = Optional.empty();
         private ClipOptions clip = ClipOptions.NONE;
+        private PromptMode promptSyntax = PromptMode.PLAIN;
+        private MicroConditioning micro = MicroConditioning.DEFAULT;
+        private Optional<Refiner> refiner = Optional.empty();
 
         private Builder(String prompt) {
             this.prompt = prompt;
         }
 
+        /** An explicit negative prompt; "" is encoded (SDXL tells it from none). */
         public Builder negativePrompt(String value) {
+            this.negativePrompt = Optional.of(value);
+            return this;
+        }
+
+        public Builder negativePrompt(Optional<String> value) {
             this.negativePrompt = value;
+            return this;
+        }
+
+        public Builder promptSyntax(PromptMode value) {
+            this.promptSyntax = value;
+            return this;
+        }
+
+        public Builder micro(MicroConditioning value) {
+            this.micro = value;
+            return this;
+        }
+
+        public Builder refiner(Refiner value) {
+            this.refiner = Optional.of(value);
             return this;
         }
 
@@ -118,7 +149,7 @@ public record GenerationRequest(String prompt, String negativePrompt, int width,
 
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, eta,
-                    seed, numImages, image, initialNoise, clip);
+                    seed, numImages, image, initialNoise, clip, promptSyntax, micro, refiner);
         }
     }
 }

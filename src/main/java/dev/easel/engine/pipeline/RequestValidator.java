@@ -12,8 +12,8 @@ final class RequestValidator {
         if (r.prompt() == null) {
             throw new InvalidRequestException("prompt", "is required");
         }
-        if (r.negativePrompt() == null) {
-            throw new InvalidRequestException("negativePrompt", "must be a string (empty for none)");
+        if (r.negativePrompt() == null || r.negativePrompt().isPresent() && r.negativePrompt().get() == null) {
+            throw new InvalidRequestException("negativePrompt", "must be a string, or absent for none");
         }
         side("width", r.width(), g, limits);
         side("height", r.height(), g, limits);
@@ -33,6 +33,7 @@ final class RequestValidator {
         }
         r.image().ifPresent(input -> image(input, r));
         clip(r, limits.clip());
+        r.refiner().ifPresent(refiner -> refiner(refiner, r, g));
         r.initialNoise().ifPresent(noise -> {
             long expected = (long) r.numImages() * g.latentChannels() * (r.height() / g.vaeScaleFactor())
                     * (r.width() / g.vaeScaleFactor());
@@ -78,6 +79,26 @@ final class RequestValidator {
                         + " or verifier (directional gradient guidance is not available)");
             }
         });
+    }
+
+    private static void refiner(Refiner refiner, GenerationRequest r, ModelGeometry g) {
+        if (!(refiner.switchAt() > 0 && refiner.switchAt() < 1)) {
+            throw new InvalidRequestException("refiner.switchAt", "must be between 0 and 1 (exclusive), got "
+                    + refiner.switchAt());
+        }
+        ModelGeometry own = refiner.model().geometry();
+        if (own.latentChannels() != g.latentChannels() || own.vaeScaleFactor() != g.vaeScaleFactor()) {
+            throw new InvalidRequestException("refiner.model", "model '" + refiner.model().name() + "' has "
+                    + own.latentChannels() + " latent channels at 1/" + own.vaeScaleFactor() + " scale; the base has "
+                    + g.latentChannels() + " at 1/" + g.vaeScaleFactor() + ": a refiner must share its latent space");
+        }
+        if (own.inpaintingUnet() || g.inpaintingUnet() || r.image().flatMap(ImageInput::mask).isPresent()) {
+            throw new InvalidRequestException("refiner", "is not available for inpainting");
+        }
+        if (r.clip().verifier().isPresent() || r.clip().guidanceScale().isPresent()) {
+            throw new InvalidRequestException("refiner", "cannot be combined with verifier search or CLIP guidance,"
+                    + " which steer the base's loop only");
+        }
     }
 
     private static void side(String field, int value, ModelGeometry g, GenerationLimits limits) {

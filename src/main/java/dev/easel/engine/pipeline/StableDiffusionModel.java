@@ -33,7 +33,8 @@ public final class StableDiffusionModel implements AutoCloseable {
 
     private final String name;
     private final BundleConfig config;
-    private final TextEncoder textEncoder;
+    /** One per text stage of the layout, in its order. */
+    private final List<TextEncoder> textEncoders;
     private final Unet unet;
     private final VaeDecoder vaeDecoder;
     private final Optional<VaeEncoder> vaeEncoder;
@@ -42,20 +43,21 @@ public final class StableDiffusionModel implements AutoCloseable {
     private final ModelGeometry geometry;
 
     /** The bundle's models; the CLIP ones are optional. */
-    private record Parts(TextEncoder textEncoder, Unet unet, VaeDecoder vaeDecoder, Optional<VaeEncoder> vaeEncoder,
+    private record Parts(List<TextEncoder> textEncoders, Unet unet, VaeDecoder vaeDecoder, Optional<VaeEncoder> vaeEncoder,
                          Optional<ClipModel> clip, Optional<ClipGuidanceModel> clipGuidance) {
     }
 
     private StableDiffusionModel(String name, BundleConfig config, Parts parts) {
         this.name = name;
         this.config = config;
-        this.textEncoder = parts.textEncoder();
+        this.textEncoders = List.copyOf(parts.textEncoders());
         this.unet = parts.unet();
         this.vaeDecoder = parts.vaeDecoder();
         this.vaeEncoder = parts.vaeEncoder();
         this.clip = parts.clip();
         this.clipGuidance = parts.clipGuidance();
         this.geometry = resolveGeometry();
+        checkAddedConditions();
         checkClipGuidance();
     }
 
@@ -81,7 +83,10 @@ public final class StableDiffusionModel implements AutoCloseable {
         OnnxSessions sessions = new OnnxSessions(options);
         List<AutoCloseable> opened = new ArrayList<>();
         try {
-            TextEncoder text = opened(opened, new TextEncoder(OnnxModel.open(sessions, layout.textEncoder()), sessions));
+            List<TextEncoder> texts = new ArrayList<>();
+            for (BundleLayout.TextStage stage : layout.texts()) {
+                texts.add(opened(opened, new TextEncoder(OnnxModel.open(sessions, stage.encoder()), sessions)));
+            }
             Unet unet = opened(opened, new Unet(OnnxModel.open(sessions, layout.unet()), sessions));
             VaeDecoder decoder = opened(opened, new VaeDecoder(OnnxModel.open(sessions, layout.vaeDecoder()), sessions));
             Optional<VaeEncoder> encoder = layout.vaeEncoder()
@@ -92,7 +97,7 @@ public final class StableDiffusionModel implements AutoCloseable {
             Optional<ClipGuidanceModel> guidance = java.nio.file.Files.isRegularFile(guidanceFile)
                     ? Optional.of(opened(opened, new ClipGuidanceModel(OnnxModel.open(sessions, guidanceFile), sessions)))
                     : Optional.empty();
-            return new StableDiffusionModel(name, config, new Parts(text, unet, decoder, encoder, clip, guidance));
+            return new StableDiffusionModel(name, config, new Parts(texts, unet, decoder, encoder, clip, guidance));
         } catch (RuntimeException e) {
             for (AutoCloseable c : opened) {
                 closeQuietly(c);
@@ -118,16 +123,25 @@ public final class StableDiffusionModel implements AutoCloseable {
             throw unet.model().error("input 'sample' has " + in + " channels; expected " + latent + " (text-to-image) or "
                     + (2 * latent + 1) + " (inpainting: latents, mask, masked-image latents)");
         }
-        int hidden = firstKnown(textEncoder.hiddenSize(), cfg.textHiddenSize().orElse(-1), unet.textHiddenSize(), -1);
+        int hidden = textWidth(cfg);
         if (unet.textHiddenSize() > 0 && hidden > 0 && unet.textHiddenSize() != hidden) {
             throw unet.model().error("input 'encoder_hidden_states' expects hidden size " + unet.textHiddenSize()
-                    + " but the text encoder (" + textEncoder.model().file() + ") produces " + hidden);
+                    + " but the text encoder" + (textEncoders.size() > 1 ? "s (" : " (") + encoderFiles()
+                    + ") produce" + (textEncoders.size() > 1 ? " " : "s ") + hidden);
         }
         int maxTokens = config.tokenizer().maxLength();
-        if (textEncoder.sequenceLength() > 0 && textEncoder.sequenceLength() != maxTokens) {
-            throw textEncoder.model().error("input 'input_ids' takes " + textEncoder.sequenceLength()
-                    + " tokens but " + config.layout().tokenizer().resolve("tokenizer_config.json")
-                    + " sets model_max_length " + maxTokens);
+        for (int i = 0; i < textEncoders.size(); i++) {
+            TextEncoder encoder = textEncoders.get(i);
+            int length = config.tokenizers().get(i).maxLength();
+            if (encoder.sequenceLength() > 0 && encoder.sequenceLength() != length) {
+                throw encoder.model().error("input 'input_ids' takes " + encoder.sequenceLength() + " tokens but "
+                        + config.layout().texts().get(i).tokenizer().resolve("tokenizer_config.json")
+                        + " sets model_max_length " + length);
+            }
+            if (length != maxTokens) {
+                throw encoder.model().error("its tokenizer pads to " + length + " tokens but the first pads to "
+                        + maxTokens + "; both encoders' states are concatenated token by token");
+            }
         }
         int scale = cfg.vaeScaleFactor().orElseGet(() -> vaeDecoder.measureScaleFactor(latent));
         float scaling = (float) cfg.vaeScalingFactor().orElseGet(() -> {
@@ -136,6 +150,94 @@ public final class StableDiffusionModel implements AutoCloseable {
             return DEFAULT_SCALING_FACTOR;
         });
         return new ModelGeometry(latent, in, scale, scaling, hidden, maxTokens);
+    }
+
+    /** The UNet's text width: SD's encoder's last layer, or SDXL's encoders' penultimate layers side by side. */
+    private int textWidth(ComponentConfigs cfg) {
+        if (!unet.addedConditions()) {
+            return firstKnown(textEncoders.get(0).hiddenSize(TextEncoder.Layer.LAST), cfg.textHiddenSize().orElse(-1),
+                    unet.textHiddenSize(), -1);
+        }
+        int sum = 0;
+        for (TextEncoder encoder : textEncoders) {
+            int width = encoder.hiddenSize(TextEncoder.Layer.PENULTIMATE);
+            if (width <= 0) {
+                return unet.textHiddenSize();
+            }
+            sum += width;
+        }
+        return sum;
+    }
+
+    private String encoderFiles() {
+        return String.join(", ", textEncoders.stream().map(e -> e.model().file().toString()).toList());
+    }
+
+    /**
+     * SDXL: the UNet's {@code text_embeds} come from the last encoder's projection and its
+     * {@code time_ids} layout (6 values, or 5 with the refiner's aesthetic score) agrees with
+     * model_index.json.
+     */
+    private void checkAddedConditions() {
+        if (!unet.addedConditions()) {
+            return;
+        }
+        TextEncoder pooled = textEncoders.get(textEncoders.size() - 1);
+        if (!pooled.hasTextEmbeds()) {
+            throw pooled.model().error("has no output 'text_embeds', but the UNet (" + unet.model().file()
+                    + ") takes the pooled text embedding of the bundle's last text encoder");
+        }
+        if (unet.textEmbedsSize() > 0 && pooled.textEmbedsSize() > 0 && unet.textEmbedsSize() != pooled.textEmbedsSize()) {
+            throw unet.model().error("input 'text_embeds' takes " + unet.textEmbedsSize() + " values but "
+                    + pooled.model().file() + " projects to " + pooled.textEmbedsSize());
+        }
+        int timeIds = unet.timeIdsSize();
+        if (timeIds > 0 && timeIds != 5 && timeIds != 6) {
+            throw unet.model().error("input 'time_ids' takes " + timeIds + " values; SDXL's take 6 (original size,"
+                    + " crop, target size) or 5 (the refiner's: original size, crop, aesthetic score)");
+        }
+        if (timeIds > 0 && (timeIds == 5) != config.modelIndex().requiresAestheticsScore()) {
+            throw unet.model().error("input 'time_ids' takes " + timeIds + " values but model_index.json says"
+                    + " requires_aesthetics_score " + config.modelIndex().requiresAestheticsScore());
+        }
+    }
+
+    /** Whether this is an SDXL-family bundle (its UNet takes {@code text_embeds} and {@code time_ids}). */
+    public boolean xl() {
+        return unet.addedConditions();
+    }
+
+    /** Whether the UNet's time ids carry an aesthetic score (the SDXL refiner) rather than a target size. */
+    boolean aestheticTimeIds() {
+        int width = unet.timeIdsSize();
+        return width > 0 ? width == 5 : config.modelIndex().requiresAestheticsScore();
+    }
+
+    /**
+     * What a request that leaves them out gets, as diffusers derives it: the size the UNet was
+     * trained at (config sample_size × the VAE's scale factor; else 1024 for SDXL, 512 for SD),
+     * and the step count and guidance of the bundle's kind: few-step schedules (an LCM scheduler,
+     * or "trailing" timestep spacing as SD-Turbo and SDXL-Turbo ship) 4 steps with LCM's guidance
+     * off and 1 step unguided for Turbo; otherwise 30 steps at guidance 7.5.
+     */
+    public ModelDefaults defaults() {
+        int side = config.components().unetSampleSize().orElse(xl() ? 128 : 64) * geometry.vaeScaleFactor();
+        String scheduler = config.defaultScheduler();
+        if ("lcm".equals(scheduler)) {
+            return new ModelDefaults(side, side, 4, 1f);
+        }
+        if (config.scheduler().timestepSpacing() == dev.easel.engine.scheduler.SchedulerConfig.TimestepSpacing.TRAILING) {
+            return new ModelDefaults(side, side, 1, 0f);
+        }
+        return new ModelDefaults(side, side, ModelDefaults.STEPS, ModelDefaults.GUIDANCE);
+    }
+
+    /** The bundle's family, for messages and the models endpoint: "SD", "SDXL" or "SDXL refiner". */
+    public String kind() {
+        if (!xl()) {
+            return "SD";
+        }
+        return aestheticTimeIds() ? "SDXL refiner" : "SDXL";
     }
 
     private void checkClipGuidance() {
@@ -179,8 +281,14 @@ public final class StableDiffusionModel implements AutoCloseable {
         return geometry;
     }
 
+    /** The first text encoder (SD's only one). */
     TextEncoder textEncoder() {
-        return textEncoder;
+        return textEncoders.get(0);
+    }
+
+    /** Every text encoder, in the layout's order. */
+    List<TextEncoder> textEncoders() {
+        return textEncoders;
     }
 
     Unet unet() {
@@ -218,7 +326,7 @@ public final class StableDiffusionModel implements AutoCloseable {
     public void close() {
         clip.ifPresent(StableDiffusionModel::closeQuietly);
         clipGuidance.ifPresent(StableDiffusionModel::closeQuietly);
-        closeQuietly(textEncoder);
+        textEncoders.forEach(StableDiffusionModel::closeQuietly);
         closeQuietly(unet);
         closeQuietly(vaeDecoder);
         vaeEncoder.ifPresent(StableDiffusionModel::closeQuietly);

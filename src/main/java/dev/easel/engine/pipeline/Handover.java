@@ -1,0 +1,108 @@
+package dev.easel.engine.pipeline;
+
+import dev.easel.engine.noise.BatchNoise;
+import dev.easel.engine.onnx.UnetConditioning;
+import dev.easel.engine.scheduler.Scheduler;
+
+/**
+ * The hand-over from an SDXL base to its refiner, as diffusers' ensemble of expert denoisers: with
+ * {@code cutoff = round(T − switchAt·T)} (T = num_train_timesteps) the base takes the timesteps
+ * {@code ≥ cutoff} ({@code denoising_end}) and the refiner, on a fresh scheduler of its own config
+ * with the same step count, those {@code < cutoff} ({@code denoising_start}), continuing from the
+ * base's latents without new noise. Guidance, seed and noise stream carry over; the refiner's own
+ * text conditioning (its one encoder, aesthetic-score time ids) replaces the base's.
+ */
+final class Handover {
+
+    /** Where the base left the job: the latents the refiner continues in place. */
+    record Base(DiffusionPipeline.JobShape shape, float[] latents, BatchNoise noise, StageTimings.Clock clock) {
+    }
+
+    private final Refiner refiner;
+    private final GenerationRequest request;
+    private final DiffusionPipeline pipeline;
+    private final int baseEnd;
+    private final int baseSteps;
+    private final Scheduler scheduler;
+    private final int refinerStart;
+
+    private Handover(Refiner refiner, GenerationRequest request, DiffusionPipeline pipeline, Indices indices) {
+        this.refiner = refiner;
+        this.request = request;
+        this.pipeline = pipeline;
+        this.baseEnd = indices.baseEnd();
+        this.baseSteps = indices.baseSteps();
+        this.scheduler = indices.scheduler();
+        this.refinerStart = indices.refinerStart();
+    }
+
+    private record Indices(int baseEnd, int baseSteps, Scheduler scheduler, int refinerStart) {
+    }
+
+    /**
+     * Splits the schedule.
+     *
+     * @param base  the base's scheduler, timesteps set
+     * @param first the base's first timestep index (later than 0 for image-to-image)
+     */
+    static Handover of(Refiner refiner, Scheduler base, GenerationRequest request, DiffusionPipeline pipeline,
+                       int first) {
+        int trainSteps = pipeline.model().config().scheduler().numTrainTimesteps();
+        double cutoff = Math.round(trainSteps - refiner.switchAt() * trainSteps);
+        double[] baseTimesteps = base.timesteps();
+        int end = 0;
+        while (end < baseTimesteps.length && baseTimesteps[end] >= cutoff) {
+            end++;
+        }
+        Scheduler second = pipeline.scheduler(request, refiner.model());
+        double[] refinerTimesteps = second.timesteps();
+        int start = refinerTimesteps.length;
+        while (start > 0 && refinerTimesteps[start - 1] < cutoff) {
+            start--;
+        }
+        if (end <= first) {
+            throw new InvalidRequestException("refiner.switchAt", "hands over at timestep " + (long) cutoff
+                    + ", before the base's first step (" + (long) baseTimesteps[Math.min(first, baseTimesteps.length - 1)]
+                    + "): with " + request.steps() + " steps the base would not denoise at all; raise switchAt"
+                    + (request.image().isPresent() ? " or strength" : ""));
+        }
+        if (start >= refinerTimesteps.length) {
+            throw new InvalidRequestException("refiner.switchAt", "hands over at timestep " + (long) cutoff
+                    + ", after the last of " + request.steps() + " steps: the refiner would not run; lower switchAt"
+                    + " or add steps");
+        }
+        return new Handover(refiner, request, pipeline, new Indices(end, end - first, second, start));
+    }
+
+    Refiner refiner() {
+        return refiner;
+    }
+
+    /** Index of the timestep the base stops before. */
+    int baseEnd() {
+        return baseEnd;
+    }
+
+    private int total() {
+        return baseSteps + scheduler.timesteps().length - refinerStart;
+    }
+
+    /** The base's progress, counted against the steps of both models. */
+    ProgressListener baseProgress(ProgressListener progress) {
+        return (step, ignored) -> progress.onStep(step, total());
+    }
+
+    /** Runs the refiner's share of the schedule on the base's latents, in place. */
+    void refine(Base base, ProgressListener progress, Cancellation cancellation) {
+        StableDiffusionModel model = refiner.model();
+        UnetConditioning text = new TextConditioner(model).condition(request, base.shape(), base.clock());
+        DiffusionPipeline.Start start = new DiffusionPipeline.Start(base.latents(), refinerStart, new float[0],
+                DiffusionPipeline.AfterStep.NONE);
+        DenoisingLoop.Setup setup = new DenoisingLoop.Setup(scheduler, () -> pipeline.scheduler(request, model),
+                base.shape(), start, text, request.guidanceScale(), base.noise(), scheduler.timesteps().length);
+        try (DenoisingLoop loop = new DenoisingLoop(model, setup, base.clock())) {
+            loop.run(DenoisingLoop.Steering.NONE, (step, ignored) -> progress.onStep(baseSteps + step, total()),
+                    cancellation);
+        }
+    }
+}
