@@ -237,6 +237,17 @@ class JobsTest {
     }
 
     @Test
+    void unknownRefinerIsRejectedBeforeGenerating() {
+        jobs.pulled(record("j5", job("j5", 64, ", \"refiner\": {\"model\": \"xl-refiner\"}")));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        JsonNode failed = last().data();
+        assertThat(failed.at("/violations/0/field").asText()).isEqualTo("refiner.model");
+        assertThat(failed.path("reason").asText()).contains("xl-refiner").contains("oracle");
+        assertThat(messaging.deadLettersSent()).hasSize(1);
+    }
+
+    @Test
     void pushedJobReturnsItsAnswer() {
         JsonNode answer = jobs.pushed(job("j7", 64, ""), Optional.empty(), DEFAULT);
 
