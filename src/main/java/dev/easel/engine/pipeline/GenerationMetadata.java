@@ -54,7 +54,7 @@ public final class GenerationMetadata {
         }
         request.refiner().ifPresent(r -> text.put("refiner", r.model().name() + " from " + format((float) r.switchAt())));
         if (!request.micro().equals(MicroConditioning.DEFAULT)) {
-            text.put("micro_conditioning", request.micro().toString());
+            text.put("micro_conditioning", request.micro().describe());
         }
         ClipOptions clip = request.clip();
         clip.rerankCandidates().ifPresent(n -> text.put("rerank_candidates", Integer.toString(n)));

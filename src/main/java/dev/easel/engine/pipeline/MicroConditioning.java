@@ -44,6 +44,14 @@ public record MicroConditioning(Optional<Size> originalSize, Offset cropTopLeft,
         return new MicroConditioning(originalSize, cropTopLeft, targetSize, positive, negative);
     }
 
+    /** For PNG metadata: e.g. {@code original 1024x768, crop 0,0, target output, aesthetic 6.0/2.5}. */
+    public String describe() {
+        return "original " + originalSize.map(size -> size.width() + "x" + size.height()).orElse("output")
+                + ", crop " + cropTopLeft.top() + "," + cropTopLeft.left()
+                + ", target " + targetSize.map(size -> size.width() + "x" + size.height()).orElse("output")
+                + ", aesthetic " + aestheticScore + "/" + negativeAestheticScore;
+    }
+
     /**
      * The time ids of one guidance branch, as diffusers' {@code _get_add_time_ids}.
      *

@@ -223,6 +223,35 @@ class SdxlPipelineTest {
         assertLatents(result.finalLatents(), expected, 2e-3f);
     }
 
+    /** Inpainting with SDXL's ordinary 4-channel UNet: the kept half blended back every step, the masked half painted. */
+    @Test
+    void inpaintsWithTheKeptRegionBlendedBack() {
+        int[] kept = {200, 60, 40};
+        dev.easel.engine.image.RgbImage init = Pixels.solid(SIZE, SIZE, kept[0], kept[1], kept[2]);
+        byte[] mask = new byte[SIZE * SIZE];
+        for (int y = 0; y < SIZE; y++) {
+            for (int x = 0; x < SIZE / 2; x++) {
+                mask[y * SIZE + x] = (byte) 255;
+            }
+        }
+        dev.easel.engine.image.RgbImage image = pipeline.generate(request().steps(10).image(ImageInput.inpaint(init,
+                        new dev.easel.engine.image.GrayImage(SIZE, SIZE, mask), 1f)).build(), ProgressListener.NONE,
+                Cancellation.NONE).images().get(0).image();
+        Pixels.assertRegion(image, 0, 0, SIZE / 2, SIZE,
+                base.expectedColour(conditioning(base, baseModel, PROMPT), OracleSdxlBundle.timeIds(SIZE, SIZE)), 1);
+        Pixels.assertRegion(image, SIZE / 2, 0, SIZE, SIZE,
+                base.decodePixel(base.encodePatch(Pixels.normalized(kept[0], kept[1], kept[2]))), 1);
+    }
+
+    /** Image-to-image on SDXL: an ideal denoiser reaches the prompt's target from the noised image too. */
+    @Test
+    void imageToImageLandsOnTheTarget() {
+        dev.easel.engine.image.RgbImage init = Pixels.solid(SIZE, SIZE, 30, 160, 90);
+        GenerationResult result = pipeline.generate(request().image(ImageInput.img2img(init, 0.6f)).build(),
+                ProgressListener.NONE, Cancellation.NONE);
+        assertLatents(result.finalLatents(), target(PROMPT), 2e-3f);
+    }
+
     private static float[] guided(float[] uncond, float[] cond, float scale) {
         float[] out = new float[cond.length];
         for (int c = 0; c < out.length; c++) {
