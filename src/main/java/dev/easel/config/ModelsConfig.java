@@ -43,5 +43,28 @@ public interface ModelsConfig {
          * and chunked long prompts). Default: plain, so version-1 jobs keep their meaning.
          */
         Optional<String> promptSyntax();
+
+        /**
+         * {@code easel.models.<name>.defaults.*}: what jobs that leave them out get, over what the
+         * bundle says (its UNet's sample_size × 8; 30 steps at guidance 7.5, 4 unguided for LCM, 1
+         * unguided for Turbo bundles) — e.g. 4 steps for an SDXL-Turbo deployment that wants them.
+         */
+        JobDefaultsConfig defaults();
+    }
+
+    /** Per-model overrides of the bundle's defaults. */
+    interface JobDefaultsConfig {
+
+        /** {@code width} in pixels. */
+        Optional<Integer> width();
+
+        /** {@code height} in pixels. */
+        Optional<Integer> height();
+
+        /** {@code steps}. */
+        Optional<Integer> steps();
+
+        /** {@code guidance-scale}; ≤ 1 turns guidance off. */
+        Optional<Double> guidanceScale();
     }
 }

@@ -9,6 +9,7 @@ import dev.easel.engine.bundle.ClipLayout;
 import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
+import dev.easel.engine.pipeline.ModelDefaults;
 import dev.easel.engine.pipeline.StableDiffusionModel;
 import dev.easel.engine.tokenizer.PromptMode;
 import io.quarkus.runtime.ShutdownEvent;
@@ -44,6 +45,8 @@ public class ModelRegistry {
     private final Map<String, Path> clips;
     /** Configured prompt syntax per model; a model without one reads plain prompts. */
     private final Map<String, PromptMode> syntaxes;
+    /** Configured overrides of the bundles' defaults, per model. */
+    private final Map<String, ModelsConfig.JobDefaultsConfig> overrides;
     private final EngineOptions options;
     private final GenerationLimits limits;
     private final CompletableFuture<Map<String, DiffusionPipeline>> loaded = new CompletableFuture<>();
@@ -86,6 +89,7 @@ public class ModelRegistry {
     @Inject
     ModelRegistry(ModelsConfig models, EngineConfig engine, JobLimitsConfig limits) {
         this(paths(models), clips(models), engine.toEngineOptions(), limits.toJobLimits().generationLimits());
+        models.models().forEach((name, model) -> overrides.put(name, model.defaults()));
         models.models().forEach((name, model) -> model.promptSyntax().ifPresent(value -> {
             try {
                 syntaxes.put(name, PromptMode.of(value));
@@ -99,6 +103,7 @@ public class ModelRegistry {
         this.bundles = Map.copyOf(bundles);
         this.clips = Map.copyOf(clips);
         this.syntaxes = new ConcurrentHashMap<>();
+        this.overrides = new ConcurrentHashMap<>();
         this.options = options;
         this.limits = limits;
         this.bundles.keySet().forEach(name -> statuses.put(name, Status.LOADING));
@@ -174,7 +179,17 @@ public class ModelRegistry {
     /** What the model gives the parameters a job leaves out: its bundle's size, steps, guidance; its prompt syntax. */
     public JobDefaults defaults(DiffusionPipeline pipeline) {
         String name = pipeline.model().name();
-        return new JobDefaults(pipeline.model().defaults(), syntaxes.getOrDefault(name, PromptMode.PLAIN));
+        ModelsConfig.JobDefaultsConfig configured = overrides.get(name);
+        ModelDefaults bundle = pipeline.model().defaults();
+        return new JobDefaults(configured == null ? bundle : overridden(bundle, configured),
+                syntaxes.getOrDefault(name, PromptMode.PLAIN));
+    }
+
+    /** The bundle's defaults with what the configuration sets instead. */
+    static ModelDefaults overridden(ModelDefaults bundle, ModelsConfig.JobDefaultsConfig configured) {
+        return new ModelDefaults(configured.width().orElse(bundle.width()), configured.height().orElse(bundle.height()),
+                configured.steps().orElse(bundle.steps()),
+                configured.guidanceScale().map(Double::floatValue).orElse(bundle.guidanceScale()));
     }
 
     /** The names of the models that loaded; waits for startup loading. */

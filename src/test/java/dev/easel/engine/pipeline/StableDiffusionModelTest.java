@@ -1,0 +1,61 @@
+package dev.easel.engine.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.fixtures.OracleBundle;
+import java.io.IOException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What a loaded bundle gives the requests that leave size, steps and guidance out. */
+class StableDiffusionModelTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static StableDiffusionModel load(Path dir, String schedulerClass, String spacing) throws IOException {
+        Path bundle = OracleBundle.create(OracleBundle.Spec.defaults()).writeTo(dir);
+        Path config = bundle.resolve("scheduler/scheduler_config.json");
+        ObjectNode scheduler = (ObjectNode) JSON.readTree(config.toFile());
+        scheduler.put("_class_name", schedulerClass);
+        if (spacing != null) {
+            scheduler.put("timestep_spacing", spacing);
+        }
+        JSON.writeValue(config.toFile(), scheduler);
+        return StableDiffusionModel.load(bundle, EngineOptions.cpu().withIntraOpThreads(1));
+    }
+
+    @Test
+    void anOrdinaryBundleGetsItsTrainingSizeAndThirtyGuidedSteps(@TempDir Path dir) throws IOException {
+        try (StableDiffusionModel model = load(dir.resolve("sd"), "PNDMScheduler", null)) {
+            // unet/config.json sample_size 64 latents × the VAE's 8.
+            assertThat(model.defaults()).isEqualTo(new ModelDefaults(512, 512, 30, 7.5f));
+            assertThat(model.kind()).isEqualTo("SD");
+        }
+    }
+
+    @Test
+    void anLcmBundleGetsFourUnguidedSteps(@TempDir Path dir) throws IOException {
+        try (StableDiffusionModel model = load(dir.resolve("lcm"), "LCMScheduler", null)) {
+            assertThat(model.config().defaultScheduler()).isEqualTo("lcm");
+            assertThat(model.defaults()).isEqualTo(new ModelDefaults(512, 512, 4, 1f));
+            // And those defaults run: the ideal denoiser's target after 4 LCM steps.
+            ModelDefaults d = model.defaults();
+            GenerationResult result = new DiffusionPipeline(model, GenerationLimits.defaults()).generate(
+                    GenerationRequest.builder("a red circle").size(64, 64).steps(d.steps())
+                            .guidanceScale(d.guidanceScale()).build(), ProgressListener.NONE, Cancellation.NONE);
+            assertThat(result.images()).hasSize(1);
+        }
+    }
+
+    /** SD-Turbo ships EulerDiscreteScheduler with "trailing" spacing: one unguided step. */
+    @Test
+    void aTrailingSpacedBundleIsTurboAndGetsOneUnguidedStep(@TempDir Path dir) throws IOException {
+        try (StableDiffusionModel model = load(dir.resolve("turbo"), "EulerDiscreteScheduler", "trailing")) {
+            assertThat(model.defaults()).isEqualTo(new ModelDefaults(512, 512, 1, 0f));
+        }
+    }
+}
