@@ -5,6 +5,8 @@ import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.easel.engine.bundle.BundleException;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -34,6 +36,32 @@ public final class OnnxModel implements AutoCloseable {
     /** Opens the model with the given session factory and reads its inputs and outputs. */
     public static OnnxModel open(OnnxSessions sessions, Path file) {
         OrtSession session = sessions.open(file);
+        try {
+            return new OnnxModel(file, session);
+        } catch (OrtException e) {
+            closeQuietly(session);
+            throw BundleException.inFile(file, "could not read the model's inputs and outputs: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Opens a float16 model as float32: the file is read and rewritten in memory by
+     * {@link Float32Upcast} (why: SDXL's VAE overflows in float16), then opened from the bytes.
+     * {@link #file()} still names the file for messages. A float32 model opens unchanged.
+     */
+    public static OnnxModel openUpcast(OnnxSessions sessions, Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw BundleException.inFile(file, "model file is missing");
+        }
+        byte[] model;
+        try {
+            model = Float32Upcast.upcast(file);
+        } catch (IOException e) {
+            throw BundleException.inFile(file, "could not read the model: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw BundleException.inFile(file, "could not upcast the model to float32: " + e.getMessage(), e);
+        }
+        OrtSession session = sessions.open(model, file.toString());
         try {
             return new OnnxModel(file, session);
         } catch (OrtException e) {

@@ -38,28 +38,52 @@ public final class OnnxSessions {
         if (!Files.isRegularFile(modelFile)) {
             throw BundleException.inFile(modelFile, "model file is missing");
         }
+        return open(so -> env.createSession(modelFile.toString(), so), modelFile.toString());
+    }
+
+    /**
+     * Opens a model from its serialized bytes (for example one rewritten by {@link Float32Upcast}),
+     * with the same options and CUDA fallback as {@link #open(Path)}. {@code label} names the model
+     * in errors, usually the file it came from. External data cannot be resolved from bytes.
+     */
+    public OrtSession open(byte[] model, String label) {
+        return open(so -> env.createSession(model, so), label);
+    }
+
+    /** Creates a session from a path or bytes under the given options. */
+    @FunctionalInterface
+    private interface SessionSource {
+        OrtSession create(SessionOptions options) throws OrtException;
+    }
+
+    private OrtSession open(SessionSource source, String label) {
         try (SessionOptions sessionOptions = baseOptions()) {
             boolean cuda = options.provider() == ExecutionProvider.CUDA && !cudaUnavailable && addCuda(sessionOptions);
             try {
-                return env.createSession(modelFile.toString(), sessionOptions);
+                return source.create(sessionOptions);
             } catch (OrtException e) {
                 if (cuda && options.fallbackToCpu()) {
                     warnCudaFallback(e);
-                    return openOnCpu(modelFile);
+                    return openOnCpu(source, label);
                 }
-                throw BundleException.inFile(modelFile, "ONNX Runtime could not load the model: " + e.getMessage(), e);
+                throw problem(label, "ONNX Runtime could not load the model: " + e.getMessage(), e);
             }
         } catch (OrtException e) {
-            throw BundleException.inFile(modelFile, "could not configure the ONNX Runtime session: " + e.getMessage(), e);
+            throw problem(label, "could not configure the ONNX Runtime session: " + e.getMessage(), e);
         }
     }
 
-    private OrtSession openOnCpu(Path modelFile) throws OrtException {
+    private OrtSession openOnCpu(SessionSource source, String label) throws OrtException {
         try (SessionOptions cpu = baseOptions()) {
-            return env.createSession(modelFile.toString(), cpu);
+            return source.create(cpu);
         } catch (OrtException e) {
-            throw BundleException.inFile(modelFile, "ONNX Runtime could not load the model: " + e.getMessage(), e);
+            throw problem(label, "ONNX Runtime could not load the model: " + e.getMessage(), e);
         }
+    }
+
+    /** Same message shape as {@link BundleException#inFile}: the label (file) first. */
+    private static BundleException problem(String label, String problem, Throwable cause) {
+        return new BundleException(label + ": " + problem, cause);
     }
 
     private SessionOptions baseOptions() throws OrtException {
