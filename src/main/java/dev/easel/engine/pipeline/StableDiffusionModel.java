@@ -88,9 +88,10 @@ public final class StableDiffusionModel implements AutoCloseable {
                 texts.add(opened(opened, new TextEncoder(OnnxModel.open(sessions, stage.encoder()), sessions)));
             }
             Unet unet = opened(opened, new Unet(OnnxModel.open(sessions, layout.unet()), sessions));
-            VaeDecoder decoder = opened(opened, new VaeDecoder(OnnxModel.open(sessions, layout.vaeDecoder()), sessions));
+            boolean upcast = config.components().forceUpcast();
+            VaeDecoder decoder = opened(opened, new VaeDecoder(vae(sessions, layout.vaeDecoder(), upcast), sessions));
             Optional<VaeEncoder> encoder = layout.vaeEncoder()
-                    .map(file -> opened(opened, new VaeEncoder(OnnxModel.open(sessions, file), sessions)));
+                    .map(file -> opened(opened, new VaeEncoder(vae(sessions, file, upcast), sessions)));
             Optional<ClipModel> clip = clipDir.map(clipRoot -> opened(opened,
                     ClipModel.load(ClipLayout.of(clipRoot, Optional.of(layout.tokenizer())), sessions)));
             Path guidanceFile = dir.resolve(CLIP_GUIDANCE);
@@ -103,6 +104,30 @@ public final class StableDiffusionModel implements AutoCloseable {
                 closeQuietly(c);
             }
             throw e;
+        }
+    }
+
+    /**
+     * A VAE graph; with {@code force_upcast} (SDXL's VAE overflows in float16) a float16 graph is
+     * rewritten to float32 in memory ({@link OnnxModel#openUpcast}), as diffusers upcasts it. One
+     * that cannot be (weights in an external file) runs as it is, with a warning.
+     */
+    private static OnnxModel vae(OnnxSessions sessions, Path file, boolean forceUpcast) {
+        OnnxModel model = OnnxModel.open(sessions, file);
+        boolean float16 = model.inputs().values().stream()
+                .anyMatch(spec -> spec.type() == ai.onnxruntime.OnnxJavaType.FLOAT16);
+        if (!forceUpcast || !float16) {
+            return model;
+        }
+        try {
+            OnnxModel upcast = OnnxModel.openUpcast(sessions, file);
+            model.close();
+            LOG.log(Level.INFO, "{0}: float16 VAE upcast to float32 in memory (force_upcast)", file);
+            return upcast;
+        } catch (dev.easel.engine.bundle.BundleException e) {
+            LOG.log(Level.WARNING, "{0}: force_upcast is set but the float16 VAE cannot be upcast ({1}); it runs in"
+                    + " float16, where SDXL''s VAE may overflow (NaN or black images)", file, e.getMessage());
+            return model;
         }
     }
 

@@ -206,6 +206,29 @@ class SdxlPipelineTest {
         }
     }
 
+    /**
+     * An fp16 export: the VAE config's force_upcast has the float16 VAE graphs rewritten to float32
+     * in memory (SDXL's VAE overflows in float16), while the UNet stays float16.
+     */
+    @Test
+    void forceUpcastDecodesAnFp16BundlesVaeInFloat32(@TempDir Path fp16Dir) throws IOException {
+        OracleSdxlBundle fp16 = OracleSdxlBundle.create(OracleSdxlBundle.Spec.defaults()
+                .withVariants(SdxlVariants.BASE.withCommon(dev.easel.fixtures.BundleVariants.DEFAULT.withFloat16Io())));
+        try (StableDiffusionModel model = StableDiffusionModel.load(fp16.writeTo(fp16Dir.resolve("fp16")),
+                EngineOptions.cpu().withIntraOpThreads(1))) {
+            assertThat(model.config().components().forceUpcast()).isTrue();
+            assertThat(model.vaeDecoder().model().inputs().values()).extracting(dev.easel.engine.onnx.TensorSpec::type)
+                    .containsOnly(ai.onnxruntime.OnnxJavaType.FLOAT);
+            assertThat(model.unet().model().inputs().get("sample").type()).isEqualTo(ai.onnxruntime.OnnxJavaType.FLOAT16);
+            GenerationResult result = new DiffusionPipeline(model, GenerationLimits.defaults()).generate(
+                    request().build(), ProgressListener.NONE, Cancellation.NONE);
+            OracleSdxlBundle.Conditioning cond = conditioning(fp16, model, PROMPT);
+            assertLatents(result.finalLatents(), fp16.targetLatents(cond, OracleSdxlBundle.timeIds(SIZE, SIZE)), 1e-2f);
+            Pixels.assertSolid(result.images().get(0).image(),
+                    fp16.expectedColour(cond, OracleSdxlBundle.timeIds(SIZE, SIZE)), 2);
+        }
+    }
+
     /** A weighted prompt of several chunks (77 tokens of text states each); pooled and the first token from chunk 1. */
     @Test
     void longWeightedPromptsRunInChunks() {
