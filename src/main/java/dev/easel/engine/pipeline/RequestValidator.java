@@ -87,10 +87,14 @@ final class RequestValidator {
                     + refiner.switchAt());
         }
         ModelGeometry own = refiner.model().geometry();
-        if (own.latentChannels() != g.latentChannels() || own.vaeScaleFactor() != g.vaeScaleFactor()) {
+        // The scaling factor is part of the latent space too: SD 1.x/2.x latents (0.18215) have the
+        // shape of SDXL's (0.13025) but not their statistics, so an SD bundle cannot refine SDXL's.
+        if (own.latentChannels() != g.latentChannels() || own.vaeScaleFactor() != g.vaeScaleFactor()
+                || Math.abs(own.scalingFactor() - g.scalingFactor()) > 1e-6f) {
             throw new InvalidRequestException("refiner.model", "model '" + refiner.model().name() + "' has "
-                    + own.latentChannels() + " latent channels at 1/" + own.vaeScaleFactor() + " scale; the base has "
-                    + g.latentChannels() + " at 1/" + g.vaeScaleFactor() + ": a refiner must share its latent space");
+                    + own.latentChannels() + " latent channels at 1/" + own.vaeScaleFactor() + " scale, scaling factor "
+                    + own.scalingFactor() + "; the base has " + g.latentChannels() + " at 1/" + g.vaeScaleFactor()
+                    + ", scaling factor " + g.scalingFactor() + ": a refiner must share its latent space");
         }
         if (own.inpaintingUnet() || g.inpaintingUnet() || r.image().flatMap(ImageInput::mask).isPresent()) {
             throw new InvalidRequestException("refiner", "is not available for inpainting");
