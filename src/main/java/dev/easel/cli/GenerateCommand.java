@@ -232,10 +232,13 @@ public final class GenerateCommand implements Callable<Integer> {
             micro = micro.withTargetSize(size("target-size", targetSize));
         }
         if (cropTopLeft != null) {
-            String[] parts = cropTopLeft.split(",");
+            String[] parts = cropTopLeft.split(",", -1);
+            if (parts.length != 2) {
+                throw new InvalidRequestException("crop-top-left", "must be TOP,LEFT in pixels, got " + cropTopLeft);
+            }
             int[] values = parse("crop-top-left", () -> new int[] {Integer.parseInt(parts[0].trim()),
                 Integer.parseInt(parts[1].trim())});
-            if (parts.length != 2 || values[0] < 0 || values[1] < 0) {
+            if (values[0] < 0 || values[1] < 0) {
                 throw new InvalidRequestException("crop-top-left", "must be TOP,LEFT in pixels, got " + cropTopLeft);
             }
             micro = micro.withCropTopLeft(new MicroConditioning.Offset(values[0], values[1]));
@@ -244,9 +247,13 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     private static MicroConditioning.Size size(String option, String text) {
-        String[] parts = text.toLowerCase(Locale.ROOT).split("x");
+        String[] parts = text.toLowerCase(Locale.ROOT).split("x", -1);
+        // Checked before parsing: "12" would otherwise surface as an index-out-of-bounds message.
+        if (parts.length != 2) {
+            throw new InvalidRequestException(option, "must be WIDTHxHEIGHT in pixels, got " + text);
+        }
         int[] values = parse(option, () -> new int[] {Integer.parseInt(parts[0].trim()), Integer.parseInt(parts[1].trim())});
-        if (parts.length != 2 || values[0] < 1 || values[1] < 1) {
+        if (values[0] < 1 || values[1] < 1) {
             throw new InvalidRequestException(option, "must be WIDTHxHEIGHT in pixels, got " + text);
         }
         return new MicroConditioning.Size(values[0], values[1]);
