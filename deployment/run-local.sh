@@ -28,11 +28,33 @@ if [ ! -f "$model/model_index.json" ]; then
   ./mvnw -q -B -ntp test-compile exec:java@make-bundle -Dexec.args="--out $model"
 fi
 
+# Start-up aids, made once and reused (docs/benchmarks.md, "Starting fast"): ONNX Runtime's native
+# libraries unpacked here instead of into /tmp at every start, and a class-data-sharing archive of
+# the classes a run loads, written by the first run of each command (-XX:ArchiveClassesAtExit) and
+# mapped by the next ones. A JDK that cannot use an archive (another version) warns and runs without.
+native=target/onnxruntime-native
+if [ ! -f "$native/libonnxruntime.so" ]; then
+  mkdir -p "$native"
+  unzip -q -j -o target/quarkus-app/lib/main/com.microsoft.onnxruntime.onnxruntime*.jar \
+    'ai/onnxruntime/native/linux-x64/*' -d "$native"
+fi
+jvm_opts() { # $1: the command, so each has the archive of its own classes
+  local archive="target/cds-$1.jsa"
+  # A rebuilt jar makes the archive stale: write a new one.
+  if [ -f "$archive" ] && [ -z "$(find target/quarkus-app -name '*.jar' -newer "$archive" -print -quit)" ]; then
+    echo "-XX:SharedArchiveFile=$archive -Xshare:auto"
+  else
+    rm -f "$archive"; echo "-XX:ArchiveClassesAtExit=$archive"
+  fi
+  echo "-Donnxruntime.native.path=$(pwd)/$native"
+}
+
 if [ "${1:-}" = "--generate-only" ]; then
   prompt="${2:-a big red circle on a blue background}"
   out="${EASEL_OUT:-out}"
   echo "==> generating \"$prompt\" with $model"
-  java -jar target/quarkus-app/quarkus-run.jar generate --model "$model" --prompt "$prompt" \
+  # shellcheck disable=SC2046 # the options are words
+  java $(jvm_opts generate) -jar target/quarkus-app/quarkus-run.jar generate --model "$model" --prompt "$prompt" \
     --width "$size" --height "$size" --steps "$steps" --seed 42 --out "$out"
   echo "==> the PNG carries its generation parameters in text chunks; try other options with:"
   echo "    java -jar target/quarkus-app/quarkus-run.jar generate --help"
@@ -71,7 +93,9 @@ api_key="${EASEL_API_KEY:-easel_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_
 export EASEL_TENANTS_DEFAULT_API_KEYS="local:$(printf %s "$api_key" | sha256sum | cut -d' ' -f1)"
 echo "==> API key of tenant \"default\" (send it as X-API-Key): $api_key"
 echo "==> starting the worker on http://localhost:$port with model \"$name\" ($model)"
-java -Deasel.models."$name".path="$(cd "$model" && pwd)" -Deasel.s3.create-bucket=true -Dquarkus.http.port="$port" \
+# shellcheck disable=SC2046 # the options are words
+java $(jvm_opts serve) -Deasel.models."$name".path="$(cd "$model" && pwd)" -Deasel.s3.create-bucket=true \
+  -Dquarkus.http.port="$port" \
   -Dmp.messaging.incoming.jobs.group.instance.id="easel-local-$(hostname)" \
   -Deasel.log.json="${EASEL_LOG_JSON:-false}" -jar target/quarkus-app/quarkus-run.jar serve &
 pids+=($!)

@@ -187,7 +187,8 @@ public final class GenerateCommand implements Callable<Integer> {
         String name = model.getFileName() == null ? model.toString() : model.getFileName().toString();
         Optional<Path> clipDir = Optional.ofNullable(clip).or(() -> ClipLayout.inBundle(model));
         Optional<StableDiffusionModel> refinerModel = Optional.empty();
-        try (StableDiffusionModel loaded = StableDiffusionModel.load(name, model, clipDir, options)) {
+        // Optional graphs (VAE encoder, CLIP) open only if this one request uses them.
+        try (StableDiffusionModel loaded = StableDiffusionModel.loadOnFirstUse(name, model, clipDir, options)) {
             GenerationRequest.Builder builder = request(loaded.defaults()).promptSyntax(syntax).micro(micro);
             if (refiner != null) {
                 refinerModel = Optional.of(loadRefiner(options));
@@ -219,7 +220,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
     private StableDiffusionModel loadRefiner(EngineOptions options) {
         String name = refiner.getFileName() == null ? refiner.toString() : refiner.getFileName().toString();
-        return StableDiffusionModel.load(name, refiner, Optional.empty(), options);
+        return StableDiffusionModel.loadOnFirstUse(name, refiner, Optional.empty(), options);
     }
 
     /** SDXL's size/crop/aesthetic options; malformed ones are errors naming the option. */

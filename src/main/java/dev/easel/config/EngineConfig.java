@@ -21,7 +21,10 @@ public interface EngineConfig {
     @WithDefault("0")
     int deviceId();
 
-    /** {@code easel.onnx.intra-op-threads}: threads inside one operator; 0 lets ONNX Runtime choose (one per core). Default 0. */
+    /**
+     * {@code easel.onnx.intra-op-threads}: threads inside one operator; 0 = one per core the JVM may
+     * use (container CPU limits included). Default 0.
+     */
     @WithDefault("0")
     int intraOpThreads();
 
@@ -43,8 +46,17 @@ public interface EngineConfig {
     @WithDefault("true")
     boolean cpuFallback();
 
+    /**
+     * {@code easel.onnx.spinning}: which ONNX Runtime thread pools spin between runs: {@code none},
+     * {@code loop} (the UNet only: its runs follow each other within milliseconds) or {@code all}.
+     * Default: the measured choice, {@link EngineOptions#DEFAULT_SPINNING}.
+     */
+    @WithDefault("none")
+    EngineOptions.Spinning spinning();
+
     /** The engine's options for these settings. */
     default EngineOptions toEngineOptions() {
-        return new EngineOptions(provider(), deviceId(), cpuFallback(), intraOpThreads(), interOpThreads(), optimization());
+        return new EngineOptions(provider(), deviceId(), cpuFallback(), intraOpThreads(), interOpThreads(), optimization(),
+                spinning());
     }
 }

@@ -192,6 +192,11 @@ public class ModelRegistry {
                 configured.guidanceScale().map(Double::floatValue).orElse(bundle.guidanceScale()));
     }
 
+    /** The models loaded so far: all of them once loading has finished, none before. Does not wait. */
+    public Map<String, DiffusionPipeline> loadedNow() {
+        return loaded.getNow(Map.of());
+    }
+
     /** The names of the models that loaded; waits for startup loading. */
     public Set<String> available() {
         return new java.util.TreeSet<>(loaded.join().keySet());

@@ -86,6 +86,21 @@ class ApiIT {
     }
 
     @Test
+    void modelsDescribeThemselves() throws Exception {
+        HttpResponse<String> models = get("v1/models");
+        assertThat(models.statusCode()).isEqualTo(200);
+        JsonNode first = JSON.readTree(models.body()).at("/models/0");
+        assertThat(first.path("state").asText()).isEqualTo("loaded");
+        assertThat(first.path("kind").asText()).startsWith("SD");
+        assertThat(first.at("/defaults/width").asInt()).isPositive();
+        assertThat(first.at("/limits/sizeMultiple").asInt()).isEqualTo(8);
+        assertThat(first.at("/capabilities/schedulers").isArray()).isTrue();
+        HttpResponse<String> anonymous = http.send(HttpRequest.newBuilder(base.resolve("v1/models")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+    }
+
+    @Test
     void unknownJobIsNotFound() throws Exception {
         assertThat(get("v1/jobs/api-unknown-" + UUID.randomUUID()).statusCode()).isEqualTo(404);
         assertThat(get("v1/jobs/..").statusCode()).isEqualTo(404);

@@ -73,6 +73,7 @@ class ArchitectureTest {
                         .and(com.tngtech.archunit.base.DescribedPredicate.not(
                                 com.tngtech.archunit.core.domain.JavaClass.Predicates.belongToAnyOf(
                                         dev.easel.worker.Jobs.class, dev.easel.worker.JobIntake.class,
+                                        dev.easel.worker.ModelCatalog.class,
                                         dev.easel.worker.WorkerLifecycle.class, dev.easel.worker.JobAbandonedException.class,
                                         dev.easel.worker.UnansweredJobException.class))))
                 .because("an adapter per way in over one service: intake, run and answer are the worker's")

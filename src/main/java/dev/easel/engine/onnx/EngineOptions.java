@@ -9,12 +9,45 @@ import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
  * @param provider        CPU or CUDA
  * @param deviceId        CUDA device ordinal (ignored on CPU)
  * @param fallbackToCpu   when the CUDA provider cannot be loaded: warn and use the CPU (true) or fail (false)
- * @param intraOpThreads  threads inside one operator; 0 lets ONNX Runtime choose (one per core)
+ * @param intraOpThreads  threads inside one operator; 0 = one per core the JVM may use
+ *                        ({@link Runtime#availableProcessors()}, which honours container CPU limits)
  * @param interOpThreads  threads across independent operators; 0 lets ONNX Runtime choose
  * @param optimization    graph optimisation level
+ * @param spinning        which sessions' pool threads spin between runs instead of sleeping
  */
 public record EngineOptions(ExecutionProvider provider, int deviceId, boolean fallbackToCpu,
-                            int intraOpThreads, int interOpThreads, OptLevel optimization) {
+                            int intraOpThreads, int interOpThreads, OptLevel optimization, Spinning spinning) {
+
+    /**
+     * Spinning keeps ONNX Runtime's pool threads busy-waiting for the next run: a run starts sooner,
+     * but a spinning pool takes the cores from the Java threads between runs.
+     */
+    public enum Spinning {
+        /** No session spins. */
+        NONE,
+        /** Only the denoising loop's UNet spins: its runs follow one another within milliseconds. */
+        LOOP,
+        /** Every session spins (ONNX Runtime's own default). */
+        ALL
+    }
+
+    /** With the default spinning policy. */
+    public EngineOptions(ExecutionProvider provider, int deviceId, boolean fallbackToCpu, int intraOpThreads,
+                         int interOpThreads, OptLevel optimization) {
+        this(provider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, optimization, DEFAULT_SPINNING);
+    }
+
+    /** The spinning policy chosen by measurement (docs/benchmarks.md, "Threads and spinning"). */
+    public static final Spinning DEFAULT_SPINNING = Spinning.NONE;
+
+    /** The intra-op thread count sessions get: the configured one, else one per available core. */
+    public int effectiveIntraOpThreads() {
+        return intraOpThreads > 0 ? intraOpThreads : Runtime.getRuntime().availableProcessors();
+    }
+
+    public EngineOptions withSpinning(Spinning value) {
+        return new EngineOptions(provider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, optimization, value);
+    }
 
     public EngineOptions {
         if (deviceId < 0) {
@@ -26,12 +59,12 @@ public record EngineOptions(ExecutionProvider provider, int deviceId, boolean fa
         }
     }
 
-    /** CPU, ONNX Runtime's thread defaults, all graph optimisations. */
+    /** CPU, one intra-op thread per core, all graph optimisations. */
     public static EngineOptions cpu() {
         return new EngineOptions(ExecutionProvider.CPU, 0, true, 0, 0, OptLevel.ALL_OPT);
     }
 
     public EngineOptions withIntraOpThreads(int threads) {
-        return new EngineOptions(provider, deviceId, fallbackToCpu, threads, interOpThreads, optimization);
+        return new EngineOptions(provider, deviceId, fallbackToCpu, threads, interOpThreads, optimization, spinning);
     }
 }

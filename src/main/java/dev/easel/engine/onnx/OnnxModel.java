@@ -35,7 +35,12 @@ public final class OnnxModel implements AutoCloseable {
 
     /** Opens the model with the given session factory and reads its inputs and outputs. */
     public static OnnxModel open(OnnxSessions sessions, Path file) {
-        OrtSession session = sessions.open(file);
+        return open(sessions, file, OnnxSessions.Role.STAGE);
+    }
+
+    /** Opens the model for a role (the UNet: {@link OnnxSessions.Role#LOOP}) and reads its inputs and outputs. */
+    public static OnnxModel open(OnnxSessions sessions, Path file, OnnxSessions.Role role) {
+        OrtSession session = sessions.open(file, role);
         try {
             return new OnnxModel(file, session);
         } catch (OrtException e) {

@@ -33,12 +33,25 @@ public final class OnnxSessions {
         return options;
     }
 
+    /** What a session is for: the spinning policy treats the denoising loop's UNet apart. */
+    public enum Role {
+        /** Run once or twice per job (text encoders, VAE, CLIP). */
+        STAGE,
+        /** Run every step of the denoising loop (the UNet). */
+        LOOP
+    }
+
     /** Opens a model file; external weights beside it are resolved by ONNX Runtime. */
     public OrtSession open(Path modelFile) {
+        return open(modelFile, Role.STAGE);
+    }
+
+    /** Opens a model file for a role; external weights beside it are resolved by ONNX Runtime. */
+    public OrtSession open(Path modelFile, Role role) {
         if (!Files.isRegularFile(modelFile)) {
             throw BundleException.inFile(modelFile, "model file is missing");
         }
-        return open(so -> env.createSession(modelFile.toString(), so), modelFile.toString());
+        return open(so -> env.createSession(modelFile.toString(), so), modelFile.toString(), role);
     }
 
     /**
@@ -47,7 +60,7 @@ public final class OnnxSessions {
      * in errors, usually the file it came from. External data cannot be resolved from bytes.
      */
     public OrtSession open(byte[] model, String label) {
-        return open(so -> env.createSession(model, so), label);
+        return open(so -> env.createSession(model, so), label, Role.STAGE);
     }
 
     /** Creates a session from a path or bytes under the given options. */
@@ -56,15 +69,15 @@ public final class OnnxSessions {
         OrtSession create(SessionOptions options) throws OrtException;
     }
 
-    private OrtSession open(SessionSource source, String label) {
-        try (SessionOptions sessionOptions = baseOptions()) {
+    private OrtSession open(SessionSource source, String label, Role role) {
+        try (SessionOptions sessionOptions = baseOptions(role)) {
             boolean cuda = options.provider() == ExecutionProvider.CUDA && !cudaUnavailable && addCuda(sessionOptions);
             try {
                 return source.create(sessionOptions);
             } catch (OrtException e) {
                 if (cuda && options.fallbackToCpu()) {
                     warnCudaFallback(e);
-                    return openOnCpu(source, label);
+                    return openOnCpu(source, label, role);
                 }
                 throw problem(label, "ONNX Runtime could not load the model: " + e.getMessage(), e);
             }
@@ -73,8 +86,8 @@ public final class OnnxSessions {
         }
     }
 
-    private OrtSession openOnCpu(SessionSource source, String label) throws OrtException {
-        try (SessionOptions cpu = baseOptions()) {
+    private OrtSession openOnCpu(SessionSource source, String label, Role role) throws OrtException {
+        try (SessionOptions cpu = baseOptions(role)) {
             return source.create(cpu);
         } catch (OrtException e) {
             throw problem(label, "ONNX Runtime could not load the model: " + e.getMessage(), e);
@@ -86,15 +99,17 @@ public final class OnnxSessions {
         return new BundleException(label + ": " + problem, cause);
     }
 
-    private SessionOptions baseOptions() throws OrtException {
+    private SessionOptions baseOptions(Role role) throws OrtException {
         SessionOptions so = new SessionOptions();
         so.setOptimizationLevel(options.optimization());
-        // ONNX Runtime's pool threads otherwise spin after each run, taking the cores from the Java
-        // thread that prepares the next step (measured: glue and PNG encoding ran 2-3x slower).
-        so.addConfigEntry("session.intra_op.allow_spinning", "0");
-        if (options.intraOpThreads() > 0) {
-            so.setIntraOpNumThreads(options.intraOpThreads());
-        }
+        // A spinning pool keeps its cores after each run, from the Java thread that prepares the
+        // next step (measured: glue and PNG encoding ran 2-3x slower with every session spinning).
+        boolean spin = options.spinning() == EngineOptions.Spinning.ALL
+                || options.spinning() == EngineOptions.Spinning.LOOP && role == Role.LOOP;
+        so.addConfigEntry("session.intra_op.allow_spinning", spin ? "1" : "0");
+        // Set, not left to ONNX Runtime: its default counts physical cores and used one thread on a
+        // 2-core machine (docs/benchmarks.md, "Threads and spinning").
+        so.setIntraOpNumThreads(options.effectiveIntraOpThreads());
         if (options.interOpThreads() > 0) {
             so.setInterOpNumThreads(options.interOpThreads());
         }

@@ -37,14 +37,15 @@ public final class StableDiffusionModel implements AutoCloseable {
     private final List<TextEncoder> textEncoders;
     private final Unet unet;
     private final VaeDecoder vaeDecoder;
-    private final Optional<VaeEncoder> vaeEncoder;
-    private final Optional<ClipModel> clip;
-    private final Optional<ClipGuidanceModel> clipGuidance;
+    private final OptionalGraph<VaeEncoder> vaeEncoder;
+    private final OptionalGraph<ClipModel> clip;
+    private final OptionalGraph<ClipGuidanceModel> clipGuidance;
     private final ModelGeometry geometry;
 
     /** The bundle's models; the CLIP ones are optional. */
-    private record Parts(List<TextEncoder> textEncoders, Unet unet, VaeDecoder vaeDecoder, Optional<VaeEncoder> vaeEncoder,
-                         Optional<ClipModel> clip, Optional<ClipGuidanceModel> clipGuidance) {
+    private record Parts(List<TextEncoder> textEncoders, Unet unet, VaeDecoder vaeDecoder,
+                         OptionalGraph<VaeEncoder> vaeEncoder, OptionalGraph<ClipModel> clip,
+                         OptionalGraph<ClipGuidanceModel> clipGuidance) {
     }
 
     private StableDiffusionModel(String name, BundleConfig config, Parts parts) {
@@ -58,7 +59,6 @@ public final class StableDiffusionModel implements AutoCloseable {
         this.clipGuidance = parts.clipGuidance();
         this.geometry = resolveGeometry();
         checkAddedConditions();
-        checkClipGuidance();
     }
 
     /** Loads the bundle in {@code dir}; the model is named after the directory. */
@@ -78,6 +78,24 @@ public final class StableDiffusionModel implements AutoCloseable {
      *                A clip_guidance/model.onnx in the bundle is loaded too.
      */
     public static StableDiffusionModel load(String name, Path dir, Optional<Path> clipDir, EngineOptions options) {
+        StableDiffusionModel model = loadOnFirstUse(name, dir, clipDir, options);
+        try {
+            model.openOptionalGraphs();
+            return model;
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Loads a bundle's required graphs (text encoders, UNet, VAE decoder) now and its optional ones
+     * (VAE encoder, CLIP, CLIP guidance) when a request first needs them: a one-off run that does
+     * not use them does not pay for them (the CLI). A broken optional graph then fails that request,
+     * not the load; the worker loads eagerly ({@link #load}) so a broken bundle is known at start.
+     */
+    public static StableDiffusionModel loadOnFirstUse(String name, Path dir, Optional<Path> clipDir,
+                                                      EngineOptions options) {
         BundleConfig config = BundleConfig.read(dir);
         BundleLayout layout = config.layout().requireModels();
         OnnxSessions sessions = new OnnxSessions(options);
@@ -87,17 +105,21 @@ public final class StableDiffusionModel implements AutoCloseable {
             for (BundleLayout.TextStage stage : layout.texts()) {
                 texts.add(opened(opened, new TextEncoder(OnnxModel.open(sessions, stage.encoder()), sessions)));
             }
-            Unet unet = opened(opened, new Unet(OnnxModel.open(sessions, layout.unet()), sessions));
+            Unet unet = opened(opened, new Unet(OnnxModel.open(sessions, layout.unet(), OnnxSessions.Role.LOOP),
+                    sessions));
             boolean upcast = config.components().forceUpcast();
             VaeDecoder decoder = opened(opened, new VaeDecoder(vae(sessions, layout.vaeDecoder(), upcast), sessions));
-            Optional<VaeEncoder> encoder = layout.vaeEncoder()
-                    .map(file -> opened(opened, new VaeEncoder(vae(sessions, file, upcast), sessions)));
-            Optional<ClipModel> clip = clipDir.map(clipRoot -> opened(opened,
-                    ClipModel.load(ClipLayout.of(clipRoot, Optional.of(layout.tokenizer())), sessions)));
+            OptionalGraph<VaeEncoder> encoder = layout.vaeEncoder()
+                    .map(file -> OptionalGraph.of(() -> new VaeEncoder(vae(sessions, file, upcast), sessions)))
+                    .orElseGet(OptionalGraph::absent);
+            OptionalGraph<ClipModel> clip = clipDir
+                    .map(clipRoot -> OptionalGraph.of(() -> ClipModel.load(ClipLayout.of(clipRoot,
+                            Optional.of(layout.tokenizer())), sessions)))
+                    .orElseGet(OptionalGraph::absent);
             Path guidanceFile = dir.resolve(CLIP_GUIDANCE);
-            Optional<ClipGuidanceModel> guidance = java.nio.file.Files.isRegularFile(guidanceFile)
-                    ? Optional.of(opened(opened, new ClipGuidanceModel(OnnxModel.open(sessions, guidanceFile), sessions)))
-                    : Optional.empty();
+            OptionalGraph<ClipGuidanceModel> guidance = java.nio.file.Files.isRegularFile(guidanceFile)
+                    ? OptionalGraph.of(() -> new ClipGuidanceModel(OnnxModel.open(sessions, guidanceFile), sessions))
+                    : OptionalGraph.absent();
             return new StableDiffusionModel(name, config, new Parts(texts, unet, decoder, encoder, clip, guidance));
         } catch (RuntimeException e) {
             for (AutoCloseable c : opened) {
@@ -105,6 +127,13 @@ public final class StableDiffusionModel implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /** Opens the optional graphs now and checks them against the rest (CLIP guidance against CLIP and the VAE). */
+    public void openOptionalGraphs() {
+        vaeEncoder.get();
+        clip.get();
+        clipGuidance.get().ifPresent(this::checkClipGuidance);
     }
 
     /**
@@ -265,11 +294,8 @@ public final class StableDiffusionModel implements AutoCloseable {
         return aestheticTimeIds() ? "SDXL refiner" : "SDXL";
     }
 
-    private void checkClipGuidance() {
-        if (clipGuidance.isEmpty()) {
-            return;
-        }
-        ClipGuidanceModel guidance = clipGuidance.get();
+    private void checkClipGuidance(ClipGuidanceModel guidance) {
+        Optional<ClipModel> clip = this.clip.get();
         if (clip.isEmpty()) {
             throw guidance.model().error("CLIP guidance needs a CLIP model for the prompt's embedding, but the bundle"
                     + " has no clip/ folder and none is configured");
@@ -326,35 +352,52 @@ public final class StableDiffusionModel implements AutoCloseable {
 
     /** The VAE encoder, required for img2img and inpainting. */
     VaeEncoder vaeEncoder(String field) {
-        return vaeEncoder.orElseThrow(() -> new InvalidRequestException(field, "model '" + name
+        return vaeEncoder.get().orElseThrow(() -> new InvalidRequestException(field, "model '" + name
                 + "' has no vae_encoder/model.onnx, which image-to-image and inpainting need"));
     }
 
     /** The CLIP model, required by every CLIP mode. */
     ClipModel clip(String field) {
-        return clip.orElseThrow(() -> new InvalidRequestException(field, "model '" + name + "' has no CLIP model"
+        return clip.get().orElseThrow(() -> new InvalidRequestException(field, "model '" + name + "' has no CLIP model"
                 + " (a clip/ folder in its bundle, or one configured beside it), which this option needs"));
+    }
+
+    /** Whether the bundle has a VAE encoder (image-to-image, inpainting). */
+    public boolean hasVaeEncoder() {
+        return vaeEncoder.present();
+    }
+
+    /** Whether the bundle has the CLIP guidance gradient graph. */
+    public boolean hasClipGuidance() {
+        return clipGuidance.present();
+    }
+
+    /** Whether weighted prompts may run to several 75-token chunks: the UNet's text sequence is not fixed. */
+    public boolean takesLongPrompts() {
+        return unet.textSequence() <= 0;
     }
 
     /** Whether a CLIP model is loaded. */
     public boolean hasClip() {
-        return clip.isPresent();
+        return clip.present();
     }
 
     /** The CLIP guidance gradient graph, required by gradient guidance. */
     ClipGuidanceModel clipGuidance(String field) {
-        return clipGuidance.orElseThrow(() -> new InvalidRequestException(field, "model '" + name + "' has no "
+        Optional<ClipGuidanceModel> guidance = clipGuidance.get();
+        guidance.ifPresent(this::checkClipGuidance);
+        return guidance.orElseThrow(() -> new InvalidRequestException(field, "model '" + name + "' has no "
                 + CLIP_GUIDANCE + " (the gradient graph gradient CLIP guidance runs; docs/clip.md)"));
     }
 
     @Override
     public void close() {
-        clip.ifPresent(StableDiffusionModel::closeQuietly);
-        clipGuidance.ifPresent(StableDiffusionModel::closeQuietly);
+        closeQuietly(clip);
+        closeQuietly(clipGuidance);
         textEncoders.forEach(StableDiffusionModel::closeQuietly);
         closeQuietly(unet);
         closeQuietly(vaeDecoder);
-        vaeEncoder.ifPresent(StableDiffusionModel::closeQuietly);
+        closeQuietly(vaeEncoder);
     }
 
     private static void closeQuietly(AutoCloseable c) {

@@ -58,4 +58,28 @@ class StableDiffusionModelTest {
             assertThat(model.defaults()).isEqualTo(new ModelDefaults(512, 512, 1, 0f));
         }
     }
+
+    /**
+     * Optional graphs open on first use with loadOnFirstUse (the CLI's one-off run does not pay for
+     * a VAE encoder it does not use), at once with load (the worker learns at start that one is broken).
+     */
+    @Test
+    void optionalGraphsOpenOnFirstUseOrAtOnce(@TempDir Path dir) throws IOException {
+        Path bundle = OracleBundle.create(OracleBundle.Spec.defaults()).writeTo(dir.resolve("sd"));
+        java.nio.file.Files.write(bundle.resolve("vae_encoder/model.onnx"), new byte[] {1, 2, 3});
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StableDiffusionModel.load(bundle,
+                        EngineOptions.cpu().withIntraOpThreads(1)))
+                .isInstanceOf(dev.easel.engine.bundle.BundleException.class).hasMessageContaining("vae_encoder");
+        try (StableDiffusionModel model = StableDiffusionModel.loadOnFirstUse("sd", bundle, java.util.Optional.empty(),
+                EngineOptions.cpu().withIntraOpThreads(1))) {
+            DiffusionPipeline pipeline = new DiffusionPipeline(model, GenerationLimits.defaults());
+            assertThat(pipeline.generate(GenerationRequest.builder("a red circle").size(64, 64).steps(2).build(),
+                    ProgressListener.NONE, Cancellation.NONE).images()).hasSize(1);
+            GenerationRequest img2img = GenerationRequest.builder("a red circle").size(64, 64).steps(2)
+                    .image(ImageInput.img2img(Pixels.solid(64, 64, 10, 20, 30), 0.5f)).build();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> pipeline.generate(img2img, ProgressListener.NONE,
+                            Cancellation.NONE))
+                    .isInstanceOf(dev.easel.engine.bundle.BundleException.class).hasMessageContaining("vae_encoder");
+        }
+    }
 }
