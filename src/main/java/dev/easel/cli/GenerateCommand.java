@@ -177,11 +177,16 @@ public final class GenerateCommand implements Callable<Integer> {
             description = "ONNX Runtime graph optimisation: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     OptLevel graphOptimization;
 
+    @Option(names = "--optimized-cache", description = "Directory where ONNX Runtime's optimized graphs are kept, so"
+            + " the next run skips graph optimization (default: none).")
+    Path optimizedCache;
+
     @Override
     public Integer call() throws IOException {
         PromptMode syntax = parse("prompt-syntax", () -> PromptMode.of(promptSyntax));
         MicroConditioning micro = micro();
-        EngineOptions options = new EngineOptions(provider, deviceId, true, threads, 0, graphOptimization);
+        EngineOptions options = new EngineOptions(provider, deviceId, true, threads, 0, graphOptimization,
+                EngineOptions.DEFAULT_SPINNING, Optional.ofNullable(optimizedCache));
         PrintWriter err = spec.commandLine().getErr();
         long started = System.nanoTime();
         String name = model.getFileName() == null ? model.toString() : model.getFileName().toString();

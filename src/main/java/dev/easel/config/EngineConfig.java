@@ -5,6 +5,8 @@ import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.onnx.ExecutionProvider;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * {@code easel.onnx.*}: how ONNX Runtime runs the worker's models (environment variables
@@ -54,9 +56,16 @@ public interface EngineConfig {
     @WithDefault("none")
     EngineOptions.Spinning spinning();
 
+    /**
+     * {@code easel.onnx.optimized-cache}: a directory where ONNX Runtime's optimized graphs are kept,
+     * keyed by model, ONNX Runtime version, provider, optimization level and CPU, so the next start
+     * skips graph optimization (CPU sessions). Default: none.
+     */
+    Optional<Path> optimizedCache();
+
     /** The engine's options for these settings. */
     default EngineOptions toEngineOptions() {
         return new EngineOptions(provider(), deviceId(), cpuFallback(), intraOpThreads(), interOpThreads(), optimization(),
-                spinning());
+                spinning(), optimizedCache());
     }
 }

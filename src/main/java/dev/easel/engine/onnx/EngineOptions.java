@@ -1,6 +1,8 @@
 package dev.easel.engine.onnx;
 
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
+import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * How ONNX Runtime sessions are created. One set per loaded bundle; sessions are created once and
@@ -14,9 +16,11 @@ import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
  * @param interOpThreads  threads across independent operators; 0 lets ONNX Runtime choose
  * @param optimization    graph optimisation level
  * @param spinning        which sessions' pool threads spin between runs instead of sleeping
+ * @param optimizedCache  where optimized graphs are kept between starts (CPU sessions), or none
  */
 public record EngineOptions(ExecutionProvider provider, int deviceId, boolean fallbackToCpu,
-                            int intraOpThreads, int interOpThreads, OptLevel optimization, Spinning spinning) {
+                            int intraOpThreads, int interOpThreads, OptLevel optimization, Spinning spinning,
+                            Optional<Path> optimizedCache) {
 
     /**
      * Spinning keeps ONNX Runtime's pool threads busy-waiting for the next run: a run starts sooner,
@@ -34,7 +38,8 @@ public record EngineOptions(ExecutionProvider provider, int deviceId, boolean fa
     /** With the default spinning policy. */
     public EngineOptions(ExecutionProvider provider, int deviceId, boolean fallbackToCpu, int intraOpThreads,
                          int interOpThreads, OptLevel optimization) {
-        this(provider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, optimization, DEFAULT_SPINNING);
+        this(provider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, optimization, DEFAULT_SPINNING,
+                Optional.empty());
     }
 
     /** The spinning policy chosen by measurement (docs/benchmarks.md, "Threads and spinning"). */
@@ -46,7 +51,14 @@ public record EngineOptions(ExecutionProvider provider, int deviceId, boolean fa
     }
 
     public EngineOptions withSpinning(Spinning value) {
-        return new EngineOptions(provider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, optimization, value);
+        return new EngineOptions(provider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, optimization, value,
+                optimizedCache);
+    }
+
+    /** Keeps optimized graphs in {@code dir} so a second start skips graph optimization. */
+    public EngineOptions withOptimizedCache(Path dir) {
+        return new EngineOptions(provider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, optimization,
+                spinning, Optional.of(dir));
     }
 
     public EngineOptions {
@@ -65,6 +77,7 @@ public record EngineOptions(ExecutionProvider provider, int deviceId, boolean fa
     }
 
     public EngineOptions withIntraOpThreads(int threads) {
-        return new EngineOptions(provider, deviceId, fallbackToCpu, threads, interOpThreads, optimization, spinning);
+        return new EngineOptions(provider, deviceId, fallbackToCpu, threads, interOpThreads, optimization, spinning,
+                optimizedCache);
     }
 }

@@ -20,9 +20,16 @@ public final class OnnxSessions {
     /** Set once CUDA failed to load and we fell back, so the warning is logged once, not per model. */
     private volatile boolean cudaUnavailable;
 
+    /** Present when optimized graphs are kept between starts (CPU only: a CUDA fallback would mix graphs). */
+    private final java.util.Optional<OptimizedModelCache> cache;
+
     public OnnxSessions(EngineOptions options) {
         this.env = OrtEnvironment.getEnvironment();
         this.options = options;
+        this.cache = options.provider() == ExecutionProvider.CPU
+                ? options.optimizedCache().map(dir -> new OptimizedModelCache(dir,
+                        OptimizedModelCache.environment(env.getVersion(), options)))
+                : java.util.Optional.empty();
     }
 
     public OrtEnvironment environment() {
@@ -51,7 +58,47 @@ public final class OnnxSessions {
         if (!Files.isRegularFile(modelFile)) {
             throw BundleException.inFile(modelFile, "model file is missing");
         }
+        if (cache.isPresent()) {
+            return openCached(modelFile, role, cache.get());
+        }
         return open(so -> env.createSession(modelFile.toString(), so), modelFile.toString(), role);
+    }
+
+    /** A cached optimized graph, loaded with optimization off; else the model, its optimized graph written. */
+    private OrtSession openCached(Path modelFile, Role role, OptimizedModelCache cache) {
+        java.util.Optional<Path> hit = cache.lookup(modelFile);
+        if (hit.isPresent()) {
+            try {
+                return open(so -> {
+                    so.setOptimizationLevel(SessionOptions.OptLevel.NO_OPT);
+                    return env.createSession(hit.get().toString(), so);
+                }, modelFile.toString(), role);
+            } catch (BundleException e) {
+                LOG.log(Level.WARNING, "{0}: the cached optimized graph {1} does not load ({2}); optimizing again",
+                        modelFile, hit.get(), e.getMessage());
+            }
+        }
+        Path staged;
+        try {
+            staged = cache.stage(modelFile);
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "{0}: the ONNX Runtime cache cannot be written ({1}); not cached", modelFile,
+                    e.toString());
+            return open(so -> env.createSession(modelFile.toString(), so), modelFile.toString(), role);
+        }
+        try {
+            OrtSession session = open(so -> {
+                so.setOptimizedModelFilePath(staged.resolve(OptimizedModelCache.MODEL).toString());
+                // Weights beside the graph, so a UNet over protobuf's 2 GB limit can be written too.
+                so.addConfigEntry("session.optimized_model_external_initializers_file_name", OptimizedModelCache.DATA);
+                so.addConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
+                return env.createSession(modelFile.toString(), so);
+            }, modelFile.toString(), role);
+            cache.commit(modelFile, staged);
+            return session;
+        } finally {
+            OptimizedModelCache.deleteQuietly(staged);
+        }
     }
 
     /**
