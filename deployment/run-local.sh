@@ -31,7 +31,8 @@ fi
 # Start-up aids, made once and reused (docs/benchmarks.md, "Starting fast"): ONNX Runtime's native
 # libraries unpacked here instead of into /tmp at every start, and a class-data-sharing archive of
 # the classes a run loads, written by the first run of each command (-XX:ArchiveClassesAtExit) and
-# mapped by the next ones. A JDK that cannot use an archive (another version) warns and runs without.
+# mapped by the next ones (a JDK that cannot use an archive runs without), and ONNX Runtime's
+# optimized graphs (target/onnx-cache), so later starts skip graph optimization.
 native=target/onnxruntime-native
 if [ ! -f "$native/libonnxruntime.so" ]; then
   mkdir -p "$native"
@@ -42,9 +43,9 @@ jvm_opts() { # $1: the command, so each has the archive of its own classes
   local archive="target/cds-$1.jsa"
   # A rebuilt jar makes the archive stale: write a new one.
   if [ -f "$archive" ] && [ -z "$(find target/quarkus-app -name '*.jar' -newer "$archive" -print -quit)" ]; then
-    echo "-XX:SharedArchiveFile=$archive -Xshare:auto"
+    echo "-XX:SharedArchiveFile=$archive -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off"
   else
-    rm -f "$archive"; echo "-XX:ArchiveClassesAtExit=$archive"
+    rm -f "$archive"; echo "-XX:ArchiveClassesAtExit=$archive -Xlog:cds=off -Xlog:cds+dynamic=off"
   fi
   echo "-Donnxruntime.native.path=$(pwd)/$native"
 }
@@ -55,7 +56,7 @@ if [ "${1:-}" = "--generate-only" ]; then
   echo "==> generating \"$prompt\" with $model"
   # shellcheck disable=SC2046 # the options are words
   java $(jvm_opts generate) -jar target/quarkus-app/quarkus-run.jar generate --model "$model" --prompt "$prompt" \
-    --width "$size" --height "$size" --steps "$steps" --seed 42 --out "$out"
+    --width "$size" --height "$size" --steps "$steps" --seed 42 --optimized-cache target/onnx-cache --out "$out"
   echo "==> the PNG carries its generation parameters in text chunks; try other options with:"
   echo "    java -jar target/quarkus-app/quarkus-run.jar generate --help"
   exit 0
@@ -94,7 +95,8 @@ export EASEL_TENANTS_DEFAULT_API_KEYS="local:$(printf %s "$api_key" | sha256sum 
 echo "==> API key of tenant \"default\" (send it as X-API-Key): $api_key"
 echo "==> starting the worker on http://localhost:$port with model \"$name\" ($model)"
 # shellcheck disable=SC2046 # the options are words
-java $(jvm_opts serve) -Deasel.models."$name".path="$(cd "$model" && pwd)" -Deasel.s3.create-bucket=true \
+java $(jvm_opts serve) -Deasel.onnx.optimized-cache="$(pwd)/target/onnx-cache" \
+  -Deasel.models."$name".path="$(cd "$model" && pwd)" -Deasel.s3.create-bucket=true \
   -Dquarkus.http.port="$port" \
   -Dmp.messaging.incoming.jobs.group.instance.id="easel-local-$(hostname)" \
   -Deasel.log.json="${EASEL_LOG_JSON:-false}" -jar target/quarkus-app/quarkus-run.jar serve &
