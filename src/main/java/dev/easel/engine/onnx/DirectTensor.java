@@ -113,11 +113,41 @@ final class DirectTensor implements AutoCloseable {
     /** Sets every element to {@code value} (a timestep for the whole batch). */
     void fill(double value) {
         for (int i = 0; i < size; i++) {
-            switch (type) {
-                case FLOAT -> floats.put(i, (float) value);
-                case FLOAT16 -> halves.put(i, Fp16Conversions.floatToFp16((float) value));
-                case INT64 -> longs.put(i, Math.round(value));
-                default -> ints.put(i, (int) Math.round(value));
+            put(i, value);
+        }
+    }
+
+    /** Sets element {@code index} to {@code value} (one batch row's timestep), converted as {@link #fill} does. */
+    void put(int index, double value) {
+        switch (type) {
+            case FLOAT -> floats.put(index, (float) value);
+            case FLOAT16 -> halves.put(index, Fp16Conversions.floatToFp16((float) value));
+            case INT64 -> longs.put(index, Math.round(value));
+            default -> ints.put(index, (int) Math.round(value));
+        }
+    }
+
+    /**
+     * Writes {@code src[srcOffset .. srcOffset+length)} into elements {@code [at .. at+length)},
+     * converting as {@link #write(float[], int)} does: some rows of a batch.
+     */
+    void write(float[] src, int srcOffset, int at, int length) {
+        switch (type) {
+            case FLOAT -> floats.put(at, src, srcOffset, length);
+            case FLOAT16 -> {
+                for (int i = 0; i < length; i++) {
+                    halves.put(at + i, Fp16Conversions.floatToFp16(src[srcOffset + i]));
+                }
+            }
+            case INT64 -> {
+                for (int i = 0; i < length; i++) {
+                    longs.put(at + i, Math.round(src[srcOffset + i]));
+                }
+            }
+            default -> {
+                for (int i = 0; i < length; i++) {
+                    ints.put(at + i, Math.round(src[srcOffset + i]));
+                }
             }
         }
     }
@@ -143,6 +173,17 @@ final class DirectTensor implements AutoCloseable {
         } else {
             for (int i = 0; i < size; i++) {
                 dst[offset + i] = Fp16Conversions.fp16ToFloat(halves.get(i));
+            }
+        }
+    }
+
+    /** Reads elements {@code [at .. at+length)} into {@code dst[dstOffset ..]} as float32: some rows of a batch. */
+    void read(int at, float[] dst, int dstOffset, int length) {
+        if (type == OnnxJavaType.FLOAT) {
+            floats.get(at, dst, dstOffset, length);
+        } else {
+            for (int i = 0; i < length; i++) {
+                dst[dstOffset + i] = Fp16Conversions.fp16ToFloat(halves.get(at + i));
             }
         }
     }

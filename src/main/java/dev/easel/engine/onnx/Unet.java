@@ -11,7 +11,7 @@ import java.util.Set;
  * or float16; conversion happens at the boundary. Per job, {@link #start} allocates the buffers
  * once; the pipeline then calls {@link UnetRun#predict} every step.
  */
-public final class Unet implements AutoCloseable {
+public final class Unet implements UnetSteps, AutoCloseable {
 
     static final String SAMPLE = "sample";
     static final String TIMESTEP = "timestep";
@@ -105,7 +105,36 @@ public final class Unet implements AutoCloseable {
      * @param shape        the job's UNet batch and latent geometry
      * @param conditioning one row per UNet batch entry
      */
+    @Override
     public UnetRun start(UnetRun.Shape shape, UnetConditioning conditioning) {
+        check(shape, conditioning);
+        return new UnetRun(model, sessions.environment(), types(), shape, conditioning);
+    }
+
+    /** The element types of the inputs and the output, and whether the timestep is a scalar. */
+    UnetRun.Types types() {
+        return new UnetRun.Types(sample.type(), timestep.type(), text.type(), out.type(), scalarTimestep(),
+                textEmbeds.map(TensorSpec::type), timeIds.map(TensorSpec::type));
+    }
+
+    OnnxSessions sessions() {
+        return sessions;
+    }
+
+    /**
+     * Whether jobs may share a run: the graph leaves the batch dimension of every input and of the
+     * output free (an export with a fixed batch runs each job on its own).
+     */
+    public boolean batchable() {
+        boolean fixed = sample.isStatic(0) || text.isStatic(0) || out.isStatic(0)
+                || (!scalarTimestep() && timestep.isStatic(0))
+                || textEmbeds.map(spec -> spec.isStatic(0)).orElse(false)
+                || timeIds.map(spec -> spec.isStatic(0)).orElse(false);
+        return !fixed;
+    }
+
+    /** Fails when the job's geometry or conditioning does not fit the graph. */
+    void check(UnetRun.Shape shape, UnetConditioning conditioning) {
         int hidden = conditioning.width();
         if (sample.isStatic(1) && sample.dim(1) != shape.inChannels()) {
             throw model.error("input " + sample + " takes " + sample.dim(1) + " channels; the pipeline prepared "
@@ -122,9 +151,6 @@ public final class Unet implements AutoCloseable {
         }
         checkWidth(textEmbeds, conditioning.textEmbeds(), shape.batch());
         checkWidth(timeIds, conditioning.timeIds(), shape.batch());
-        return new UnetRun(model, sessions.environment(), new UnetRun.Types(sample.type(), timestep.type(),
-                text.type(), out.type(), scalarTimestep(), textEmbeds.map(TensorSpec::type),
-                timeIds.map(TensorSpec::type)), shape, conditioning);
     }
 
     private void checkWidth(Optional<TensorSpec> spec, Optional<float[]> rows, int batch) {

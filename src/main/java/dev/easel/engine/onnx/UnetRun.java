@@ -17,7 +17,7 @@ import java.util.Set;
  * and writes {@code out_sample} into direct buffers (a pinned output), so a step costs two bulk
  * copies at the float32 boundary and the session run.
  */
-public final class UnetRun implements AutoCloseable {
+public final class UnetRun implements UnetStep {
 
     /**
      * @param batch       UNet batch (2 × images with classifier-free guidance)
@@ -25,6 +25,16 @@ public final class UnetRun implements AutoCloseable {
      * @param outChannels latent channels
      */
     public record Shape(int batch, int inChannels, int outChannels, int height, int width) {
+        /** Values per batch row of {@code sample}. */
+        int inputRow() {
+            return inChannels * height * width;
+        }
+
+        /** Values per batch row of {@code out_sample}. */
+        int outputRow() {
+            return outChannels * height * width;
+        }
+
         int inputSize() {
             return batch * inChannels * height * width;
         }
@@ -100,13 +110,7 @@ public final class UnetRun implements AutoCloseable {
         return shape;
     }
 
-    /**
-     * Predicts noise (or v) for one step.
-     *
-     * @param modelInput [batch, inChannels, height, width]
-     * @param t          the scheduler's timestep (rounded for integer timestep inputs)
-     * @param prediction [batch, outChannels, height, width], overwritten
-     */
+    @Override
     public void predict(float[] modelInput, double t, float[] prediction) {
         sample.write(modelInput, 0);
         timestep.fill(t);

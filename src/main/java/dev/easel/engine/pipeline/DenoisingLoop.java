@@ -3,6 +3,8 @@ package dev.easel.engine.pipeline;
 import dev.easel.engine.noise.BatchNoise;
 import dev.easel.engine.onnx.UnetConditioning;
 import dev.easel.engine.onnx.UnetRun;
+import dev.easel.engine.onnx.UnetStep;
+import dev.easel.engine.onnx.UnetSteps;
 import dev.easel.engine.scheduler.Scheduler;
 import java.util.function.Supplier;
 
@@ -53,7 +55,8 @@ final class DenoisingLoop implements AutoCloseable {
     private final DiffusionPipeline.JobShape shape;
     private final int perImage;
     private final int perInput;
-    private final UnetRun unet;
+    /** The job's own UNet tensors, or its seat in a batch shared with other jobs. */
+    private final UnetStep unet;
     /** [unetBatch, inChannels, h, w] */
     private final float[] input;
     /** [unetBatch, C, h, w] */
@@ -62,7 +65,8 @@ final class DenoisingLoop implements AutoCloseable {
     private final double[] timesteps;
     private Scheduler scheduler;
 
-    DenoisingLoop(StableDiffusionModel model, Setup setup, StageTimings.Clock clock) {
+    /** @param unet the model's UNet, or the batcher in front of it */
+    DenoisingLoop(UnetSteps unet, Setup setup, StageTimings.Clock clock) {
         this.setup = setup;
         this.clock = clock;
         this.shape = setup.shape();
@@ -77,7 +81,7 @@ final class DenoisingLoop implements AutoCloseable {
         for (int b = 0; b < shape.unetBatch() && extra.length > 0; b++) {
             System.arraycopy(extra, 0, input, b * perInput + perImage, extra.length);
         }
-        this.unet = model.unet().start(new UnetRun.Shape(shape.unetBatch(), inChannels, shape.channels(), shape.height(),
+        this.unet = unet.start(new UnetRun.Shape(shape.unetBatch(), inChannels, shape.channels(), shape.height(),
                 shape.width()), setup.conditioning());
     }
 

@@ -4,7 +4,9 @@ import dev.easel.engine.image.GrayImage;
 import dev.easel.engine.image.ImageTensors;
 import dev.easel.engine.image.RgbImage;
 import dev.easel.engine.noise.BatchNoise;
+import dev.easel.engine.onnx.UnetBatcher;
 import dev.easel.engine.onnx.UnetConditioning;
+import dev.easel.engine.onnx.UnetSteps;
 import dev.easel.engine.onnx.VaeDecoder;
 import dev.easel.engine.onnx.VaeEncoder;
 import dev.easel.engine.scheduler.Scheduler;
@@ -20,16 +22,37 @@ import java.util.Optional;
  * the one loop in {@link #denoise}.
  *
  * <p>Thread-safe: all per-job state (scheduler, noise, buffers) lives in the call. Buffers are
- * allocated once per job; the loop itself allocates nothing.
+ * allocated once per job; the loop itself allocates nothing. With batching on, the jobs that run at
+ * once share UNet runs through the pipeline's {@link UnetBatcher}; everything else stays per job.
  */
 public final class DiffusionPipeline {
 
     private final StableDiffusionModel model;
     private final GenerationLimits limits;
 
+    /** Where the base model's denoising loops get their UNet steps: the UNet itself, or its batcher. */
+    private final UnetSteps unet;
+    private final Optional<UnetBatcher> batcher;
+
+    /** A pipeline whose jobs each run their own UNet (no batching). */
     public DiffusionPipeline(StableDiffusionModel model, GenerationLimits limits) {
+        this(model, limits, UnetBatcher.Settings.OFF);
+    }
+
+    /**
+     * A pipeline whose concurrent jobs share UNet runs as {@code batching} allows (an SDXL refiner
+     * stage runs its own UNet).
+     */
+    public DiffusionPipeline(StableDiffusionModel model, GenerationLimits limits, UnetBatcher.Settings batching) {
         this.model = model;
         this.limits = limits;
+        this.batcher = batching.on() ? Optional.of(new UnetBatcher(model.unet(), batching)) : Optional.empty();
+        this.unet = batcher.<UnetSteps>map(b -> b).orElse(model.unet());
+    }
+
+    /** The batcher the pipeline's jobs share UNet runs through; empty when batching is off. */
+    public Optional<UnetBatcher> batcher() {
+        return batcher;
     }
 
     public StableDiffusionModel model() {
@@ -99,7 +122,7 @@ public final class DiffusionPipeline {
         ProgressListener baseProgress = handover.map(h -> h.baseProgress(progress)).orElse(progress);
         DenoisingLoop.Setup setup = new DenoisingLoop.Setup(scheduler, () -> scheduler(request, model), shape, start,
                 text, request.guidanceScale(), noise, end);
-        try (DenoisingLoop loop = new DenoisingLoop(model, setup, clock);
+        try (DenoisingLoop loop = new DenoisingLoop(unet, setup, clock);
              ClipSteering steering = ClipSteering.create(new ClipSteering.Job(model, request, shape, start.startIndex(),
                      scheduler.timesteps().length), objective, limits.clip(), clock)) {
             loop.run(steering, baseProgress, cancellation);

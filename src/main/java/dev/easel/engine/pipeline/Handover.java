@@ -100,7 +100,7 @@ final class Handover {
                 DiffusionPipeline.AfterStep.NONE);
         DenoisingLoop.Setup setup = new DenoisingLoop.Setup(scheduler, () -> pipeline.scheduler(request, model),
                 base.shape(), start, text, request.guidanceScale(), base.noise(), scheduler.timesteps().length);
-        try (DenoisingLoop loop = new DenoisingLoop(model, setup, base.clock())) {
+        try (DenoisingLoop loop = new DenoisingLoop(model.unet(), setup, base.clock())) {
             loop.run(DenoisingLoop.Steering.NONE, (step, ignored) -> progress.onStep(baseSteps + step, total()),
                     cancellation);
         }
