@@ -11,10 +11,39 @@ public interface WorkerConfig {
     /**
      * {@code easel.worker.concurrency}: jobs run at once by this worker. application.properties
      * gives it to the {@code easel-jobs} worker pool ({@code smallrye.messaging.worker.easel-jobs.max-concurrency}).
-     * Default 1: one job owns the GPU, and a second would only share it.
+     * Default {@code easel.worker.batch.max-jobs} (4): enough jobs at once to fill a UNet batch
+     * ({@link Batch}); with batching off (max-jobs 1) that is 1, one job owning the GPU. Set it
+     * above max-jobs to keep batches full while some jobs encode text or decode images.
      */
-    @WithDefault("1")
+    @WithDefault("${easel.worker.batch.max-jobs:4}")
     int concurrency();
+
+    /** {@code easel.worker.batch.*}: jobs that run at once share UNet runs (docs/benchmarks.md, "Batching"). */
+    Batch batch();
+
+    /**
+     * Continuous batching: the jobs of one model and size that denoise at the same time run their
+     * UNet steps as one batch, joining and leaving it at step boundaries, each with its own
+     * scheduler, seed, guidance and step count; each job's pictures stay its unbatched pictures
+     * (to float rounding). Jobs of other sizes, text lengths or models batch among themselves.
+     */
+    interface Batch {
+
+        /**
+         * {@code easel.worker.batch.max-jobs}: the most jobs in one UNet run; 1 turns batching off
+         * (each job runs its own UNet, as before). Default 4.
+         */
+        @WithDefault("4")
+        int maxJobs();
+
+        /**
+         * {@code easel.worker.batch.max-wait}: how long a step waits for other jobs' steps to join
+         * its batch. A batch starts before that when it is full or when every job of its kind is
+         * waiting already, so a job alone never waits. Default 5ms.
+         */
+        @WithDefault("5ms")
+        Duration maxWait();
+    }
 
     /**
      * {@code easel.worker.publish-timeout}: the producer's {@code delivery.timeout.ms}: how long one

@@ -3,10 +3,12 @@ package dev.easel.worker;
 import dev.easel.config.EngineConfig;
 import dev.easel.config.JobLimitsConfig;
 import dev.easel.config.ModelsConfig;
+import dev.easel.config.WorkerConfig;
 import dev.easel.contract.JobDefaults;
 import dev.easel.engine.bundle.BundleException;
 import dev.easel.engine.bundle.ClipLayout;
 import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.onnx.UnetBatcher;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.ModelDefaults;
@@ -49,6 +51,8 @@ public class ModelRegistry {
     private final Map<String, ModelsConfig.JobDefaultsConfig> overrides;
     private final EngineOptions options;
     private final GenerationLimits limits;
+    /** How each model's concurrent jobs share UNet runs. */
+    private final UnetBatcher.Settings batching;
     private final CompletableFuture<Map<String, DiffusionPipeline>> loaded = new CompletableFuture<>();
     private final Map<String, Status> statuses = new ConcurrentHashMap<>();
 
@@ -87,8 +91,9 @@ public class ModelRegistry {
     }
 
     @Inject
-    ModelRegistry(ModelsConfig models, EngineConfig engine, JobLimitsConfig limits) {
-        this(paths(models), clips(models), engine.toEngineOptions(), limits.toJobLimits().generationLimits());
+    ModelRegistry(ModelsConfig models, EngineConfig engine, JobLimitsConfig limits, WorkerConfig worker) {
+        this(paths(models), clips(models), engine.toEngineOptions(), limits.toJobLimits().generationLimits(),
+                batching(worker));
         models.models().forEach((name, model) -> overrides.put(name, model.defaults()));
         models.models().forEach((name, model) -> model.promptSyntax().ifPresent(value -> {
             try {
@@ -100,6 +105,12 @@ public class ModelRegistry {
     }
 
     ModelRegistry(Map<String, Path> bundles, Map<String, Path> clips, EngineOptions options, GenerationLimits limits) {
+        this(bundles, clips, options, limits, UnetBatcher.Settings.OFF);
+    }
+
+    ModelRegistry(Map<String, Path> bundles, Map<String, Path> clips, EngineOptions options, GenerationLimits limits,
+                  UnetBatcher.Settings batching) {
+        this.batching = batching;
         this.bundles = Map.copyOf(bundles);
         this.clips = Map.copyOf(clips);
         this.syntaxes = new ConcurrentHashMap<>();
@@ -138,7 +149,7 @@ public class ModelRegistry {
             try {
                 Optional<Path> clip = Optional.ofNullable(clips.get(name)).or(() -> ClipLayout.inBundle(bundle.getValue()));
                 StableDiffusionModel model = StableDiffusionModel.load(name, bundle.getValue(), clip, options);
-                pipelines.put(name, new DiffusionPipeline(model, limits));
+                pipelines.put(name, new DiffusionPipeline(model, limits, batching));
                 Duration took = Duration.ofNanos(System.nanoTime() - start);
                 statuses.put(name, Status.loaded(took));
                 LOG.infof("model %s loaded from %s%s in %d ms", name, bundle.getValue(),
@@ -200,6 +211,15 @@ public class ModelRegistry {
     /** The names of the models that loaded; waits for startup loading. */
     public Set<String> available() {
         return new java.util.TreeSet<>(loaded.join().keySet());
+    }
+
+    /** {@code easel.worker.batch.*} as the engine takes it. */
+    static UnetBatcher.Settings batching(WorkerConfig worker) {
+        try {
+            return new UnetBatcher.Settings(worker.batch().maxJobs(), worker.batch().maxWait());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("easel.worker.batch: " + e.getMessage(), e);
+        }
     }
 
     private static Map<String, Path> clips(ModelsConfig config) {
