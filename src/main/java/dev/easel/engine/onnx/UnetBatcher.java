@@ -231,6 +231,8 @@ public final class UnetBatcher implements UnetSteps {
         /** Jobs seated. */
         private int open;
         private boolean running;
+        /** When the last run ended: its jobs come back with their next steps just after. */
+        private long lastEnd = System.nanoTime();
 
         Lane(Key key) {
             this.key = key;
@@ -280,6 +282,7 @@ public final class UnetBatcher implements UnetSteps {
                         } finally {
                             lock.lock();
                             running = false;
+                            lastEnd = System.nanoTime();
                             batch.forEach(b -> b.done = true);
                             changed.signalAll();
                         }
@@ -289,7 +292,7 @@ public final class UnetBatcher implements UnetSteps {
                         if (running) {
                             changed.await();
                         } else {
-                            long wait = pending.peekFirst().arrived + maxWaitNanos - System.nanoTime();
+                            long wait = since(pending.peekFirst()) + maxWaitNanos - System.nanoTime();
                             if (wait > 0) {
                                 changed.awaitNanos(wait);
                             }
@@ -305,6 +308,15 @@ public final class UnetBatcher implements UnetSteps {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+        }
+
+        /**
+         * When a step's wait began: when it was handed in, or when the last run ended if later. A
+         * step handed in during a run waits a little for the jobs of that run, so that the lane
+         * keeps one batch of everyone rather than halves taking turns.
+         */
+        private long since(Submission s) {
+            return s.arrived - lastEnd > 0 ? s.arrived : lastEnd;
         }
 
         /** The next batch when it may start (none running; full, everyone waiting or waited long enough), else null. */
@@ -325,7 +337,7 @@ public final class UnetBatcher implements UnetSteps {
             boolean full = batch.size() == settings.maxJobs();
             // One step per job at most is pending (a job waits for its step): nobody else can join.
             boolean everyone = pending.size() >= open;
-            boolean due = System.nanoTime() - head.arrived >= maxWaitNanos;
+            boolean due = System.nanoTime() - since(head) >= maxWaitNanos;
             if (!full && !everyone && !due) {
                 return null;
             }
