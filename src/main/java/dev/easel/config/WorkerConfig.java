@@ -11,11 +11,11 @@ public interface WorkerConfig {
     /**
      * {@code easel.worker.concurrency}: jobs run at once by this worker. application.properties
      * gives it to the {@code easel-jobs} worker pool ({@code smallrye.messaging.worker.easel-jobs.max-concurrency}).
-     * Default {@code easel.worker.batch.max-jobs} (4): enough jobs at once to fill a UNet batch
-     * ({@link Batch}); with batching off (max-jobs 1) that is 1, one job owning the GPU. Set it
+     * Default {@code easel.worker.batch.max-jobs} (1, batching off): one job at a time; with
+     * batching on, enough jobs at once to fill a UNet batch ({@link Batch}). Set it
      * above max-jobs to keep batches full while some jobs encode text or decode images.
      */
-    @WithDefault("${easel.worker.batch.max-jobs:4}")
+    @WithDefault("${easel.worker.batch.max-jobs:1}")
     int concurrency();
 
     /** {@code easel.worker.batch.*}: jobs that run at once share UNet runs (docs/benchmarks.md, "Batching"). */
@@ -31,9 +31,11 @@ public interface WorkerConfig {
 
         /**
          * {@code easel.worker.batch.max-jobs}: the most jobs in one UNet run; 1 turns batching off
-         * (each job runs its own UNet, as before). Default 4.
+         * (each job runs its own UNet, as before). Default 1: on the 2-core CPU measured, batching
+         * gave 0.79–1.17× jobs/s (docs/benchmarks.md, "Batching"), not worth four jobs' memory;
+         * GPU nodes, where one run of a bigger batch costs little more, should measure 4–8.
          */
-        @WithDefault("4")
+        @WithDefault("1")
         int maxJobs();
 
         /**

@@ -25,11 +25,11 @@ class WorkerConfigTest {
     }
 
     @Test
-    void batchingIsOnAndConcurrencyFillsABatch() {
+    void batchingIsOffByDefaultAndOneJobRunsAtATime() {
         WorkerConfig worker = read(Map.of());
-        assertThat(worker.batch().maxJobs()).isEqualTo(4);
+        assertThat(worker.batch().maxJobs()).isEqualTo(1);
         assertThat(worker.batch().maxWait()).isEqualTo(Duration.ofMillis(5));
-        assertThat(worker.concurrency()).isEqualTo(4);
+        assertThat(worker.concurrency()).isEqualTo(1);
     }
 
     @Test
