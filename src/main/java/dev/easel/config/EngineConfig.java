@@ -51,10 +51,11 @@ public interface EngineConfig {
     /**
      * {@code easel.onnx.spinning}: which ONNX Runtime thread pools spin between runs: {@code none},
      * {@code loop} (the UNet only: its runs follow each other within milliseconds) or {@code all}.
-     * Default: the measured choice, {@link EngineOptions#DEFAULT_SPINNING}.
+     * Default: {@code loop} when one job runs at a time ({@code easel.worker.concurrency} 1), else
+     * {@code none} — measured (docs/benchmarks.md, "Threads and spinning"): a spinning UNet made a
+     * job 8 % faster on cores of its own and 1.8× slower on cores shared with other work.
      */
-    @WithDefault("none")
-    EngineOptions.Spinning spinning();
+    Optional<EngineOptions.Spinning> spinning();
 
     /**
      * {@code easel.onnx.optimized-cache}: a directory where ONNX Runtime's optimized graphs are kept,
@@ -63,9 +64,11 @@ public interface EngineConfig {
      */
     Optional<Path> optimizedCache();
 
-    /** The engine's options for these settings. */
-    default EngineOptions toEngineOptions() {
+    /** The engine's options for these settings, for a worker running {@code concurrency} jobs at once. */
+    default EngineOptions toEngineOptions(int concurrency) {
+        EngineOptions.Spinning spin = spinning().orElse(concurrency > 1 ? EngineOptions.Spinning.NONE
+                : EngineOptions.Spinning.LOOP);
         return new EngineOptions(provider(), deviceId(), cpuFallback(), intraOpThreads(), interOpThreads(), optimization(),
-                spinning(), optimizedCache());
+                spin, optimizedCache());
     }
 }

@@ -92,7 +92,8 @@ public class ModelRegistry {
 
     @Inject
     ModelRegistry(ModelsConfig models, EngineConfig engine, JobLimitsConfig limits, WorkerConfig worker) {
-        this(paths(models), clips(models), engine.toEngineOptions(), limits.toJobLimits().generationLimits(),
+        this(paths(models), clips(models), engine.toEngineOptions(worker.concurrency()),
+                limits.toJobLimits().generationLimits(),
                 batching(worker));
         models.models().forEach((name, model) -> overrides.put(name, model.defaults()));
         models.models().forEach((name, model) -> model.promptSyntax().ifPresent(value -> {

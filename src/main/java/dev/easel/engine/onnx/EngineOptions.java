@@ -42,8 +42,12 @@ public record EngineOptions(ExecutionProvider provider, int deviceId, boolean fa
                 Optional.empty());
     }
 
-    /** The spinning policy chosen by measurement (docs/benchmarks.md, "Threads and spinning"). */
-    public static final Spinning DEFAULT_SPINNING = Spinning.NONE;
+    /**
+     * The spinning policy chosen by measurement for one job at a time (docs/benchmarks.md, "Threads
+     * and spinning"): the UNet's pool spins, 8 % off a job; the Java stages between its runs were
+     * not slowed. With several jobs sharing the cores, {@link Spinning#NONE} (the worker's choice then).
+     */
+    public static final Spinning DEFAULT_SPINNING = Spinning.LOOP;
 
     /** The intra-op thread count sessions get: the configured one, else one per available core. */
     public int effectiveIntraOpThreads() {

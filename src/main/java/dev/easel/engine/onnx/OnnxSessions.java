@@ -149,8 +149,8 @@ public final class OnnxSessions {
     private SessionOptions baseOptions(Role role) throws OrtException {
         SessionOptions so = new SessionOptions();
         so.setOptimizationLevel(options.optimization());
-        // A spinning pool keeps its cores after each run, from the Java thread that prepares the
-        // next step (measured: glue and PNG encoding ran 2-3x slower with every session spinning).
+        // A spinning pool keeps its cores after each run: worth it for the UNet, whose runs follow
+        // each other, when the job has the cores to itself (docs/benchmarks.md, "Threads and spinning").
         boolean spin = options.spinning() == EngineOptions.Spinning.ALL
                 || options.spinning() == EngineOptions.Spinning.LOOP && role == Role.LOOP;
         so.addConfigEntry("session.intra_op.allow_spinning", spin ? "1" : "0");
