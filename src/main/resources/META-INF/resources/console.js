@@ -1,0 +1,325 @@
+// Easel job console: plain JS against the worker's own HTTP API (docs/job-contract.md, docs/events.md).
+// The form's input ids are the job's field names, so a 400's violations land beside their field.
+'use strict';
+
+const KEY_STORE = 'easel.apiKey';
+const RECENT_STORE = 'easel.recentJobs';
+const RECENT_MAX = 20;
+const FINAL = ['completed', 'failed', 'cancelled'];
+const NUMBER_FIELDS = ['width', 'height', 'steps', 'guidanceScale', 'seed', 'numImages'];
+
+const $ = (id) => document.getElementById(id);
+let models = [];
+let watching = null; // the AbortController of the event stream being read
+
+// --- HTTP ---
+
+async function api(path, options = {}) {
+  const headers = { 'X-API-Key': localStorage.getItem(KEY_STORE) || '', ...(options.headers || {}) };
+  const response = await fetch(path, { ...options, headers });
+  const text = await response.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { body = { error: text }; }
+  return { status: response.status, ok: response.ok, body };
+}
+
+function describe(result) {
+  const b = result.body || {};
+  return `HTTP ${result.status}: ${[b.error, b.reason].filter(Boolean).join(' — ') || 'request failed'}`;
+}
+
+// --- Messages ---
+
+function banner(message) {
+  $('banner').textContent = message || '';
+  $('banner').hidden = !message;
+}
+
+function clearErrors() {
+  banner('');
+  document.querySelectorAll('.error').forEach((e) => { e.textContent = ''; });
+  document.querySelectorAll('.invalid').forEach((e) => e.classList.remove('invalid'));
+}
+
+/** Each violation beside the field it names; those naming no field of the form go to the banner. */
+function showViolations(violations) {
+  const elsewhere = [];
+  for (const v of violations) {
+    const text = v.problem + (v.limit ? ` (${v.limit})` : '');
+    const slot = document.querySelector(`.error[data-for="${CSS.escape(v.field)}"]`);
+    if (slot) {
+      slot.textContent = text;
+      $(v.field).classList.add('invalid');
+    } else {
+      elsewhere.push(`${v.field}: ${text}`);
+    }
+  }
+  banner(elsewhere.length ? 'The job was refused: ' + elsewhere.join('; ') : '');
+}
+
+// --- Models and the form ---
+
+async function loadModels() {
+  $('key-state').textContent = 'loading models…';
+  const result = await api('/v1/models');
+  if (!result.ok) {
+    $('key-state').textContent = '';
+    banner(result.status === 401 || result.status === 403
+      ? `Enter a valid API key (${describe(result)})` : `Could not load models (${describe(result)})`);
+    return;
+  }
+  banner('');
+  models = result.body.models || [];
+  $('key-state').textContent = `${models.length} model(s)`;
+  const select = $('model');
+  select.replaceChildren(...models.map((m) => {
+    const option = new Option(`${m.name} (${m.kind}, ${m.state})`, m.name);
+    option.disabled = m.state !== 'loaded';
+    return option;
+  }));
+  const firstLoaded = models.find((m) => m.state === 'loaded');
+  if (firstLoaded) select.value = firstLoaded.name;
+  applyDefaults();
+}
+
+/** The selected model's defaults and schedulers fill the form. */
+function applyDefaults() {
+  const model = models.find((m) => m.name === $('model').value);
+  if (!model) return;
+  const d = model.defaults || {};
+  $('width').value = d.width ?? '';
+  $('height').value = d.height ?? '';
+  $('steps').value = d.steps ?? '';
+  $('guidanceScale').value = d.guidanceScale ?? '';
+  const limits = model.limits || {};
+  if (limits.sizeMultiple) { $('width').step = limits.sizeMultiple; $('height').step = limits.sizeMultiple; }
+  const schedulers = (model.capabilities && model.capabilities.schedulers) || [];
+  $('scheduler').replaceChildren(...schedulers.map((s) => new Option(s, s)));
+  if (d.scheduler) $('scheduler').value = d.scheduler;
+}
+
+function jobFromForm() {
+  const job = { version: 1, model: $('model').value, prompt: $('prompt').value };
+  if ($('negativePrompt').value) job.negativePrompt = $('negativePrompt').value;
+  if ($('scheduler').value) job.scheduler = $('scheduler').value;
+  for (const field of NUMBER_FIELDS) {
+    const raw = $(field).value.trim();
+    if (raw !== '') job[field] = Number(raw); // empty: the server's default (a random seed, say)
+  }
+  return job;
+}
+
+async function submit(event) {
+  event.preventDefault();
+  clearErrors();
+  const job = jobFromForm();
+  $('submit').disabled = true;
+  try {
+    const result = await api('/v1/jobs', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(job),
+    });
+    if (result.status === 400 && result.body && result.body.violations) {
+      showViolations(result.body.violations);
+    } else if (!result.ok) {
+      banner(describe(result));
+    } else {
+      remember({ id: result.body.id, model: job.model, prompt: job.prompt, status: result.body.status });
+      location.hash = 'job=' + encodeURIComponent(result.body.id);
+    }
+  } catch (e) {
+    banner('Could not reach the worker: ' + e.message);
+  } finally {
+    $('submit').disabled = false;
+  }
+}
+
+// --- One job: its events, then its images ---
+
+function log(text) {
+  const item = document.createElement('li');
+  item.textContent = text;
+  $('events').append(item);
+}
+
+function setStatus(id, status) {
+  $('job-status').textContent = status;
+  $('job-status').dataset.status = status;
+  remember({ id, status });
+}
+
+async function showJob(id) {
+  if (watching) watching.abort();
+  const controller = new AbortController();
+  watching = controller;
+  $('job').hidden = false;
+  $('job-id').textContent = id;
+  $('events').replaceChildren();
+  $('images').replaceChildren();
+  $('progress').value = 0;
+  setStatus(id, '…');
+  try {
+    await followEvents(id, controller.signal);
+  } catch (e) {
+    if (e.name !== 'AbortError') log('event stream: ' + e.message);
+  }
+  if (!controller.signal.aborted) await showResult(id);
+}
+
+/**
+ * Reads GET /v1/jobs/{id}/events with fetch, not EventSource: EventSource cannot send the
+ * X-API-Key header that every /v1 endpoint needs (and the key does not belong in a URL).
+ */
+async function followEvents(id, signal) {
+  const response = await fetch(`/v1/jobs/${encodeURIComponent(id)}/events`, {
+    headers: { 'X-API-Key': localStorage.getItem(KEY_STORE) || '', Accept: 'text/event-stream' }, signal,
+  });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n?/g, '\n');
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (onEvent(id, parseEvent(block))) { reader.cancel(); return; }
+    }
+  }
+}
+
+/** One server-sent event block: its `event:` name and joined `data:` lines; comments are heartbeats. */
+function parseEvent(block) {
+  let name = 'message';
+  const data = [];
+  for (const line of block.split('\n')) {
+    if (line.startsWith('event:')) name = line.slice(6).trim();
+    else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+  }
+  return { name, data: data.length ? JSON.parse(data.join('\n')) : null };
+}
+
+/** Returns true when the event is the job's last. */
+function onEvent(id, { name, data }) {
+  if (!data) return false;
+  switch (name) {
+    case 'state':
+      setStatus(id, data.status);
+      log('state: ' + data.status);
+      return FINAL.includes(data.status);
+    case 'started':
+      setStatus(id, 'running');
+      log('started');
+      return false;
+    case 'progress':
+      $('progress').max = data.total;
+      $('progress').value = data.step;
+      log(`progress: step ${data.step} of ${data.total}`);
+      return false;
+    case 'closed':
+      log('stream closed: ' + data.reason);
+      return true;
+    default:
+      log(name);
+      return FINAL.includes(name);
+  }
+}
+
+/** GET /v1/jobs/{id}: its status, and for a completed job its images (presigned URLs, fresh each time). */
+async function showResult(id) {
+  const result = await api(`/v1/jobs/${encodeURIComponent(id)}`);
+  if (!result.ok) { banner(`Job ${id}: ${describe(result)}`); return; }
+  const view = result.body;
+  setStatus(id, view.status);
+  if (view.status === 'completed') {
+    $('progress').value = $('progress').max;
+    $('images').replaceChildren(...view.images.map((image) => figure(image, view)));
+  } else if (view.status === 'failed' || view.status === 'cancelled') {
+    banner(`Job ${id} ${view.status}: ${view.reason || ''}`);
+    if (view.violations) showViolations(view.violations);
+  }
+}
+
+function figure(image, view) {
+  const job = recent().find((j) => j.id === view.id) || {};
+  const link = document.createElement('a');
+  link.href = image.url;
+  link.target = '_blank';
+  link.rel = 'noopener';
+  const img = document.createElement('img');
+  img.src = image.url;
+  img.alt = job.prompt || image.objectKey;
+  link.append(img);
+  const caption = document.createElement('figcaption');
+  const params = job.params ? Object.entries(job.params).map(([k, v]) => `${k} ${v}`).join(', ') : '';
+  caption.textContent = `seed ${image.seed} · ${view.model}${params ? ' · ' + params : ''}`;
+  const open = document.createElement('a');
+  open.href = image.url;
+  open.target = '_blank';
+  open.rel = 'noopener';
+  open.textContent = image.objectKey;
+  caption.append(document.createElement('br'), open);
+  const fig = document.createElement('figure');
+  fig.append(link, caption);
+  return fig;
+}
+
+// --- Recent jobs of this browser ---
+
+function recent() {
+  try { return JSON.parse(localStorage.getItem(RECENT_STORE)) || []; } catch { return []; }
+}
+
+/** Adds or updates a job in the list, newest first. */
+function remember(entry) {
+  const jobs = recent();
+  const known = jobs.find((j) => j.id === entry.id);
+  if (known) Object.assign(known, entry);
+  else if (entry.model) jobs.unshift({ ...entry, params: paramsOf(jobFromForm()), at: new Date().toISOString() });
+  else return;
+  localStorage.setItem(RECENT_STORE, JSON.stringify(jobs.slice(0, RECENT_MAX)));
+  renderRecent();
+}
+
+function paramsOf(job) {
+  const { width, height, steps, guidanceScale, scheduler } = job;
+  return { size: `${width}×${height}`, steps, guidance: guidanceScale, scheduler };
+}
+
+function renderRecent() {
+  $('recent').replaceChildren(...recent().map((job) => {
+    const item = document.createElement('li');
+    const link = document.createElement('a');
+    link.href = '#job=' + encodeURIComponent(job.id);
+    link.textContent = job.prompt || job.id;
+    const status = document.createElement('span');
+    status.className = 'status';
+    status.dataset.status = job.status;
+    status.textContent = job.status;
+    item.append(status, ' ', link, ` — ${job.model}, ${new Date(job.at).toLocaleString()}`);
+    return item;
+  }));
+}
+
+// --- Wiring ---
+
+function route() {
+  const match = location.hash.match(/^#job=(.+)$/);
+  if (match) showJob(decodeURIComponent(match[1]));
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('api-key').value = localStorage.getItem(KEY_STORE) || '';
+  $('key-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    localStorage.setItem(KEY_STORE, $('api-key').value.trim());
+    loadModels();
+  });
+  $('model').addEventListener('change', applyDefaults);
+  $('job-form').addEventListener('submit', submit);
+  window.addEventListener('hashchange', route);
+  renderRecent();
+  if (localStorage.getItem(KEY_STORE)) loadModels().then(route);
+  else banner('Enter an API key to start (deployment/run-local.sh prints one).');
+});

@@ -1,0 +1,94 @@
+// Drives the job console (src/main/resources/META-INF/resources) in headless Chromium; ConsoleIT runs it
+// against a real worker. Exits non-zero, saying why, when the page does not behave.
+//
+//   node src/test/browser/console.spec.mjs <base url> <api key> <model> <steps> [screenshot.png]
+//
+// The browser is the system's Chromium (Debian package `chromium`; CHROMIUM overrides the path):
+// playwright-core downloads no browser of its own.
+import { chromium } from 'playwright-core';
+
+const [base, apiKey, model, steps, screenshot] = process.argv.slice(2);
+if (!base || !apiKey || !model || !steps) {
+  console.error('usage: console.spec.mjs <base url> <api key> <model> <steps> [screenshot.png]');
+  process.exit(2);
+}
+const TIMEOUT = 90_000;
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+  console.log('ok - ' + message);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  // CI runs as root, where Chromium's sandbox cannot start.
+  args: ['--no-sandbox'],
+});
+const pageErrors = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+  page.setDefaultTimeout(TIMEOUT);
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => console.log(`[browser ${m.type()}] ${m.text()}`));
+
+  // 1. Without a key: the page loads (no /v1 credential needed for it) and asks for one.
+  const response = await page.goto(base);
+  check(response.status() === 200, `GET / serves the page (HTTP ${response.status()})`);
+  await page.locator('#banner', { hasText: 'API key' }).waitFor();
+  check(true, 'the page asks for an API key');
+
+  // 2. The key loads the models; the selected model's defaults fill the form.
+  await page.fill('#api-key', apiKey);
+  await page.click('#key-form button');
+  await page.locator(`#model option[value="${model}"]`).waitFor({ state: 'attached' });
+  await page.selectOption('#model', model);
+  const width = await page.inputValue('#width');
+  check(Number(width) > 0, `model ${model}'s default width fills the form (${width})`);
+  const schedulers = await page.locator('#scheduler option').count();
+  check(schedulers > 0, `the scheduler list offers the model's schedulers (${schedulers})`);
+  check(await page.evaluate(() => localStorage.getItem('easel.apiKey')) === apiKey, 'the key is kept in localStorage');
+
+  // 3. A job: progress from the event stream, then its picture.
+  await page.fill('#prompt', 'a big red circle on a blue background');
+  await page.fill('#steps', steps);
+  await page.fill('#seed', '42');
+  await page.click('#submit');
+  await page.locator('#job-status[data-status="completed"]').waitFor();
+  const events = await page.locator('#events li').allTextContents();
+  console.log('events: ' + events.join(' | '));
+  check(events.some((e) => e.startsWith('progress: step')), 'progress events reached the page');
+  const progress = await page.$eval('#progress', (p) => [p.value, p.max]);
+  check(progress[0] === progress[1] && progress[1] > 1, `the progress bar is full (${progress[0]} of ${progress[1]})`);
+  await page.waitForFunction(() => {
+    const img = document.querySelector('#images img');
+    return img && img.complete && img.naturalWidth > 0;
+  });
+  const size = await page.$eval('#images img', (img) => img.naturalWidth + '×' + img.naturalHeight);
+  check(true, `the picture loaded (${size})`);
+  const caption = await page.textContent('#images figcaption');
+  check(caption.includes('seed 42'), `the caption names the seed (${caption})`);
+  const recent = await page.locator('#recent li').first().textContent();
+  check(recent.includes('completed'), `recent jobs list the job as completed (${recent})`);
+  if (screenshot) {
+    await page.screenshot({ path: screenshot, fullPage: true });
+    console.log('screenshot: ' + screenshot);
+  }
+
+  // 4. A bad width: the server's violation appears beside the width field, nothing in the banner.
+  await page.fill('#width', '100');
+  await page.click('#submit');
+  const widthError = page.locator('.error[data-for="width"]');
+  await widthError.filter({ hasText: /./ }).waitFor();
+  check(true, `the width's violation shows beside it: "${await widthError.textContent()}"`);
+  check(await page.locator('#width.invalid').count() === 1, 'the width field is marked invalid');
+  check(await page.locator('#banner').isHidden(), 'no banner for a violation of a form field');
+  check(await page.locator('.error[data-for="height"]').textContent() === '', 'other fields show no error');
+
+  check(pageErrors.length === 0, `no script errors on the page ${JSON.stringify(pageErrors)}`);
+  console.log('console.spec: all checks passed');
+} catch (e) {
+  console.error('console.spec FAILED: ' + e.message);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
