@@ -105,7 +105,8 @@ java $(jvm_opts serve) -Deasel.onnx.optimized-cache="$(pwd)/target/onnx-cache" \
 pids+=($!)
 
 cat <<USAGE
-==> submit a job, then poll its statusUrl until "completed"; images land in bucket ${EASEL_S3_BUCKET:-easel-images}
+==> job console in a browser: http://localhost:$port/ (enter the API key above; README.md, "Job console")
+==> or submit a job, then poll its statusUrl until "completed"; images land in bucket ${EASEL_S3_BUCKET:-easel-images}
     (target/devstack-run/s3proxy/data/${EASEL_S3_BUCKET:-easel-images}/default/{id}/0.png) and the answer carries presigned URLs:
     curl -s -XPOST localhost:$port/v1/jobs -H 'Content-Type: application/json' -H "X-API-Key: $api_key" \\
       -d '{"version": 1, "model": "$name", "prompt": "a big red circle on a blue background", "width": $size, "height": $size, "steps": $steps}'

@@ -16,7 +16,9 @@ import org.jboss.resteasy.reactive.server.ServerRequestFilter;
  * push mode's {@code POST /} (unless {@code easel.security.push-needs-credential=false}) and, when
  * configured, {@code /q/metrics}. 401 without one (or with one that proves nothing), 403 for a
  * valid credential that grants nothing here; the caller's tenant is then {@link CurrentCaller}'s.
- * Health stays open. The answer never echoes the credential.
+ * Health stays open. The answer never echoes the credential. The job console's files
+ * ({@code GET /}, {@code /console.js}, META-INF/resources) are open too: Quarkus serves static
+ * files before any resource is matched, so this filter never sees them (ConsoleIT checks both).
  */
 public class Authentication {
 
