@@ -37,6 +37,12 @@ try {
   await page.locator('#banner', { hasText: 'API key' }).waitFor();
   check(true, 'the page asks for an API key');
 
+  // A wrong key: the API's 401 shows in the banner.
+  await page.fill('#api-key', 'easel_not-a-key');
+  await page.click('#key-form button');
+  await page.locator('#banner', { hasText: 'HTTP 401' }).waitFor();
+  check(true, 'a wrong key is reported in the banner (HTTP 401)');
+
   // 2. The key loads the models; the selected model's defaults fill the form.
   await page.fill('#api-key', apiKey);
   await page.click('#key-form button');
