@@ -18,6 +18,7 @@ import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.GenerationResult;
 import dev.easel.engine.pipeline.ImageInput;
 import dev.easel.engine.pipeline.InvalidRequestException;
+import dev.easel.engine.pipeline.Rewrite;
 import dev.easel.engine.pipeline.MicroConditioning;
 import dev.easel.engine.pipeline.ModelDefaults;
 import dev.easel.engine.pipeline.Refiner;
@@ -160,6 +161,22 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--edit-target", description = "Directional edit: text describing the wanted result.")
     String editTarget;
 
+    @Option(names = "--rewrite", paramLabel = "SOURCE=TARGET", description = "Concept rewriting (TIME): edit the"
+            + " UNet's cross-attention so SOURCE acts as TARGET, e.g. \"roses=blue roses\" (repeatable).")
+    List<String> rewrite;
+
+    @Option(names = "--erase", paramLabel = "CONCEPT", description = "Concept erasure (UCE): edit the UNet's"
+            + " cross-attention so CONCEPT acts as the empty prompt (repeatable).")
+    List<String> erase;
+
+    @Option(names = "--preserve", paramLabel = "CONCEPT", description = "A concept --rewrite/--erase must leave"
+            + " as it is (repeatable).")
+    List<String> preserve;
+
+    @Option(names = "--rewrite-lambda", description = "How strongly --rewrite/--erase keep the original weights,"
+            + " > 0 (default: 0.1, as TIME and UCE).")
+    Double rewriteLambda;
+
     @Option(names = "--out", required = true, description = "Output directory for the PNGs.")
     Path out;
 
@@ -193,7 +210,16 @@ public final class GenerateCommand implements Callable<Integer> {
         Optional<Path> clipDir = Optional.ofNullable(clip).or(() -> ClipLayout.inBundle(model));
         Optional<StableDiffusionModel> refinerModel = Optional.empty();
         // Optional graphs (VAE encoder, CLIP) open only if this one request uses them.
-        try (StableDiffusionModel loaded = StableDiffusionModel.loadOnFirstUse(name, model, clipDir, options)) {
+        Optional<Rewrite> edits = rewrite();
+        Optional<StableDiffusionModel> rewritten = Optional.empty();
+        try (StableDiffusionModel base = StableDiffusionModel.loadOnFirstUse(name, model, clipDir, options)) {
+            if (edits.isPresent()) {
+                long t0 = System.nanoTime();
+                rewritten = Optional.of(base.rewritten(edits.get()));
+                spec.commandLine().getOut().printf(Locale.ROOT, "rewrote the UNet's cross-attention in %.2f s%n",
+                        (System.nanoTime() - t0) / 1e9);
+            }
+            StableDiffusionModel loaded = rewritten.orElse(base);
             GenerationRequest.Builder builder = request(loaded.defaults()).promptSyntax(syntax).micro(micro);
             if (refiner != null) {
                 refinerModel = Optional.of(loadRefiner(options));
@@ -219,8 +245,38 @@ public final class GenerateCommand implements Callable<Integer> {
             }
         } finally {
             refinerModel.ifPresent(StableDiffusionModel::close);
+            rewritten.ifPresent(StableDiffusionModel::close); // before the base whose parts it shares
         }
         return 0;
+    }
+
+    /** --rewrite/--erase/--preserve/--rewrite-lambda as one edit; empty when none is asked for. */
+    private Optional<Rewrite> rewrite() {
+        List<String> replacements = rewrite == null ? List.of() : rewrite;
+        List<String> erasures = erase == null ? List.of() : erase;
+        List<String> kept = preserve == null ? List.of() : preserve;
+        if (replacements.isEmpty() && erasures.isEmpty()) {
+            if (!kept.isEmpty() || rewriteLambda != null) {
+                throw new InvalidRequestException(kept.isEmpty() ? "rewrite-lambda" : "preserve",
+                        "only applies with --rewrite or --erase");
+            }
+            return Optional.empty();
+        }
+        Rewrite edit = Rewrite.none();
+        for (String pair : replacements) {
+            int eq = pair.indexOf('=');
+            if (eq < 0) {
+                throw new InvalidRequestException("rewrite", "must be SOURCE=TARGET, got '" + pair + "'");
+            }
+            edit = edit.replace(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+        }
+        for (String concept : erasures) {
+            edit = edit.erase(concept);
+        }
+        for (String concept : kept) {
+            edit = edit.preserve(concept);
+        }
+        return Optional.of(rewriteLambda == null ? edit : edit.withLambda(rewriteLambda));
     }
 
     private StableDiffusionModel loadRefiner(EngineOptions options) {

@@ -25,10 +25,18 @@ public final class OnnxModel implements AutoCloseable {
     private final OrtSession session;
     private final Map<String, TensorSpec> inputs;
     private final Map<String, TensorSpec> outputs;
+    /** Tensors the session reads in place (replaced initializers): closed after the session. */
+    private final java.util.List<ai.onnxruntime.OnnxTensor> weights;
 
     private OnnxModel(Path file, OrtSession session) throws OrtException {
+        this(file, session, java.util.List.of());
+    }
+
+    private OnnxModel(Path file, OrtSession session, java.util.List<ai.onnxruntime.OnnxTensor> weights)
+            throws OrtException {
         this.file = file;
         this.session = session;
+        this.weights = java.util.List.copyOf(weights);
         this.inputs = specs(session.getInputInfo());
         this.outputs = specs(session.getOutputInfo());
     }
@@ -72,6 +80,37 @@ public final class OnnxModel implements AutoCloseable {
         } catch (OrtException e) {
             closeQuietly(session);
             throw BundleException.inFile(file, "could not read the model's inputs and outputs: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Opens a model file with some initializers replaced (weight patches) without touching the
+     * file: the replacements are handed to ONNX Runtime as session initializers, which the session
+     * reads in place, so the tensors live as long as the model. The optimized-graph cache is not
+     * used (a cached graph would carry the original weights).
+     */
+    public static OnnxModel openPatched(OnnxSessions sessions, Path file, OnnxSessions.Role role,
+                                        java.util.List<WeightPatch> patches) {
+        java.util.List<ai.onnxruntime.OnnxTensor> tensors = new java.util.ArrayList<>();
+        OrtSession session = null;
+        try {
+            Map<String, ai.onnxruntime.OnnxTensorLike> byName = new LinkedHashMap<>();
+            for (WeightPatch patch : patches) {
+                ai.onnxruntime.OnnxTensor tensor = patch.toTensor(sessions.environment());
+                tensors.add(tensor);
+                byName.put(patch.initializer(), tensor);
+            }
+            session = sessions.openWithInitializers(file, role, byName);
+            return new OnnxModel(file, session, tensors);
+        } catch (OrtException e) {
+            if (session != null) {
+                closeQuietly(session);
+            }
+            tensors.forEach(ai.onnxruntime.OnnxTensor::close);
+            throw BundleException.inFile(file, "could not open the patched model: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            tensors.forEach(ai.onnxruntime.OnnxTensor::close);
+            throw e;
         }
     }
 
@@ -146,6 +185,7 @@ public final class OnnxModel implements AutoCloseable {
     @Override
     public void close() {
         closeQuietly(session);
+        weights.forEach(ai.onnxruntime.OnnxTensor::close);
     }
 
     private static void closeQuietly(OrtSession session) {

@@ -110,6 +110,27 @@ public final class OnnxSessions {
         return open(so -> env.createSession(model, so), label, Role.STAGE);
     }
 
+    /**
+     * Opens a model file with some initializers replaced by {@code replaced} (by name), through
+     * {@link SessionOptions#addInitializer} (ONNX Runtime's AddInitializer, which overrides the
+     * graph's initializer of that name): the file and its external data stay as they are.
+     * ({@code addExternalInitializers} would refuse to replace an initializer stored inline.) The caller keeps the tensors open for the session's life (ONNX Runtime reads them in
+     * place). The optimized-graph cache is bypassed: a cached graph holds the original weights.
+     */
+    public OrtSession openWithInitializers(Path modelFile, Role role,
+                                           java.util.Map<String, ai.onnxruntime.OnnxTensorLike> replaced) {
+        if (!Files.isRegularFile(modelFile)) {
+            throw BundleException.inFile(modelFile, "model file is missing");
+        }
+        java.util.Map<String, ai.onnxruntime.OnnxTensorLike> copy = new java.util.LinkedHashMap<>(replaced);
+        return open(so -> {
+            for (java.util.Map.Entry<String, ai.onnxruntime.OnnxTensorLike> e : copy.entrySet()) {
+                so.addInitializer(e.getKey(), e.getValue());
+            }
+            return env.createSession(modelFile.toString(), so);
+        }, modelFile.toString(), role);
+    }
+
     /** Creates a session from a path or bytes under the given options. */
     @FunctionalInterface
     private interface SessionSource {

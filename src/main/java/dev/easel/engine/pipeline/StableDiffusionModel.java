@@ -41,14 +41,27 @@ public final class StableDiffusionModel implements AutoCloseable {
     private final OptionalGraph<ClipModel> clip;
     private final OptionalGraph<ClipGuidanceModel> clipGuidance;
     private final ModelGeometry geometry;
+    private final OnnxSessions sessions;
+    /** What {@link #close} closes: everything, or for a {@link #rewritten} model only its own UNet. */
+    private final List<AutoCloseable> owned;
 
     /** The bundle's models; the CLIP ones are optional. */
     private record Parts(List<TextEncoder> textEncoders, Unet unet, VaeDecoder vaeDecoder,
                          OptionalGraph<VaeEncoder> vaeEncoder, OptionalGraph<ClipModel> clip,
-                         OptionalGraph<ClipGuidanceModel> clipGuidance) {
+                         OptionalGraph<ClipGuidanceModel> clipGuidance, OnnxSessions sessions) {
+
+        Parts withUnet(Unet other) {
+            return new Parts(textEncoders, other, vaeDecoder, vaeEncoder, clip, clipGuidance, sessions);
+        }
     }
 
     private StableDiffusionModel(String name, BundleConfig config, Parts parts) {
+        this(name, config, parts, null);
+    }
+
+    /** {@code owned} null: the model owns all its parts. */
+    private StableDiffusionModel(String name, BundleConfig config, Parts parts, List<AutoCloseable> owned) {
+        this.sessions = parts.sessions();
         this.name = name;
         this.config = config;
         this.textEncoders = List.copyOf(parts.textEncoders());
@@ -59,6 +72,58 @@ public final class StableDiffusionModel implements AutoCloseable {
         this.clipGuidance = parts.clipGuidance();
         this.geometry = resolveGeometry();
         checkAddedConditions();
+        if (owned == null) {
+            List<AutoCloseable> all = new ArrayList<>();
+            all.add(clip);
+            all.add(clipGuidance);
+            all.addAll(textEncoders);
+            all.add(unet);
+            all.add(vaeDecoder);
+            all.add(vaeEncoder);
+            this.owned = List.copyOf(all);
+        } else {
+            this.owned = List.copyOf(owned);
+        }
+    }
+
+    /**
+     * This model with its UNet's cross-attention key/value projections edited in closed form
+     * (TIME's replacement, UCE's erasure and preservation: {@link dev.easel.engine.patch.ClosedFormEdit}).
+     * The concepts are encoded by this model's own text encoder(s) ({@link ConceptEncoder}); the
+     * UNet file is opened again with the edited weights handed to ONNX Runtime in place of the
+     * file's (the bundle on disk is not changed or copied). Text encoders, VAE and CLIP are shared:
+     * the returned model must be closed before this one, and closing it closes only its UNet.
+     *
+     * @throws InvalidRequestException for a concept with no tokens or an edit with nothing to change
+     * @throws dev.easel.engine.bundle.BundleException when the UNet has no cross-attention to edit
+     */
+    public StableDiffusionModel rewritten(Rewrite rewrite) {
+        if (rewrite.isEmpty()) {
+            throw new InvalidRequestException("rewrite", "nothing to edit: give a replacement or a concept to erase"
+                    + " (preserved concepts only constrain an edit)");
+        }
+        dev.easel.engine.patch.ClosedFormEdit edit = dev.easel.engine.patch.ClosedFormEdit.solve(
+                new ConceptEncoder(this).problem(rewrite));
+        Path file = unet.model().file();
+        List<dev.easel.engine.onnx.WeightPatch> patches;
+        try {
+            dev.easel.engine.onnx.OnnxGraphIndex graph = dev.easel.engine.onnx.OnnxGraphIndex.read(file);
+            patches = dev.easel.engine.onnx.CrossAttentionPatch.compute(graph,
+                    dev.easel.engine.onnx.CrossAttentionProjections.find(graph), rewrite.projections(), edit);
+        } catch (java.io.IOException e) {
+            throw dev.easel.engine.bundle.BundleException.inFile(file, "could not read the UNet's weights: "
+                    + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new dev.easel.engine.bundle.BundleException(e.getMessage(), e);
+        }
+        Unet patched = new Unet(OnnxModel.openPatched(sessions, file, OnnxSessions.Role.LOOP, patches), sessions);
+        try {
+            Parts parts = new Parts(textEncoders, unet, vaeDecoder, vaeEncoder, clip, clipGuidance, sessions);
+            return new StableDiffusionModel(name, config, parts.withUnet(patched), List.of(patched));
+        } catch (RuntimeException e) {
+            closeQuietly(patched);
+            throw e;
+        }
     }
 
     /** Loads the bundle in {@code dir}; the model is named after the directory. */
@@ -120,7 +185,8 @@ public final class StableDiffusionModel implements AutoCloseable {
             OptionalGraph<ClipGuidanceModel> guidance = java.nio.file.Files.isRegularFile(guidanceFile)
                     ? OptionalGraph.of(() -> new ClipGuidanceModel(OnnxModel.open(sessions, guidanceFile), sessions))
                     : OptionalGraph.absent();
-            return new StableDiffusionModel(name, config, new Parts(texts, unet, decoder, encoder, clip, guidance));
+            return new StableDiffusionModel(name, config, new Parts(texts, unet, decoder, encoder, clip, guidance,
+                    sessions));
         } catch (RuntimeException e) {
             for (AutoCloseable c : opened) {
                 closeQuietly(c);
@@ -392,12 +458,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 
     @Override
     public void close() {
-        closeQuietly(clip);
-        closeQuietly(clipGuidance);
-        textEncoders.forEach(StableDiffusionModel::closeQuietly);
-        closeQuietly(unet);
-        closeQuietly(vaeDecoder);
-        closeQuietly(vaeEncoder);
+        owned.forEach(StableDiffusionModel::closeQuietly);
     }
 
     private static void closeQuietly(AutoCloseable c) {
