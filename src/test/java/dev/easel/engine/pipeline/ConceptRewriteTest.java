@@ -1,0 +1,127 @@
+package dev.easel.engine.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.easel.engine.onnx.CrossAttentionProjections.Kind;
+import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.patch.ClosedFormEdit;
+import dev.easel.fixtures.RandomSdBundle;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.EnumSet;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link StableDiffusionModel#rewritten} end to end on a random SD-shaped bundle. */
+class ConceptRewriteTest {
+
+    @TempDir
+    static Path dir;
+    static StableDiffusionModel model;
+
+    @BeforeAll
+    static void load() throws IOException {
+        Path bundle = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("random"));
+        model = StableDiffusionModel.load(bundle, EngineOptions.cpu());
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    private static GenerationResult generate(StableDiffusionModel m, String prompt) {
+        GenerationRequest request = GenerationRequest.builder(prompt).size(64, 64).steps(3).seed(21).build();
+        return new DiffusionPipeline(m, GenerationLimits.defaults()).generate(request, ProgressListener.NONE,
+                Cancellation.NONE);
+    }
+
+    @Test
+    void anIdentityEditGivesTheSameImage() {
+        byte[] before = generate(model, "a red circle").images().get(0).image().rgb();
+        try (StableDiffusionModel same = model.rewritten(Rewrite.none().replace("red circle", "red circle"))) {
+            assertArrayEquals(before, generate(same, "a red circle").images().get(0).image().rgb());
+        }
+    }
+
+    @Test
+    void aReplacementChangesThePictureAndLeavesTheBaseModelAlone() {
+        float[] source = generate(model, "a red circle").finalLatents();
+        try (StableDiffusionModel edited = model.rewritten(Rewrite.none().replace("red circle", "blue square"))) {
+            float[] after = generate(edited, "a red circle").finalLatents();
+            assertThat(distance(after, source)).isGreaterThan(1e-3);
+        }
+        // The base model is untouched and still usable.
+        assertArrayEquals(source, generate(model, "a red circle").finalLatents());
+    }
+
+    @Test
+    void erasureAndPreservationRun() {
+        Rewrite erase = Rewrite.none().erase("red circle").preserve("blue square");
+        try (StableDiffusionModel edited = model.rewritten(erase)) {
+            float[] after = generate(edited, "a red circle").finalLatents();
+            assertThat(distance(after, generate(model, "a red circle").finalLatents())).isGreaterThan(1e-3);
+        }
+    }
+
+    @Test
+    void keyOnlyEditsRunAndDifferFromFullEdits() {
+        Rewrite both = Rewrite.none().replace("red circle", "blue square");
+        try (StableDiffusionModel a = model.rewritten(both);
+             StableDiffusionModel b = model.rewritten(both.withProjections(EnumSet.of(Kind.KEY)))) {
+            assertThat(distance(generate(a, "a red circle").finalLatents(), generate(b, "a red circle").finalLatents()))
+                    .isGreaterThan(1e-4);
+        }
+    }
+
+    @Test
+    void sourceAndTargetRowsAreAlignedAtTheirLastWords() {
+        // n word tokens each: max(n_source, n_target) rows dropped, as TIME's/UCE's code.
+        int source = words("red circle");
+        int target = words("a big blue square");
+        assertThat(target).isGreaterThan(source);
+        ClosedFormEdit.Problem p = new ConceptEncoder(model).problem(
+                Rewrite.none().replace("red circle", "a big blue square").preserve("sky"));
+        assertEquals(77 - target, p.sources().size());
+        assertEquals(77 - words("sky"), p.preserved().size());
+        assertEquals(32, p.width());
+    }
+
+    @Test
+    void badConceptsNameTheirOption() {
+        assertThatThrownBy(() -> model.rewritten(Rewrite.none().replace("  ", "blue")))
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite", e.field()))
+                .hasMessageContaining("no tokens");
+        assertThatThrownBy(() -> model.rewritten(Rewrite.none().erase("")))
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("erase", e.field()));
+        assertThatThrownBy(() -> model.rewritten(Rewrite.none().erase("x").preserve(" ")))
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("preserve", e.field()));
+        assertThatThrownBy(() -> model.rewritten(Rewrite.none().preserve("sky")))
+                .isInstanceOf(InvalidRequestException.class).hasMessageContaining("nothing to edit");
+        assertThatThrownBy(() -> Rewrite.none().withLambda(0))
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite-lambda", e.field()));
+    }
+
+    private static int words(String text) {
+        return model.config().tokenizer().encode(text).length - 2;
+    }
+
+    private static double distance(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += (a[i] - b[i]) * (double) (a[i] - b[i]);
+        }
+        return Math.sqrt(s / a.length);
+    }
+
+    @SuppressWarnings("unused")
+    private static String show(float[] a) {
+        return Arrays.toString(Arrays.copyOf(a, 4));
+    }
+}
