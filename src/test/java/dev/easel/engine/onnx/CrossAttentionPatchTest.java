@@ -291,10 +291,14 @@ class CrossAttentionPatchTest {
     }
 
     static List<double[]> rows(Random rnd, int count) {
+        return rowsOf(rnd, count, TEXT);
+    }
+
+    static List<double[]> rowsOf(Random rnd, int count, int width) {
         List<double[]> rows = new ArrayList<>();
         for (int r = 0; r < count; r++) {
-            double[] row = new double[TEXT];
-            for (int i = 0; i < TEXT; i++) {
+            double[] row = new double[width];
+            for (int i = 0; i < width; i++) {
                 row[i] = rnd.nextGaussian();
             }
             rows.add(row);

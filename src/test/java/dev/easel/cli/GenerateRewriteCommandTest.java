@@ -1,0 +1,65 @@
+package dev.easel.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.easel.engine.tensor.Npy;
+import dev.easel.fixtures.RandomSdBundle;
+import java.io.IOException;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code generate --rewrite/--erase/--preserve/--rewrite-lambda} on a random SD-shaped bundle. */
+class GenerateRewriteCommandTest {
+
+    @TempDir
+    static Path dir;
+    static Path bundle;
+
+    @BeforeAll
+    static void writeBundle() throws IOException {
+        bundle = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("random"));
+    }
+
+    private static CommandLineTest.Run generate(String name, String... extra) {
+        String[] common = {"generate", "--model", bundle.toString(), "--prompt", "a red circle", "--steps", "3",
+            "--seed", "4", "--width", "64", "--height", "64", "--out", dir.resolve(name).toString(),
+            "--latents-out", dir.resolve(name + ".npy").toString()};
+        String[] args = new String[common.length + extra.length];
+        System.arraycopy(common, 0, args, 0, common.length);
+        System.arraycopy(extra, 0, args, common.length, extra.length);
+        return CommandLineTest.run(args);
+    }
+
+    @Test
+    void anIdentityRewriteReproducesThePlainRunAndAnEditDoesNot() throws IOException {
+        assertEquals(0, generate("plain").exit());
+        CommandLineTest.Run same = generate("same", "--rewrite", "red circle=red circle", "--preserve", "sky",
+                "--rewrite-lambda", "0.5");
+        assertEquals(0, same.exit(), same.err());
+        assertThat(same.out()).contains("rewrote the UNet's cross-attention in");
+        CommandLineTest.Run erased = generate("erased", "--erase", "red circle", "--rewrite", "circle=square");
+        assertEquals(0, erased.exit(), erased.err());
+        float[] plain = Npy.read(dir.resolve("plain.npy")).data();
+        assertThat(Npy.read(dir.resolve("same.npy")).data()).containsExactly(plain);
+        assertThat(Npy.read(dir.resolve("erased.npy")).data()).isNotEqualTo(plain);
+    }
+
+    @Test
+    void badRewriteOptionsAreOneClearLine() {
+        CommandLineTest.Run empty = generate("bad", "--erase", "  ");
+        assertEquals(2, empty.exit());
+        assertThat(empty.err().strip()).startsWith("error: erase: concept '  ' has no tokens");
+        CommandLineTest.Run noPair = generate("bad", "--rewrite", "roses");
+        assertEquals(2, noPair.exit());
+        assertThat(noPair.err().strip()).isEqualTo("error: rewrite: must be SOURCE=TARGET, got 'roses'");
+        CommandLineTest.Run alone = generate("bad", "--preserve", "sky");
+        assertEquals(2, alone.exit());
+        assertThat(alone.err()).contains("preserve", "only applies with --rewrite or --erase");
+        CommandLineTest.Run lambda = generate("bad", "--rewrite", "a=b", "--rewrite-lambda", "-1");
+        assertEquals(2, lambda.exit());
+        assertThat(lambda.err()).contains("rewrite-lambda", "> 0");
+    }
+}
