@@ -49,10 +49,6 @@ public final class StableDiffusionModel implements AutoCloseable {
     private record Parts(List<TextEncoder> textEncoders, Unet unet, VaeDecoder vaeDecoder,
                          OptionalGraph<VaeEncoder> vaeEncoder, OptionalGraph<ClipModel> clip,
                          OptionalGraph<ClipGuidanceModel> clipGuidance, OnnxSessions sessions) {
-
-        Parts withUnet(Unet other) {
-            return new Parts(textEncoders, other, vaeDecoder, vaeEncoder, clip, clipGuidance, sessions);
-        }
     }
 
     private StableDiffusionModel(String name, BundleConfig config, Parts parts) {
@@ -118,8 +114,8 @@ public final class StableDiffusionModel implements AutoCloseable {
         }
         Unet patched = new Unet(OnnxModel.openPatched(sessions, file, OnnxSessions.Role.LOOP, patches), sessions);
         try {
-            Parts parts = new Parts(textEncoders, unet, vaeDecoder, vaeEncoder, clip, clipGuidance, sessions);
-            return new StableDiffusionModel(name, config, parts.withUnet(patched), List.of(patched));
+            Parts parts = new Parts(textEncoders, patched, vaeDecoder, vaeEncoder, clip, clipGuidance, sessions);
+            return new StableDiffusionModel(name, config, parts, List.of(patched));
         } catch (RuntimeException e) {
             closeQuietly(patched);
             throw e;

@@ -53,7 +53,10 @@ class ConceptRewriteTest {
     @Test
     void aReplacementChangesThePictureAndLeavesTheBaseModelAlone() {
         float[] source = generate(model, "a red circle").finalLatents();
+        long t0 = System.nanoTime();
         try (StableDiffusionModel edited = model.rewritten(Rewrite.none().replace("red circle", "blue square"))) {
+            System.out.printf(java.util.Locale.ROOT, "random SD bundle: rewritten() (encode, solve, patch 8"
+                    + " projections, open the UNet) %.3f s%n", (System.nanoTime() - t0) / 1e9);
             float[] after = generate(edited, "a red circle").finalLatents();
             assertThat(distance(after, source)).isGreaterThan(1e-3);
         }
@@ -91,6 +94,25 @@ class ConceptRewriteTest {
         assertEquals(77 - target, p.sources().size());
         assertEquals(77 - words("sky"), p.preserved().size());
         assertEquals(32, p.width());
+    }
+
+    @Test
+    void sdxlConceptsAreBothEncodersStatesSideBySide(@TempDir Path other) throws IOException {
+        Path bundle = dev.easel.fixtures.RandomSdxlBundle.create(dev.easel.fixtures.RandomSdxlBundle.Spec.defaults())
+                .writeTo(other.resolve("xl"));
+        try (StableDiffusionModel xl = StableDiffusionModel.load(bundle, EngineOptions.cpu())) {
+            ClosedFormEdit.Problem p = new ConceptEncoder(xl).problem(Rewrite.none().erase("red circle"));
+            assertEquals(xl.geometry().textHidden(), p.width());
+            try (StableDiffusionModel edited = xl.rewritten(Rewrite.none().erase("red circle"))) {
+                GenerationRequest request = GenerationRequest.builder("a red circle").size(64, 64).steps(2).seed(3)
+                        .build();
+                float[] before = new DiffusionPipeline(xl, GenerationLimits.defaults())
+                        .generate(request, ProgressListener.NONE, Cancellation.NONE).finalLatents();
+                float[] after = new DiffusionPipeline(edited, GenerationLimits.defaults())
+                        .generate(request, ProgressListener.NONE, Cancellation.NONE).finalLatents();
+                assertThat(distance(before, after)).isGreaterThan(1e-4);
+            }
+        }
     }
 
     @Test
