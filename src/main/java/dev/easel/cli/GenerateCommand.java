@@ -211,15 +211,20 @@ public final class GenerateCommand implements Callable<Integer> {
         Optional<StableDiffusionModel> refinerModel = Optional.empty();
         // Optional graphs (VAE encoder, CLIP) open only if this one request uses them.
         Optional<Rewrite> edits = rewrite();
-        Optional<StableDiffusionModel> rewritten = Optional.empty();
-        try (StableDiffusionModel base = StableDiffusionModel.loadOnFirstUse(name, model, clipDir, options)) {
-            if (edits.isPresent()) {
-                long t0 = System.nanoTime();
-                rewritten = Optional.of(base.rewritten(edits.get()));
-                spec.commandLine().getOut().printf(Locale.ROOT, "rewrote the UNet's cross-attention in %.2f s%n",
-                        (System.nanoTime() - t0) / 1e9);
+        StableDiffusionModel base = StableDiffusionModel.loadOnFirstUse(name, model, clipDir, options);
+        if (edits.isPresent()) {
+            long t0 = System.nanoTime();
+            // The edited model takes the base's parts: the UNet's weights are not held twice.
+            try {
+                base = base.intoRewritten(edits.get());
+            } catch (RuntimeException e) {
+                base.close(); // a no-op once the parts were handed on
+                throw e;
             }
-            StableDiffusionModel loaded = rewritten.orElse(base);
+            spec.commandLine().getOut().printf(Locale.ROOT, "rewrote the UNet's cross-attention in %.2f s%n",
+                    (System.nanoTime() - t0) / 1e9);
+        }
+        try (StableDiffusionModel loaded = base) {
             GenerationRequest.Builder builder = request(loaded.defaults()).promptSyntax(syntax).micro(micro);
             if (refiner != null) {
                 refinerModel = Optional.of(loadRefiner(options));
@@ -245,7 +250,6 @@ public final class GenerateCommand implements Callable<Integer> {
             }
         } finally {
             refinerModel.ifPresent(StableDiffusionModel::close);
-            rewritten.ifPresent(StableDiffusionModel::close); // before the base whose parts it shares
         }
         return 0;
     }

@@ -42,8 +42,11 @@ public final class StableDiffusionModel implements AutoCloseable {
     private final OptionalGraph<ClipGuidanceModel> clipGuidance;
     private final ModelGeometry geometry;
     private final OnnxSessions sessions;
-    /** What {@link #close} closes: everything, or for a {@link #rewritten} model only its own UNet. */
-    private final List<AutoCloseable> owned;
+    /**
+     * What {@link #close} closes: everything, for a {@link #rewritten} model only its own UNet, and
+     * nothing once {@link #intoRewritten} has handed the parts on.
+     */
+    private volatile List<AutoCloseable> owned;
 
     /** The bundle's models; the CLIP ones are optional. */
     private record Parts(List<TextEncoder> textEncoders, Unet unet, VaeDecoder vaeDecoder,
@@ -94,6 +97,30 @@ public final class StableDiffusionModel implements AutoCloseable {
      * @throws dev.easel.engine.bundle.BundleException when the UNet has no cross-attention to edit
      */
     public StableDiffusionModel rewritten(Rewrite rewrite) {
+        List<dev.easel.engine.onnx.WeightPatch> patches = patches(rewrite);
+        return withUnet(openPatchedUnet(patches), false);
+    }
+
+    /**
+     * Like {@link #rewritten}, but this model's parts move to the returned one and this model's
+     * UNet is closed before the edited one opens, so the UNet's weights are never in memory twice
+     * (the CLI's one-off run). Afterwards this model must not be used; closing it does nothing.
+     */
+    public StableDiffusionModel intoRewritten(Rewrite rewrite) {
+        List<dev.easel.engine.onnx.WeightPatch> patches = patches(rewrite);
+        List<AutoCloseable> mine = owned;
+        owned = List.of();
+        closeQuietly(unet);
+        try {
+            return withUnet(openPatchedUnet(patches), true);
+        } catch (RuntimeException e) {
+            mine.stream().filter(c -> c != unet).forEach(StableDiffusionModel::closeQuietly);
+            throw e;
+        }
+    }
+
+    /** The edit's new k/v weights: concepts encoded by this model, solved, applied to the UNet file's weights. */
+    private List<dev.easel.engine.onnx.WeightPatch> patches(Rewrite rewrite) {
         if (rewrite.isEmpty()) {
             throw new InvalidRequestException("rewrite", "nothing to edit: give a replacement or a concept to erase"
                     + " (preserved concepts only constrain an edit)");
@@ -101,10 +128,9 @@ public final class StableDiffusionModel implements AutoCloseable {
         dev.easel.engine.patch.ClosedFormEdit edit = dev.easel.engine.patch.ClosedFormEdit.solve(
                 new ConceptEncoder(this).problem(rewrite));
         Path file = unet.model().file();
-        List<dev.easel.engine.onnx.WeightPatch> patches;
         try {
             dev.easel.engine.onnx.OnnxGraphIndex graph = dev.easel.engine.onnx.OnnxGraphIndex.read(file);
-            patches = dev.easel.engine.onnx.CrossAttentionPatch.compute(graph,
+            return dev.easel.engine.onnx.CrossAttentionPatch.compute(graph,
                     dev.easel.engine.onnx.CrossAttentionProjections.find(graph), rewrite.projections(), edit);
         } catch (java.io.IOException e) {
             throw dev.easel.engine.bundle.BundleException.inFile(file, "could not read the UNet's weights: "
@@ -112,10 +138,18 @@ public final class StableDiffusionModel implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new dev.easel.engine.bundle.BundleException(e.getMessage(), e);
         }
-        Unet patched = new Unet(OnnxModel.openPatched(sessions, file, OnnxSessions.Role.LOOP, patches), sessions);
+    }
+
+    private Unet openPatchedUnet(List<dev.easel.engine.onnx.WeightPatch> patches) {
+        Path file = unet.model().file();
+        return new Unet(OnnxModel.openPatched(sessions, file, OnnxSessions.Role.LOOP, patches), sessions);
+    }
+
+    /** A model of this one's parts with another UNet; it owns all of them, or only that UNet. */
+    private StableDiffusionModel withUnet(Unet patched, boolean ownsAll) {
         try {
             Parts parts = new Parts(textEncoders, patched, vaeDecoder, vaeEncoder, clip, clipGuidance, sessions);
-            return new StableDiffusionModel(name, config, parts, List.of(patched));
+            return new StableDiffusionModel(name, config, parts, ownsAll ? null : List.of(patched));
         } catch (RuntimeException e) {
             closeQuietly(patched);
             throw e;

@@ -116,6 +116,17 @@ class ConceptRewriteTest {
     }
 
     @Test
+    void intoRewrittenHandsThePartsOn(@TempDir Path other) throws IOException {
+        Path bundle = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(other.resolve("own"));
+        StableDiffusionModel base = StableDiffusionModel.load(bundle, EngineOptions.cpu());
+        byte[] before = generate(base, "a red circle").images().get(0).image().rgb();
+        try (StableDiffusionModel same = base.intoRewritten(Rewrite.none().replace("red circle", "red circle"))) {
+            base.close(); // does nothing: the parts are the rewritten model's now
+            assertArrayEquals(before, generate(same, "a red circle").images().get(0).image().rgb());
+        }
+    }
+
+    @Test
     void badConceptsNameTheirOption() {
         assertThatThrownBy(() -> model.rewritten(Rewrite.none().replace("  ", "blue")))
                 .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite", e.field()))
