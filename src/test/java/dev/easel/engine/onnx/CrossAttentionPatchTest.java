@@ -98,7 +98,8 @@ class CrossAttentionPatchTest {
         List<double[]> targets = rows(rnd, 6);
         List<double[]> preserved = rows(rnd, 4);
         double lambda = 0.1;
-        ClosedFormEdit edit = ClosedFormEdit.solve(new ClosedFormEdit.Problem(TEXT, sources, targets, preserved, lambda));
+        ClosedFormEdit.Problem problem = new ClosedFormEdit.Problem(TEXT, sources, targets, preserved, lambda);
+        ClosedFormEdit edit = ClosedFormEdit.solve(problem);
         OnnxGraphIndex graph = OnnxGraphIndex.read(unet);
         List<Projection> found = CrossAttentionProjections.find(graph);
         List<WeightPatch> patches = CrossAttentionPatch.compute(graph, found, EnumSet.allOf(Kind.class), edit);
@@ -113,7 +114,7 @@ class CrossAttentionPatchTest {
                     w[o][i] = stored[i * out + o];
                 }
             }
-            double[][] expected = closedForm(w, sources, targets, preserved, lambda);
+            double[][] expected = closedForm(w, problem);
             for (int i = 0; i < TEXT; i++) {
                 for (int o = 0; o < out; o++) {
                     assertEquals(expected[o][i], patch.values()[i * out + o], 1e-5, patch.initializer());
@@ -196,8 +197,11 @@ class CrossAttentionPatchTest {
     }
 
     /** W' = (λW + Σ W c* cᵀ + Σ W c_p c_pᵀ)(λI + Σ c cᵀ + Σ c_p c_pᵀ)⁻¹, written out. */
-    static double[][] closedForm(double[][] w, List<double[]> sources, List<double[]> targets,
-                                 List<double[]> preserved, double lambda) {
+    static double[][] closedForm(double[][] w, ClosedFormEdit.Problem p) {
+        List<double[]> sources = p.sources();
+        List<double[]> targets = p.targets();
+        List<double[]> preserved = p.preserved();
+        double lambda = p.lambda();
         int out = w.length;
         int n = w[0].length;
         double[][] left = new double[out][n];

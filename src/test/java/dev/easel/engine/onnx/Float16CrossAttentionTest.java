@@ -61,7 +61,8 @@ class Float16CrossAttentionTest {
 
         List<double[]> sources = CrossAttentionPatchTest.rowsOf(rnd, 2, TEXT);
         List<double[]> targets = CrossAttentionPatchTest.rowsOf(rnd, 2, TEXT);
-        ClosedFormEdit edit = ClosedFormEdit.solve(new ClosedFormEdit.Problem(TEXT, sources, targets, List.of(), 0.1));
+        ClosedFormEdit.Problem problem = new ClosedFormEdit.Problem(TEXT, sources, targets, List.of(), 0.1);
+        ClosedFormEdit edit = ClosedFormEdit.solve(problem);
         List<WeightPatch> patches = CrossAttentionPatch.compute(graph, found, EnumSet.allOf(Kind.class), edit);
         for (WeightPatch patch : patches) {
             assertEquals(10, patch.dataType());
@@ -72,7 +73,7 @@ class Float16CrossAttentionTest {
                     w[o][i] = stored[i * INNER + o];
                 }
             }
-            double[][] expected = CrossAttentionPatchTest.closedForm(w, sources, targets, List.of(), 0.1);
+            double[][] expected = CrossAttentionPatchTest.closedForm(w, problem);
             for (int i = 0; i < TEXT; i++) {
                 for (int o = 0; o < INNER; o++) {
                     assertEquals(expected[o][i], patch.values()[i * INNER + o], 1e-5, patch.initializer());
