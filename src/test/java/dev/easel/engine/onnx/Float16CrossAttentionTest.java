@@ -89,6 +89,54 @@ class Float16CrossAttentionTest {
         }
     }
 
+    @Test
+    void gemmWithTransposedWeightsIsEditedInItsOwnLayout(@TempDir Path dir) throws IOException {
+        Random rnd = new Random(12);
+        GraphProto.Builder g = GraphProto.newBuilder().setName("gemm_projection");
+        g.addInput(value(CrossAttentionProjections.TEXT_INPUT, 1, 5, TEXT));
+        g.addOutput(value("k", 5, INNER));
+        TensorProto w = half("attn2.to_k.weight", rnd, INNER, TEXT).toBuilder() // stored [out, in]
+                .setDataType(TensorProto.DataType.FLOAT_VALUE).clearRawData().build();
+        float[] values = new float[INNER * TEXT];
+        TensorProto.Builder fp32 = w.toBuilder();
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) rnd.nextGaussian();
+            fp32.addFloatData(values[i]); // float_data rather than raw_data
+        }
+        g.addInitializer(fp32);
+        g.addInitializer(TensorProto.newBuilder().setName("shape").setDataType(TensorProto.DataType.INT64_VALUE)
+                .addDims(2).addInt64Data(5).addInt64Data(TEXT));
+        g.addNode(node("Reshape", "flat", CrossAttentionProjections.TEXT_INPUT, "shape"));
+        g.addNode(node("Gemm", "k", "flat", "attn2.to_k.weight").toBuilder().addAttribute(AttributeProto.newBuilder()
+                .setName("transB").setType(AttributeProto.AttributeType.INT).setI(1)).build());
+        Path file = dir.resolve("model.onnx");
+        Files.write(file, ModelProto.newBuilder().setIrVersion(8).setGraph(g)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17)).build().toByteArray());
+
+        OnnxGraphIndex graph = OnnxGraphIndex.read(file);
+        List<Projection> found = CrossAttentionProjections.find(graph);
+        assertEquals(1, found.size());
+        assertThat(found.get(0).transposed()).isTrue();
+        assertEquals(TEXT, found.get(0).in());
+        assertEquals(INNER, found.get(0).out());
+        ClosedFormEdit.Problem problem = new ClosedFormEdit.Problem(TEXT, CrossAttentionPatchTest.rowsOf(rnd, 2, TEXT),
+                CrossAttentionPatchTest.rowsOf(rnd, 2, TEXT), CrossAttentionPatchTest.rowsOf(rnd, 1, TEXT), 0.1);
+        WeightPatch patch = CrossAttentionPatch.compute(graph, found, EnumSet.of(Kind.KEY),
+                ClosedFormEdit.solve(problem)).get(0);
+        double[][] math = new double[INNER][TEXT]; // Gemm transB=1 stores the math's W itself
+        for (int o = 0; o < INNER; o++) {
+            for (int i = 0; i < TEXT; i++) {
+                math[o][i] = values[o * TEXT + i];
+            }
+        }
+        double[][] expected = CrossAttentionPatchTest.closedForm(math, problem);
+        for (int o = 0; o < INNER; o++) {
+            for (int i = 0; i < TEXT; i++) {
+                assertEquals(expected[o][i], patch.values()[o * TEXT + i], 1e-5);
+            }
+        }
+    }
+
     private static float[] run(OrtSession session) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         ByteBuffer text = ByteBuffer.allocateDirect(2 * 5 * TEXT).order(ByteOrder.nativeOrder());
