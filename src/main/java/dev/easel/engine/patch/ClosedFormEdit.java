@@ -5,8 +5,9 @@ import java.util.List;
 /**
  * The closed-form edit of a linear projection used as an associative memory (Bau et al. 2020,
  * "Rewriting a Deep Generative Model"), as TIME (Orgad et al. 2023, "Editing Implicit Assumptions
- * in Text-to-Image Diffusion Models", eq. 5) and UCE (Gandikota et al. 2023, "Unified Concept
- * Editing in Diffusion Models", eq. 7, with TIME's λ) apply it to the UNet's cross-attention key
+ * in Text-to-Image Diffusion Models", arXiv 2303.08084, its closed-form solution) and UCE (Gandikota
+ * et al. 2023, "Unified Concept Editing in Diffusion Models", arXiv 2308.14761, its closed form with
+ * preservation terms; λ·W and λ·I added as in TIME and UCE's released code) apply it to the UNet's cross-attention key
  * and value projections:
  *
  * <pre>
