@@ -184,6 +184,8 @@ public final class WorkerBenchmark implements Callable<Integer> {
                 "-Deasel.s3.create-bucket=true",
                 "-Deasel.models.oracle.path=" + bundle,
                 "-Deasel.onnx.intra-op-threads=1",
+                // The benchmark's jobs come on the plain topic with no credential (as ShutdownIT's).
+                "-Deasel.security.enabled=false",
                 "-Deasel.webhooks.signing-secret=whsec_" + java.util.Base64.getEncoder()
                         .encodeToString("benchmark-only-secret-32-bytes!!".getBytes(StandardCharsets.UTF_8)),
                 "-Dquarkus.http.port=0",
