@@ -3,6 +3,7 @@ package dev.easel.config;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithParentName;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -27,8 +28,22 @@ public interface ModelsConfig {
     /** One configured model. */
     interface ModelConfig {
 
-        /** {@code easel.models.<name>.path}: the bundle directory (diffusers/Optimum ONNX layout). */
-        Path path();
+        /**
+         * {@code easel.models.<name>.path}: the bundle directory (diffusers/Optimum ONNX layout).
+         * Exactly one of {@code path} and {@code base} must be set.
+         */
+        Optional<Path> path();
+
+        /**
+         * {@code easel.models.<name>.base}: makes this model a variant of the configured model of
+         * that name, served under its own name with the base's UNet rewritten as {@code rewrite.*}
+         * says (docs/rewriting.md). A variant shares everything but the UNet with its base, and
+         * takes the base's defaults and prompt syntax.
+         */
+        Optional<String> base();
+
+        /** {@code easel.models.<name>.rewrite.*}: a variant's concept edits; only with {@code base}. */
+        RewriteConfig rewrite();
 
         /**
          * {@code easel.models.<name>.clip}: a CLIP model directory (split or combined ONNX export with
@@ -66,5 +81,21 @@ public interface ModelsConfig {
 
         /** {@code guidance-scale}; ≤ 1 turns guidance off. */
         Optional<Double> guidanceScale();
+    }
+
+    /** A variant's concept edits (docs/rewriting.md). */
+    interface RewriteConfig {
+
+        /** {@code replace}: {@code source=target} pairs, e.g. {@code circle=square,red=blue}. */
+        Optional<List<String>> replace();
+
+        /** {@code erase}: concepts to erase. */
+        Optional<List<String>> erase();
+
+        /** {@code preserve}: concepts whose projections are kept. */
+        Optional<List<String>> preserve();
+
+        /** {@code lambda}: λ &gt; 0, how strongly the original weights are kept; 0.1 by default. */
+        Optional<Double> lambda();
     }
 }

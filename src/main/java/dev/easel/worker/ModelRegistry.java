@@ -11,7 +11,9 @@ import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.onnx.UnetBatcher;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
+import dev.easel.engine.pipeline.InvalidRequestException;
 import dev.easel.engine.pipeline.ModelDefaults;
+import dev.easel.engine.pipeline.Rewrite;
 import dev.easel.engine.pipeline.StableDiffusionModel;
 import dev.easel.engine.tokenizer.PromptMode;
 import io.quarkus.runtime.ShutdownEvent;
@@ -22,6 +24,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -49,6 +52,8 @@ public class ModelRegistry {
     private final Map<String, PromptMode> syntaxes;
     /** Configured overrides of the bundles' defaults, per model. */
     private final Map<String, ModelsConfig.JobDefaultsConfig> overrides;
+    /** Configured variants ({@code easel.models.<name>.base}), built after the bundles load. */
+    private final Map<String, Variant> variants = new ConcurrentHashMap<>();
     private final EngineOptions options;
     private final GenerationLimits limits;
     /** How each model's concurrent jobs share UNet runs. */
@@ -90,11 +95,16 @@ public class ModelRegistry {
         }
     }
 
+    /** A configured variant: its base model's name and the edit of the base's UNet. */
+    record Variant(String base, Rewrite rewrite) {
+    }
+
     @Inject
     ModelRegistry(ModelsConfig models, EngineConfig engine, JobLimitsConfig limits, WorkerConfig worker) {
         this(paths(models), clips(models), engine.toEngineOptions(worker.concurrency()),
                 limits.toJobLimits().generationLimits(),
                 batching(worker));
+        variants(models).forEach(this::addVariant);
         models.models().forEach((name, model) -> overrides.put(name, model.defaults()));
         models.models().forEach((name, model) -> model.promptSyntax().ifPresent(value -> {
             try {
@@ -121,6 +131,15 @@ public class ModelRegistry {
         this.bundles.keySet().forEach(name -> statuses.put(name, Status.LOADING));
     }
 
+    /** Adds a variant to build in {@link #loadAll}; call before it. */
+    void addVariant(String name, Variant variant) {
+        if (bundles.containsKey(name)) {
+            throw new IllegalArgumentException("easel.models." + name + ": is both a bundle and a variant");
+        }
+        variants.put(name, variant);
+        statuses.put(name, Status.LOADING);
+    }
+
     /** A registry over models already loaded: for tests of the code that uses it. */
     static ModelRegistry of(Map<String, DiffusionPipeline> pipelines) {
         ModelRegistry registry = new ModelRegistry(Map.of(), Map.of(), EngineOptions.cpu(),
@@ -138,7 +157,19 @@ public class ModelRegistry {
 
     /** After the running jobs have drained: closing a session under a running job crashes the JVM in native code. */
     void onStop(@Observes @Priority(WorkerLifecycle.AFTER_DRAIN_PRIORITY) ShutdownEvent event) {
-        loaded.thenAccept(pipelines -> pipelines.values().forEach(p -> p.model().close()));
+        // Variants first: a variant's model borrows its base's sessions (StableDiffusionModel#rewritten).
+        loaded.thenAccept(pipelines -> {
+            pipelines.forEach((name, p) -> {
+                if (variants.containsKey(name)) {
+                    p.model().close();
+                }
+            });
+            pipelines.forEach((name, p) -> {
+                if (!variants.containsKey(name)) {
+                    p.model().close();
+                }
+            });
+        });
     }
 
     /** Loads every configured bundle, once; the startup observer runs it on its own thread. */
@@ -167,10 +198,38 @@ public class ModelRegistry {
                 LOG.errorf(e, "model %s is unavailable: cannot load %s", name, bundle.getValue());
             }
         }
+        new TreeMap<>(variants).forEach((name, variant) -> loadVariant(name, variant, pipelines));
         if (bundles.isEmpty()) {
             LOG.warn("no models configured (easel.models.<name>.path): every job will fail");
         }
         loaded.complete(Map.copyOf(pipelines));
+    }
+
+    /** Builds one variant on its loaded base; a missing base or a failed edit fails only this variant. */
+    private void loadVariant(String name, Variant variant, Map<String, DiffusionPipeline> pipelines) {
+        long start = System.nanoTime();
+        DiffusionPipeline base = pipelines.get(variant.base());
+        if (base == null || variants.containsKey(variant.base())) {
+            String why = variants.containsKey(variant.base()) ? "base " + variant.base() + " is itself a variant"
+                    : bundles.containsKey(variant.base()) ? "base " + variant.base() + " failed to load"
+                    : "base " + variant.base() + " is not a configured model";
+            statuses.put(name, Status.failed(why, Duration.ZERO));
+            LOG.errorf("model %s is unavailable: %s", name, why);
+            return;
+        }
+        try {
+            StableDiffusionModel model = base.model().rewritten(variant.rewrite());
+            pipelines.put(name, new DiffusionPipeline(model, limits, batching));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            statuses.put(name, Status.loaded(took));
+            LOG.infof("model %s built from %s in %d ms", name, variant.base(), took.toMillis());
+        } catch (RuntimeException | LinkageError e) {
+            String why = "cannot rewrite " + variant.base() + ": " + (e instanceof InvalidRequestException
+                    ? "easel.models." + name + ".rewrite." + rewriteKey((InvalidRequestException) e) + ": " + problem((InvalidRequestException) e)
+                    : e.toString());
+            statuses.put(name, Status.failed(why, Duration.ofNanos(System.nanoTime() - start)));
+            LOG.errorf(e, "model %s is unavailable: %s", name, why);
+        }
     }
 
     /** Whether loading has finished (whatever became of each bundle). */
@@ -231,7 +290,76 @@ public class ModelRegistry {
 
     private static Map<String, Path> paths(ModelsConfig config) {
         Map<String, Path> paths = new TreeMap<>();
-        config.models().forEach((name, model) -> paths.put(name, model.path()));
+        config.models().forEach((name, model) -> model.path().ifPresent(path -> paths.put(name, path)));
         return paths;
+    }
+
+    /** The configured variants; checks that each model has exactly one of path and base. */
+    static Map<String, Variant> variants(ModelsConfig config) {
+        Map<String, Variant> variants = new TreeMap<>();
+        config.models().forEach((name, model) -> {
+            String key = "easel.models." + name;
+            if (model.path().isPresent() == model.base().isPresent()) {
+                throw new IllegalArgumentException(key + ": set exactly one of " + key + ".path (a bundle) and "
+                        + key + ".base (a variant of another model)");
+            }
+            ModelsConfig.RewriteConfig edit = model.rewrite();
+            boolean edits = edit.replace().isPresent() || edit.erase().isPresent() || edit.preserve().isPresent()
+                    || edit.lambda().isPresent();
+            if (model.path().isPresent()) {
+                if (edits) {
+                    throw new IllegalArgumentException(key + ".rewrite: only a variant (" + key + ".base) has one");
+                }
+                return;
+            }
+            variants.put(name, new Variant(model.base().orElseThrow(), rewrite(key + ".rewrite", edit)));
+        });
+        return variants;
+    }
+
+    /** The rewrite key (replace, erase, preserve, lambda) the engine's field stands for; its CLI spelling. */
+    static String rewriteKey(InvalidRequestException e) {
+        switch (e.field()) {
+            case "erase":
+                return "erase";
+            case "preserve":
+                return "preserve";
+            case "rewrite-lambda":
+                return "lambda";
+            default:
+                return "replace";
+        }
+    }
+
+    /** The exception's message without its leading field name. */
+    static String problem(InvalidRequestException e) {
+        String prefix = e.field() + ": ";
+        return e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
+    }
+
+    /** {@code easel.models.<name>.rewrite.*} as the engine takes it; errors name the key. */
+    static Rewrite rewrite(String key, ModelsConfig.RewriteConfig config) {
+        Rewrite rewrite = Rewrite.none();
+        for (String pair : config.replace().orElse(List.of())) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0 || eq == pair.length() - 1) {
+                throw new IllegalArgumentException(key + ".replace: '" + pair + "' is not source=target");
+            }
+            rewrite = rewrite.replace(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+        }
+        for (String concept : config.erase().orElse(List.of())) {
+            rewrite = rewrite.erase(concept.trim());
+        }
+        for (String concept : config.preserve().orElse(List.of())) {
+            rewrite = rewrite.preserve(concept.trim());
+        }
+        if (rewrite.isEmpty()) {
+            throw new IllegalArgumentException(key + ": a variant needs " + key + ".replace or " + key + ".erase");
+        }
+        try {
+            return rewrite.withLambda(config.lambda().orElse(Rewrite.DEFAULT_LAMBDA));
+        } catch (InvalidRequestException e) {
+            throw new IllegalArgumentException(key + ".lambda: " + e.getMessage(), e);
+        }
     }
 }

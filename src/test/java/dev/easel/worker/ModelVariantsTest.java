@@ -1,0 +1,153 @@
+package dev.easel.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.easel.config.ModelsConfig;
+import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.GenerationLimits;
+import dev.easel.engine.pipeline.Rewrite;
+import dev.easel.fixtures.RandomSdBundle;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** easel.models.<name>.base and .rewrite.*: variants built on a loaded base at startup. */
+class ModelVariantsTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aVariantIsBuiltFromItsBaseAndServedUnderItsOwnName() throws Exception {
+        Path bundle = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("random"));
+        ModelRegistry registry = new ModelRegistry(Map.of("sd", bundle), Map.of(),
+                EngineOptions.cpu().withIntraOpThreads(1), GenerationLimits.defaults());
+        registry.addVariant("squares", new ModelRegistry.Variant("sd", Rewrite.none().replace("circle", "square")));
+        registry.addVariant("orphan", new ModelRegistry.Variant("nope", Rewrite.none().erase("red")));
+        registry.addVariant("wordless", new ModelRegistry.Variant("sd", Rewrite.none().erase("")));
+        registry.loadAll();
+
+        assertThat(registry.available()).containsExactly("sd", "squares");
+        DiffusionPipeline base = registry.pipeline("sd").orElseThrow();
+        DiffusionPipeline variant = registry.pipeline("squares").orElseThrow();
+        assertThat(variant.model()).isNotSameAs(base.model());
+        assertThat(registry.statuses().get("squares").describe()).startsWith("loaded in");
+        assertThat(registry.statuses().get("orphan").describe()).isEqualTo("failed: base nope is not a configured model");
+        assertThat(registry.statuses().get("wordless").describe()).startsWith("failed: ")
+                .contains("easel.models.wordless.rewrite.erase: concept '' has no tokens").contains("no tokens");
+        variant.model().close();
+        base.model().close();
+    }
+
+    @Test
+    void aVariantOfAFailedBaseFailsSayingSo() {
+        ModelRegistry registry = new ModelRegistry(Map.of("sd", dir.resolve("missing")), Map.of(),
+                EngineOptions.cpu(), GenerationLimits.defaults());
+        registry.addVariant("squares", new ModelRegistry.Variant("sd", Rewrite.none().replace("circle", "square")));
+        registry.loadAll();
+
+        assertThat(registry.available()).isEmpty();
+        assertThat(registry.statuses().get("squares").describe()).isEqualTo("failed: base sd failed to load");
+    }
+
+    @Test
+    void configurationGivesTheVariantsRewrite() {
+        Map<String, ModelsConfig.ModelConfig> models = Map.of(
+                "sd", model(Optional.of(Path.of("/models/sd")), Optional.empty(), edits(null, null, null, null)),
+                "squares", model(Optional.empty(), Optional.of("sd"),
+                        edits(List.of("circle=square", " red = blue"), List.of("cat"), List.of("triangle"), 0.5)));
+
+        Map<String, ModelRegistry.Variant> variants = ModelRegistry.variants(() -> models);
+
+        assertThat(variants).containsOnlyKeys("squares");
+        assertThat(variants.get("squares")).isEqualTo(new ModelRegistry.Variant("sd", Rewrite.none()
+                .replace("circle", "square").replace("red", "blue").erase("cat").preserve("triangle").withLambda(0.5)));
+    }
+
+    @Test
+    void badConfigurationIsRefusedNamingTheKey() {
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.empty(), edits(null, null, null, null)))))
+                .hasMessageContaining("easel.models.v: set exactly one of easel.models.v.path");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.of(Path.of("x")), Optional.of("sd"), edits(null, null, null, null)))))
+                .hasMessageContaining("exactly one of");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.of(Path.of("x")), Optional.empty(), edits(null, List.of("red"), null, null)))))
+                .hasMessageContaining("easel.models.v.rewrite: only a variant");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(List.of("circle"), null, null, null)))))
+                .hasMessageContaining("easel.models.v.rewrite.replace: 'circle' is not source=target");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(null, null, List.of("red"), null)))))
+                .hasMessageContaining("easel.models.v.rewrite: a variant needs");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(null, List.of("red"), null, -1.0)))))
+                .hasMessageContaining("easel.models.v.rewrite.lambda:");
+    }
+
+    private static ModelsConfig.RewriteConfig edits(List<String> replace, List<String> erase, List<String> preserve,
+                                                    Double lambda) {
+        return new ModelsConfig.RewriteConfig() {
+            @Override
+            public Optional<List<String>> replace() {
+                return Optional.ofNullable(replace);
+            }
+
+            @Override
+            public Optional<List<String>> erase() {
+                return Optional.ofNullable(erase);
+            }
+
+            @Override
+            public Optional<List<String>> preserve() {
+                return Optional.ofNullable(preserve);
+            }
+
+            @Override
+            public Optional<Double> lambda() {
+                return Optional.ofNullable(lambda);
+            }
+        };
+    }
+
+    private static ModelsConfig.ModelConfig model(Optional<Path> path, Optional<String> base,
+                                                  ModelsConfig.RewriteConfig rewrite) {
+        return new ModelsConfig.ModelConfig() {
+            @Override
+            public Optional<Path> path() {
+                return path;
+            }
+
+            @Override
+            public Optional<String> base() {
+                return base;
+            }
+
+            @Override
+            public ModelsConfig.RewriteConfig rewrite() {
+                return rewrite;
+            }
+
+            @Override
+            public Optional<Path> clip() {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String> promptSyntax() {
+                return Optional.empty();
+            }
+
+            @Override
+            public ModelsConfig.JobDefaultsConfig defaults() {
+                return null;
+            }
+        };
+    }
+}
