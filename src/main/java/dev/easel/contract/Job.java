@@ -31,6 +31,7 @@ public record Job(int version, String id, String model, String prompt, Optional<
                   int numImages, Optional<ImageReference> initImage, Optional<ImageReference> mask,
                   Optional<Double> strength, Optional<Boolean> clipScore, Optional<Rerank> rerank,
                   Optional<Verifier> verifier, Optional<Double> clipGuidanceScale, Optional<Edit> edit,
+                  Optional<Rewrite> rewrite,
                   Optional<JobOutput> output, Optional<JobWebhook> webhook,
                   Optional<ObjectNode> metadata, Optional<Instant> deadline) {
 
@@ -65,6 +66,50 @@ public record Job(int version, String id, String model, String prompt, Optional<
 
     /** {@code edit}: a directional CLIP edit from source to target text. */
     public record Edit(String source, String target) {
+    }
+
+    /** {@code rewrite}: concept edits of the model's UNet for this job (docs/rewriting.md). */
+    @JsonInclude(JsonInclude.Include.NON_ABSENT)
+    public record Rewrite(Optional<List<Replacement>> replace, Optional<List<String>> erase,
+                          Optional<List<String>> preserve, Optional<Double> lambda) {
+
+        /** One {@code replace} item. */
+        public record Replacement(String source, String target) {
+        }
+
+        /**
+         * The engine's edit. Equal jobs' rewrites give equal engine rewrites, so it keys the
+         * worker's cache of rewritten models.
+         */
+        public dev.easel.engine.pipeline.Rewrite toEngine() {
+            dev.easel.engine.pipeline.Rewrite out = dev.easel.engine.pipeline.Rewrite.none();
+            for (Replacement r : replace.orElse(List.of())) {
+                out = out.replace(r.source(), r.target());
+            }
+            for (String concept : erase.orElse(List.of())) {
+                out = out.erase(concept);
+            }
+            for (String concept : preserve.orElse(List.of())) {
+                out = out.preserve(concept);
+            }
+            return out.withLambda(lambda.orElse(dev.easel.engine.pipeline.Rewrite.DEFAULT_LAMBDA));
+        }
+
+        /** The job's field for an engine field named in an {@link dev.easel.engine.pipeline.InvalidRequestException}. */
+        public static String jobField(String engineField) {
+            switch (engineField) {
+                case "erase":
+                    return "rewrite.erase";
+                case "preserve":
+                    return "rewrite.preserve";
+                case "rewrite-lambda":
+                    return "rewrite.lambda";
+                case "rewrite":
+                    return "rewrite.replace";
+                default:
+                    return engineField;
+            }
+        }
     }
 
     /** What the job asks of CLIP, for the engine. */

@@ -75,6 +75,9 @@ final class JobRules {
         c.text("deadline").ifPresent(text -> deadline(c, job, text));
         c.text("webhook.url").ifPresent(url -> webhookUrl(c, url));
         clip(c);
+        // The schema bounds each list; an edit needs something to change (preserve only constrains one).
+        c.present("rewrite").filter(r -> !r.has("replace") && !r.has("erase") && !c.flagged.contains("rewrite"))
+                .ifPresent(r -> c.add("rewrite", "has neither replace nor erase", "at least one of replace, erase"));
         for (String field : TEXT_FIELDS) {
             c.text(field).ifPresent(text -> controlCharacters(c, field, text));
         }

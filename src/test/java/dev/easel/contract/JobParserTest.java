@@ -50,6 +50,17 @@ class JobParserTest {
     }
 
     @Test
+    void rewriteBecomesTheEnginesEdit() {
+        Job job = accept(PARSER, job("'rewrite': {'replace': [{'source': 'circle', 'target': 'square'}],"
+                + " 'erase': ['red'], 'preserve': ['triangle'], 'lambda': 0.5}"));
+        assertThat(job.rewrite().orElseThrow().toEngine()).isEqualTo(dev.easel.engine.pipeline.Rewrite.none()
+                .replace("circle", "square").erase("red").preserve("triangle").withLambda(0.5));
+        assertThat(accept(PARSER, job("'rewrite': {'erase': ['red']}")).rewrite().orElseThrow().toEngine().lambda())
+                .isEqualTo(0.1);
+        assertThat(accept(PARSER, job("")).rewrite()).isEmpty();
+    }
+
+    @Test
     void acceptsFullJob() {
         String json = job("'id': 'order-1234.variant_a', 'negativePrompt': 'blurry', 'width': 768, 'height': 512,"
                 + " 'steps': 25, 'guidanceScale': 7.0, 'scheduler': 'dpmpp_2m_karras', 'eta': 0.5, 'seed': 42,"
@@ -196,7 +207,15 @@ class JobParserTest {
                 Arguments.of("refiner.model", "'refiner': {'switchAt': 0.5}", "is required", "required field"),
                 Arguments.of("originalSize.width", "'originalSize': {'width': 0, 'height': 512}", "0", "≥ 1"),
                 Arguments.of("cropTopLeft.left", "'cropTopLeft': {'top': 0, 'left': -8}", "-8", "≥ 0"),
-                Arguments.of("aestheticScore", "'aestheticScore': 11", "11", "≤ 10"));
+                Arguments.of("aestheticScore", "'aestheticScore': 11", "11", "≤ 10"),
+                Arguments.of("rewrite.erase[0]", "'rewrite': {'erase': ['']}", "at least 1 characters", "≥ 1 characters"),
+                Arguments.of("rewrite.replace[0].target", "'rewrite': {'replace': [{'source': 'circle'}]}",
+                        "is required", "required field"),
+                Arguments.of("rewrite.lambda", "'rewrite': {'erase': ['red'], 'lambda': 0}", "greater than 0", "> 0"),
+                Arguments.of("rewrite.erase", "'rewrite': {'erase': ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']}",
+                        "at most 8 items", "maxItems 8"),
+                Arguments.of("rewrite", "'rewrite': {'preserve': ['triangle']}", "has neither replace nor erase",
+                        "at least one of replace, erase"));
     }
 
     @ParameterizedTest(name = "{0}: {1}")
