@@ -21,6 +21,21 @@ public interface WorkerConfig {
     /** {@code easel.worker.batch.*}: jobs that run at once share UNet runs (docs/benchmarks.md, "Batching"). */
     Batch batch();
 
+    /** {@code easel.worker.rewrites.*}: models rewritten for jobs' {@code rewrite} (docs/rewriting.md). */
+    Rewrites rewrites();
+
+    /** The cache of rewritten models. */
+    interface Rewrites {
+
+        /**
+         * {@code easel.worker.rewrites.max-cached}: how many rewritten models are kept, least
+         * recently used out first; each holds a second copy of its model's UNet weights. 0: each
+         * job with a rewrite builds its own and closes it after. Default 4.
+         */
+        @io.smallrye.config.WithDefault("4")
+        int maxCached();
+    }
+
     /**
      * Continuous batching: the jobs of one model and size that denoise at the same time run their
      * UNet steps as one batch, joining and leaving it at step boundaries, each with its own

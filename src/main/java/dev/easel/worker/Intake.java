@@ -23,12 +23,19 @@ sealed interface Intake {
      */
     record Accepted(Job job, String digest, Models models, long loadMs) implements Intake {
 
-        /** The job's model, its refiner and their defaults. */
-        record Models(DiffusionPipeline pipeline, Optional<DiffusionPipeline> refiner, JobDefaults defaults) {
+        /** The job's model, its refiner, their defaults and where a job's rewritten model comes from. */
+        record Models(DiffusionPipeline pipeline, Optional<DiffusionPipeline> refiner, JobDefaults defaults,
+                      RewrittenModels rewrites) {
         }
 
         DiffusionPipeline pipeline() {
             return models.pipeline();
+        }
+
+        /** The same job on another pipeline of its model: its rewritten one. */
+        Accepted on(DiffusionPipeline other) {
+            return new Accepted(job, digest, new Models(other, models.refiner(), models.defaults(), models.rewrites()),
+                    loadMs);
         }
 
         @Override

@@ -98,7 +98,7 @@ public class JobIntake {
                     job.metadata().map(m -> m));
         }
         return new Intake.Accepted(job, parser.digest(job), new Intake.Accepted.Models(pipeline.get(), refiner,
-                models.defaults(pipeline.get())), loadMs);
+                models.defaults(pipeline.get()), models.rewrites()), loadMs);
     }
 
     /**

@@ -136,7 +136,10 @@ final class JobRunner {
                 return rejected(invalid.rejection(), run.metadata);
             }
             Optional<ImageInput> image = ((Validated.Valid<Optional<ImageInput>>) input).value();
-            return generate(run, accepted, location, image, shutdown);
+            // Before the started event: an edit the model cannot make fails the job naming its field.
+            try (RewrittenModels.Lease lease = accepted.models().rewrites().lease(job, accepted.pipeline())) {
+                return generate(run, accepted.on(lease.pipeline()), location, image, shutdown);
+            }
         } catch (InvalidRequestException e) {
             String problem = e.getMessage().startsWith(e.field() + ": ") ? e.getMessage().substring(e.field().length() + 2)
                     : e.getMessage();

@@ -54,6 +54,8 @@ public class ModelRegistry {
     private final Map<String, ModelsConfig.JobDefaultsConfig> overrides;
     /** Configured variants ({@code easel.models.<name>.base}), built after the bundles load. */
     private final Map<String, Variant> variants = new ConcurrentHashMap<>();
+    /** Models rewritten for jobs' rewrite field. */
+    private RewrittenModels rewrites;
     private final EngineOptions options;
     private final GenerationLimits limits;
     /** How each model's concurrent jobs share UNet runs. */
@@ -105,6 +107,7 @@ public class ModelRegistry {
                 limits.toJobLimits().generationLimits(),
                 batching(worker));
         variants(models).forEach(this::addVariant);
+        this.rewrites = new RewrittenModels(worker.rewrites().maxCached(), this.limits, this.batching);
         models.models().forEach((name, model) -> overrides.put(name, model.defaults()));
         models.models().forEach((name, model) -> model.promptSyntax().ifPresent(value -> {
             try {
@@ -129,6 +132,20 @@ public class ModelRegistry {
         this.options = options;
         this.limits = limits;
         this.bundles.keySet().forEach(name -> statuses.put(name, Status.LOADING));
+        this.rewrites = new RewrittenModels(DEFAULT_MAX_REWRITES, limits, batching);
+    }
+
+    /** easel.worker.rewrites.max-cached's default, for the registries tests build. */
+    static final int DEFAULT_MAX_REWRITES = 4;
+
+    /** Models rewritten for jobs: a cache over this registry's models. */
+    RewrittenModels rewrites() {
+        return rewrites;
+    }
+
+    /** Replaces the cache of rewritten models (tests: another size); before any job runs. */
+    void rewrites(RewrittenModels cache) {
+        this.rewrites = cache;
     }
 
     /** Adds a variant to build in {@link #loadAll}; call before it. */
@@ -159,6 +176,7 @@ public class ModelRegistry {
     void onStop(@Observes @Priority(WorkerLifecycle.AFTER_DRAIN_PRIORITY) ShutdownEvent event) {
         // Variants first: a variant's model borrows its base's sessions (StableDiffusionModel#rewritten).
         loaded.thenAccept(pipelines -> {
+            rewrites.closeAll();
             pipelines.forEach((name, p) -> {
                 if (variants.containsKey(name)) {
                     p.model().close();

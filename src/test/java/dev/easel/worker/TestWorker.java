@@ -27,6 +27,10 @@ final class TestWorker {
     final BrokerHealth broker = new BrokerHealth();
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
     Map<String, DiffusionPipeline> models;
+    /** The registry the last {@link #build()} made. */
+    ModelRegistry registry;
+    /** easel.worker.rewrites.max-cached. */
+    int maxRewrites = ModelRegistry.DEFAULT_MAX_REWRITES;
     Duration runningStatusDelay = Duration.ZERO;
     Duration retryBudget = Duration.ofSeconds(2);
     Cancellation shutdown = () -> { };
@@ -39,7 +43,9 @@ final class TestWorker {
     }
 
     Jobs build() {
-        ModelRegistry registry = ModelRegistry.of(models);
+        registry = ModelRegistry.of(models);
+        registry.rewrites(new RewrittenModels(maxRewrites, dev.easel.engine.pipeline.GenerationLimits.defaults(),
+                dev.easel.engine.onnx.UnetBatcher.Settings.OFF));
         JobLimits limits = JobLimits.defaults();
         return new Jobs(new Jobs.Wiring(new JobIntake(registry, limits, Clock.systemUTC()), tenants, limits, store, store,
                 messaging.publisher(), messaging.deadLetters(store, BUCKET), webhooks(),
