@@ -97,6 +97,16 @@ public class JobIntake {
             return new Intake.Rejected(job.id(), rejection, job.webhook().filter(w -> w.events().contains(EventKind.FAILED)),
                     job.metadata().map(m -> m));
         }
+        // A variant's UNet is opened from its base's file with patched weights: a second edit would
+        // start again from the file and silently drop the variant's own.
+        Optional<ModelRegistry.Variant> variant = models.variant(job.model());
+        if (job.rewrite().isPresent() && variant.isPresent()) {
+            JobRejection rejection = new JobRejection(Optional.of(job.id()), List.of(new Violation("rewrite",
+                    "is not supported on model \"" + job.model() + "\", a configured variant of \""
+                            + variant.get().base() + "\"", "a rewrite on a model that is not a variant")));
+            return new Intake.Rejected(job.id(), rejection, job.webhook().filter(w -> w.events().contains(EventKind.FAILED)),
+                    job.metadata().map(m -> m));
+        }
         return new Intake.Accepted(job, parser.digest(job), new Intake.Accepted.Models(pipeline.get(), refiner,
                 models.defaults(pipeline.get()), models.rewrites()), loadMs);
     }

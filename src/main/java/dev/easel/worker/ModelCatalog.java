@@ -41,11 +41,24 @@ public class ModelCatalog {
      *
      * @param state "loading", "loaded" or "failed"
      * @param error why it failed to load
-     * @param kind  "SD", "SDXL" or "SDXL refiner" (with "inpainting" for a 9-channel UNet)
+     * @param kind    "SD", "SDXL" or "SDXL refiner" (with "inpainting" for a 9-channel UNet)
+     * @param variant for a configured variant ({@code easel.models.<name>.base}): its base and edit
      */
     @JsonInclude(JsonInclude.Include.NON_ABSENT)
     public record Model(String name, String state, Optional<String> error, Optional<String> kind,
-                        Optional<Defaults> defaults, Optional<Limits> limits, Optional<Capabilities> capabilities) {
+                        Optional<Defaults> defaults, Optional<Limits> limits, Optional<Capabilities> capabilities,
+                        Optional<Variant> variant) {
+    }
+
+    /** A variant's base model and its concept edits ({@code replace} as {@code source=target}). */
+    public record Variant(String base, List<String> replace, List<String> erase, List<String> preserve,
+                          double lambda) {
+
+        static Variant of(ModelRegistry.Variant v) {
+            return new Variant(v.base(), v.rewrite().replacements().stream()
+                    .map(r -> r.source() + "=" + r.target()).toList(), v.rewrite().erasures(),
+                    v.rewrite().preserved(), v.rewrite().lambda());
+        }
     }
 
     /** What a job that leaves them out gets. */
@@ -85,7 +98,8 @@ public class ModelCatalog {
             DiffusionPipeline pipeline = loaded.get(name);
             if (pipeline == null) {
                 out.add(new Model(name, status.state().name().toLowerCase(java.util.Locale.ROOT), status.error(),
-                        Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty()));
+                        Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+                        models.variant(name).map(Variant::of)));
             } else {
                 out.add(describe(name, pipeline));
             }
@@ -106,6 +120,6 @@ public class ModelCatalog {
                 model.hasClip(), model.hasClip() && model.hasClipGuidance(), model.takesLongPrompts(), model.xl(),
                 Schedulers.names());
         return new Model(name, "loaded", Optional.empty(), Optional.of(kind), Optional.of(d), Optional.of(l),
-                Optional.of(c));
+                Optional.of(c), models.variant(name).map(Variant::of));
     }
 }

@@ -98,7 +98,7 @@ public class ModelRegistry {
     }
 
     /** A configured variant: its base model's name and the edit of the base's UNet. */
-    record Variant(String base, Rewrite rewrite) {
+    public record Variant(String base, Rewrite rewrite) {
     }
 
     @Inject
@@ -137,6 +137,11 @@ public class ModelRegistry {
 
     /** easel.worker.rewrites.max-cached's default, for the registries tests build. */
     static final int DEFAULT_MAX_REWRITES = 4;
+
+    /** The model's variant configuration, when it is a configured variant. */
+    public Optional<Variant> variant(String name) {
+        return Optional.ofNullable(variants.get(name));
+    }
 
     /** Models rewritten for jobs: a cache over this registry's models. */
     RewrittenModels rewrites() {

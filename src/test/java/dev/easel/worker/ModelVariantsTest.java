@@ -19,6 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** easel.models.<name>.base and .rewrite.*: variants built on a loaded base at startup. */
 class ModelVariantsTest {
 
+    private static final dev.easel.security.Tenant DEFAULT = new dev.easel.security.Tenants(false, Map.of(),
+            TestWorker.BUCKET, "easel.jobs", Optional.empty()).byId(dev.easel.security.Tenants.DEFAULT).orElseThrow();
+
     @TempDir
     Path dir;
 
@@ -40,6 +43,19 @@ class ModelVariantsTest {
         assertThat(registry.statuses().get("orphan").describe()).isEqualTo("failed: base nope is not a configured model");
         assertThat(registry.statuses().get("wordless").describe()).startsWith("failed: ")
                 .contains("easel.models.wordless.rewrite.erase: concept '' has no tokens").contains("no tokens");
+        ModelCatalog.Model listed = new ModelCatalog(registry, dev.easel.contract.JobLimits.defaults()).describe().stream()
+                .filter(m -> m.name().equals("squares")).findFirst().orElseThrow();
+        assertThat(listed.state()).isEqualTo("loaded");
+        assertThat(listed.variant()).contains(new ModelCatalog.Variant("sd", List.of("circle=square"), List.of(),
+                List.of(), 0.1));
+
+        // A job's own rewrite on a variant would start from the base's file and drop the variant's edit.
+        Intake taken = new JobIntake(registry, dev.easel.contract.JobLimits.defaults(), java.time.Clock.systemUTC())
+                .take(("{\"version\": 1, \"model\": \"squares\", \"prompt\": \"a cat\","
+                        + " \"rewrite\": {\"erase\": [\"red\"]}}").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        Optional.empty(), DEFAULT);
+        assertThat(taken).isInstanceOf(Intake.Rejected.class);
+        assertThat(((Intake.Rejected) taken).rejection().violations().get(0).field()).isEqualTo("rewrite");
         variant.model().close();
         base.model().close();
     }
