@@ -229,7 +229,7 @@ public final class StableDiffusionModel implements AutoCloseable {
     public void openOptionalGraphs() {
         vaeEncoder.get();
         clip.get();
-        clipGuidance.get().ifPresent(this::checkClipGuidance);
+        clipGuidance.get().ifPresent(this::checkClipGuidanceOnce);
     }
 
     /**
@@ -390,6 +390,17 @@ public final class StableDiffusionModel implements AutoCloseable {
         return aestheticTimeIds() ? "SDXL refiner" : "SDXL";
     }
 
+    /** Whether the CLIP guidance graph has been checked against CLIP and the VAE (it never changes after). */
+    private volatile boolean guidanceChecked;
+
+    /** The check once, not on every job that asks for the graph; a failed check fails again next time. */
+    private void checkClipGuidanceOnce(ClipGuidanceModel guidance) {
+        if (!guidanceChecked) {
+            checkClipGuidance(guidance);
+            guidanceChecked = true;
+        }
+    }
+
     private void checkClipGuidance(ClipGuidanceModel guidance) {
         Optional<ClipModel> clip = this.clip.get();
         if (clip.isEmpty()) {
@@ -481,7 +492,7 @@ public final class StableDiffusionModel implements AutoCloseable {
     /** The CLIP guidance gradient graph, required by gradient guidance. */
     ClipGuidanceModel clipGuidance(String field) {
         Optional<ClipGuidanceModel> guidance = clipGuidance.get();
-        guidance.ifPresent(this::checkClipGuidance);
+        guidance.ifPresent(this::checkClipGuidanceOnce);
         return guidance.orElseThrow(() -> new InvalidRequestException(field, "model '" + name + "' has no "
                 + CLIP_GUIDANCE + " (the gradient graph gradient CLIP guidance runs; docs/clip.md)"));
     }
