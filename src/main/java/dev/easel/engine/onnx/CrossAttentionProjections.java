@@ -22,6 +22,14 @@ import java.util.Set;
  * exports name them) decides; otherwise the structure does: the value's product meets the
  * attention probabilities (a Softmax output) in its next MatMul, the key's meets the queries.
  *
+ * <p>Attention pooling of the text counts too: a MatMul of attention probabilities (a Softmax
+ * output) by the text itself, followed by a linear layer, is a one-query attention whose value
+ * projection is that layer (softmax weights commute with it: W·Σaᵢcᵢ = Σaᵢ·W·cᵢ). Such a pooled
+ * summary of the caption (the project's demo UNet adds one to its timestep embedding, as SDXL adds
+ * its pooled text embedding) carries the concepts an edit must change, so its layer is edited as a
+ * value. Stable Diffusion's own graphs have none: their attention multiplies probabilities by
+ * projected values, never by the text itself.
+ *
  * <p>Layout: MatMul computes x·S with S stored [in, out]; the math's W ([out, in], y = W·x) is Sᵀ.
  * A Gemm with {@code transB = 1} stores W itself ([out, in]); {@link Projection#transposed} says so.
  */
@@ -101,9 +109,45 @@ public final class CrossAttentionProjections {
                             + "') is a key or a value: it is not named to_k/to_v and does not feed a plain attention"));
             found.add(new Projection(n.name(), w.name(), kind, in, out, transposed, w.dataType()));
         }
+        found.addAll(pooledValueProjections(graph, consumers, producers, text));
         if (found.isEmpty()) {
             throw new IllegalArgumentException(graph.modelFile() + ": no MatMul/Gemm multiplies '" + TEXT_INPUT
                     + "' by a weight, so the model has no cross-attention projections to rewrite");
+        }
+        return found;
+    }
+
+    /**
+     * The linear layers right after an attention pooling of the text (probabilities · text): the
+     * MatMul/Gemm nodes that take the pooled text, through pass-through ops, by a 2-D weight as wide as the text.
+     */
+    private static List<Projection> pooledValueProjections(OnnxGraphIndex graph,
+            Map<String, List<OnnxGraphIndex.Node>> consumers, Map<String, OnnxGraphIndex.Node> producers,
+            Set<String> text) {
+        List<Projection> found = new ArrayList<>();
+        for (OnnxGraphIndex.Node pool : graph.nodes()) {
+            if (!pool.opType().equals("MatMul") || pool.inputs().size() < 2 || !text.contains(pool.inputs().get(1))
+                    || !fromSoftmax(pool.inputs().get(0), producers)) {
+                continue;
+            }
+            Deque<String> todo = new ArrayDeque<>(pool.outputs());
+            Set<String> seen = new HashSet<>(pool.outputs());
+            while (!todo.isEmpty()) {
+                String value = todo.poll();
+                for (OnnxGraphIndex.Node c : consumers.getOrDefault(value, List.of())) {
+                    boolean gemm = c.opType().equals("Gemm") && c.ints().getOrDefault("transA", 0L) == 0;
+                    if ((c.opType().equals("MatMul") || gemm) && c.inputs().size() >= 2
+                            && c.inputs().get(0).equals(value)) {
+                        weight(graph, producers, c.inputs().get(1)).filter(w -> w.dims().length == 2).ifPresent(w -> {
+                            boolean transposed = gemm && c.ints().getOrDefault("transB", 0L) == 1;
+                            found.add(new Projection(c.name(), w.name(), Kind.VALUE, (int) w.dims()[transposed ? 1 : 0],
+                                    (int) w.dims()[transposed ? 0 : 1], transposed, w.dataType()));
+                        });
+                    } else if (PASS_THROUGH.contains(c.opType()) && c.inputs().get(0).equals(value)) {
+                        c.outputs().stream().filter(seen::add).forEach(todo::add);
+                    }
+                }
+            }
         }
         return found;
     }
