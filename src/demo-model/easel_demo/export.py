@@ -235,6 +235,7 @@ def write_test_files(tok, seed, directory):
     _dump(os.path.join(directory, "tokenizer-golden.json"),
           [{"text": c, "ids": tok.encode(c)} for c in captions])
     _dump(os.path.join(directory, "heldout-prompts.json"), heldout_prompts(seed + 200))
+    _dump(os.path.join(directory, "partial-prompts.json"), partial_prompts(seed + 400))
 
 
 def heldout_prompts(seed, per_kind=300):
@@ -248,4 +249,41 @@ def heldout_prompts(seed, per_kind=300):
             scene = world.sample_scene(rng, split, two_object_share=share)
             prompts.append({"kind": kind, "split": split, "prompt": world.caption(scene, rng),
                             "seed": rng.randrange(1 << 31), **scene})
+    return prompts
+
+
+# README's example prompts, each drawn with several seeds by the evaluation (partial-prompts.json).
+EXAMPLE_PROMPTS = [
+    ("a big red circle on a blue background",
+     {"background": "blue", "objects": [{"color": "red", "shape": "circle", "size": "big"}]}),
+    ("a green triangle", {"objects": [{"color": "green", "shape": "triangle"}]}),
+]
+
+
+def partial_prompts(seed, per_split=150, example_seeds=8):
+    """Partial evaluation prompts: one-object scenes never seen in training ('test') and with held-out
+    color-shape pairs ('novel'), each caption leaving out some of size, position and background;
+    only what the caption names is written beside it (the checker judges nothing else, but always
+    that there is exactly one object). Then README's example prompts with example_seeds seeds each."""
+    rng = random.Random(seed)
+    prompts = []
+    for split, n in (("test", per_split), ("novel", per_split // 3)):
+        for _ in range(n):
+            scene = world.sample_scene(rng, split, two_object_share=0.0)
+            text = world.partial_caption(scene, rng)
+            o = scene["objects"][0]
+            named = {"color": o["color"], "shape": o["shape"]}
+            if f"{o['size']} " in text:
+                named["size"] = o["size"]
+            if any(p in text for p in world.POSITION_PHRASES[o["position"]]):
+                named["position"] = o["position"]
+            entry = {"kind": "single", "split": split, "prompt": text, "seed": rng.randrange(1 << 31),
+                     "objects": [named]}
+            if f"{scene['background']} background" in text:
+                entry["background"] = scene["background"]
+            prompts.append(entry)
+    for text, named in EXAMPLE_PROMPTS:
+        for _ in range(example_seeds):
+            prompts.append({"kind": "single", "split": "example", "prompt": text, "seed": rng.randrange(1 << 31),
+                            **named})
     return prompts

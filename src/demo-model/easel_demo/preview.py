@@ -69,10 +69,11 @@ def main():
 def accuracy(scenes, images, prompts=None):
     """Share of one-object scenes whose background, color, shape and position rough_check reads right;
     with prompts, prints what it found for each."""
-    hits = {"background": 0, "color": 0, "shape": 0, "position": 0}
+    hits = {"background": 0, "color": 0, "shape": 0, "shape_template": 0, "position": 0}
     for i, (sc, image) in enumerate(zip(scenes, images)):
         found, o = rough_check(image.astype(np.float32)), sc["objects"][0]
-        want = {"background": sc["background"], "color": o["color"], "shape": o["shape"], "position": o["position"]}
+        want = {"background": sc["background"], "color": o["color"], "shape": o["shape"],
+                "shape_template": o["shape"], "position": o["position"]}
         for k in hits:
             hits[k] += found.get(k) == want[k]
         if prompts:
@@ -206,7 +207,31 @@ def rough_check(img):
     corners = box[:kh, :kw].sum() + box[:kh, -kw:].sum() + box[-kh:, :kw].sum() + box[-kh:, -kw:].sum()
     corner_fill = corners / (4 * kh * kw)
     out["shape"] = "triangle" if lower > 0 and upper / lower < 0.6 else ("square" if corner_fill > 0.7 else "circle")
+    out["shape_template"] = template_shape(box)
     return out
+
+
+def template_shape(box, subsamples=4):
+    """The checker's template rule (SceneChecker.templateShape): the ideal circle, square or upright
+    triangle filling the region's bounding box with the highest intersection over union (each
+    pixel's coverage by the ideal shape from subsamples² points)."""
+    bh, bw = box.shape
+    off = (np.arange(subsamples) + 0.5) / subsamples
+    py = (np.arange(bh)[:, None] + off[None, :]).reshape(-1)            # [bh*n] sample rows
+    px = (np.arange(bw)[:, None] + off[None, :]).reshape(-1)
+    yy, xx = np.meshgrid(py, px, indexing="ij")
+    hw, hh = bw / 2, bh / 2
+    inside = {"circle": ((xx - hw) / hw) ** 2 + ((yy - hh) / hh) ** 2 <= 1,
+              "square": np.ones_like(xx, bool),
+              "triangle": np.abs(xx - hw) <= hw * yy / bh}
+    region = box.astype(np.float64)
+    best, best_iou = None, -1.0
+    for shape in ("circle", "square", "triangle"):
+        cover = inside[shape].reshape(bh, subsamples, bw, subsamples).mean((1, 3))
+        iou = (region * cover).sum() / np.maximum(region, cover).sum()
+        if iou > best_iou:
+            best, best_iou = shape, iou
+    return best
 
 
 def _largest_component(mask):

@@ -182,3 +182,26 @@ def dataset(n, seed, split="train"):
         captions.append(caption(scene, rng))
         scenes.append(scene)
     return images, captions, scenes
+
+
+def partial_caption(scene, rng: random.Random):
+    """A caption that leaves out some of what the picture shows: a one-object scene's size, position
+    and background, each kept or not (all left out: "a green triangle"); a two-object scene's
+    background. The color and shape of every object are always named."""
+    objs = scene["objects"]
+    if len(objs) == 2:
+        a, b = objs
+        return f"a {a['color']} {a['shape']} {RELATION_PHRASES[scene['relation']]} a {b['color']} {b['shape']}"
+    o = objs[0]
+    size = f"{o['size']} " if rng.random() < 0.5 else ""
+    where = f" {rng.choice(POSITION_PHRASES[o['position']])}" if rng.random() < 0.5 else ""
+    bg = scene["background"] if rng.random() < 0.5 else None
+    thing = f"a {size}{o['color']} {o['shape']}{where}"
+    if bg is None:
+        return thing
+    return rng.choice([f"{thing} on a {bg} background", f"{thing}, {bg} background", f"{bg} background with {thing}"])
+
+
+def training_caption(scene, rng: random.Random, partial_share):
+    """The full caption (caption()), or with probability partial_share a partial one."""
+    return partial_caption(scene, rng) if rng.random() < partial_share else caption(scene, rng)

@@ -13,6 +13,9 @@ public final class Accuracy {
     int objects;
     int color;
     int shape;
+    int shapeTemplate;
+    int exactlyOne;
+    int asAsked;
     int position;
     int size;
     int background;
@@ -39,6 +42,24 @@ public final class Accuracy {
 
     public double shape() {
         return ratio(shape, objects);
+    }
+
+    /** The same by the checker's template rule ({@link SceneChecker#templateShape}). */
+    public double shapeTemplate() {
+        return ratio(shapeTemplate, objects);
+    }
+
+    /** Fraction of pictures with exactly as many objects as the prompt asks for. */
+    public double exactCount() {
+        return ratio(exactlyOne, images);
+    }
+
+    /**
+     * Fraction of pictures right in everything the prompt names (size and background too) with
+     * exactly as many objects as it asks for.
+     */
+    public double asAsked() {
+        return ratio(asAsked, images);
     }
 
     /** Single object: the right position; two objects: the right relation. */
@@ -68,8 +89,9 @@ public final class Accuracy {
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "%d images: color %.1f%%, shape %.1f%%, position %.1f%%, size %.1f%%,"
-                        + " background %.1f%%, all %.1f%%", images, 100 * color(), 100 * shape(), 100 * position(),
-                100 * size(), 100 * background(), 100 * allCorrect());
+        return String.format(Locale.ROOT, "%d images: color %.1f%%, shape %.1f%% (template %.1f%%), position %.1f%%,"
+                        + " size %.1f%%, background %.1f%%, all %.1f%%, count %.1f%%", images, 100 * color(), 100 * shape(),
+                100 * shapeTemplate(), 100 * position(),
+                100 * size(), 100 * background(), 100 * allCorrect(), 100 * exactCount());
     }
 }

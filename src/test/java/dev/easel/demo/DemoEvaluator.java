@@ -84,8 +84,9 @@ public final class DemoEvaluator {
     /** Adds one picture's result to {@code acc}. */
     static void score(HeldOutPrompt prompt, Scene scene, Accuracy acc) {
         acc.images++;
-        boolean bgOk = scene.background() == prompt.background();
+        boolean bgOk = prompt.background().map(b -> b == scene.background()).orElse(true);
         acc.background += bgOk ? 1 : 0;
+        acc.exactlyOne += scene.count() == prompt.objects().size() ? 1 : 0;
         if (prompt.objects().size() == 1) {
             Expected e = prompt.objects().get(0);
             acc.objects++;
@@ -95,6 +96,7 @@ public final class DemoEvaluator {
             Found f = scene.objects().get(0);
             boolean color = f.color() == e.color();
             boolean shape = f.shape() == e.shape();
+            acc.shapeTemplate += f.templateShape() == e.shape() ? 1 : 0;
             boolean position = e.position().map(f.position()::equals).orElse(true);
             boolean size = e.size().map(f.size()::equals).orElse(true);
             acc.color += color ? 1 : 0;
@@ -102,6 +104,7 @@ public final class DemoEvaluator {
             acc.position += position ? 1 : 0;
             acc.size += size ? 1 : 0;
             acc.allCorrect += color && shape && position ? 1 : 0;
+            acc.asAsked += color && shape && position && size && bgOk && scene.count() == 1 ? 1 : 0;
             return;
         }
         // Two objects: match each expected object to a distinct found object of its color.
@@ -120,6 +123,7 @@ public final class DemoEvaluator {
             acc.color++;
             boolean shape = f.shape() == e.shape();
             acc.shape += shape ? 1 : 0;
+            acc.shapeTemplate += f.templateShape() == e.shape() ? 1 : 0;
             all &= shape;
         }
         boolean relation = matched.get(0) != null && matched.get(1) != null
@@ -127,5 +131,6 @@ public final class DemoEvaluator {
         acc.position += relation ? 1 : 0;
         acc.size++; // two-object captions name no size
         acc.allCorrect += all && relation ? 1 : 0;
+        acc.asAsked += all && relation && bgOk && scene.count() == 2 ? 1 : 0;
     }
 }

@@ -13,11 +13,15 @@ import java.util.Optional;
  * One evaluation prompt of the demo model and what the picture must show. The list
  * (heldout-prompts.json, written with fixed seeds by the training script) holds only scenes that
  * training never showed: kind "single" or "two" objects; split "test" (an unseen scene of seen
- * color–shape pairs) or "novel" (a color–shape pair held out of training altogether).
+ * color–shape pairs) or "novel" (a color–shape pair held out of training altogether). The partial
+ * prompts (partial-prompts.json) name only some of a one-object scene's attributes ("a green
+ * triangle"): what they leave out is empty here and not judged; their split "example" holds
+ * README's example prompts, each with several seeds.
  *
+ * @param background empty when the prompt does not name it
  * @param relation "left of", "right of", "above" or "below" (two objects), else empty
  */
-public record HeldOutPrompt(String kind, String split, String prompt, long seed, Palette background,
+public record HeldOutPrompt(String kind, String split, String prompt, long seed, Optional<Palette> background,
                             Optional<String> relation, List<Expected> objects) {
 
     /** @param size and {@code position} are empty for the objects of two-object scenes */
@@ -25,11 +29,22 @@ public record HeldOutPrompt(String kind, String split, String prompt, long seed,
     }
 
     public static final String RESOURCE = "/dev/easel/demo/heldout-prompts.json";
+    public static final String PARTIAL_RESOURCE = "/dev/easel/demo/partial-prompts.json";
 
+    /** The held-out prompts with full captions. */
     public static List<HeldOutPrompt> all() {
-        try (InputStream in = HeldOutPrompt.class.getResourceAsStream(RESOURCE)) {
+        return read(RESOURCE);
+    }
+
+    /** The partial prompts and README's examples. */
+    public static List<HeldOutPrompt> partial() {
+        return read(PARTIAL_RESOURCE);
+    }
+
+    private static List<HeldOutPrompt> read(String resource) {
+        try (InputStream in = HeldOutPrompt.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException(RESOURCE + " is not on the test classpath");
+                throw new IllegalStateException(resource + " is not on the test classpath");
             }
             List<HeldOutPrompt> out = new ArrayList<>();
             for (JsonNode n : new ObjectMapper().readTree(in)) {
@@ -40,7 +55,7 @@ public record HeldOutPrompt(String kind, String split, String prompt, long seed,
                             text(o, "size"), text(o, "position")));
                 }
                 out.add(new HeldOutPrompt(n.get("kind").asText(), n.get("split").asText(), n.get("prompt").asText(),
-                        n.get("seed").asLong(), Palette.of(n.get("background").asText()), text(n, "relation"),
+                        n.get("seed").asLong(), text(n, "background").map(Palette::of), text(n, "relation"),
                         List.copyOf(objects)));
             }
             return List.copyOf(out);

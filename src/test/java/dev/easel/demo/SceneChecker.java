@@ -20,13 +20,19 @@ public final class SceneChecker {
 
     public enum Shape { CIRCLE, SQUARE, TRIANGLE }
 
-    /** One found object; (cx, cy) is the center of its bounding box, in pixels. */
-    public record Found(Palette color, Shape shape, String size, String position, double cx, double cy,
-                        int area, int boxWidth, int boxHeight) {
+    /**
+     * One found object; (cx, cy) is the center of its bounding box, in pixels. {@code shape} is the
+     * corner rule's reading, {@code templateShape} the template rule's ({@link #templateShape}).
+     */
+    public record Found(Palette color, Shape shape, Shape templateShape, String size, String position, double cx,
+                        double cy, int area, int boxWidth, int boxHeight) {
     }
 
-    /** The background's palette color and the objects, largest first. */
-    public record Scene(Palette background, List<Found> objects) {
+    /**
+     * The background's palette color and the objects, largest first (at most the number asked
+     * for); {@code count} is how many objects the picture holds in all.
+     */
+    public record Scene(Palette background, List<Found> objects, int count) {
     }
 
     /** A pixel is an object candidate when its RGB distance from the background exceeds this. */
@@ -55,13 +61,17 @@ public final class SceneChecker {
         List<int[]> components = components(candidate, w, h);
         components.sort(Comparator.comparingInt((int[] c) -> c.length).reversed());
         List<Found> found = new ArrayList<>();
+        int count = 0;
         for (int[] component : components) {
-            if (found.size() == maxObjects || component.length < MIN_AREA) {
+            if (component.length < MIN_AREA) {
                 break;
             }
-            found.add(describe(image, component, bg));
+            if (found.size() < maxObjects) {
+                found.add(describe(image, component, bg));
+            }
+            count++;
         }
-        return new Scene(Palette.nearest(bg[0], bg[1], bg[2]), List.copyOf(found));
+        return new Scene(Palette.nearest(bg[0], bg[1], bg[2]), List.copyOf(found), count);
     }
 
     private Found describe(RgbImage image, int[] component, double[] bg) {
@@ -113,7 +123,7 @@ public final class SceneChecker {
             }
         }
         if (area == 0) { // the refinement dropped everything: fall back to the raw component
-            return new Found(Palette.nearest(color[0], color[1], color[2]), Shape.CIRCLE, "small", "center",
+            return new Found(Palette.nearest(color[0], color[1], color[2]), Shape.CIRCLE, Shape.CIRCLE, "small", "center",
                     w / 2.0, h / 2.0, 0, 0, 0);
         }
         int boxW = bx1 - bx0 + 1;
@@ -122,9 +132,11 @@ public final class SceneChecker {
         // sixth of its height below that box's center, so position uses the box's center.
         double cx = bx0 + boxW / 2.0;
         double cy = by0 + boxH / 2.0;
-        Shape shape = shape(rowWidth, by0, boxH, cornerFill(region, w, new Box(bx0, by0, boxW, boxH)));
+        Box box = new Box(bx0, by0, boxW, boxH);
+        Shape shape = shape(rowWidth, by0, boxH, cornerFill(region, w, box));
         String size = Math.max(boxW / (double) w, boxH / (double) h) > SIZE_SPLIT ? "big" : "small";
-        return new Found(Palette.nearest(color[0], color[1], color[2]), shape, size, position(cx / w, cy / h),
+        return new Found(Palette.nearest(color[0], color[1], color[2]), shape, templateShape(region, w, box), size,
+                position(cx / w, cy / h),
                 cx, cy, area, boxW, boxH);
     }
 
@@ -172,6 +184,70 @@ public final class SceneChecker {
             }
         }
         return covered / (4.0 * kw * kh);
+    }
+
+    /**
+     * The second, stricter rule: the ideal shape (a circle, a square and an upright triangle, each
+     * filling the region's bounding box) whose intersection over union with the region is highest.
+     * It has no threshold to tune; a square with bowed-in sides or a rounded apex loses against
+     * the circle sooner than by the corner rule.
+     */
+    static Shape templateShape(boolean[] region, int w, Box box) {
+        Shape best = Shape.CIRCLE;
+        double bestIou = -1;
+        for (Shape shape : Shape.values()) {
+            double iou = templateIou(region, w, box, shape);
+            if (iou > bestIou) {
+                bestIou = iou;
+                best = shape;
+            }
+        }
+        return best;
+    }
+
+    /** Sub-samples per pixel side when an ideal shape's coverage of a pixel is measured. */
+    private static final int TEMPLATE_SUBSAMPLES = 4;
+
+    /** Intersection over union of the region and the ideal {@code shape} filling its box (coverage per pixel). */
+    static double templateIou(boolean[] region, int w, Box box, Shape shape) {
+        double intersection = 0;
+        double union = 0;
+        for (int y = box.y0(); y < box.y0() + box.height(); y++) {
+            for (int x = box.x0(); x < box.x0() + box.width(); x++) {
+                double cover = coverage(shape, box, x, y);
+                boolean in = region[y * w + x];
+                intersection += in ? cover : 0;
+                union += in ? 1 : cover;
+            }
+        }
+        return union == 0 ? 0 : intersection / union;
+    }
+
+    /** The fraction of pixel (x, y) inside the ideal shape filling the box (box edges on pixel edges). */
+    private static double coverage(Shape shape, Box box, int x, int y) {
+        int n = TEMPLATE_SUBSAMPLES;
+        double halfW = box.width() / 2.0;
+        double halfH = box.height() / 2.0;
+        double cx = box.x0() + halfW;
+        double cy = box.y0() + halfH;
+        int inside = 0;
+        for (int sy = 0; sy < n; sy++) {
+            for (int sx = 0; sx < n; sx++) {
+                double px = x + (sx + 0.5) / n;
+                double py = y + (sy + 0.5) / n;
+                boolean in = switch (shape) {
+                    case SQUARE -> true;
+                    case CIRCLE -> sq((px - cx) / halfW) + sq((py - cy) / halfH) <= 1;
+                    case TRIANGLE -> Math.abs(px - cx) <= halfW * (py - box.y0()) / box.height();
+                };
+                inside += in ? 1 : 0;
+            }
+        }
+        return inside / (double) (n * n);
+    }
+
+    private static double sq(double v) {
+        return v * v;
     }
 
     private static double meanWidth(int[] rowWidth, double from, double to) {

@@ -40,6 +40,7 @@ class SceneCheckerTest {
                         Found found = scene.objects().get(0);
                         assertEquals(color, found.color(), label);
                         assertEquals(shape, found.shape(), label);
+                        assertEquals(shape, found.templateShape(), label + " (template rule)");
                         assertEquals(size, found.size(), label);
                         assertEquals(where.getKey(), found.position(), label);
                         checked++;
@@ -57,7 +58,34 @@ class SceneCheckerTest {
         Found found = scene.objects().get(0);
         assertEquals(Palette.ORANGE, found.color());
         assertEquals(Shape.TRIANGLE, found.shape());
+        assertEquals(Shape.TRIANGLE, found.templateShape());
         assertEquals("top right", found.position());
+    }
+
+    /** The template rule: an ideal shape's own template fits it best, with an IoU near 1. */
+    @Test
+    void templateRuleFitsEachIdealShapeBestWithItsOwnTemplate() {
+        for (Shape shape : Shape.values()) {
+            for (double side : new double[] {14, 18, 26}) {
+                Found found = checker.check(new Painter(64, Palette.GREEN).draw(shape, Palette.WHITE, 32.4, 31.7, side)
+                        .image(), 1).objects().get(0);
+                assertEquals(shape, found.templateShape(), shape + " of side " + side);
+            }
+        }
+        // A square rounded to 0.4 of its side is nearer the circle's template; one rounded to 0.1 a square.
+        assertEquals(Shape.CIRCLE, checker.check(new Painter(64, Palette.BLACK)
+                .drawRoundedSquare(Palette.YELLOW, 32.3, 31.8, 26, 26 * 0.4).image(), 1).objects().get(0).templateShape());
+        assertEquals(Shape.SQUARE, checker.check(new Painter(64, Palette.BLACK)
+                .drawRoundedSquare(Palette.YELLOW, 32.3, 31.8, 26, 26 * 0.1).image(), 1).objects().get(0).templateShape());
+    }
+
+    @Test
+    void countsEveryObjectNotOnlyThoseAskedFor() {
+        Scene scene = checker.check(new Painter(64, Palette.BLACK)
+                .draw(Shape.CIRCLE, Palette.RED, 18, 33, 18)
+                .draw(Shape.TRIANGLE, Palette.BLUE, 46, 30, 14).image(), 1);
+        assertEquals(1, scene.objects().size());
+        assertEquals(2, scene.count());
     }
 
     /**

@@ -1,0 +1,229 @@
+"""Teaches a trained demo model partial prompts: captions that leave out the size, the position or
+the background while the picture keeps them ("a green triangle", "a big red circle on a blue
+background"), so that such a prompt draws exactly one object of that color and shape.
+
+It continues the committed bundle's UNet (read back from its ONNX file) on the same training
+scenes, with half of the captions partial, and writes the UNet back into the bundle; every other
+file of the bundle stays as it is (the text encoder is frozen, as in the first training).
+
+    /usr/bin/python3 -m easel_demo.finetune --bundle bundle --work work-finetune   # from src/demo-model
+
+Stages are skipped when their result is in --work, and the UNet resumes from its checkpoint, as
+in train.py. The weights come back from ONNX by value: a fresh UNet with seeded random weights is
+exported by the same code as the bundle's, and each initializer of that export is matched to the
+parameter it holds (names are lost for folded norms and transposed matmuls); the bundle's
+initializer at the same name then fills that parameter.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import tempfile
+import time
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+from . import bpe, world
+from .models import CONFIG, TRAIN_STEPS, ToyClip, UNet, VaeEncoder, alphas_cumprod
+from .train import log, to_tensor
+
+DEMO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def onnx_weights(module, export_fn, onnx_path):
+    """The parameters of module filled from the ONNX file onnx_path, which export_fn(module, path)
+    wrote from a module of the same architecture. Each parameter is found by value in a fresh
+    export of module with marker weights: equal, transposed (MatMul weights) or reshaped (norms)."""
+    gen = torch.Generator().manual_seed(0)
+    params = dict(module.named_parameters())
+    with torch.no_grad():
+        for p in params.values():
+            p.copy_(torch.randn(p.shape, generator=gen))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "marker.onnx")
+        export_fn(module, path)
+        marker = {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+    target = {i.name: numpy_helper.to_array(i) for i in onnx.load(onnx_path).graph.initializer}
+    if set(marker) != set(target):
+        raise SystemExit(f"{onnx_path}: not the graph this code exports (initializers differ)")
+    by_value = {}
+    for name, value in marker.items():
+        by_value.setdefault((value.size, float(value.max())), []).append(name)
+    filled = set()
+    with torch.no_grad():
+        for pname, p in params.items():
+            ref = p.detach().numpy()
+            key = (ref.size, float(ref.max()))
+            for name in by_value.get(key, []):
+                m = marker[name]
+                if m.shape == ref.shape and np.array_equal(m, ref):
+                    p.copy_(torch.from_numpy(target[name].copy()))
+                elif m.ndim == 2 and m.T.shape == ref.shape and np.array_equal(m.T, ref):
+                    p.copy_(torch.from_numpy(target[name].T.copy()))
+                elif m.size == ref.size and np.array_equal(m.reshape(ref.shape), ref):
+                    p.copy_(torch.from_numpy(target[name].reshape(ref.shape).copy()))
+                else:
+                    continue
+                filled.add(pname)
+                break
+    missing = sorted(set(params) - filled)
+    if missing:
+        raise SystemExit(f"{onnx_path}: no initializer found for {missing[:5]} ({len(missing)} in all)")
+    return module
+
+
+def export_unet(unet, path):
+    from .export import _onnx
+    latent, width = 16, CONFIG["text"]["width"]
+    _onnx(unet, (torch.randn(2, unet.config["latent_channels"], latent, latent), torch.tensor([981.0, 981.0]),
+                 torch.randn(2, 77, width)), path,
+          ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
+          {"sample": {0: "batch", 2: "height", 3: "width"}, "timestep": {0: "batch"},
+           "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch", 2: "height", 3: "width"}})
+
+
+def export_encoder_mean(enc, path):
+    from .export import _EncoderMean, _onnx
+    _onnx(_EncoderMean(enc), (torch.randn(1, 3, world.SIZE, world.SIZE),), path, ["sample"], ["latent_sample"],
+          {"sample": {0: "batch", 2: "height", 3: "width"}, "latent_sample": {0: "batch", 2: "height", 3: "width"}})
+
+
+class Finetune:
+    def __init__(self, args):
+        self.args = args
+        os.makedirs(args.work, exist_ok=True)
+        self.bundle = os.path.abspath(args.bundle)
+        self.config = json.load(open(os.path.join(DEMO_ROOT, "checkpoints", "config.json")))
+
+    def path(self, name):
+        return os.path.join(self.args.work, name)
+
+    def scenes(self):
+        """The training scenes of train.py (same seed, same order) and their VAE latents."""
+        p = self.path("latents.pt")
+        if os.path.exists(p):
+            return torch.load(p)
+        log(f"rendering {self.args.train_images} training scenes")
+        images, _, scenes = world.dataset(self.args.train_images, self.args.seed, "train")
+        enc = onnx_weights(VaeEncoder(**self.config["vae"]), export_encoder_mean,
+                           os.path.join(self.bundle, "vae_encoder", "model.onnx")).eval()
+        with torch.no_grad():
+            z = torch.cat([enc(to_tensor(images[i:i + 256]))[0] for i in range(0, len(images), 256)])
+        scaling = json.load(open(os.path.join(self.bundle, "vae_decoder", "config.json")))["scaling_factor"]
+        data = {"latents": z * scaling, "scenes": scenes}
+        torch.save(data, p)
+        log(f"latents {tuple(z.shape)}, scaled std {float((z * scaling).std()):.4f}")
+        return data
+
+    def text_tower(self):
+        cfg = {**CONFIG["clip"], "vocab_size": self.config["vocab_size"]}
+        clip = ToyClip(**cfg)
+        clip.load_state_dict(torch.load(os.path.join(DEMO_ROOT, "checkpoints", "clip.pt"), map_location="cpu"))
+        text = clip.text.eval()
+        for p in text.parameters():
+            p.requires_grad_(False)
+        return text
+
+    def run(self):
+        a = self.args
+        data = self.scenes()
+        z_all, scenes = data["latents"], data["scenes"]
+        tok = bpe.read(os.path.join(self.bundle, "tokenizer"))
+        text = self.text_tower()
+        ckpt, final = self.path("finetune-ckpt.pt"), self.path("finetune.pt")
+        unet = UNet(**self.config["unet"])
+        if os.path.exists(final):
+            unet.load_state_dict(torch.load(final)["unet_ema"])
+            return unet
+        onnx_weights(unet, export_unet, os.path.join(self.bundle, "unet", "model.onnx"))
+        ema = UNet(**self.config["unet"])
+        ema.load_state_dict(unet.state_dict())
+        params, ema_params = list(unet.parameters()), list(ema.parameters())
+        opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01)
+        gen = torch.Generator().manual_seed(a.seed + 7)
+        rng = random.Random(a.seed + 8)
+        start = 0
+        if os.path.exists(ckpt):
+            s = torch.load(ckpt)
+            unet.load_state_dict(s["unet"]), ema.load_state_dict(s["unet_ema"]), opt.load_state_dict(s["opt"])
+            gen.set_state(s["gen"]), rng.setstate(s["rng"])
+            start = s["step"]
+            log(f"resuming at step {start}")
+        with torch.no_grad():
+            ctx_empty = text(torch.tensor([tok.encode_padded("")]))[0][0]
+        ids_cache = {}
+        ac = alphas_cumprod()
+        snr = ac / (1 - ac)
+        t_start = time.time()
+        for step in range(start, a.steps):
+            warm = min(1.0, (step + 1) / 50)
+            lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / a.steps)))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            idx = torch.randint(0, len(z_all), (a.batch,), generator=gen)
+            drop = torch.rand(a.batch, generator=gen) < a.caption_dropout
+            t = torch.randint(0, TRAIN_STEPS, (a.batch,), generator=gen)
+            noise = torch.randn((a.batch,) + tuple(z_all.shape[1:]), generator=gen)
+            captions = [world.training_caption(scenes[i], rng, a.partial_share) for i in idx.tolist()]
+            ids = torch.tensor([ids_cache.setdefault(c, tok.encode_padded(c)) for c in captions])
+            with torch.no_grad():
+                ctx = torch.where(drop.view(-1, 1, 1), ctx_empty, text(ids)[0])
+            x0 = z_all[idx]
+            ac_t = ac[t].view(-1, 1, 1, 1)
+            xt = ac_t.sqrt() * x0 + (1 - ac_t).sqrt() * noise
+            eps = unet(xt, t.float(), ctx)
+            # The first training's loss (train.py): x0 error weighted by SNR clamped to [1, 5].
+            w = (snr[t].clamp(min=1.0, max=5.0) / snr[t]).view(-1, 1, 1, 1)
+            loss = (w * (eps - noise).pow(2)).mean()
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            with torch.no_grad():
+                torch._foreach_mul_(ema_params, a.ema)
+                torch._foreach_add_(ema_params, params, alpha=1 - a.ema)
+            if step % 25 == 0 or step == a.steps - 1:
+                log(f"finetune {step}/{a.steps} loss {loss.item():.4f} lr {lr:.2e} "
+                    f"{(time.time() - t_start) / (step - start + 1):.2f}s/step")
+            if (step + 1) % a.checkpoint_every == 0 and step + 1 < a.steps:
+                torch.save({"unet": unet.state_dict(), "unet_ema": ema.state_dict(), "opt": opt.state_dict(),
+                            "gen": gen.get_state(), "rng": rng.getstate(), "step": step + 1}, ckpt + ".tmp")
+                os.replace(ckpt + ".tmp", ckpt)
+        torch.save({"unet_ema": ema.state_dict(), "config": ema.config}, final)
+        return ema
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bundle", default=os.path.join(DEMO_ROOT, "bundle"),
+                    help="the bundle whose UNet is continued; its unet/model.onnx is replaced at the end")
+    ap.add_argument("--work", default=os.path.join(DEMO_ROOT, "work-finetune"))
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--train-images", type=int, default=30000)
+    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--ema", type=float, default=0.995)
+    ap.add_argument("--caption-dropout", type=float, default=0.1)
+    ap.add_argument("--partial-share", type=float, default=0.5,
+                    help="the share of captions that leave out size, position or background")
+    ap.add_argument("--checkpoint-every", type=int, default=100)
+    ap.add_argument("--no-export", action="store_true", help="train only; leave the bundle as it is")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    t0 = time.time()
+    unet = Finetune(args).run()
+    log(f"fine-tuned in {time.time() - t0:.0f} s")
+    if not args.no_export:
+        export_unet(unet.eval(), os.path.join(os.path.abspath(args.bundle), "unet", "model.onnx"))
+        log(f"wrote {os.path.join(args.bundle, 'unet', 'model.onnx')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+package dev.easel.demo;
+
+import dev.easel.demo.HeldOutPrompt.Expected;
+import dev.easel.demo.SceneChecker.Found;
+import dev.easel.demo.SceneChecker.Scene;
+import dev.easel.demo.SceneChecker.Shape;
+import dev.easel.engine.image.RgbImage;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.GenerationLimits;
+import dev.easel.engine.pipeline.Rewrite;
+import dev.easel.engine.pipeline.StableDiffusionModel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+
+/**
+ * What a concept edit ({@link Rewrite}) does to the demo model, read by the {@link SceneChecker}:
+ * every one-object held-out prompt is drawn by the base model and by the edited one with the same
+ * seed. The prompts are split into those that name an edited concept (a shape or a color word of
+ * the world) and the rest; each group gets its accuracy before and after, and the affected group
+ * what its edited attribute now reads as (for {@code circle=square}: how many circles came out as
+ * squares).
+ */
+final class DemoEditEvaluation {
+
+    /** One group's counts for one model. */
+    static final class Tally {
+        int n;
+        int color;
+        int shape;
+        int shapeTemplate;
+        int position;
+        int one;
+        final Map<String, Integer> readAs = new TreeMap<>();
+
+        void add(Expected e, Scene scene, String attribute) {
+            n++;
+            one += scene.count() == 1 ? 1 : 0;
+            if (scene.objects().isEmpty()) {
+                readAs.merge("nothing", 1, Integer::sum);
+                return;
+            }
+            Found f = scene.objects().get(0);
+            color += f.color() == e.color() ? 1 : 0;
+            shape += f.shape() == e.shape() ? 1 : 0;
+            shapeTemplate += f.templateShape() == e.shape() ? 1 : 0;
+            position += e.position().map(f.position()::equals).orElse(true) ? 1 : 0;
+            String read = attribute.equals("color") ? f.color().name() : f.shape().name();
+            readAs.merge(read.toLowerCase(Locale.ROOT), 1, Integer::sum);
+        }
+
+        double pct(int k) {
+            return n == 0 ? 0 : 100.0 * k / n;
+        }
+
+        double readAsPct(String value) {
+            return pct(readAs.getOrDefault(value, 0));
+        }
+    }
+
+    private final SceneChecker checker = new SceneChecker();
+
+    /** The edited concepts of the world (shape or color words) and which attribute each is. */
+    static Map<String, String> editedConcepts(Rewrite rewrite) {
+        Map<String, String> out = new LinkedHashMap<>();
+        List<String> words = new ArrayList<>(rewrite.erasures());
+        rewrite.replacements().forEach(r -> words.add(r.source()));
+        for (String w : words) {
+            String word = w.trim().toLowerCase(Locale.ROOT);
+            boolean shape = List.of("circle", "square", "triangle").contains(word);
+            out.put(word, shape ? "shape" : "color");
+        }
+        return out;
+    }
+
+    /**
+     * Prints the comparison as Markdown: per group (prompts naming each edited concept, and the
+     * rest), base and edited accuracy and, for the affected, what the attribute reads as.
+     */
+    String compare(StableDiffusionModel base, Rewrite rewrite, List<HeldOutPrompt> prompts) {
+        long t0 = System.nanoTime();
+        StringBuilder out = new StringBuilder();
+        try (StableDiffusionModel edited = base.rewritten(rewrite)) {
+            double buildSeconds = (System.nanoTime() - t0) / 1e9;
+            Map<String, String> concepts = editedConcepts(rewrite);
+            DemoEvaluator before = new DemoEvaluator(new DiffusionPipeline(base, GenerationLimits.defaults()));
+            DemoEvaluator after = new DemoEvaluator(new DiffusionPipeline(edited, GenerationLimits.defaults()));
+            Map<String, Tally[]> groups = new LinkedHashMap<>();
+            concepts.keySet().forEach(c -> groups.put(c, new Tally[] {new Tally(), new Tally()}));
+            groups.put("others", new Tally[] {new Tally(), new Tally()});
+            DemoEvaluator.Settings settings = DemoEvaluator.Settings.defaults();
+            for (HeldOutPrompt p : prompts) {
+                Expected e = p.objects().get(0);
+                String group = concepts.keySet().stream().filter(named(e)).findFirst().orElse("others");
+                String attribute = concepts.getOrDefault(group, "shape");
+                Tally[] t = groups.get(group);
+                t[0].add(e, checker.check(before.generate(p, settings), 1), attribute);
+                RgbImage image = after.generate(p, settings);
+                t[1].add(e, checker.check(image, 1), attribute);
+            }
+            out.append(String.format(Locale.ROOT, "edit %s: built in %.2f s; %d one-object held-out prompts, %s%n%n",
+                    describe(rewrite), buildSeconds, prompts.size(), "64x64, 30 steps, DDIM, guidance 7.5"));
+            out.append("| prompts naming | model | n | color | shape | shape, template rule | position | one object"
+                    + " | read as |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+            for (Map.Entry<String, Tally[]> g : groups.entrySet()) {
+                for (int k = 0; k < 2; k++) {
+                    Tally t = g.getValue()[k];
+                    out.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %s |%n",
+                            g.getKey(), k == 0 ? "base" : "edited", t.n, t.pct(t.color), t.pct(t.shape),
+                            t.pct(t.shapeTemplate), t.pct(t.position), t.pct(t.one), readAs(t)));
+                }
+            }
+        }
+        return out.toString();
+    }
+
+    private static Predicate<String> named(Expected e) {
+        return c -> c.equals(e.shape().name().toLowerCase(Locale.ROOT)) || c.equals(e.color().name().toLowerCase(Locale.ROOT));
+    }
+
+    private static String readAs(Tally t) {
+        List<String> parts = new ArrayList<>();
+        t.readAs.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed())
+                .forEach(en -> parts.add(String.format(Locale.ROOT, "%s %.1f%%", en.getKey(), t.pct(en.getValue()))));
+        return String.join(", ", parts);
+    }
+
+    static String describe(Rewrite r) {
+        List<String> parts = new ArrayList<>();
+        r.replacements().forEach(x -> parts.add(x.source() + "=" + x.target()));
+        r.erasures().forEach(x -> parts.add("erase " + x));
+        r.preserved().forEach(x -> parts.add("preserve " + x));
+        parts.add("λ " + r.lambda());
+        return String.join(", ", parts);
+    }
+}
