@@ -39,6 +39,15 @@ public final class VaeDecoder implements AutoCloseable {
         return (int) latent.dim(1);
     }
 
+    /**
+     * The latent size [height, width] to run a small probe at: {@code preferred} on axes the graph
+     * leaves free, the graph's own size on axes it fixes.
+     */
+    public int[] probeSize(int preferred) {
+        return new int[]{latent.isStatic(2) ? (int) latent.dim(2) : preferred,
+                latent.isStatic(3) ? (int) latent.dim(3) : preferred};
+    }
+
     public OnnxModel model() {
         return model;
     }

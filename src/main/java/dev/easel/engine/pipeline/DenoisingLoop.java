@@ -64,6 +64,8 @@ final class DenoisingLoop implements AutoCloseable {
     /** The run's timesteps (the same after a restart). */
     private final double[] timesteps;
     private Scheduler scheduler;
+    /** [n, C, h, w] the clean estimate for a preview; allocated at the first one. */
+    private float[] x0;
 
     /** @param unet the model's UNet, or the batcher in front of it */
     DenoisingLoop(UnetSteps unet, Setup setup, StageTimings.Clock clock) {
@@ -129,8 +131,12 @@ final class DenoisingLoop implements AutoCloseable {
         }
     }
 
-    /** Runs the schedule from the start index to its end, leaving the result in the start's latents. */
-    void run(Steering steering, ProgressListener progress, Cancellation cancellation) {
+    /**
+     * Runs the schedule from the start index to its end, leaving the result in the start's latents.
+     *
+     * @param previews shown the clean estimate of the steps they are due after
+     */
+    void run(Steering steering, ProgressListener progress, Cancellation cancellation, Previewer previews) {
         float[] latents = setup.start().latents();
         DiffusionPipeline.AfterStep afterStep = setup.start().afterStep();
         /* [n, C, h, w]: the guided prediction */
@@ -146,14 +152,35 @@ final class DenoisingLoop implements AutoCloseable {
             }
             steering.adjust(this, i, latents, guided);
             predicted = steering.branch(this, i, latents, guided);
+            int step = i - first + 1;
+            if (previews.due(step)) {
+                previews.show(cleanEstimate(i, latents, guided, predicted), step);
+            }
             if (!predicted) {
                 long t0 = System.nanoTime();
                 scheduler.step(guided, i, latents, setup.noise());
                 clock.scheduler += System.nanoTime() - t0;
             }
             afterStep.apply(scheduler, i + 1, count, latents);
-            progress.onStep(i - first + 1, end - first);
+            progress.onStep(step, end - first);
         }
+    }
+
+    /**
+     * x0 (diffusers' pred_original_sample) from the prediction at the sample's noise level: step
+     * {@code i}'s, or the next step's when steering has taken step {@code i} already.
+     */
+    private float[] cleanEstimate(int i, float[] latents, float[] guided, boolean stepped) {
+        if (x0 == null) {
+            x0 = new float[latents.length];
+        }
+        int at = stepped ? i + 1 : i;
+        if (at < timesteps.length) {
+            scheduler.predictOriginal(guided, at, latents, x0);
+        } else {
+            System.arraycopy(latents, 0, x0, 0, latents.length);
+        }
+        return x0;
     }
 
     /** The run's timesteps; do not modify. */

@@ -122,15 +122,20 @@ public final class DiffusionPipeline {
         ProgressListener baseProgress = handover.map(h -> h.baseProgress(progress)).orElse(progress);
         DenoisingLoop.Setup setup = new DenoisingLoop.Setup(scheduler, () -> scheduler(request, model), shape, start,
                 text, request.guidanceScale(), noise, end);
-        try (DenoisingLoop loop = new DenoisingLoop(unet, setup, clock);
-             ClipSteering steering = ClipSteering.create(new ClipSteering.Job(model, request, shape, start.startIndex(),
-                     scheduler.timesteps().length), objective, limits.clip(), clock)) {
-            loop.run(steering, baseProgress, cancellation);
-        }
+        int total = handover.map(Handover::total).orElse(end - start.startIndex());
         StableDiffusionModel decoder = model;
-        if (handover.isPresent()) {
-            handover.get().refine(new Handover.Base(shape, start.latents(), noise, clock), progress, cancellation);
-            decoder = handover.get().refiner().model();
+        try (Previewer previews = Previewer.create(request.previews(), model,
+                new Previewer.Target(g, shape.height(), shape.width(), total, progress))) {
+            try (DenoisingLoop loop = new DenoisingLoop(unet, setup, clock);
+                 ClipSteering steering = ClipSteering.create(new ClipSteering.Job(model, request, shape,
+                         start.startIndex(), scheduler.timesteps().length), objective, limits.clip(), clock)) {
+                loop.run(steering, baseProgress, cancellation, previews);
+            }
+            if (handover.isPresent()) {
+                handover.get().refine(new Handover.Base(shape, start.latents(), noise, clock, previews), progress,
+                        cancellation);
+                decoder = handover.get().refiner().model();
+            }
         }
         float[] finalLatents = start.latents().clone();
         cancellation.check();

@@ -24,12 +24,13 @@ import java.util.Optional;
  * @param promptSyntax   how the prompts are read: plain text, or AUTOMATIC1111's weights and chunks
  * @param micro          SDXL's size/crop/aesthetic conditioning
  * @param refiner        an SDXL refiner that finishes the schedule
+ * @param previews       pictures of the denoised estimate while it runs ({@link ProgressListener#onPreview}); none if empty
  */
 public record GenerationRequest(String prompt, Optional<String> negativePrompt, int width, int height, int steps,
                                 float guidanceScale, Optional<String> scheduler, float eta, long seed,
                                 int numImages, Optional<ImageInput> image, Optional<float[]> initialNoise,
                                 ClipOptions clip, PromptMode promptSyntax, MicroConditioning micro,
-                                Optional<Refiner> refiner) {
+                                Optional<Refiner> refiner, Optional<PreviewOptions> previews) {
 
     public static Builder builder(String prompt) {
         return new Builder(prompt);
@@ -39,7 +40,13 @@ public record GenerationRequest(String prompt, Optional<String> negativePrompt, 
     GenerationRequest candidates(int count) {
         return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, eta, seed,
                 count, image, initialNoise, new ClipOptions(true, java.util.OptionalInt.empty(), clip.verifier(),
-                        clip.guidanceScale(), clip.edit()), promptSyntax, micro, refiner);
+                        clip.guidanceScale(), clip.edit()), promptSyntax, micro, refiner, previews);
+    }
+
+    /** The same request with these previews (the worker caps what a job asks). */
+    public GenerationRequest withPreviews(Optional<PreviewOptions> value) {
+        return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, eta, seed,
+                numImages, image, initialNoise, clip, promptSyntax, micro, refiner, value);
     }
 
     /** Whether classifier-free guidance runs (two UNet passes per step, batched). */
@@ -65,6 +72,7 @@ public record GenerationRequest(String prompt, Optional<String> negativePrompt, 
         private PromptMode promptSyntax = PromptMode.PLAIN;
         private MicroConditioning micro = MicroConditioning.DEFAULT;
         private Optional<Refiner> refiner = Optional.empty();
+        private Optional<PreviewOptions> previews = Optional.empty();
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -93,6 +101,11 @@ public record GenerationRequest(String prompt, Optional<String> negativePrompt, 
 
         public Builder refiner(Refiner value) {
             this.refiner = Optional.of(value);
+            return this;
+        }
+
+        public Builder previews(PreviewOptions value) {
+            this.previews = Optional.of(value);
             return this;
         }
 
@@ -149,7 +162,7 @@ public record GenerationRequest(String prompt, Optional<String> negativePrompt, 
 
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, width, height, steps, guidanceScale, scheduler, eta,
-                    seed, numImages, image, initialNoise, clip, promptSyntax, micro, refiner);
+                    seed, numImages, image, initialNoise, clip, promptSyntax, micro, refiner, previews);
         }
     }
 }

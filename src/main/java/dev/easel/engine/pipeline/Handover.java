@@ -14,8 +14,12 @@ import dev.easel.engine.scheduler.Scheduler;
  */
 final class Handover {
 
-    /** Where the base left the job: the latents the refiner continues in place. */
-    record Base(DiffusionPipeline.JobShape shape, float[] latents, BatchNoise noise, StageTimings.Clock clock) {
+    /**
+     * Where the base left the job: the latents the refiner continues in place. Previews go on with
+     * the base's drawing: SDXL's refiner shares the base's latent space.
+     */
+    record Base(DiffusionPipeline.JobShape shape, float[] latents, BatchNoise noise, StageTimings.Clock clock,
+                Previewer previews) {
     }
 
     private final Refiner refiner;
@@ -83,7 +87,7 @@ final class Handover {
         return baseEnd;
     }
 
-    private int total() {
+    int total() {
         return baseSteps + scheduler.timesteps().length - refinerStart;
     }
 
@@ -94,6 +98,7 @@ final class Handover {
 
     /** Runs the refiner's share of the schedule on the base's latents, in place. */
     void refine(Base base, ProgressListener progress, Cancellation cancellation) {
+        base.previews().continueAfter(baseSteps);
         StableDiffusionModel model = refiner.model();
         UnetConditioning text = new TextConditioner(model).condition(request, base.shape(), base.clock());
         DiffusionPipeline.Start start = new DiffusionPipeline.Start(base.latents(), refinerStart, new float[0],
@@ -102,7 +107,7 @@ final class Handover {
                 base.shape(), start, text, request.guidanceScale(), base.noise(), scheduler.timesteps().length);
         try (DenoisingLoop loop = new DenoisingLoop(model.unet(), setup, base.clock())) {
             loop.run(DenoisingLoop.Steering.NONE, (step, ignored) -> progress.onStep(baseSteps + step, total()),
-                    cancellation);
+                    cancellation, base.previews());
         }
     }
 }

@@ -41,6 +41,8 @@ public final class StableDiffusionModel implements AutoCloseable {
     private final OptionalGraph<ClipModel> clip;
     private final OptionalGraph<ClipGuidanceModel> clipGuidance;
     private final ModelGeometry geometry;
+    /** Fitted on the first approximate preview ({@link #latentRgb}); null until then. */
+    private volatile LatentRgb latentRgb;
     private final OnnxSessions sessions;
     /**
      * What {@link #close} closes: everything, for a {@link #rewritten} model only its own UNet, and
@@ -455,6 +457,34 @@ public final class StableDiffusionModel implements AutoCloseable {
 
     VaeDecoder vaeDecoder() {
         return vaeDecoder;
+    }
+
+    /**
+     * The model's latent → RGB factors for approximate previews: fitted to its decoder (a few small
+     * decodes) on first use, then kept; see {@link LatentRgb#of}.
+     */
+    LatentRgb latentRgb() {
+        LatentRgb known = latentRgb;
+        if (known != null) {
+            return known;
+        }
+        synchronized (this) {
+            if (latentRgb == null) {
+                int[] probe = vaeDecoder.probeSize(8);
+                float inverse = 1f / geometry.scalingFactor();
+                float[] unscaled = new float[geometry.latentChannels() * probe[0] * probe[1]];
+                try (VaeDecoder.DecoderRun run = vaeDecoder.start(geometry.latentChannels(), probe[0], probe[1],
+                        geometry.vaeScaleFactor())) {
+                    latentRgb = LatentRgb.of(geometry, probe, (latent, image) -> {
+                        for (int i = 0; i < latent.length; i++) {
+                            unscaled[i] = latent[i] * inverse;
+                        }
+                        run.decode(unscaled, 0, image);
+                    });
+                }
+            }
+            return latentRgb;
+        }
     }
 
     /** The VAE encoder, required for img2img and inpainting. */

@@ -1,0 +1,172 @@
+package dev.easel.engine.pipeline;
+
+import dev.easel.engine.bundle.ClipPreprocessorConfig.Resample;
+import dev.easel.engine.image.ImageTensors;
+import dev.easel.engine.image.PngEncoder;
+import dev.easel.engine.image.Resampler;
+import dev.easel.engine.onnx.VaeDecoder;
+import java.util.Optional;
+
+/**
+ * One job's previews: every {@link PreviewOptions#every()} steps, the job's first image as its
+ * clean estimate x0 shows it, drawn as the options ask, encoded as a small PNG and handed to the
+ * listener's {@link ProgressListener#onPreview}. Reads x0 only and owns every buffer it writes, so
+ * the job's result is the same with previews or without. Not thread-safe: one per job.
+ */
+final class Previewer implements AutoCloseable {
+
+    /** No previews: {@link #due} is never true. */
+    static final Previewer NONE = new Previewer(null, null, null);
+
+    /** What previews are drawn with: the model's latent → RGB factors, or its VAE decoder. */
+    interface Drawing {
+        LatentRgb latentRgb();
+
+        /** Opens a decoder for the job's latents (one image [C, h, w], unscaled) → pixels [3, h·f, w·f]. */
+        Decoder decoder();
+    }
+
+    /** One job's VAE decoder buffers. */
+    interface Decoder extends AutoCloseable {
+        void decode(float[] unscaled, float[] pixels);
+
+        @Override
+        void close();
+    }
+
+    /**
+     * Where the previews go and what they show.
+     *
+     * @param latentHeight latent rows of one image
+     * @param total        steps of the whole run, as the listener counts them
+     */
+    record Target(ModelGeometry geometry, int latentHeight, int latentWidth, int total, ProgressListener sink) {
+    }
+
+    private final PreviewOptions options;
+    private final Drawing drawing;
+    private final Target target;
+    /** Steps done before this stage's loop (a refiner's stage follows the base's). */
+    private int offset;
+    private PngEncoder png;
+    private Decoder decoder;
+
+    Previewer(PreviewOptions options, Drawing drawing, Target target) {
+        this.options = options;
+        this.drawing = drawing;
+        this.target = target;
+    }
+
+    /** The job's previews, drawn with {@code model}; {@link #NONE} when the request asks for none. */
+    static Previewer create(Optional<PreviewOptions> options, StableDiffusionModel model, Target target) {
+        if (options.isEmpty()) {
+            return NONE;
+        }
+        ModelGeometry g = model.geometry();
+        Drawing drawing = new Drawing() {
+            @Override
+            public LatentRgb latentRgb() {
+                return model.latentRgb();
+            }
+
+            @Override
+            public Decoder decoder() {
+                VaeDecoder.DecoderRun run = model.vaeDecoder().start(g.latentChannels(), target.latentHeight(),
+                        target.latentWidth(), g.vaeScaleFactor());
+                return new Decoder() {
+                    @Override
+                    public void decode(float[] unscaled, float[] pixels) {
+                        run.decode(unscaled, 0, pixels);
+                    }
+
+                    @Override
+                    public void close() {
+                        run.close();
+                    }
+                };
+            }
+        };
+        return new Previewer(options.get(), drawing, target);
+    }
+
+    /** Counts the next loop's steps after {@code steps} done before it (an SDXL refiner's stage). */
+    void continueAfter(int steps) {
+        this.offset = steps;
+    }
+
+    /** Whether a preview follows step {@code step} (1-based) of the current loop. */
+    boolean due(int step) {
+        return options != null && options.due(offset + step, target.total());
+    }
+
+    /**
+     * Draws and hands over the preview of step {@code step} of the current loop.
+     *
+     * @param x0 [n, C, h, w] the clean estimate at that step (scaled latents); image 0 is shown
+     */
+    void show(float[] x0, int step) {
+        ModelGeometry g = target.geometry();
+        int h = target.latentHeight();
+        int w = target.latentWidth();
+        float[] rgb;
+        int height;
+        int width;
+        if (options.mode() == PreviewMode.DECODE) {
+            if (decoder == null) {
+                decoder = drawing.decoder();
+            }
+            int perImage = g.latentChannels() * h * w;
+            float[] unscaled = new float[perImage];
+            float inverse = 1f / g.scalingFactor();
+            for (int i = 0; i < perImage; i++) {
+                unscaled[i] = x0[i] * inverse;
+            }
+            height = h * g.vaeScaleFactor();
+            width = w * g.vaeScaleFactor();
+            rgb = new float[3 * height * width];
+            decoder.decode(unscaled, rgb);
+        } else {
+            LatentRgb map = drawing.latentRgb();
+            rgb = new float[3 * h * w];
+            map.apply(x0, 0, h, w, rgb);
+            height = h;
+            width = w;
+        }
+        int[] size = fit(width, height);
+        float[] sized = rgb;
+        if (size[0] != width || size[1] != height) {
+            sized = new float[3 * size[0] * size[1]];
+            // Nearest when enlarging keeps the latent pixels crisp; bilinear averages when shrinking.
+            Resample filter = size[0] > width ? Resample.NEAREST : Resample.BILINEAR;
+            Resampler.resize(rgb, 0, width, height, 3, filter, sized, 0, size[0], size[1]);
+        }
+        if (png == null) {
+            png = new PngEncoder();
+        }
+        byte[] bytes = png.encode(ImageTensors.toImage(sized, 0, size[0], size[1]));
+        target.sink().onPreview(new Preview(offset + step, target.total(), options.mode(), size[0], size[1], bytes));
+    }
+
+    /**
+     * The preview's size: scaled down to fit {@code maxSide}; an approximate preview at latent size
+     * is enlarged by a whole factor, at most the VAE's, so it reads at a glance.
+     */
+    private int[] fit(int width, int height) {
+        int max = options.maxSide();
+        int longest = Math.max(width, height);
+        if (longest > max) {
+            return new int[]{Math.max(1, Math.round((float) width * max / longest)),
+                    Math.max(1, Math.round((float) height * max / longest))};
+        }
+        int k = Math.min(max / longest, options.mode() == PreviewMode.APPROX ? target.geometry().vaeScaleFactor() : 1);
+        return new int[]{width * Math.max(1, k), height * Math.max(1, k)};
+    }
+
+    @Override
+    public void close() {
+        if (decoder != null) {
+            decoder.close();
+            decoder = null;
+        }
+    }
+}
