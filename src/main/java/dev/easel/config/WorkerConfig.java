@@ -21,6 +21,32 @@ public interface WorkerConfig {
     /** {@code easel.worker.batch.*}: jobs that run at once share UNet runs (docs/benchmarks.md, "Batching"). */
     Batch batch();
 
+    /** {@code easel.worker.previews.*}: what the worker grants jobs that ask for {@code previews} (docs/events.md, "Previews"). */
+    Previews previews();
+
+    /** Caps on jobs' preview pictures; a job without {@code previews} gets none whatever these say. */
+    interface Previews {
+
+        /** {@code easel.worker.previews.enabled}: false ignores every job's {@code previews}. Default true. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /**
+         * {@code easel.worker.previews.min-every}: the fewest steps between two previews; a job asking
+         * for more often gets this. A {@code decode} preview costs a VAE decode. Default 2.
+         */
+        @WithDefault("2")
+        int minEvery();
+
+        /** {@code easel.worker.previews.max-side}: the longest side of a preview in pixels (8..1024). Default 128. */
+        @WithDefault("128")
+        int maxSide();
+
+        /** {@code easel.worker.previews.max-bytes}: a preview PNG bigger than this is dropped. Default 65536. */
+        @WithDefault("65536")
+        int maxBytes();
+    }
+
     /** {@code easel.worker.rewrites.*}: models rewritten for jobs' {@code rewrite} (docs/rewriting.md). */
     Rewrites rewrites();
 

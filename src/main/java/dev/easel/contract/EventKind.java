@@ -12,7 +12,12 @@ import java.util.Optional;
  * ({@code job.completed}).
  */
 public enum EventKind {
-    STARTED, PROGRESS, COMPLETED, FAILED, CANCELLED;
+    STARTED, PROGRESS, COMPLETED, FAILED, CANCELLED,
+    /**
+     * A preview picture of a job that asked for them: on the events topic and the job's event
+     * stream only; no webhook carries it (the schema's {@code webhook.events} does not list it).
+     */
+    PREVIEW;
 
     private static final String CE_PREFIX = "dev.easel.job.";
     private static final String WEBHOOK_PREFIX = "job.";

@@ -7,6 +7,8 @@ import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.ImageInput;
 import dev.easel.engine.pipeline.MicroConditioning;
 import dev.easel.engine.pipeline.ModelDefaults;
+import dev.easel.engine.pipeline.PreviewMode;
+import dev.easel.engine.pipeline.PreviewOptions;
 import dev.easel.engine.pipeline.StableDiffusionModel;
 import dev.easel.engine.tokenizer.PromptMode;
 import java.time.Instant;
@@ -31,7 +33,7 @@ public record Job(int version, String id, String model, String prompt, Optional<
                   int numImages, Optional<ImageReference> initImage, Optional<ImageReference> mask,
                   Optional<Double> strength, Optional<Boolean> clipScore, Optional<Rerank> rerank,
                   Optional<Verifier> verifier, Optional<Double> clipGuidanceScale, Optional<Edit> edit,
-                  Optional<Rewrite> rewrite,
+                  Optional<Rewrite> rewrite, Optional<Previews> previews,
                   Optional<JobOutput> output, Optional<JobWebhook> webhook,
                   Optional<ObjectNode> metadata, Optional<Instant> deadline) {
 
@@ -109,6 +111,18 @@ public record Job(int version, String id, String model, String prompt, Optional<
                 default:
                     return engineField;
             }
+        }
+    }
+
+    /**
+     * {@code previews}: pictures while it denoises, after every {@code every}-th step, drawn as
+     * {@code mode} says ({@code approx} or {@code decode}; the schema's default fills it in).
+     */
+    public record Previews(int every, String mode) {
+
+        /** The engine's options at the engine's default size; the worker applies its caps ({@code easel.worker.previews.*}). */
+        public PreviewOptions toEngine() {
+            return new PreviewOptions(every, PreviewMode.of(mode == null ? "approx" : mode), PreviewOptions.DEFAULT_MAX_SIDE);
         }
     }
 
@@ -190,6 +204,7 @@ public record Job(int version, String id, String model, String prompt, Optional<
         refiner.ifPresent(r -> builder.refiner(new dev.easel.engine.pipeline.Refiner(r,
                 this.refiner.orElseThrow().effectiveSwitchAt())));
         builder.clip(clipOptions());
+        previews.ifPresent(p -> builder.previews(p.toEngine()));
         return new GenerationPlan(builder.build(), chosen, seed.isEmpty());
     }
 

@@ -28,6 +28,7 @@ public final class JobEvents {
     public static final String COMPLETED = EventKind.COMPLETED.ceType();
     public static final String FAILED = EventKind.FAILED.ceType();
     public static final String CANCELLED = EventKind.CANCELLED.ceType();
+    public static final String PREVIEW = EventKind.PREVIEW.ceType();
     public static final String DATA_CONTENT_TYPE = "application/json";
 
     /** Plain Jackson: the payloads hold only strings, numbers, lists and the client's metadata. */
@@ -75,7 +76,7 @@ public final class JobEvents {
     }
 
     /** A payload of one of the four types. */
-    public sealed interface Data permits Started, Progress, Completed, Failed, Cancelled {
+    public sealed interface Data permits Started, Progress, Completed, Failed, Cancelled, Preview {
 
         /** What this payload says happened. */
         EventKind kind();
@@ -115,6 +116,22 @@ public final class JobEvents {
         @Override
         public EventKind kind() {
             return EventKind.PROGRESS;
+        }
+    }
+
+    /**
+     * {@code dev.easel.job.preview}: a picture of the job's first image as it would end after
+     * {@code step}, for jobs that asked for {@code previews}. The picture is not in the event (events
+     * stay small): it is the object {@code objectKey} of the job's bucket, overwritten by each
+     * preview, and {@code url} a presigned GET of it.
+     *
+     * @param mode {@code approx} or {@code decode}
+     */
+    public record Preview(int step, int total, String mode, int width, int height, String objectKey, String url)
+            implements Data {
+        @Override
+        public EventKind kind() {
+            return EventKind.PREVIEW;
         }
     }
 

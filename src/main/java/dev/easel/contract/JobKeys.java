@@ -17,6 +17,8 @@ public final class JobKeys {
     public static final String MANIFEST = "result.json";
     /** The status record's file name under the job's prefix. */
     public static final String STATUS = "status.json";
+    /** The job's latest preview. */
+    public static final String PREVIEW = "preview.png";
     // '~' cannot start a job id, so no job's own keys (prefix "" in the default bucket) meet a pointer.
     private static final String POINTERS = "~jobs/";
 
@@ -61,6 +63,11 @@ public final class JobKeys {
             throw new IllegalArgumentException("image index: must be ≥ 0, got " + index);
         }
         return base + index + ".png";
+    }
+
+    /** The key of the job's latest preview picture (overwritten by each; docs/events.md, "Previews"). */
+    public String preview() {
+        return base + PREVIEW;
     }
 
     /** The key of the job's result manifest. */

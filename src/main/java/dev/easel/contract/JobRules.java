@@ -75,6 +75,10 @@ final class JobRules {
         c.text("deadline").ifPresent(text -> deadline(c, job, text));
         c.text("webhook.url").ifPresent(url -> webhookUrl(c, url));
         clip(c);
+        // A preview after every n-th step: n past the run's steps would ask for previews and get none.
+        c.number("previews.every").ifPresent(every -> c.number("steps").filter(steps -> every.compareTo(steps) > 0)
+                .ifPresent(steps -> c.add("previews.every", "is " + every + " but the run takes " + steps + " steps",
+                        "≤ steps (" + steps + ")")));
         // The schema bounds each list; an edit needs something to change (preserve only constrains one).
         c.present("rewrite").filter(r -> !r.has("replace") && !r.has("erase") && !c.flagged.contains("rewrite"))
                 .ifPresent(r -> c.add("rewrite", "has neither replace nor erase", "at least one of replace, erase"));

@@ -68,6 +68,11 @@ final class JobAnswers {
         }
     }
 
+    /** A preview picture is stored: its event (never a webhook); done when the broker has it. */
+    CompletableFuture<Void> preview(JobRun run, JobEvents.Preview data) {
+        return events.publish(events.event(run.tenant.id(), run.jobId, data, Integer.toString(data.step())));
+    }
+
     /** The completed event of a job whose manifest is being made; stored in it, then published by {@link #answer}. */
     JobEvent completedEvent(JobRun run, JobEvents.Completed data, Instant completedAt) {
         JobEvent made = events.event(run.tenant.id(), run.jobId, data, "");
@@ -83,14 +88,9 @@ final class JobAnswers {
         run.runningStatus.skipOrAwait();
         // Progress is sent from its own queue: the last step is handed to the producer before the
         // final event is, so it cannot land after it. Bounded: progress is cosmetic.
-        try {
-            run.progress.get(PROGRESS_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            LOG.debugf("job %s: last progress event not handed over in time: %s", run.jobId, e.toString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new JobAbandonedException("interrupted while waiting for progress events");
-        }
+        awaitCosmetic(run, run.progress, "last progress event");
+        // Likewise the last preview: a stream ends at the final event, and a preview after it is lost.
+        awaitCosmetic(run, run.preview, "last preview");
         CompletableFuture<Void> first = run.started;
         boolean[] tried = {false};
         // The first try is the send made at the start; a retry sends the same event again.
@@ -102,6 +102,17 @@ final class JobAnswers {
             return events.publish(run.startedEvent);
         });
         run.started = CompletableFuture.completedFuture(null);
+    }
+
+    private static void awaitCosmetic(JobRun run, CompletableFuture<Void> sent, String what) {
+        try {
+            sent.get(PROGRESS_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            LOG.debugf("job %s: %s not handed over in time: %s", run.jobId, what, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new JobAbandonedException("interrupted while waiting for the " + what);
+        }
     }
 
     /**

@@ -33,6 +33,10 @@ final class JobRun {
     CompletableFuture<Void> progress = CompletableFuture.completedFuture(null);
     /** The running status write, skipped or awaited before the job's last write. */
     DeferredWrite runningStatus = DeferredWrite.none();
+    /** The last preview's store write and event, awaited (bounded) before the final event; the next waits for it. */
+    CompletableFuture<Void> preview = CompletableFuture.completedFuture(null);
+    /** Previews queued behind {@link #preview} and not yet sent or given up. */
+    final java.util.concurrent.atomic.AtomicInteger previewsPending = new java.util.concurrent.atomic.AtomicInteger();
 
     JobRun(dev.easel.security.Tenant tenant, String jobId, Optional<ConsumerRecord<byte[], byte[]>> record,
            Retries retries, long queueMs, long startNanos, JobWebhooks webhooks) {

@@ -22,6 +22,7 @@ import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.GenerationResult;
 import dev.easel.engine.pipeline.ImageInput;
 import dev.easel.engine.pipeline.InvalidRequestException;
+import dev.easel.engine.pipeline.Preview;
 import dev.easel.engine.pipeline.ProgressListener;
 import dev.easel.engine.pipeline.StageTimings;
 import dev.easel.store.ObjectStore;
@@ -59,6 +60,8 @@ final class JobRunner {
     private static final int MAX_MANIFEST_BYTES = 1 << 20;
     private static final String PNG = "image/png";
     private static final Duration PROGRESS_WEBHOOK_INTERVAL = Duration.ofSeconds(1);
+    /** Previews of one job queued for the store and broker at most; more are dropped. */
+    static final int PREVIEWS_PENDING = 3;
 
     /**
      * The runner's plain settings.
@@ -66,8 +69,9 @@ final class JobRunner {
      * @param defaultBucket      where a job without {@code output.bucket} is stored
      * @param presignTtl         how long the completed event's image URLs are valid
      * @param runningStatusDelay how long a job runs before its {@code running} status is written
+     * @param previews           what jobs that ask for previews get
      */
-    record Settings(String defaultBucket, Duration presignTtl, Duration runningStatusDelay) {
+    record Settings(String defaultBucket, Duration presignTtl, Duration runningStatusDelay, PreviewCaps previews) {
     }
 
     private final Settings settings;
@@ -180,8 +184,9 @@ final class JobRunner {
 
         GenerationPlan plan = job.toGenerationRequest(image, ThreadLocalRandom.current(), accepted.models().defaults(),
                 accepted.models().refiner().map(DiffusionPipeline::model));
-        GenerationRequest request = plan.request();
-        GenerationResult result = pipeline.generate(request, progress(run), cancellation(run, job, shutdown));
+        GenerationRequest request = plan.request().withPreviews(settings.previews().apply(plan.request().previews()));
+        GenerationResult result = pipeline.generate(request, progress(run, location),
+                cancellation(run, job, shutdown));
 
         long encodeStart = System.nanoTime();
         String scheduler = pipeline.schedulerName(request);
@@ -290,16 +295,68 @@ final class JobRunner {
         }
     }
 
-    private ProgressListener progress(JobRun run) {
+    private ProgressListener progress(JobRun run, Location location) {
         Instant[] lastHook = {Instant.EPOCH};
-        return (step, total) -> {
-            Instant now = clock.instant();
-            boolean hookDue = step >= total || !now.isBefore(lastHook[0].plus(PROGRESS_WEBHOOK_INTERVAL));
-            if (hookDue) {
-                lastHook[0] = now;
+        return new ProgressListener() {
+            @Override
+            public void onStep(int step, int total) {
+                Instant now = clock.instant();
+                boolean hookDue = step >= total || !now.isBefore(lastHook[0].plus(PROGRESS_WEBHOOK_INTERVAL));
+                if (hookDue) {
+                    lastHook[0] = now;
+                }
+                answers.progress(run, new JobEvents.Progress(step, total, null), hookDue);
             }
-            answers.progress(run, new JobEvents.Progress(step, total, null), hookDue);
+
+            @Override
+            public void onPreview(Preview preview) {
+                preview(run, location, preview);
+            }
         };
+    }
+
+    /**
+     * Stores the preview as the job's {@code preview.png} and then publishes its event, beside the
+     * job and after the job's previous preview (so they arrive in order, and each event's object is
+     * its own picture or a later one): denoising never waits for a preview. Cosmetic, so best
+     * effort: one try; a preview over {@code max-bytes}, or one that finds {@link #PREVIEWS_PENDING}
+     * still queued (storage or broker slower than denoising), is dropped.
+     */
+    private void preview(JobRun run, Location location, Preview preview) {
+        if (run.previewsPending.get() >= PREVIEWS_PENDING) {
+            LOG.debugf("job %s: preview of step %d dropped: %d still being sent", run.jobId, preview.step(),
+                    PREVIEWS_PENDING);
+            return;
+        }
+        if (preview.png().length > settings.previews().maxBytes()) {
+            LOG.debugf("job %s: preview of step %d dropped: %d bytes > easel.worker.previews.max-bytes %d", run.jobId,
+                    preview.step(), preview.png().length, settings.previews().maxBytes());
+            return;
+        }
+        String key = location.keys().preview();
+        run.previewsPending.incrementAndGet();
+        try {
+            run.preview = run.preview.thenRunAsync(() -> {
+                try {
+                    store.put(location.bucket(), key, preview.png(), PNG, Map.of("job-id", run.jobId,
+                            "step", Integer.toString(preview.step())));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }, storeThreads).thenCompose(stored -> answers.preview(run, new JobEvents.Preview(preview.step(),
+                    preview.total(), preview.mode().wireName(), preview.width(), preview.height(), key,
+                    store.presignGet(location.bucket(), key, settings.presignTtl()).toString())))
+                    .handle((sent, e) -> {
+                        run.previewsPending.decrementAndGet();
+                        if (e != null) {
+                            LOG.debugf("job %s: preview of step %d not sent: %s", run.jobId, preview.step(), e.toString());
+                        }
+                        return null;
+                    });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            run.previewsPending.decrementAndGet();
+            LOG.debugf("job %s: preview dropped, the worker is stopping", run.jobId);
+        }
     }
 
     /**

@@ -75,7 +75,8 @@ public class Jobs {
          DeadLetters deadLetters, WebhookSender webhooks, S3Config s3, WorkerConfig worker, BrokerHealth broker,
          Cancellations cancellations, WorkerLifecycle lifecycle, WorkerMetrics metrics) {
         this(new Wiring(intake, tenants, limits.toJobLimits(), store, fetcher, events, deadLetters, webhooks,
-                new JobRunner.Settings(s3.bucket(), s3.presignTtl(), worker.runningStatusDelay()),
+                new JobRunner.Settings(s3.bucket(), s3.presignTtl(), worker.runningStatusDelay(),
+                        PreviewCaps.of(worker.previews())),
                 new Retries.Policy(worker.retryBudget(), worker.retryInitialBackoff(), worker.retryMaxBackoff(),
                         worker.publishTimeout(), broker),
                 cancellations, lifecycle.cancellation(), metrics, Clock.systemUTC()));

@@ -50,6 +50,23 @@ class JobParserTest {
     }
 
     @Test
+    void previewsAreAskedForAndBecomeTheEnginesOptions() {
+        Job job = accept(PARSER, job("'steps': 20, 'previews': {'every': 5}"));
+        assertThat(job.previews()).contains(new Job.Previews(5, "approx"));
+        assertThat(job.toGenerationRequest(java.util.Optional.empty(), new java.util.SplittableRandom(1),
+                JobDefaults.GENERIC, java.util.Optional.empty()).request().previews())
+                .contains(new dev.easel.engine.pipeline.PreviewOptions(5, dev.easel.engine.pipeline.PreviewMode.APPROX,
+                        dev.easel.engine.pipeline.PreviewOptions.DEFAULT_MAX_SIDE));
+        assertThat(accept(PARSER, job("'steps': 20, 'previews': {'every': 20, 'mode': 'decode'}")).previews())
+                .contains(new Job.Previews(20, "decode"));
+        // Off unless asked.
+        Job plain = accept(PARSER, job(""));
+        assertThat(plain.previews()).isEmpty();
+        assertThat(plain.toGenerationRequest(java.util.Optional.empty(), new java.util.SplittableRandom(1),
+                JobDefaults.GENERIC, java.util.Optional.empty()).request().previews()).isEmpty();
+    }
+
+    @Test
     void rewriteBecomesTheEnginesEdit() {
         Job job = accept(PARSER, job("'rewrite': {'replace': [{'source': 'circle', 'target': 'square'}],"
                 + " 'erase': ['red'], 'preserve': ['triangle'], 'lambda': 0.5}"));
@@ -215,7 +232,14 @@ class JobParserTest {
                 Arguments.of("rewrite.erase", "'rewrite': {'erase': ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']}",
                         "at most 8 items", "maxItems 8"),
                 Arguments.of("rewrite", "'rewrite': {'preserve': ['triangle']}", "has neither replace nor erase",
-                        "at least one of replace, erase"));
+                        "at least one of replace, erase"),
+                Arguments.of("previews.every", "'previews': {'every': 0}", "0", "≥ 1"),
+                Arguments.of("previews.every", "'previews': {'every': 1001}", "1001", "≤ 1000"),
+                Arguments.of("previews.every", "'steps': 20, 'previews': {'every': 25}",
+                        "is 25 but the run takes 20 steps", "≤ steps (20)"),
+                Arguments.of("previews.every", "'previews': {'mode': 'decode'}", "is required", "required field"),
+                Arguments.of("previews.mode", "'previews': {'every': 5, 'mode': 'full'}", "full", "approx"),
+                Arguments.of("previews.size", "'previews': {'every': 5, 'size': 512}", "is not a field", "every, mode"));
     }
 
     @ParameterizedTest(name = "{0}: {1}")

@@ -28,7 +28,7 @@ class JobTest {
         GenerationRequest r = plan.request();
         assertThat(r).isEqualTo(new GenerationRequest("a cat", Optional.of("ugly"), 640, 384, 20, 5.5f, Optional.of("ddim"),
                 0.25f, 99, 3, Optional.empty(), Optional.empty(), dev.easel.engine.pipeline.ClipOptions.NONE,
-                PromptMode.PLAIN, MicroConditioning.DEFAULT, Optional.empty()));
+                PromptMode.PLAIN, MicroConditioning.DEFAULT, Optional.empty(), Optional.empty()));
         assertThat(plan.seed()).isEqualTo(99);
         assertThat(plan.seedChosen()).isFalse();
     }

@@ -32,6 +32,8 @@ final class TestWorker {
     /** easel.worker.rewrites.max-cached. */
     int maxRewrites = ModelRegistry.DEFAULT_MAX_REWRITES;
     Duration runningStatusDelay = Duration.ZERO;
+    /** easel.worker.previews.*. */
+    PreviewCaps previews = PreviewCaps.DEFAULT;
     Duration retryBudget = Duration.ofSeconds(2);
     Cancellation shutdown = () -> { };
     /** Security off: every record is the default tenant's, under default/ in the bucket. */
@@ -49,7 +51,7 @@ final class TestWorker {
         JobLimits limits = JobLimits.defaults();
         return new Jobs(new Jobs.Wiring(new JobIntake(registry, limits, Clock.systemUTC()), tenants, limits, store, store,
                 messaging.publisher(), messaging.deadLetters(store, BUCKET), webhooks(),
-                new JobRunner.Settings(BUCKET, Duration.ofHours(1), runningStatusDelay),
+                new JobRunner.Settings(BUCKET, Duration.ofHours(1), runningStatusDelay, previews),
                 new Retries.Policy(retryBudget, Duration.ofMillis(5), Duration.ofMillis(50), Duration.ofSeconds(5), broker),
                 cancellations, shutdown, new WorkerMetrics(meters), Clock.systemUTC()));
     }
