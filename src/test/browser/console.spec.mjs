@@ -54,7 +54,8 @@ try {
   check(schedulers > 0, `the scheduler list offers the model's schedulers (${schedulers})`);
   check(await page.evaluate(() => localStorage.getItem('easel.apiKey')) === apiKey, 'the key is kept in localStorage');
 
-  // 3. A job: progress from the event stream, then its picture.
+  // 3. A job: progress and previews from the event stream, then its picture.
+  check(await page.isChecked('#previews'), 'previews are on by default');
   await page.fill('#prompt', 'a big red circle on a blue background');
   await page.fill('#steps', steps);
   await page.fill('#seed', '42');
@@ -73,6 +74,14 @@ try {
   check(true, `the picture loaded (${size})`);
   const caption = await page.textContent('#images figcaption');
   check(caption.includes('seed 42'), `the caption names the seed (${caption})`);
+  // Previews come while it denoises; the page counts them, so when one showed does not matter.
+  const received = Number(await page.getAttribute('#preview', 'data-received'));
+  check(received >= 1, `preview pictures reached the page (${received})`);
+  check(events.some((e) => e.startsWith('preview: step')), 'previews are in the event log');
+  await page.waitForFunction(() => Number(document.querySelector('#preview').dataset.loaded) >= 1);
+  const previewSize = await page.$eval('#preview', (img) => img.naturalWidth + '×' + img.naturalHeight);
+  check(true, `a preview picture loaded (${previewSize})`);
+  check(await page.locator('#preview').isHidden(), 'the final picture replaced the preview');
   const recent = await page.locator('#recent li').first().textContent();
   check(recent.includes('completed'), `recent jobs list the job as completed (${recent})`);
   if (screenshot) {

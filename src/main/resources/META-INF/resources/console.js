@@ -106,6 +106,10 @@ function jobFromForm() {
     const raw = $(field).value.trim();
     if (raw !== '') job[field] = Number(raw); // empty: the server's default (a random seed, say)
   }
+  // About ten previews a run; the worker may space them further (easel.worker.previews.min-every).
+  if ($('previews').checked) {
+    job.previews = { every: Math.max(1, Math.floor((job.steps || 30) / 10)), mode: $('preview-mode').value };
+  }
   return job;
 }
 
@@ -156,6 +160,11 @@ async function showJob(id) {
   $('events').replaceChildren();
   $('images').replaceChildren();
   $('progress').value = 0;
+  const preview = $('preview');
+  preview.hidden = true;
+  preview.removeAttribute('src');
+  preview.dataset.received = '0'; // previews this job's stream brought (tests read it)
+  preview.dataset.loaded = '0';
   setStatus(id, '…');
   try {
     await followEvents(id, controller.signal);
@@ -217,6 +226,16 @@ function onEvent(id, { name, data }) {
       $('progress').value = data.step;
       log(`progress: step ${data.step} of ${data.total}`);
       return false;
+    case 'preview': {
+      // A presigned URL of the job's latest preview picture: shown beside the progress bar until the result.
+      const preview = $('preview');
+      preview.src = data.url;
+      preview.title = `step ${data.step} of ${data.total} (${data.mode})`;
+      preview.hidden = false;
+      preview.dataset.received = String(Number(preview.dataset.received || 0) + 1);
+      log(`preview: step ${data.step} of ${data.total}`);
+      return false;
+    }
     case 'closed':
       log('stream closed: ' + data.reason);
       return true;
@@ -234,6 +253,7 @@ async function showResult(id) {
   setStatus(id, view.status);
   if (view.status === 'completed') {
     $('progress').value = $('progress').max;
+    $('preview').hidden = true; // the pictures themselves replace it
     $('images').replaceChildren(...view.images.map((image) => figure(image, view)));
   } else if (view.status === 'failed' || view.status === 'cancelled') {
     banner(`Job ${id} ${view.status}: ${view.reason || ''}`);
@@ -318,6 +338,9 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   $('model').addEventListener('change', applyDefaults);
   $('job-form').addEventListener('submit', submit);
+  $('preview').addEventListener('load', (event) => {
+    event.target.dataset.loaded = String(Number(event.target.dataset.loaded || 0) + 1);
+  });
   window.addEventListener('hashchange', route);
   renderRecent();
   if (localStorage.getItem(KEY_STORE)) loadModels().then(route);

@@ -35,7 +35,8 @@ import org.jboss.resteasy.reactive.ResponseHeader;
  * {@code GET /v1/jobs/{id}/events}: a job's progress as server-sent events (docs/events.md, "Event
  * streams"). First the job's state from the store ({@code state}, the body of
  * {@code GET /v1/jobs/{id}}), then its live events from the events topic ({@code started},
- * {@code progress}, {@code completed}, {@code failed}); the stream ends after a final one, at once
+ * {@code progress}, {@code preview} for jobs that asked, {@code completed}, {@code failed}); the
+ * stream ends after a final one, at once
  * when the state already is. 404 for a job the store does not know, as the status endpoint.
  */
 @Path("/v1/jobs/{id}/events")

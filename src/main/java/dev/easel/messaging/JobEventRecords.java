@@ -44,7 +44,7 @@ public final class JobEventRecords {
         }
     }
 
-    /** The type without {@code dev.easel.job.}: {@code started}, {@code progress}, {@code completed}, {@code failed}, {@code cancelled}. */
+    /** The type without {@code dev.easel.job.}: {@code started}, {@code progress}, {@code preview}, {@code completed}, {@code failed}, {@code cancelled}. */
     public static String shortType(String type) {
         return type.startsWith(TYPE_PREFIX) ? type.substring(TYPE_PREFIX.length()) : type;
     }
