@@ -113,6 +113,20 @@ class JobEventHubTest {
                 JsonNodeFactory.instance.objectNode(), "default");
     }
 
+    /** Previews are scoped as every event: another tenant's preview of a job with the same id never reaches this stream. */
+    @org.junit.jupiter.api.Test
+    void previewsReachTheirTenantsStreamOnly() {
+        AssertSubscriber<JobEvent> mine = subscribe("j1", 10);
+
+        hub.publish(new JobEvent("x2", JobEvents.PREVIEW, URI.create("/easel/worker/test"), "j1", Instant.EPOCH,
+                JsonNodeFactory.instance.objectNode().put("url", "https://s3/beta/j1/preview.png"), "beta"));
+        hub.publish(event("j1", JobEvents.PREVIEW));
+
+        org.assertj.core.api.Assertions.assertThat(mine.getItems()).singleElement()
+                .satisfies(e -> org.assertj.core.api.Assertions.assertThat(e.tenant()).isEqualTo("default"));
+        org.assertj.core.api.Assertions.assertThat(hub.wants("j1")).isTrue(); // a preview is not final
+    }
+
     /** Job ids are per tenant: another tenant's job of the same id is not this stream's. */
     @org.junit.jupiter.api.Test
     void anotherTenantsJobOfTheSameIdIsNotDelivered() {

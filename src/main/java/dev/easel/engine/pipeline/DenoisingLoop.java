@@ -15,7 +15,7 @@ import java.util.function.Supplier;
  * the guided prediction (gradient guidance) or take the step itself (verifier search), for which it
  * can ask for predictions at any sample ({@link #predict}) and restart the scheduler.
  *
- * <p>Buffers are allocated once; the loop itself allocates nothing.
+ * <p>Buffers are allocated once; the loop itself allocates nothing (previews, when asked, draw in their own).
  */
 final class DenoisingLoop implements AutoCloseable {
 

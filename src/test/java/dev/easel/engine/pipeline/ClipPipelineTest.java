@@ -103,6 +103,31 @@ class ClipPipelineTest {
         assertThat(best.finalLatents()).hasSize(all.finalLatents().length / 2);
     }
 
+    /** Where the verifier takes a step itself, a preview shows the estimate at the step it landed on; the result is unchanged. */
+    @Test
+    void previewsLeaveAVerifierSearchAlone() {
+        GenerationRequest searched = request().numImages(2).clip(ClipOptions.NONE.withVerifier(
+                new ClipOptions.Verifier(3, new ClipOptions.Every(2)))).build();
+        GenerationResult without = run(randomPipeline, searched);
+        List<Preview> previews = new java.util.ArrayList<>();
+        ProgressListener listener = new ProgressListener() {
+            @Override
+            public void onStep(int step, int total) {
+            }
+
+            @Override
+            public void onPreview(Preview preview) {
+                previews.add(preview);
+            }
+        };
+        GenerationResult with = randomPipeline.generate(searched.withPreviews(java.util.Optional.of(
+                new PreviewOptions(1, PreviewMode.DECODE, 64))), listener, Cancellation.NONE);
+        assertArrayEquals(without.finalLatents(), with.finalLatents());
+        assertThat(with.images().get(1).image()).isEqualTo(without.images().get(1).image());
+        assertThat(previews).extracting(Preview::step).containsExactly(
+                java.util.stream.IntStream.range(1, searched.steps()).boxed().toArray(Integer[]::new));
+    }
+
     @Test
     void verifierSearchesAndReportsWhatItKept() {
         ClipOptions.Verifier verifier = new ClipOptions.Verifier(3, new ClipOptions.Every(2));

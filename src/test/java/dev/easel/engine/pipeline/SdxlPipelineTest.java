@@ -174,6 +174,29 @@ class SdxlPipelineTest {
         assertThat(differs(expected, target(PROMPT))).isTrue();
     }
 
+    /** Previews go on across the hand-over, counted as progress is, and change nothing. */
+    @Test
+    void previewsSpanBaseAndRefiner() {
+        GenerationRequest handedOver = request().steps(10).refiner(new Refiner(refinerModel, 0.5)).build();
+        GenerationResult without = pipeline.generate(handedOver, ProgressListener.NONE, Cancellation.NONE);
+        List<Preview> previews = new ArrayList<>();
+        ProgressListener listener = new ProgressListener() {
+            @Override
+            public void onStep(int step, int total) {
+            }
+
+            @Override
+            public void onPreview(Preview preview) {
+                previews.add(preview);
+            }
+        };
+        GenerationResult with = pipeline.generate(handedOver.withPreviews(java.util.Optional.of(
+                new PreviewOptions(3, PreviewMode.APPROX, 128))), listener, Cancellation.NONE);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(without.finalLatents(), with.finalLatents());
+        assertThat(previews).extracting(Preview::step).containsExactly(3, 6, 9);
+        assertThat(previews).extracting(Preview::total).containsOnly(10);
+    }
+
     @Test
     void refinerErrorsNameTheField() {
         assertThatThrownBy(() -> pipeline.generate(request().refiner(new Refiner(refinerModel, 1.0)).build(),
