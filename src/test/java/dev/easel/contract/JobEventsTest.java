@@ -46,6 +46,17 @@ class JobEventsTest {
     }
 
     @Test
+    void preview() throws Exception {
+        JobEvents.Preview preview = new JobEvents.Preview(8, 40, "approx", 64, 64, "default/j1/preview.png",
+                "https://s3/images/default/j1/preview.png?X-Amz-Signature=x");
+        assertThat(json(preview.toJson())).isEqualTo(json("""
+                {'step':8,'total':40,'mode':'approx','width':64,'height':64,'objectKey':'default/j1/preview.png',
+                 'url':'https://s3/images/default/j1/preview.png?X-Amz-Signature=x'}"""));
+        assertThat(preview.eventType()).isEqualTo("dev.easel.job.preview");
+        assertThat(EventKind.PREVIEW.isFinal()).isFalse();
+    }
+
+    @Test
     void completed() throws Exception {
         Map<String, Long> timings = new LinkedHashMap<>();
         timings.put("denoise", 900L);
