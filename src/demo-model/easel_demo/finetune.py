@@ -131,70 +131,101 @@ class Finetune:
     def run(self):
         a = self.args
         data = self.scenes()
-        z_all, scenes = data["latents"], data["scenes"]
         tok = bpe.read(os.path.join(self.bundle, "tokenizer"))
-        text = self.text_tower()
-        ckpt, final = self.path("finetune-ckpt.pt"), self.path("finetune.pt")
+        final = self.path("finetune.pt")
         unet = UNet(**self.config["unet"])
         if os.path.exists(final):
             unet.load_state_dict(torch.load(final)["unet_ema"])
             return unet
         onnx_weights(unet, export_unet, os.path.join(self.bundle, "unet", "model.onnx"))
-        ema = UNet(**self.config["unet"])
-        ema.load_state_dict(unet.state_dict())
-        params, ema_params = list(unet.parameters()), list(ema.parameters())
-        opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01)
-        gen = torch.Generator().manual_seed(a.seed + 7)
-        rng = random.Random(a.seed + 8)
-        start = 0
-        if os.path.exists(ckpt):
-            s = torch.load(ckpt)
-            unet.load_state_dict(s["unet"]), ema.load_state_dict(s["unet_ema"]), opt.load_state_dict(s["opt"])
-            gen.set_state(s["gen"]), rng.setstate(s["rng"])
-            start = s["step"]
-            log(f"resuming at step {start}")
+        return teach_partial(unet, Inputs(data["latents"], data["scenes"], tok, self.text_tower()),
+                             Recipe.of(a), a.work)
+
+
+class Inputs:
+    """What the partial-caption training reads: scaled latents [N, 4, 16, 16], their scenes, the
+    tokenizer and the frozen text tower."""
+
+    def __init__(self, latents, scenes, tok, text):
+        self.latents, self.scenes, self.tok, self.text = latents, scenes, tok, text
+
+
+class Recipe:
+    """Steps, batch, learning rate, EMA decay, caption dropout, share of partial captions, checkpoint
+    interval and seed of the partial-caption training (this file's and train.py's "partial" stage)."""
+
+    def __init__(self, steps, batch, lr, ema, caption_dropout, partial_share, checkpoint_every, seed):
+        self.steps, self.batch, self.lr, self.ema = steps, batch, lr, ema
+        self.caption_dropout, self.partial_share = caption_dropout, partial_share
+        self.checkpoint_every, self.seed = checkpoint_every, seed
+
+    @staticmethod
+    def of(a):
+        return Recipe(a.steps, a.batch, a.lr, a.ema, a.caption_dropout, a.partial_share, a.checkpoint_every, a.seed)
+
+
+def teach_partial(unet, inputs, r, work):
+    """Continues unet on the training scenes with half of the captions partial; returns its EMA.
+    Resumes from work/finetune-ckpt.pt; writes work/finetune.pt at the end."""
+    ckpt, final = os.path.join(work, "finetune-ckpt.pt"), os.path.join(work, "finetune.pt")
+    z_all, scenes, tok, text = inputs.latents, inputs.scenes, inputs.tok, inputs.text.eval()
+    for p in text.parameters():
+        p.requires_grad_(False)
+    ema = UNet(**unet.config)
+    ema.load_state_dict(unet.state_dict())
+    params, ema_params = list(unet.parameters()), list(ema.parameters())
+    opt = torch.optim.AdamW(params, lr=r.lr, weight_decay=0.01)
+    gen = torch.Generator().manual_seed(r.seed + 7)
+    rng = random.Random(r.seed + 8)
+    start = 0
+    if os.path.exists(ckpt):
+        s = torch.load(ckpt)
+        unet.load_state_dict(s["unet"]), ema.load_state_dict(s["unet_ema"]), opt.load_state_dict(s["opt"])
+        gen.set_state(s["gen"]), rng.setstate(s["rng"])
+        start = s["step"]
+        log(f"resuming at step {start}")
+    with torch.no_grad():
+        ctx_empty = text(torch.tensor([tok.encode_padded("")]))[0][0]
+    ids_cache = {}
+    ac = alphas_cumprod()
+    snr = ac / (1 - ac)
+    t_start = time.time()
+    for step in range(start, r.steps):
+        warm = min(1.0, (step + 1) / 50)
+        lr = r.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / r.steps)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = torch.randint(0, len(z_all), (r.batch,), generator=gen)
+        drop = torch.rand(r.batch, generator=gen) < r.caption_dropout
+        t = torch.randint(0, TRAIN_STEPS, (r.batch,), generator=gen)
+        noise = torch.randn((r.batch,) + tuple(z_all.shape[1:]), generator=gen)
+        captions = [world.training_caption(scenes[i], rng, r.partial_share) for i in idx.tolist()]
+        ids = torch.tensor([ids_cache.setdefault(c, tok.encode_padded(c)) for c in captions])
         with torch.no_grad():
-            ctx_empty = text(torch.tensor([tok.encode_padded("")]))[0][0]
-        ids_cache = {}
-        ac = alphas_cumprod()
-        snr = ac / (1 - ac)
-        t_start = time.time()
-        for step in range(start, a.steps):
-            warm = min(1.0, (step + 1) / 50)
-            lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / a.steps)))
-            for g in opt.param_groups:
-                g["lr"] = lr
-            idx = torch.randint(0, len(z_all), (a.batch,), generator=gen)
-            drop = torch.rand(a.batch, generator=gen) < a.caption_dropout
-            t = torch.randint(0, TRAIN_STEPS, (a.batch,), generator=gen)
-            noise = torch.randn((a.batch,) + tuple(z_all.shape[1:]), generator=gen)
-            captions = [world.training_caption(scenes[i], rng, a.partial_share) for i in idx.tolist()]
-            ids = torch.tensor([ids_cache.setdefault(c, tok.encode_padded(c)) for c in captions])
-            with torch.no_grad():
-                ctx = torch.where(drop.view(-1, 1, 1), ctx_empty, text(ids)[0])
-            x0 = z_all[idx]
-            ac_t = ac[t].view(-1, 1, 1, 1)
-            xt = ac_t.sqrt() * x0 + (1 - ac_t).sqrt() * noise
-            eps = unet(xt, t.float(), ctx)
-            # The first training's loss (train.py): x0 error weighted by SNR clamped to [1, 5].
-            w = (snr[t].clamp(min=1.0, max=5.0) / snr[t]).view(-1, 1, 1, 1)
-            loss = (w * (eps - noise).pow(2)).mean()
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            with torch.no_grad():
-                torch._foreach_mul_(ema_params, a.ema)
-                torch._foreach_add_(ema_params, params, alpha=1 - a.ema)
-            if step % 25 == 0 or step == a.steps - 1:
-                log(f"finetune {step}/{a.steps} loss {loss.item():.4f} lr {lr:.2e} "
-                    f"{(time.time() - t_start) / (step - start + 1):.2f}s/step")
-            if (step + 1) % a.checkpoint_every == 0 and step + 1 < a.steps:
-                torch.save({"unet": unet.state_dict(), "unet_ema": ema.state_dict(), "opt": opt.state_dict(),
-                            "gen": gen.get_state(), "rng": rng.getstate(), "step": step + 1}, ckpt + ".tmp")
-                os.replace(ckpt + ".tmp", ckpt)
-        torch.save({"unet_ema": ema.state_dict(), "config": ema.config}, final)
-        return ema
+            ctx = torch.where(drop.view(-1, 1, 1), ctx_empty, text(ids)[0])
+        x0 = z_all[idx]
+        ac_t = ac[t].view(-1, 1, 1, 1)
+        xt = ac_t.sqrt() * x0 + (1 - ac_t).sqrt() * noise
+        eps = unet(xt, t.float(), ctx)
+        # The first training's loss (train.py): x0 error weighted by SNR clamped to [1, 5].
+        w = (snr[t].clamp(min=1.0, max=5.0) / snr[t]).view(-1, 1, 1, 1)
+        loss = (w * (eps - noise).pow(2)).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        with torch.no_grad():
+            torch._foreach_mul_(ema_params, r.ema)
+            torch._foreach_add_(ema_params, params, alpha=1 - r.ema)
+        if step % 25 == 0 or step == r.steps - 1:
+            log(f"finetune {step}/{r.steps} loss {loss.item():.4f} lr {lr:.2e} "
+                f"{(time.time() - t_start) / (step - start + 1):.2f}s/step")
+        if (step + 1) % r.checkpoint_every == 0 and step + 1 < r.steps:
+            torch.save({"unet": unet.state_dict(), "unet_ema": ema.state_dict(), "opt": opt.state_dict(),
+                        "gen": gen.get_state(), "rng": rng.getstate(), "step": step + 1}, ckpt + ".tmp")
+            os.replace(ckpt + ".tmp", ckpt)
+    torch.save({"unet_ema": ema.state_dict(), "config": ema.config}, final)
+    return ema
 
 
 def main(argv=None):

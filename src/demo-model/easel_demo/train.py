@@ -1,5 +1,5 @@
-"""Stages: render data -> BPE tokenizer -> VAE -> latents -> text encoder + UNet -> toy CLIP ->
-export (ONNX bundle) -> report. Every stage writes its result to --work and is skipped when that
+"""Stages: render data -> BPE tokenizer -> VAE -> latents -> text encoder + UNet -> partial
+captions (finetune.py) -> toy CLIP -> export (ONNX bundle) -> report. Every stage writes its result to --work and is skipped when that
 result exists, so an interrupted run resumes (the UNet also from periodic checkpoints)."""
 import argparse
 import json
@@ -273,6 +273,21 @@ class Stages:
         torch.save({"unet_ema": ema_unet.state_dict(), "config": ema_unet.config}, final)
         return ema_unet
 
+    # ------------------------------------------------------------ partial captions
+    def partial(self, tok, lat, text, unet):
+        """Continues the UNet with half of the captions partial (finetune.teach_partial): prompts
+        that leave out the size, position or background then draw exactly one object."""
+        from . import finetune
+        if os.path.exists(self.path("finetune.pt")):
+            unet.load_state_dict(self.load("finetune.pt")["unet_ema"])
+            return unet
+        a = self.args
+        scenes = json.load(open(self.path("captions.json")))["scenes"]
+        inputs = finetune.Inputs(lat["latents"] * lat["scaling_factor"], scenes, tok, text)
+        recipe = finetune.Recipe(a.partial_steps, a.partial_batch, a.partial_lr, 0.995, a.caption_dropout,
+                                 a.partial_share, a.checkpoint_every, a.seed)
+        return finetune.teach_partial(unet.cpu(), inputs, recipe, self.work)
+
     # ------------------------------------------------------------ toy CLIP
     def clip(self, tok, images, captions):
         p = self.path("clip.pt")
@@ -354,6 +369,12 @@ def main(argv=None):
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--caption-dropout", type=float, default=0.1)
     ap.add_argument("--clip-steps", type=int, default=250)
+    ap.add_argument("--partial-steps", type=int, default=600,
+                    help="steps of the partial-caption stage after the UNet's (0: none; finetune.py)")
+    ap.add_argument("--partial-batch", type=int, default=64)
+    ap.add_argument("--partial-lr", type=float, default=3e-4)
+    ap.add_argument("--partial-share", type=float, default=0.5,
+                    help="share of the partial stage's captions that leave out size, position or background")
     ap.add_argument("--stop-after", default="", help="stop after this stage (data, vae, clip, diffusion)")
     ap.add_argument("--decoder-only", action="store_true",
                     help="train only the decoder (it needs the VAE, not the UNet: run it beside the UNet stage)")
@@ -403,6 +424,8 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     if beside is not None and beside.wait() != 0:
         raise SystemExit(f"decoder training failed: see {s.path('decoder.log')}")
+    if args.partial_steps > 0:
+        unet = s.timed("partial", lambda: s.partial(tok, lat, text, unet))
     if args.stop_after == "diffusion":
         return
     dec = s.timed("decoder", lambda: s.decoder(images, lat))
