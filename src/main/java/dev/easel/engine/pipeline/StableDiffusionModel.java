@@ -49,6 +49,8 @@ public final class StableDiffusionModel implements AutoCloseable {
      * nothing once {@link #intoRewritten} has handed the parts on.
      */
     private volatile List<AutoCloseable> owned;
+    /** Whether a graph runs with patched weights (a rewrite or LoRA): set before the model is handed out. */
+    private boolean patched;
 
     /** The bundle's models; the CLIP ones are optional. */
     private record Parts(List<TextEncoder> textEncoders, Unet unet, VaeDecoder vaeDecoder,
@@ -99,6 +101,7 @@ public final class StableDiffusionModel implements AutoCloseable {
      * @throws dev.easel.engine.bundle.BundleException when the UNet has no cross-attention to edit
      */
     public StableDiffusionModel rewritten(Rewrite rewrite) {
+        requireFilesWeights("a rewrite");
         List<dev.easel.engine.onnx.WeightPatch> patches = patches(rewrite);
         return withUnet(openPatchedUnet(patches), false);
     }
@@ -109,6 +112,7 @@ public final class StableDiffusionModel implements AutoCloseable {
      * (the CLI's one-off run). Afterwards this model must not be used; closing it does nothing.
      */
     public StableDiffusionModel intoRewritten(Rewrite rewrite) {
+        requireFilesWeights("a rewrite");
         List<dev.easel.engine.onnx.WeightPatch> patches = patches(rewrite);
         List<AutoCloseable> mine = owned;
         owned = List.of();
@@ -147,11 +151,136 @@ public final class StableDiffusionModel implements AutoCloseable {
         return new Unet(OnnxModel.openPatched(sessions, file, OnnxSessions.Role.LOOP, patches), sessions);
     }
 
+    /**
+     * This model with LoRA adapters merged into its UNet and text encoder(s): W' = W + Σ scale ·
+     * (alpha / rank) · up · down for every module of every adapter ({@link dev.easel.engine.onnx.LoraPatch}).
+     * The adapted graphs are opened again with the merged weights handed to ONNX Runtime in place
+     * of the files' (nothing on disk changes); the VAE, CLIP and unadapted graphs are shared. Close
+     * the returned model before this one; closing it closes only the graphs it opened.
+     *
+     * @throws InvalidRequestException naming {@code loras[i].name} when adapter i cannot be read, a
+     *         module of it matches no weight of the model, or its factors do not fit the weight
+     */
+    public StableDiffusionModel withLoras(List<Lora> loras) {
+        requireFilesWeights("LoRA adapters");
+        LoraPatches patches = loraPatches(loras);
+        List<AutoCloseable> opened = new ArrayList<>();
+        try {
+            List<TextEncoder> texts = new ArrayList<>();
+            for (int i = 0; i < textEncoders.size(); i++) {
+                List<dev.easel.engine.onnx.WeightPatch> p = patches.texts().get(i);
+                TextEncoder encoder = textEncoders.get(i);
+                texts.add(p.isEmpty() ? encoder : opened(opened, new TextEncoder(OnnxModel.openPatched(sessions,
+                        encoder.model().file(), OnnxSessions.Role.STAGE, p), sessions)));
+            }
+            Unet adapted = patches.unet().isEmpty() ? unet : opened(opened, openPatchedUnet(patches.unet()));
+            Parts parts = new Parts(texts, adapted, vaeDecoder, vaeEncoder, clip, clipGuidance, sessions);
+            StableDiffusionModel model = new StableDiffusionModel(name, config, parts, opened);
+            model.patched = true;
+            return model;
+        } catch (RuntimeException e) {
+            opened.forEach(StableDiffusionModel::closeQuietly);
+            throw e;
+        }
+    }
+
+    /** The merged weights of the UNet and of each text encoder (empty: that graph is not adapted). */
+    private record LoraPatches(List<dev.easel.engine.onnx.WeightPatch> unet,
+                               List<List<dev.easel.engine.onnx.WeightPatch>> texts) {
+    }
+
+    private LoraPatches loraPatches(List<Lora> loras) {
+        List<dev.easel.engine.lora.LoraAdapter> adapters = new ArrayList<>();
+        for (int i = 0; i < loras.size(); i++) {
+            Lora lora = loras.get(i);
+            try {
+                adapters.add(dev.easel.engine.lora.LoraAdapter.of(dev.easel.engine.lora.Safetensors.read(lora.file())));
+            } catch (java.io.IOException e) {
+                throw new InvalidRequestException(loraField(i), "adapter '" + lora.name() + "' cannot be read: "
+                        + e.getMessage());
+            } catch (IllegalArgumentException e) {
+                throw new InvalidRequestException(loraField(i), "adapter '" + lora.name() + "': " + e.getMessage());
+            }
+        }
+        List<dev.easel.engine.lora.LoraAdapter.Component> textComponents = List.of(
+                dev.easel.engine.lora.LoraAdapter.Component.TEXT_ENCODER,
+                dev.easel.engine.lora.LoraAdapter.Component.TEXT_ENCODER_2);
+        for (int i = 0; i < adapters.size(); i++) {
+            for (dev.easel.engine.lora.LoraAdapter.Module m : adapters.get(i).modules()) {
+                int index = textComponents.indexOf(m.component());
+                if (index >= textEncoders.size()) {
+                    throw new InvalidRequestException(loraField(i), "adapter '" + loras.get(i).name() + "': module '"
+                            + m.key() + "' is for the " + m.component().label() + " but model " + name + " has "
+                            + textEncoders.size() + " text encoder" + (textEncoders.size() == 1 ? "" : "s"));
+                }
+            }
+        }
+        List<dev.easel.engine.onnx.WeightPatch> unetPatches = patchesFor(unet.model().file(),
+                dev.easel.engine.lora.LoraAdapter.Component.UNET, loras, adapters);
+        List<List<dev.easel.engine.onnx.WeightPatch>> texts = new ArrayList<>();
+        for (int i = 0; i < textEncoders.size(); i++) {
+            texts.add(patchesFor(textEncoders.get(i).model().file(), textComponents.get(i), loras, adapters));
+        }
+        return new LoraPatches(unetPatches, texts);
+    }
+
+    /** One graph's merged weights; the graph is read only when an adapter has modules for it. */
+    private static List<dev.easel.engine.onnx.WeightPatch> patchesFor(Path file,
+            dev.easel.engine.lora.LoraAdapter.Component component, List<Lora> loras,
+            List<dev.easel.engine.lora.LoraAdapter> adapters) {
+        boolean used = adapters.stream().anyMatch(a -> a.modules().stream().anyMatch(m -> m.component() == component));
+        if (!used) {
+            return List.of();
+        }
+        dev.easel.engine.onnx.LoraPatch patch;
+        try {
+            patch = new dev.easel.engine.onnx.LoraPatch(dev.easel.engine.onnx.OnnxGraphIndex.read(file), component);
+        } catch (java.io.IOException e) {
+            throw dev.easel.engine.bundle.BundleException.inFile(file, "could not read the weights: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new dev.easel.engine.bundle.BundleException(e.getMessage(), e);
+        }
+        for (int i = 0; i < adapters.size(); i++) {
+            try {
+                patch.add(adapters.get(i), loras.get(i).scale());
+            } catch (IllegalArgumentException e) {
+                throw new InvalidRequestException(loraField(i), "adapter '" + loras.get(i).name() + "': "
+                        + e.getMessage());
+            }
+        }
+        try {
+            return patch.patches();
+        } catch (java.io.IOException e) {
+            throw dev.easel.engine.bundle.BundleException.inFile(file, "could not read the weights: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new dev.easel.engine.bundle.BundleException(e.getMessage(), e);
+        }
+    }
+
+    /** The request field naming adapter i. */
+    static String loraField(int i) {
+        return "loras[" + i + "].name";
+    }
+
+    /**
+     * Patches are computed from the files' weights: a second patch on a patched model would start
+     * from the file again and silently drop the first.
+     */
+    private void requireFilesWeights(String what) {
+        if (patched) {
+            throw new IllegalStateException("model " + name + " already has patched weights (a rewrite or LoRA"
+                    + " adapters); " + what + " apply to a model loaded from its bundle");
+        }
+    }
+
     /** A model of this one's parts with another UNet; it owns all of them, or only that UNet. */
     private StableDiffusionModel withUnet(Unet patched, boolean ownsAll) {
         try {
             Parts parts = new Parts(textEncoders, patched, vaeDecoder, vaeEncoder, clip, clipGuidance, sessions);
-            return new StableDiffusionModel(name, config, parts, ownsAll ? null : List.of(patched));
+            StableDiffusionModel model = new StableDiffusionModel(name, config, parts,
+                    ownsAll ? null : List.of(patched));
+            model.patched = true;
+            return model;
         } catch (RuntimeException e) {
             closeQuietly(patched);
             throw e;
