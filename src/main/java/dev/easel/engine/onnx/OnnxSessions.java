@@ -116,6 +116,8 @@ public final class OnnxSessions {
      * graph's initializer of that name): the file and its external data stay as they are.
      * ({@code addExternalInitializers} would refuse to replace an initializer stored inline.) The caller keeps the tensors open for the session's life (ONNX Runtime reads them in
      * place). The optimized-graph cache is bypassed: a cached graph holds the original weights.
+     * When a replaced tensor is 4-D (a conv weight) optimization stops at the extended level, since
+     * the layout level would bake the file's conv weights into reordered copies.
      */
     public OrtSession openWithInitializers(Path modelFile, Role role,
                                            java.util.Map<String, ai.onnxruntime.OnnxTensorLike> replaced) {
@@ -123,7 +125,14 @@ public final class OnnxSessions {
             throw BundleException.inFile(modelFile, "model file is missing");
         }
         java.util.Map<String, ai.onnxruntime.OnnxTensorLike> copy = new java.util.LinkedHashMap<>(replaced);
+        boolean convWeights = copy.values().stream().anyMatch(t -> t.getInfo().getShape().length == 4);
         return open(so -> {
+            if (convWeights && options.optimization().ordinal() > SessionOptions.OptLevel.EXTENDED_OPT.ordinal()) {
+                // The layout optimizations (CPU's NCHWc) copy conv weights into blocked layouts while
+                // optimizing, before these initializers replace the file's: the copies would keep the
+                // old weights and the patch would silently do nothing (LoraPatchTest shows it).
+                so.setOptimizationLevel(SessionOptions.OptLevel.EXTENDED_OPT);
+            }
             for (java.util.Map.Entry<String, ai.onnxruntime.OnnxTensorLike> e : copy.entrySet()) {
                 so.addInitializer(e.getKey(), e.getValue());
             }
