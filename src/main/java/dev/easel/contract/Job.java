@@ -33,7 +33,7 @@ public record Job(int version, String id, String model, String prompt, Optional<
                   int numImages, Optional<ImageReference> initImage, Optional<ImageReference> mask,
                   Optional<Double> strength, Optional<Boolean> clipScore, Optional<Rerank> rerank,
                   Optional<Verifier> verifier, Optional<Double> clipGuidanceScale, Optional<Edit> edit,
-                  Optional<Rewrite> rewrite, Optional<Previews> previews,
+                  Optional<Rewrite> rewrite, Optional<Previews> previews, Optional<List<Lora>> loras,
                   Optional<JobOutput> output, Optional<JobWebhook> webhook,
                   Optional<ObjectNode> metadata, Optional<Instant> deadline) {
 
@@ -123,6 +123,26 @@ public record Job(int version, String id, String model, String prompt, Optional<
         /** The engine's options at the engine's default size; the worker applies its caps ({@code easel.worker.previews.*}). */
         public PreviewOptions toEngine() {
             return new PreviewOptions(every, PreviewMode.of(mode == null ? "approx" : mode), PreviewOptions.DEFAULT_MAX_SIDE);
+        }
+    }
+
+    /**
+     * {@code loras} item: an adapter of the worker's adapter directory, by name (docs/rewriting.md).
+     * Equal jobs' lists are equal, so the list keys the worker's cache of adapted models.
+     */
+    @JsonInclude(JsonInclude.Include.NON_ABSENT)
+    public record Lora(String name, Optional<Double> scale) {
+
+        /** Its scale when the job gives none. */
+        public static final double DEFAULT_SCALE = 1.0;
+
+        public double effectiveScale() {
+            return scale.orElse(DEFAULT_SCALE);
+        }
+
+        /** The job's field for item {@code i}'s name: what errors about the adapter name. */
+        public static String nameField(int i) {
+            return "loras[" + i + "].name";
         }
     }
 

@@ -82,6 +82,7 @@ final class JobRules {
         // The schema bounds each list; an edit needs something to change (preserve only constrains one).
         c.present("rewrite").filter(r -> !r.has("replace") && !r.has("erase") && !c.flagged.contains("rewrite"))
                 .ifPresent(r -> c.add("rewrite", "has neither replace nor erase", "at least one of replace, erase"));
+        loras(c);
         for (String field : TEXT_FIELDS) {
             c.text(field).ifPresent(text -> controlCharacters(c, field, text));
         }
@@ -90,6 +91,30 @@ final class JobRules {
             tokens(c, "negativePrompt", counter);
         });
         return c.violations;
+    }
+
+    /**
+     * {@code loras}: each adapter once, and not with {@code rewrite} (both patch the UNet from its
+     * file; the engine cannot stack them). The schema bounds the count, names and scales.
+     */
+    private void loras(Checks c) {
+        JsonNode loras = c.job.get("loras");
+        if (loras == null || !loras.isArray() || c.flagged.stream().anyMatch(f -> f.startsWith("loras"))) {
+            return;
+        }
+        if (c.job.has("rewrite")) {
+            c.add("loras", "cannot be combined with rewrite in one job", "either rewrite or loras");
+        }
+        List<String> seen = new ArrayList<>();
+        for (int i = 0; i < loras.size(); i++) {
+            String name = loras.get(i).path("name").asText();
+            int first = seen.indexOf(name);
+            if (first >= 0) {
+                c.add(Job.Lora.nameField(i), "repeats loras[" + first + "].name \"" + name + "\"",
+                        "each adapter once (add the scales instead)");
+            }
+            seen.add(name);
+        }
     }
 
     private void images(Checks c) {

@@ -78,6 +78,15 @@ class JobParserTest {
     }
 
     @Test
+    void lorasAreNamesWithScales() {
+        Job job = accept(PARSER, job("'loras': [{'name': 'film-grain_v2.1', 'scale': -0.5}, {'name': 'anime'}]"));
+        assertThat(job.loras().orElseThrow()).containsExactly(new Job.Lora("film-grain_v2.1", java.util.Optional.of(-0.5)),
+                new Job.Lora("anime", java.util.Optional.empty()));
+        assertThat(job.loras().orElseThrow().get(1).effectiveScale()).isEqualTo(1.0);
+        assertThat(accept(PARSER, job("")).loras()).isEmpty();
+    }
+
+    @Test
     void acceptsFullJob() {
         String json = job("'id': 'order-1234.variant_a', 'negativePrompt': 'blurry', 'width': 768, 'height': 512,"
                 + " 'steps': 25, 'guidanceScale': 7.0, 'scheduler': 'dpmpp_2m_karras', 'eta': 0.5, 'seed': 42,"
@@ -239,7 +248,18 @@ class JobParserTest {
                         "is 25 but the run takes 20 steps", "≤ steps (20)"),
                 Arguments.of("previews.every", "'previews': {'mode': 'decode'}", "is required", "required field"),
                 Arguments.of("previews.mode", "'previews': {'every': 5, 'mode': 'full'}", "full", "approx"),
-                Arguments.of("previews.size", "'previews': {'every': 5, 'size': 512}", "is not a field", "every, mode"));
+                Arguments.of("previews.size", "'previews': {'every': 5, 'size': 512}", "is not a field", "every, mode"),
+                Arguments.of("loras[0].name", "'loras': [{'name': '../x'}]", "../x", "1-64 characters"),
+                Arguments.of("loras[0].name", "'loras': [{'name': '/etc/passwd'}]", "/etc/passwd", "1-64 characters"),
+                Arguments.of("loras[0].name", "'loras': [{'name': 's3://b/x'}]", "s3://b/x", "1-64 characters"),
+                Arguments.of("loras[0].name", "'loras': [{'scale': 1}]", "is required", "required field"),
+                Arguments.of("loras[0].scale", "'loras': [{'name': 'a', 'scale': 5}]", "5", "≤ 4"),
+                Arguments.of("loras", "'loras': [{'name': 'a'}, {'name': 'b'}, {'name': 'c'}, {'name': 'd'},"
+                        + " {'name': 'e'}]", "at most 4 items", "maxItems 4"),
+                Arguments.of("loras[1].name", "'loras': [{'name': 'a'}, {'name': 'a', 'scale': 0.5}]",
+                        "repeats loras[0].name \"a\"", "each adapter once"),
+                Arguments.of("loras", "'loras': [{'name': 'a'}], 'rewrite': {'erase': ['red']}",
+                        "cannot be combined with rewrite", "either rewrite or loras"));
     }
 
     @ParameterizedTest(name = "{0}: {1}")
