@@ -46,6 +46,13 @@ public interface ModelsConfig {
         RewriteConfig rewrite();
 
         /**
+         * {@code easel.models.<name>.loras.<lora>=<scale>}: a variant's LoRA adapters, each a file
+         * {@code <easel.loras.dir>/<lora>.safetensors} merged at that scale (docs/rewriting.md); only
+         * with {@code base}, and not with {@code rewrite.*}. Default: none.
+         */
+        Map<String, Double> loras();
+
+        /**
          * {@code easel.models.<name>.clip}: a CLIP model directory (split or combined ONNX export with
          * preprocessor_config.json; docs/clip.md) for the CLIP job options. Default: the bundle's own
          * {@code clip/} folder when it has one, else none (CLIP options are then rejected).

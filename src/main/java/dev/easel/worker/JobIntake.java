@@ -107,8 +107,37 @@ public class JobIntake {
             return new Intake.Rejected(job.id(), rejection, job.webhook().filter(w -> w.events().contains(EventKind.FAILED)),
                     job.metadata().map(m -> m));
         }
+        Optional<Violation> lora = loraViolation(job, variant);
+        if (lora.isPresent()) {
+            return new Intake.Rejected(job.id(), new JobRejection(Optional.of(job.id()), List.of(lora.get())),
+                    job.webhook().filter(w -> w.events().contains(EventKind.FAILED)), job.metadata().map(m -> m));
+        }
         return new Intake.Accepted(job, parser.digest(job), new Intake.Accepted.Models(pipeline.get(), refiner,
                 models.defaults(pipeline.get()), models.rewrites()), loadMs);
+    }
+
+    /**
+     * The job's {@code loras} against this worker: not on a variant (its UNet is already patched),
+     * and each name an adapter file of {@code easel.loras.dir}; checked before any work.
+     */
+    private Optional<Violation> loraViolation(Job job, Optional<ModelRegistry.Variant> variant) {
+        List<Job.Lora> loras = job.loras().orElse(List.of());
+        if (loras.isEmpty()) {
+            return Optional.empty();
+        }
+        if (variant.isPresent()) {
+            return Optional.of(new Violation("loras", "are not supported on model \"" + job.model()
+                    + "\", a configured variant of \"" + variant.get().base() + "\"", "loras on a model that is not a variant"));
+        }
+        LoraLibrary library = models.loras();
+        for (int i = 0; i < loras.size(); i++) {
+            String name = loras.get(i).name();
+            if (library.file(name).isEmpty()) {
+                return Optional.of(new Violation(Job.Lora.nameField(i), "is not an adapter this worker has, got \""
+                        + name + "\"", library.known()));
+            }
+        }
+        return Optional.empty();
     }
 
     /**

@@ -50,14 +50,22 @@ public class ModelCatalog {
                         Optional<Variant> variant) {
     }
 
-    /** A variant's base model and its concept edits ({@code replace} as {@code source=target}). */
+    /**
+     * A variant's base model and its concept edits ({@code replace} as {@code source=target}), or
+     * its LoRA adapters (name → scale; the edit's lists are then empty).
+     */
     public record Variant(String base, List<String> replace, List<String> erase, List<String> preserve,
-                          double lambda) {
+                          double lambda, Map<String, Double> loras) {
+
+        /** A rewrite variant. */
+        public Variant(String base, List<String> replace, List<String> erase, List<String> preserve, double lambda) {
+            this(base, replace, erase, preserve, lambda, Map.of());
+        }
 
         static Variant of(ModelRegistry.Variant v) {
             return new Variant(v.base(), v.rewrite().replacements().stream()
                     .map(r -> r.source() + "=" + r.target()).toList(), v.rewrite().erasures(),
-                    v.rewrite().preserved(), v.rewrite().lambda());
+                    v.rewrite().preserved(), v.rewrite().lambda(), v.loras());
         }
     }
 

@@ -2,6 +2,7 @@ package dev.easel.worker;
 
 import dev.easel.config.EngineConfig;
 import dev.easel.config.JobLimitsConfig;
+import dev.easel.config.LorasConfig;
 import dev.easel.config.ModelsConfig;
 import dev.easel.config.WorkerConfig;
 import dev.easel.contract.JobDefaults;
@@ -56,6 +57,8 @@ public class ModelRegistry {
     private final Map<String, Variant> variants = new ConcurrentHashMap<>();
     /** Models rewritten for jobs' rewrite field. */
     private RewrittenModels rewrites;
+    /** The adapter files jobs' and variants' loras name. */
+    private volatile LoraLibrary loras = LoraLibrary.none();
     private final EngineOptions options;
     private final GenerationLimits limits;
     /** How each model's concurrent jobs share UNet runs. */
@@ -97,8 +100,20 @@ public class ModelRegistry {
         }
     }
 
-    /** A configured variant: its base model's name and the edit of the base's UNet. */
-    public record Variant(String base, Rewrite rewrite) {
+    /**
+     * A configured variant: its base model's name and either the edit of the base's UNet or LoRA
+     * adapters (name → scale, applied in name order), the other empty.
+     */
+    public record Variant(String base, Rewrite rewrite, Map<String, Double> loras) {
+
+        public Variant {
+            loras = java.util.Collections.unmodifiableMap(new TreeMap<>(loras));
+        }
+
+        /** A rewrite variant. */
+        public Variant(String base, Rewrite rewrite) {
+            this(base, rewrite, Map.of());
+        }
     }
 
     @Inject
@@ -150,7 +165,25 @@ public class ModelRegistry {
 
     /** Replaces the cache of rewritten models (tests: another size); before any job runs. */
     void rewrites(RewrittenModels cache) {
+        cache.loras(loras);
         this.rewrites = cache;
+    }
+
+    /** {@code easel.loras.*}, injected after construction (the constructor has its four configurations). */
+    @Inject
+    void adapters(LorasConfig config) {
+        useLoras(new LoraLibrary(config.dir()));
+    }
+
+    /** Where LoRA names are looked up; before {@link #loadAll} and any job. */
+    void useLoras(LoraLibrary library) {
+        this.loras = library;
+        rewrites.loras(library);
+    }
+
+    /** The adapter files jobs may name. */
+    LoraLibrary loras() {
+        return loras;
     }
 
     /** Adds a variant to build in {@link #loadAll}; call before it. */
@@ -240,6 +273,10 @@ public class ModelRegistry {
             LOG.errorf("model %s is unavailable: %s", name, why);
             return;
         }
+        if (!variant.loras().isEmpty()) {
+            loadLoraVariant(name, variant, base, pipelines);
+            return;
+        }
         try {
             StableDiffusionModel model = base.model().rewritten(variant.rewrite());
             pipelines.put(name, new DiffusionPipeline(model, limits, batching));
@@ -253,6 +290,48 @@ public class ModelRegistry {
             statuses.put(name, Status.failed(why, Duration.ofNanos(System.nanoTime() - start)));
             LOG.errorf(e, "model %s is unavailable: %s", name, why);
         }
+    }
+
+    /** Builds a LoRA variant; an adapter that is missing or does not fit fails it naming its key. */
+    private void loadLoraVariant(String name, Variant variant, DiffusionPipeline base,
+                                 Map<String, DiffusionPipeline> pipelines) {
+        long start = System.nanoTime();
+        List<String> names = List.copyOf(variant.loras().keySet());
+        String why;
+        Throwable cause = null;
+        try {
+            List<dev.easel.engine.pipeline.Lora> adapters = new java.util.ArrayList<>();
+            for (String lora : names) {
+                adapters.add(loras.lora(lora, variant.loras().get(lora)).orElseThrow(() -> new InvalidRequestException(
+                        dev.easel.contract.Job.Lora.nameField(adapters.size()), "no adapter file " + lora
+                                + LoraLibrary.EXTENSION + " (" + loras.known() + ")")));
+            }
+            StableDiffusionModel model = base.model().withLoras(adapters);
+            pipelines.put(name, new DiffusionPipeline(model, limits, batching));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            statuses.put(name, Status.loaded(took));
+            LOG.infof("model %s built from %s with LoRA %s in %d ms", name, variant.base(), variant.loras(),
+                    took.toMillis());
+            return;
+        } catch (InvalidRequestException e) {
+            // The engine names the adapter as loras[i].name, i in name order: the key says it here.
+            int index = loraIndex(e.field());
+            String key = index >= 0 && index < names.size() ? "easel.models." + name + ".loras." + names.get(index)
+                    : "easel.models." + name + ".loras";
+            why = "cannot apply LoRA to " + variant.base() + ": " + key + ": " + problem(e);
+            cause = e;
+        } catch (RuntimeException | LinkageError e) {
+            why = "cannot apply LoRA to " + variant.base() + ": " + e;
+            cause = e;
+        }
+        statuses.put(name, Status.failed(why, Duration.ofNanos(System.nanoTime() - start)));
+        LOG.errorf(cause, "model %s is unavailable: %s", name, why);
+    }
+
+    /** i of {@code loras[i].name}; -1 for another field. */
+    static int loraIndex(String field) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("loras\\[(\\d+)\\]\\.name").matcher(field);
+        return m.matches() ? Integer.parseInt(m.group(1)) : -1;
     }
 
     /** Whether loading has finished (whatever became of each bundle). */
@@ -329,10 +408,33 @@ public class ModelRegistry {
             ModelsConfig.RewriteConfig edit = model.rewrite();
             boolean edits = edit.replace().isPresent() || edit.erase().isPresent() || edit.preserve().isPresent()
                     || edit.lambda().isPresent();
+            Map<String, Double> adapters = model.loras() == null ? Map.of() : model.loras();
             if (model.path().isPresent()) {
                 if (edits) {
                     throw new IllegalArgumentException(key + ".rewrite: only a variant (" + key + ".base) has one");
                 }
+                if (!adapters.isEmpty()) {
+                    throw new IllegalArgumentException(key + ".loras: only a variant (" + key + ".base) has them");
+                }
+                return;
+            }
+            if (!adapters.isEmpty()) {
+                if (edits) {
+                    // Both patch the UNet from its file: the second would drop the first.
+                    throw new IllegalArgumentException(key + ": set either " + key + ".rewrite.* or " + key
+                            + ".loras.*, not both");
+                }
+                adapters.forEach((lora, scale) -> {
+                    if (!LoraLibrary.NAME.matcher(lora).matches()) {
+                        throw new IllegalArgumentException(key + ".loras." + lora + ": not an adapter name (1-64"
+                                + " characters of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
+                    }
+                    if (scale == null || !Double.isFinite(scale)) {
+                        throw new IllegalArgumentException(key + ".loras." + lora + ": the scale must be a finite"
+                                + " number, got " + scale);
+                    }
+                });
+                variants.put(name, new Variant(model.base().orElseThrow(), Rewrite.none(), adapters));
                 return;
             }
             variants.put(name, new Variant(model.base().orElseThrow(), rewrite(key + ".rewrite", edit)));
@@ -377,7 +479,8 @@ public class ModelRegistry {
             rewrite = rewrite.preserve(concept.trim());
         }
         if (rewrite.isEmpty()) {
-            throw new IllegalArgumentException(key + ": a variant needs " + key + ".replace or " + key + ".erase");
+            throw new IllegalArgumentException(key + ": a variant needs " + key + ".replace or " + key + ".erase"
+                    + " (or LoRA adapters instead: easel.models.<name>.loras.<lora>=<scale>)");
         }
         try {
             return rewrite.withLambda(config.lambda().orElse(Rewrite.DEFAULT_LAMBDA));

@@ -6,13 +6,17 @@ import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.InvalidRequestException;
 import dev.easel.engine.pipeline.Rewrite;
+import dev.easel.engine.pipeline.Lora;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Models rewritten for jobs' {@code rewrite}, least recently used first out, at most
+ * Models rewritten for jobs' {@code rewrite} or adapted for their {@code loras}, least recently used first out, at most
  * {@code maxCached} kept ({@code easel.worker.rewrites.max-cached}; 0: built and closed per job).
  * Jobs hold a {@link Lease}; an entry leaves the cache at once when evicted but its UNet session
  * is closed only when its last job releases it (closing a session under a running job crashes the
@@ -20,8 +24,26 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class RewrittenModels {
 
-    /** What a rewritten model is built from: the base's name and the edit. */
-    record Key(String model, Rewrite rewrite) {
+    /**
+     * What a rewritten model is built from: the base's name and the edit, or the LoRA adapters
+     * (names and effective scales, in the job's order; the contract refuses both in one job).
+     */
+    record Key(String model, Optional<Rewrite> rewrite, List<Adapter> loras) {
+
+        Key {
+            loras = List.copyOf(loras);
+        }
+
+        /** The job's model and what it asks to be patched. */
+        static Key of(Job job) {
+            List<Adapter> adapters = job.loras().orElse(List.of()).stream()
+                    .map(l -> new Adapter(l.name(), l.effectiveScale())).toList();
+            return new Key(job.model(), job.rewrite().map(Job.Rewrite::toEngine), adapters);
+        }
+    }
+
+    /** One adapter of a key: {@code {name: a}} and {@code {name: a, scale: 1}} are the same model. */
+    record Adapter(String name, double scale) {
     }
 
     /** A job's use of a model; {@link #close} releases it. Not shared between jobs. */
@@ -53,6 +75,7 @@ final class RewrittenModels {
     private final LinkedHashMap<Key, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
     private final AtomicInteger builds = new AtomicInteger();
     private final AtomicInteger closes = new AtomicInteger();
+    private volatile LoraLibrary loras = LoraLibrary.none();
 
     RewrittenModels(int maxCached, GenerationLimits limits, UnetBatcher.Settings batching) {
         if (maxCached < 0) {
@@ -71,10 +94,10 @@ final class RewrittenModels {
      *                                 edit the model cannot make, such as a concept with no tokens
      */
     Lease lease(Job job, DiffusionPipeline base) {
-        if (job.rewrite().isEmpty()) {
+        if (job.rewrite().isEmpty() && job.loras().isEmpty()) {
             return () -> base;
         }
-        Key key = new Key(job.model(), job.rewrite().get().toEngine());
+        Key key = Key.of(job);
         // Built under the lock: concurrent rewrite jobs wait (plain jobs do not), and an edit is
         // never built twice at once.
         synchronized (this) {
@@ -110,8 +133,15 @@ final class RewrittenModels {
     }
 
     private DiffusionPipeline build(Key key, DiffusionPipeline base) {
+        if (key.rewrite().isEmpty()) {
+            // Errors name loras[i].name already, as the job does.
+            DiffusionPipeline built = new DiffusionPipeline(base.model().withLoras(adapters(key)), limits, batching);
+            builds.incrementAndGet();
+            return built;
+        }
         try {
-            DiffusionPipeline built = new DiffusionPipeline(base.model().rewritten(key.rewrite()), limits, batching);
+            DiffusionPipeline built = new DiffusionPipeline(base.model().rewritten(key.rewrite().get()), limits,
+                    batching);
             builds.incrementAndGet();
             return built;
         } catch (InvalidRequestException e) {
@@ -119,6 +149,23 @@ final class RewrittenModels {
                     ? e.getMessage().substring(e.field().length() + 2) : e.getMessage();
             throw new InvalidRequestException(Job.Rewrite.jobField(e.field()), problem);
         }
+    }
+
+    /** The key's adapters as files; one removed since intake fails the job naming it. */
+    private List<Lora> adapters(Key key) {
+        List<Lora> out = new ArrayList<>();
+        LoraLibrary library = loras;
+        for (int i = 0; i < key.loras().size(); i++) {
+            Adapter a = key.loras().get(i);
+            out.add(library.lora(a.name(), a.scale()).orElseThrow(() -> new InvalidRequestException(
+                    Job.Lora.nameField(out.size()), "is not an adapter this worker has, got \"" + a.name() + "\"")));
+        }
+        return out;
+    }
+
+    /** Where adapter names are looked up; set by the registry before any job. */
+    void loras(LoraLibrary library) {
+        this.loras = library;
     }
 
     private synchronized void release(Entry entry) {

@@ -86,6 +86,64 @@ class ModelVariantsTest {
     }
 
     @Test
+    void aLoraVariantIsBuiltFromItsBaseAndABadAdapterFailsOnlyItsVariantNamingTheKey() throws Exception {
+        Path bundle = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("random"));
+        Path adapters = java.nio.file.Files.createDirectories(dir.resolve("loras"));
+        dev.easel.fixtures.LoraFixture.writeKohya(adapters.resolve("style.safetensors"),
+                dev.easel.fixtures.LoraFixture.random(dev.easel.fixtures.LoraFixture.Part.UNET,
+                        bundle.resolve("unet/model.onnx"), List.of("mid_block.attentions.0.transformer_blocks.0.attn1.to_q"),
+                        2, new java.util.Random(3), Optional.empty()), "F32");
+        java.nio.file.Files.write(adapters.resolve("broken.safetensors"), new byte[] {1, 0, 0, 0, 0, 0, 0, 0, '{'});
+        ModelRegistry registry = new ModelRegistry(Map.of("sd", bundle), Map.of(),
+                EngineOptions.cpu().withIntraOpThreads(1), GenerationLimits.defaults());
+        registry.useLoras(new LoraLibrary(Optional.of(adapters)));
+        registry.addVariant("styled", new ModelRegistry.Variant("sd", Rewrite.none(), Map.of("style", 0.8)));
+        registry.addVariant("broken", new ModelRegistry.Variant("sd", Rewrite.none(), Map.of("style", 1.0, "broken", 1.0)));
+        registry.addVariant("missing", new ModelRegistry.Variant("sd", Rewrite.none(), Map.of("nope", 1.0)));
+        registry.loadAll();
+
+        assertThat(registry.available()).containsExactly("sd", "styled");
+        assertThat(registry.statuses().get("broken").describe()).startsWith("failed: ")
+                .contains("easel.models.broken.loras.broken: ").contains("broken.safetensors");
+        assertThat(registry.statuses().get("missing").describe())
+                .contains("easel.models.missing.loras.nope: no adapter file nope.safetensors");
+        ModelCatalog.Model listed = new ModelCatalog(registry, dev.easel.contract.JobLimits.defaults()).describe().stream()
+                .filter(m -> m.name().equals("styled")).findFirst().orElseThrow();
+        assertThat(listed.variant().orElseThrow().loras()).isEqualTo(Map.of("style", 0.8));
+
+        // A job's own loras on a variant would start from the base's files and drop the variant's.
+        Intake taken = new JobIntake(registry, dev.easel.contract.JobLimits.defaults(), java.time.Clock.systemUTC())
+                .take(("{\"version\": 1, \"model\": \"styled\", \"prompt\": \"a cat\","
+                        + " \"loras\": [{\"name\": \"style\"}]}").getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        Optional.empty(), DEFAULT);
+        assertThat(((Intake.Rejected) taken).rejection().violations().get(0).field()).isEqualTo("loras");
+        registry.pipeline("styled").orElseThrow().model().close();
+        registry.pipeline("sd").orElseThrow().model().close();
+    }
+
+    @Test
+    void configurationGivesTheVariantsLoras() {
+        Map<String, ModelRegistry.Variant> variants = ModelRegistry.variants(() -> Map.of(
+                "styled", model(Optional.empty(), Optional.of("sd"), edits(null, null, null, null),
+                        Map.of("film-grain", 0.5, "anime", -1.0))));
+        assertThat(variants.get("styled")).isEqualTo(new ModelRegistry.Variant("sd", Rewrite.none(),
+                Map.of("anime", -1.0, "film-grain", 0.5)));
+        assertThat(variants.get("styled").loras().keySet()).containsExactly("anime", "film-grain");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(null, List.of("red"), null, null), Map.of("a", 1.0)))))
+                .hasMessageContaining("easel.models.v: set either easel.models.v.rewrite.* or easel.models.v.loras.*");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.of(Path.of("x")), Optional.empty(), edits(null, null, null, null), Map.of("a", 1.0)))))
+                .hasMessageContaining("easel.models.v.loras: only a variant");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(null, null, null, null), Map.of("../a", 1.0)))))
+                .hasMessageContaining("easel.models.v.loras.../a: not an adapter name");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(null, null, null, null), Map.of("a", Double.NaN)))))
+                .hasMessageContaining("easel.models.v.loras.a: the scale must be a finite number");
+    }
+
+    @Test
     void badConfigurationIsRefusedNamingTheKey() {
         assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
                 model(Optional.empty(), Optional.empty(), edits(null, null, null, null)))))
@@ -134,7 +192,17 @@ class ModelVariantsTest {
 
     private static ModelsConfig.ModelConfig model(Optional<Path> path, Optional<String> base,
                                                   ModelsConfig.RewriteConfig rewrite) {
+        return model(path, base, rewrite, Map.of());
+    }
+
+    private static ModelsConfig.ModelConfig model(Optional<Path> path, Optional<String> base,
+                                                  ModelsConfig.RewriteConfig rewrite, Map<String, Double> loras) {
         return new ModelsConfig.ModelConfig() {
+            @Override
+            public Map<String, Double> loras() {
+                return loras;
+            }
+
             @Override
             public Optional<Path> path() {
                 return path;

@@ -31,6 +31,8 @@ final class TestWorker {
     ModelRegistry registry;
     /** easel.worker.rewrites.max-cached. */
     int maxRewrites = ModelRegistry.DEFAULT_MAX_REWRITES;
+    /** Where jobs' loras are found (LoraJobsTest). */
+    LoraLibrary loras = LoraLibrary.none();
     Duration runningStatusDelay = Duration.ZERO;
     /** easel.worker.previews.*. */
     PreviewCaps previews = PreviewCaps.DEFAULT;
@@ -48,6 +50,7 @@ final class TestWorker {
         registry = ModelRegistry.of(models);
         registry.rewrites(new RewrittenModels(maxRewrites, dev.easel.engine.pipeline.GenerationLimits.defaults(),
                 dev.easel.engine.onnx.UnetBatcher.Settings.OFF));
+        registry.useLoras(loras);
         JobLimits limits = JobLimits.defaults();
         return new Jobs(new Jobs.Wiring(new JobIntake(registry, limits, Clock.systemUTC()), tenants, limits, store, store,
                 messaging.publisher(), messaging.deadLetters(store, BUCKET), webhooks(),

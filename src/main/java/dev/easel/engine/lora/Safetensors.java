@@ -82,14 +82,19 @@ public final class Safetensors {
         this.metadata = Collections.unmodifiableMap(metadata);
     }
 
-    /** Reads and checks a file. */
+    /** Reads and checks a file; errors name its path. */
     public static Safetensors read(Path file) throws IOException {
+        return read(file, file.toString());
+    }
+
+    /** Reads and checks a file; errors name it as {@code label} (e.g. its file name alone, for clients). */
+    public static Safetensors read(Path file, String label) throws IOException {
         long size = Files.size(file);
         if (size > MAX_FILE_BYTES) {
-            throw new IllegalArgumentException(file + ": " + size + " bytes, over the " + MAX_FILE_BYTES
+            throw new IllegalArgumentException(label + ": " + size + " bytes, over the " + MAX_FILE_BYTES
                     + "-byte limit for an adapter");
         }
-        return parse(file.toString(), Files.readAllBytes(file));
+        return parse(label, Files.readAllBytes(file));
     }
 
     /**

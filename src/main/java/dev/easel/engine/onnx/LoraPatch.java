@@ -88,7 +88,7 @@ public final class LoraPatch {
         if (!unmatched.isEmpty()) {
             throw new IllegalArgumentException(file.label() + ": " + unmatched.size() + " LoRA module"
                     + (unmatched.size() == 1 ? " matches" : "s match") + " no MatMul/Gemm/Conv weight of the "
-                    + component.label() + " (" + graph.modelFile() + "): "
+                    + component.label() + ": "
                     + String.join(", ", unmatched.subList(0, Math.min(5, unmatched.size())))
                     + (unmatched.size() > 5 ? ", ..." : "")
                     + " (is the adapter for another model family?)");

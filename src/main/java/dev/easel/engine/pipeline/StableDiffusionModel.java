@@ -194,10 +194,12 @@ public final class StableDiffusionModel implements AutoCloseable {
         for (int i = 0; i < loras.size(); i++) {
             Lora lora = loras.get(i);
             try {
-                adapters.add(dev.easel.engine.lora.LoraAdapter.of(dev.easel.engine.lora.Safetensors.read(lora.file())));
+                // Named by file name alone: the message reaches clients, the adapter directory need not.
+                adapters.add(dev.easel.engine.lora.LoraAdapter.of(dev.easel.engine.lora.Safetensors.read(lora.file(),
+                        String.valueOf(lora.file().getFileName()))));
             } catch (java.io.IOException e) {
-                throw new InvalidRequestException(loraField(i), "adapter '" + lora.name() + "' cannot be read: "
-                        + e.getMessage());
+                throw new InvalidRequestException(loraField(i), "adapter '" + lora.name() + "' ("
+                        + lora.file().getFileName() + ") cannot be read: " + e.getClass().getSimpleName());
             } catch (IllegalArgumentException e) {
                 throw new InvalidRequestException(loraField(i), "adapter '" + lora.name() + "': " + e.getMessage());
             }
