@@ -55,7 +55,7 @@ public class ModelCatalog {
      * its LoRA adapters (name → scale; the edit's lists are then empty).
      */
     public record Variant(String base, List<String> replace, List<String> erase, List<String> preserve,
-                          double lambda, Map<String, Double> loras) {
+                          double lambda, @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Double> loras) {
 
         /** A rewrite variant. */
         public Variant(String base, List<String> replace, List<String> erase, List<String> preserve, double lambda) {
