@@ -18,6 +18,7 @@ import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.GenerationResult;
 import dev.easel.engine.pipeline.ImageInput;
 import dev.easel.engine.pipeline.InvalidRequestException;
+import dev.easel.engine.pipeline.Lora;
 import dev.easel.engine.pipeline.Rewrite;
 import dev.easel.engine.pipeline.MicroConditioning;
 import dev.easel.engine.pipeline.ModelDefaults;
@@ -177,6 +178,15 @@ public final class GenerateCommand implements Callable<Integer> {
             + " > 0 (default: 0.1, as TIME and UCE).")
     Double rewriteLambda;
 
+    @Option(names = "--lora", paramLabel = "NAME_OR_PATH[:SCALE]", description = "A LoRA adapter merged into the"
+            + " UNet and text encoder: a .safetensors file, or a name in --lora-dir; scale 1 unless given, e.g."
+            + " film-grain:0.8 (repeatable; docs/rewriting.md).")
+    List<String> lora;
+
+    @Option(names = "--lora-dir", defaultValue = ".", description = "Where --lora names are found, as"
+            + " <name>.safetensors (default: the current directory).")
+    Path loraDir;
+
     @Option(names = "--out", required = true, description = "Output directory for the PNGs.")
     Path out;
 
@@ -211,7 +221,30 @@ public final class GenerateCommand implements Callable<Integer> {
         Optional<StableDiffusionModel> refinerModel = Optional.empty();
         // Optional graphs (VAE encoder, CLIP) open only if this one request uses them.
         Optional<Rewrite> edits = rewrite();
+        List<Lora> adapters = loras();
+        if (!adapters.isEmpty() && edits.isPresent()) {
+            throw new InvalidRequestException("lora", "cannot be combined with --rewrite/--erase (both patch the"
+                    + " UNet from its file)");
+        }
         StableDiffusionModel base = StableDiffusionModel.loadOnFirstUse(name, model, clipDir, options);
+        // The model the adapted one borrows from, closed after it.
+        Optional<StableDiffusionModel> unadapted = Optional.empty();
+        if (!adapters.isEmpty()) {
+            long t0 = System.nanoTime();
+            try {
+                StableDiffusionModel adapted = base.withLoras(adapters);
+                unadapted = Optional.of(base);
+                base = adapted;
+            } catch (InvalidRequestException e) {
+                base.close();
+                throw loraError(e);
+            } catch (RuntimeException e) {
+                base.close();
+                throw e;
+            }
+            spec.commandLine().getOut().printf(Locale.ROOT, "merged %d LoRA adapter(s) in %.2f s%n", adapters.size(),
+                    (System.nanoTime() - t0) / 1e9);
+        }
         if (edits.isPresent()) {
             long t0 = System.nanoTime();
             // The edited model takes the base's parts: the UNet's weights are not held twice.
@@ -250,8 +283,49 @@ public final class GenerateCommand implements Callable<Integer> {
             }
         } finally {
             refinerModel.ifPresent(StableDiffusionModel::close);
+            unadapted.ifPresent(StableDiffusionModel::close);
         }
         return 0;
+    }
+
+    /** --lora values as adapters: NAME_OR_PATH with an optional :SCALE (a path may hold colons itself). */
+    private List<Lora> loras() {
+        List<Lora> out = new ArrayList<>();
+        for (String value : lora == null ? List.<String>of() : lora) {
+            String ref = value;
+            double scale = 1;
+            int colon = value.lastIndexOf(':');
+            if (colon > 0) {
+                try {
+                    scale = Double.parseDouble(value.substring(colon + 1));
+                    ref = value.substring(0, colon);
+                } catch (NumberFormatException e) {
+                    ref = value; // not a scale: part of the path
+                }
+            }
+            if (!Double.isFinite(scale)) {
+                throw new InvalidRequestException("lora", "the scale must be a finite number, got '" + value + "'");
+            }
+            boolean path = ref.endsWith(".safetensors") || ref.contains("/") || ref.contains(java.io.File.separator);
+            Path file = path ? Path.of(ref) : loraDir.resolve(ref + ".safetensors");
+            if (!Files.isRegularFile(file)) {
+                throw new InvalidRequestException("lora", "no adapter file " + file + " for '" + value
+                        + "' (give a .safetensors file, or a name in --lora-dir)");
+            }
+            String fileName = String.valueOf(file.getFileName());
+            out.add(new Lora(fileName.endsWith(".safetensors")
+                    ? fileName.substring(0, fileName.length() - ".safetensors".length()) : fileName, file, scale));
+        }
+        return out;
+    }
+
+    /** The engine's loras[i].name as the --lora value it came from. */
+    private InvalidRequestException loraError(InvalidRequestException e) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("loras\\[(\\d+)\\]\\.name").matcher(e.field());
+        String prefix = e.field() + ": ";
+        String problem = e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
+        return m.matches() ? new InvalidRequestException("lora", "'" + lora.get(Integer.parseInt(m.group(1))) + "': "
+                + problem) : e;
     }
 
     /** --rewrite/--erase/--preserve/--rewrite-lambda as one edit; empty when none is asked for. */
