@@ -164,6 +164,116 @@ class LoraPatchTest {
     }
 
     @Test
+    void float16WeightsAreMergedInFloat32AndStayFloat16() throws IOException {
+        String name = MODULES.get(0) + ".weight";
+        ModelProto.Builder proto = ModelProto.parseFrom(Files.readAllBytes(unet)).toBuilder();
+        float[] original = null;
+        for (int i = 0; i < proto.getGraph().getInitializerCount(); i++) {
+            TensorProto t = proto.getGraph().getInitializer(i);
+            if (t.getName().equals(name)) {
+                original = floats(t);
+                ByteBuffer half = ByteBuffer.allocate(2 * original.length).order(ByteOrder.LITTLE_ENDIAN);
+                for (float v : original) {
+                    half.putShort(ai.onnxruntime.platform.Fp16Conversions.floatToFp16(v));
+                }
+                proto.getGraphBuilder().setInitializer(i, t.toBuilder().setDataType(OnnxGraphIndex.FLOAT16)
+                        .setRawData(com.google.protobuf.ByteString.copyFrom(half.array())));
+            }
+        }
+        Path halfFile = dir.resolve("half.onnx");
+        Files.write(halfFile, proto.build().toByteArray()); // read only: the graph would not type-check
+        List<Factor> factors = LoraFixture.random(Part.UNET, unet, MODULES.subList(0, 1), 4, new Random(8), Optional.empty());
+        LoraAdapter lora = adapter(LoraFixture.writeKohya(dir.resolve("half.safetensors"), factors, "F16"));
+        LoraPatch full = new LoraPatch(OnnxGraphIndex.read(unet), LoraAdapter.Component.UNET);
+        full.add(lora, 1);
+        LoraPatch half = new LoraPatch(OnnxGraphIndex.read(halfFile), LoraAdapter.Component.UNET);
+        half.add(lora, 1);
+        WeightPatch f = full.patches().get(0);
+        WeightPatch h = half.patches().get(0);
+        assertEquals(OnnxGraphIndex.FLOAT16, h.dataType());
+        for (int i = 0; i < original.length; i++) {
+            float widened = ai.onnxruntime.platform.Fp16Conversions.fp16ToFloat(
+                    ai.onnxruntime.platform.Fp16Conversions.floatToFp16(original[i]));
+            assertEquals(widened + (f.values()[i] - original[i]), h.values()[i], 1e-6, "element " + i);
+        }
+    }
+
+    @Test
+    void externalDataWeightsAreMergedToo(@TempDir Path other) throws IOException, OrtException {
+        Path external = RandomSdBundle.create(RandomSdBundle.Spec.defaults().withVariants(dev.easel.fixtures.BundleVariants
+                .DEFAULT.withExternalWeights(dev.easel.fixtures.BundleVariants.ExternalWeights.MODEL_ONNX_DATA)))
+                .writeTo(other).resolve("unet/model.onnx");
+        List<Factor> factors = LoraFixture.random(Part.UNET, unet, MODULES, 2, new Random(6), Optional.of(3f));
+        LoraAdapter lora = adapter(LoraFixture.writeKohya(dir.resolve("ext.safetensors"), factors, "BF16"));
+        LoraPatch inline = new LoraPatch(OnnxGraphIndex.read(unet), LoraAdapter.Component.UNET);
+        inline.add(lora, 0.6);
+        LoraPatch outside = new LoraPatch(OnnxGraphIndex.read(external), LoraAdapter.Component.UNET);
+        outside.add(lora, 0.6);
+        List<WeightPatch> a = inline.patches();
+        List<WeightPatch> b = outside.patches();
+        assertEquals(a.size(), b.size());
+        for (int i = 0; i < a.size(); i++) {
+            assertEquals(a.get(i).initializer(), b.get(i).initializer());
+            assertArrayEquals(a.get(i).values(), b.get(i).values(), a.get(i).initializer());
+        }
+        OnnxSessions sessions = new OnnxSessions(EngineOptions.cpu());
+        try (OnnxModel x = OnnxModel.openPatched(sessions, unet, OnnxSessions.Role.LOOP, a);
+             OnnxModel y = OnnxModel.openPatched(sessions, external, OnnxSessions.Role.LOOP, b)) {
+            assertArrayEquals(runUnet(x.session()), runUnet(y.session()), 1e-6f);
+        }
+    }
+
+    @Test
+    void aGemmWithTransBTakesTheDeltaInTorchsOrder() throws IOException {
+        // time_embedding.linear_1 as torch exports a Linear on 2-D input: Gemm, transB = 1, weight [out, in].
+        String name = "time_embedding.linear_1.weight";
+        ModelProto.Builder proto = ModelProto.parseFrom(Files.readAllBytes(unet)).toBuilder();
+        int in = 0;
+        int out = 0;
+        for (int i = 0; i < proto.getGraph().getInitializerCount(); i++) {
+            TensorProto t = proto.getGraph().getInitializer(i);
+            if (t.getName().equals(name)) {
+                in = (int) t.getDims(0);
+                out = (int) t.getDims(1);
+                float[] w = floats(t);
+                ByteBuffer transposed = ByteBuffer.allocate(4 * w.length).order(ByteOrder.LITTLE_ENDIAN);
+                for (int o = 0; o < out; o++) {
+                    for (int j = 0; j < in; j++) {
+                        transposed.putFloat(w[j * out + o]);
+                    }
+                }
+                proto.getGraphBuilder().setInitializer(i, t.toBuilder().setDims(0, out).setDims(1, in)
+                        .setRawData(com.google.protobuf.ByteString.copyFrom(transposed.array())));
+            }
+        }
+        for (int i = 0; i < proto.getGraph().getNodeCount(); i++) {
+            NodeProto n = proto.getGraph().getNode(i);
+            if (n.getOpType().equals("MatMul") && n.getInput(1).equals(name)) {
+                proto.getGraphBuilder().setNode(i, n.toBuilder().setOpType("Gemm").addAttribute(
+                        ai.onnx.proto.OnnxMl.AttributeProto.newBuilder().setName("transB").setI(1)
+                                .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.INT)));
+            }
+        }
+        Path gemmFile = dir.resolve("gemm.onnx");
+        Files.write(gemmFile, proto.build().toByteArray());
+        List<Factor> factors = LoraFixture.random(Part.UNET, unet, List.of("time_embedding.linear_1"), 3, new Random(12),
+                Optional.empty());
+        LoraAdapter lora = adapter(LoraFixture.writePeft(dir.resolve("gemm.safetensors"), factors, false, false));
+        LoraPatch matmul = new LoraPatch(OnnxGraphIndex.read(unet), LoraAdapter.Component.UNET);
+        matmul.add(lora, 1);
+        LoraPatch gemm = new LoraPatch(OnnxGraphIndex.read(gemmFile), LoraAdapter.Component.UNET);
+        gemm.add(lora, 1);
+        float[] a = matmul.patches().get(0).values(); // [in, out]
+        WeightPatch b = gemm.patches().get(0); // [out, in]
+        assertArrayEquals(new long[] {out, in}, b.dims());
+        for (int o = 0; o < out; o++) {
+            for (int j = 0; j < in; j++) {
+                assertEquals(a[j * out + o], b.values()[o * in + j], "[" + o + ", " + j + "]");
+            }
+        }
+    }
+
+    @Test
     void scaleZeroChecksTheAdapterAndPatchesNothing() throws IOException {
         List<Factor> factors = LoraFixture.random(Part.UNET, unet, MODULES, 4, new Random(5), Optional.empty());
         LoraPatch patch = new LoraPatch(OnnxGraphIndex.read(unet), LoraAdapter.Component.UNET);
