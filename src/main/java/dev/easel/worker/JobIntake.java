@@ -157,6 +157,12 @@ public class JobIntake {
             if (!outside.isEmpty()) {
                 return new Validated.Invalid<>(new JobRejection(Optional.of(valid.value().id()), outside));
             }
+            // Adapter names are known here only where this process has the adapter directory.
+            Optional<Violation> lora = models.loras().configured()
+                    ? loraViolation(valid.value(), models.variant(valid.value().model())) : Optional.empty();
+            if (lora.isPresent()) {
+                return new Validated.Invalid<>(new JobRejection(Optional.of(valid.value().id()), List.of(lora.get())));
+            }
         }
         return parsed;
     }

@@ -34,6 +34,11 @@ final class LoraLibrary {
         return new LoraLibrary(Optional.empty());
     }
 
+    /** Whether an adapter directory is configured. */
+    boolean configured() {
+        return dir.isPresent();
+    }
+
     /** The adapter's file, when the name is valid and the file exists. */
     Optional<Path> file(String name) {
         if (dir.isEmpty() || !NAME.matcher(name).matches()) {

@@ -87,11 +87,12 @@ final class RewrittenModels {
     }
 
     /**
-     * The pipeline the job runs on: {@code base} itself for a job without {@code rewrite}, else its
-     * rewritten model, cached or built now.
+     * The pipeline the job runs on: {@code base} itself for a job without {@code rewrite} or
+     * {@code loras}, else its rewritten or adapted model, cached or built now.
      *
      * @throws InvalidRequestException naming the job's field (e.g. {@code rewrite.erase}) for an
-     *                                 edit the model cannot make, such as a concept with no tokens
+     *                                 edit the model cannot make, such as a concept with no tokens,
+     *                                 or {@code loras[i].name} for an adapter that does not fit it
      */
     Lease lease(Job job, DiffusionPipeline base) {
         if (job.rewrite().isEmpty() && job.loras().isEmpty()) {

@@ -100,6 +100,22 @@ class LoraJobsTest {
     }
 
     @Test
+    void theHttpValidationRefusesUnknownNamesToo() {
+        TestWorker worker = worker();
+        dev.easel.security.Tenant tenant = worker.tenants.byId(dev.easel.security.Tenants.DEFAULT).orElseThrow();
+        JobIntake intake = new JobIntake(worker.registry, dev.easel.contract.JobLimits.defaults(),
+                java.time.Clock.systemUTC());
+
+        dev.easel.contract.Validated<dev.easel.contract.Job> bad = intake.validate(job("v1", "[{\"name\": \"nope\"}]"),
+                tenant);
+        assertThat(bad).isInstanceOf(dev.easel.contract.Validated.Invalid.class);
+        assertThat(((dev.easel.contract.Validated.Invalid<dev.easel.contract.Job>) bad).rejection().violations().get(0)
+                .field()).isEqualTo("loras[0].name");
+        assertThat(intake.validate(job("v2", "[{\"name\": \"style\"}]"), tenant))
+                .isInstanceOf(dev.easel.contract.Validated.Valid.class);
+    }
+
+    @Test
     void anAdapterThatDoesNotFitFailsTheJobNamingTheItemAndTensor() {
         TestWorker worker = worker();
 
