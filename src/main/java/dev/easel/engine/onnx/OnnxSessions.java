@@ -116,8 +116,9 @@ public final class OnnxSessions {
      * graph's initializer of that name): the file and its external data stay as they are.
      * ({@code addExternalInitializers} would refuse to replace an initializer stored inline.) The caller keeps the tensors open for the session's life (ONNX Runtime reads them in
      * place). The optimized-graph cache is bypassed: a cached graph holds the original weights.
-     * When a replaced tensor is 4-D (a conv weight) optimization stops at the extended level, since
-     * the layout level would bake the file's conv weights into reordered copies.
+     * Optimizations that would copy a replaced weight before the replacement applies are held
+     * back: constant folding of outputs as large as a replaced tensor, and the layout level when a
+     * conv (4-D) weight is replaced; such sessions are optimized at the layout level at most.
      */
     public OrtSession openWithInitializers(Path modelFile, Role role,
                                            java.util.Map<String, ai.onnxruntime.OnnxTensorLike> replaced) {
@@ -126,12 +127,22 @@ public final class OnnxSessions {
         }
         java.util.Map<String, ai.onnxruntime.OnnxTensorLike> copy = new java.util.LinkedHashMap<>(replaced);
         boolean convWeights = copy.values().stream().anyMatch(t -> t.getInfo().getShape().length == 4);
+        long smallest = copy.values().stream().mapToLong(t -> t.getInfo().getNumElements()
+                * (t.getInfo().type == ai.onnxruntime.OnnxJavaType.FLOAT16 ? 2 : 4)).min().orElse(Long.MAX_VALUE);
+        // The layout level (CPU's NCHWc) reorders conv weights into copies; level "all" crashed ONNX
+        // Runtime 1.29 (a native assertion) on a MatMul whose float16 weight's Cast was not folded.
+        SessionOptions.OptLevel cap = convWeights ? SessionOptions.OptLevel.EXTENDED_OPT
+                : SessionOptions.OptLevel.LAYOUT_OPT;
         return open(so -> {
-            if (convWeights && options.optimization().ordinal() > SessionOptions.OptLevel.EXTENDED_OPT.ordinal()) {
-                // The layout optimizations (CPU's NCHWc) copy conv weights into blocked layouts while
-                // optimizing, before these initializers replace the file's: the copies would keep the
-                // old weights and the patch would silently do nothing (LoraPatchTest shows it).
-                so.setOptimizationLevel(SessionOptions.OptLevel.EXTENDED_OPT);
+            // Some optimizations copy weights while the graph is optimized, before these replacements
+            // take effect, and the copies keep the file's values: the patch would silently do nothing
+            // (LoraPatchTest shows it). Constant folding bakes a weight's Cast (mixed-precision
+            // exports) into a new initializer: it is limited to outputs smaller than any replaced
+            // tensor (a folded replaced weight is at least its size).
+            so.addConfigEntry("optimization.constant_folding_max_output_size_in_bytes",
+                    Long.toString(Math.max(0, smallest - 1)));
+            if (options.optimization().ordinal() > cap.ordinal()) {
+                so.setOptimizationLevel(cap);
             }
             for (java.util.Map.Entry<String, ai.onnxruntime.OnnxTensorLike> e : copy.entrySet()) {
                 so.addInitializer(e.getKey(), e.getValue());

@@ -199,6 +199,67 @@ class LoraPatchTest {
     }
 
     @Test
+    void aFloat16WeightBehindACastIsPatchedInTheRunningSession() throws IOException, OrtException {
+        // Mixed-precision exports keep a float16 weight and Cast it to float32 before the MatMul.
+        String name = MODULES.get(0) + ".weight";
+        ModelProto.Builder proto = ModelProto.parseFrom(Files.readAllBytes(unet)).toBuilder();
+        for (int i = 0; i < proto.getGraph().getInitializerCount(); i++) {
+            TensorProto t = proto.getGraph().getInitializer(i);
+            if (t.getName().equals(name)) {
+                float[] w = floats(t);
+                ByteBuffer half = ByteBuffer.allocate(2 * w.length).order(ByteOrder.LITTLE_ENDIAN);
+                for (float v : w) {
+                    half.putShort(ai.onnxruntime.platform.Fp16Conversions.floatToFp16(v));
+                }
+                proto.getGraphBuilder().setInitializer(i, t.toBuilder().setDataType(OnnxGraphIndex.FLOAT16)
+                        .setRawData(com.google.protobuf.ByteString.copyFrom(half.array())));
+            }
+        }
+        for (int i = 0; i < proto.getGraph().getNodeCount(); i++) {
+            NodeProto n = proto.getGraph().getNode(i);
+            if (n.getOpType().equals("MatMul") && n.getInput(1).equals(name)) {
+                proto.getGraphBuilder().setNode(i, n.toBuilder().setInput(1, name + "_f32"));
+            }
+        }
+        proto.getGraphBuilder().addNode(0, NodeProto.newBuilder().setOpType("Cast").setName("/cast_weight")
+                .addInput(name).addOutput(name + "_f32").addAttribute(ai.onnx.proto.OnnxMl.AttributeProto.newBuilder()
+                        .setName("to").setI(OnnxGraphIndex.FLOAT)
+                        .setType(ai.onnx.proto.OnnxMl.AttributeProto.AttributeType.INT)));
+        Path casted = dir.resolve("casted.onnx");
+        Files.write(casted, proto.build().toByteArray());
+
+        List<Factor> factors = LoraFixture.random(Part.UNET, unet, MODULES.subList(0, 1), 4, new Random(13),
+                Optional.empty());
+        LoraPatch patch = new LoraPatch(OnnxGraphIndex.read(casted), LoraAdapter.Component.UNET);
+        patch.add(adapter(LoraFixture.writeKohya(dir.resolve("casted.safetensors"), factors, "F32")), 1);
+        List<WeightPatch> patches = patch.patches();
+        assertEquals(OnnxGraphIndex.FLOAT16, patches.get(0).dataType());
+        // Reference: the same float16 values written into the file.
+        ModelProto.Builder merged = ModelProto.parseFrom(Files.readAllBytes(casted)).toBuilder();
+        for (int i = 0; i < merged.getGraph().getInitializerCount(); i++) {
+            TensorProto t = merged.getGraph().getInitializer(i);
+            if (t.getName().equals(name)) {
+                ByteBuffer half = ByteBuffer.allocate(2 * patches.get(0).values().length).order(ByteOrder.LITTLE_ENDIAN);
+                for (float v : patches.get(0).values()) {
+                    half.putShort(ai.onnxruntime.platform.Fp16Conversions.floatToFp16(v));
+                }
+                merged.getGraphBuilder().setInitializer(i, t.toBuilder()
+                        .setRawData(com.google.protobuf.ByteString.copyFrom(half.array())));
+            }
+        }
+        Path reference = dir.resolve("casted-merged.onnx");
+        Files.write(reference, merged.build().toByteArray());
+        OnnxSessions sessions = new OnnxSessions(EngineOptions.cpu());
+        try (OnnxModel withLora = OnnxModel.openPatched(sessions, casted, OnnxSessions.Role.LOOP, patches);
+             OnnxModel offline = OnnxModel.open(sessions, reference);
+             OnnxModel base = OnnxModel.open(sessions, casted)) {
+            float[] expected = runUnet(offline.session());
+            assertThat(maxDifference(runUnet(base.session()), expected)).isGreaterThan(1e-3);
+            assertArrayEquals(expected, runUnet(withLora.session()), 1e-5f);
+        }
+    }
+
+    @Test
     void externalDataWeightsAreMergedToo(@TempDir Path other) throws IOException, OrtException {
         Path external = RandomSdBundle.create(RandomSdBundle.Spec.defaults().withVariants(dev.easel.fixtures.BundleVariants
                 .DEFAULT.withExternalWeights(dev.easel.fixtures.BundleVariants.ExternalWeights.MODEL_ONNX_DATA)))
