@@ -178,6 +178,11 @@ public final class GenerateCommand implements Callable<Integer> {
             + " > 0 (default: 0.1, as TIME and UCE).")
     Double rewriteLambda;
 
+    @Option(names = "--rewrite-rows", paramLabel = "ROWS", description = "Which token rows of each concept the edit"
+            + " maps: through-padding (the last word, EOS and the padding, as TIME's and UCE's code; default) or"
+            + " through-eos (the last word and EOS; kinder to unrelated prompts on small text encoders, docs/rewriting.md).")
+    String rewriteRows;
+
     @Option(names = "--lora", paramLabel = "NAME_OR_PATH[:SCALE]", description = "A LoRA adapter merged into the"
             + " UNet and text encoder: a .safetensors file, or a name in --lora-dir; scale 1 unless given, e.g."
             + " film-grain:0.8 (repeatable; docs/rewriting.md).")
@@ -328,14 +333,15 @@ public final class GenerateCommand implements Callable<Integer> {
                 + problem) : e;
     }
 
-    /** --rewrite/--erase/--preserve/--rewrite-lambda as one edit; empty when none is asked for. */
+    /** --rewrite/--erase/--preserve/--rewrite-lambda/--rewrite-rows as one edit; empty when none is asked for. */
     private Optional<Rewrite> rewrite() {
         List<String> replacements = rewrite == null ? List.of() : rewrite;
         List<String> erasures = erase == null ? List.of() : erase;
         List<String> kept = preserve == null ? List.of() : preserve;
         if (replacements.isEmpty() && erasures.isEmpty()) {
-            if (!kept.isEmpty() || rewriteLambda != null) {
-                throw new InvalidRequestException(kept.isEmpty() ? "rewrite-lambda" : "preserve",
+            if (!kept.isEmpty() || rewriteLambda != null || rewriteRows != null) {
+                throw new InvalidRequestException(!kept.isEmpty() ? "preserve"
+                        : rewriteLambda != null ? "rewrite-lambda" : "rewrite-rows",
                         "only applies with --rewrite or --erase");
             }
             return Optional.empty();
@@ -353,6 +359,9 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         for (String concept : kept) {
             edit = edit.preserve(concept);
+        }
+        if (rewriteRows != null) {
+            edit = edit.withRows(Rewrite.Rows.of(rewriteRows));
         }
         return Optional.of(rewriteLambda == null ? edit : edit.withLambda(rewriteLambda));
     }

@@ -93,10 +93,21 @@ final class DemoEditEvaluation {
             concepts.keySet().forEach(c -> groups.put(c, new Tally[] {new Tally(), new Tally()}));
             groups.put("others", new Tally[] {new Tally(), new Tally()});
             DemoEvaluator.Settings settings = DemoEvaluator.Settings.defaults();
+            Map<String, String> targets = new LinkedHashMap<>();
+            rewrite.replacements().forEach(r -> targets.put(r.source().trim().toLowerCase(Locale.ROOT),
+                    r.target().trim().toLowerCase(Locale.ROOT)));
             for (HeldOutPrompt p : prompts) {
                 Expected e = p.objects().get(0);
                 String group = concepts.keySet().stream().filter(named(e)).findFirst().orElse("others");
                 String attribute = concepts.getOrDefault(group, "shape");
+                // A color edit onto the prompt's own background color would hide the object: its
+                // own group, not counted with the rest.
+                String target = targets.get(group);
+                if (target != null && attribute.equals("color") && p.background()
+                        .map(b -> b.name().toLowerCase(Locale.ROOT).equals(target)).orElse(false)) {
+                    group = group + " on " + target;
+                    groups.computeIfAbsent(group, k -> new Tally[] {new Tally(), new Tally()});
+                }
                 Tally[] t = groups.get(group);
                 t[0].add(e, checker.check(before.generate(p, settings), 1), attribute);
                 RgbImage image = after.generate(p, settings);
@@ -135,6 +146,7 @@ final class DemoEditEvaluation {
         r.erasures().forEach(x -> parts.add("erase " + x));
         r.preserved().forEach(x -> parts.add("preserve " + x));
         parts.add("λ " + r.lambda());
+        parts.add("rows " + r.rows().label());
         return String.join(", ", parts);
     }
 }

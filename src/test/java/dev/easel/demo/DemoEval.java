@@ -106,6 +106,10 @@ public final class DemoEval implements Callable<Integer> {
     @Option(names = "--rewrite-lambda", defaultValue = "0.1", description = "The edit's λ (default ${DEFAULT-VALUE}).")
     double rewriteLambda;
 
+    @Option(names = "--rewrite-rows", defaultValue = "through-padding",
+            description = "The edit's token rows: through-padding or through-eos (default ${DEFAULT-VALUE}).")
+    String rewriteRows;
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new DemoEval()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
     }
@@ -175,7 +179,7 @@ public final class DemoEval implements Callable<Integer> {
 
     /** The edit's effect on the one-object held-out prompts ("test" and "novel"), base against edited. */
     private int evaluateEdit() {
-        Rewrite rewrite = Rewrite.none().withLambda(rewriteLambda);
+        Rewrite rewrite = Rewrite.none().withLambda(rewriteLambda).withRows(Rewrite.Rows.of(rewriteRows));
         for (String r : rewrites == null ? List.<String>of() : rewrites) {
             String[] st = r.split("=", 2);
             rewrite = rewrite.replace(st[0], st[1]);

@@ -17,7 +17,8 @@ import java.util.List;
  * same length ({@code 77 − max(n_source, n_target)} rows, n the word-token count), so the source's
  * last word, EOS and padding are mapped onto the target's. A preserved concept keeps all of its
  * rows from the last word on. An erased concept's target is the anchor, "" by default, whose rows
- * start at BOS (n = 0), as in UCE's code. Not thread-safe; one per edit.
+ * start at BOS (n = 0), as in UCE's code. With {@link Rewrite.Rows#THROUGH_EOS} only the first two
+ * of those rows (the last word and EOS; the anchor "": BOS and EOS) are used. Not thread-safe; one per edit.
  */
 final class ConceptEncoder {
 
@@ -37,15 +38,16 @@ final class ConceptEncoder {
         List<double[]> targets = new ArrayList<>();
         List<double[]> preserved = new ArrayList<>();
         for (Rewrite.Replacement r : rewrite.replacements()) {
-            pair(encode(r.source(), "rewrite", false), encode(r.target(), "rewrite", true), sources, targets);
+            pair(encode(r.source(), "rewrite", false), encode(r.target(), "rewrite", true), rewrite.rows(), sources,
+                    targets);
         }
         Encoded anchor = rewrite.erasures().isEmpty() ? null : encode(rewrite.anchor(), "erase", true);
         for (String concept : rewrite.erasures()) {
-            pair(encode(concept, "erase", false), anchor, sources, targets);
+            pair(encode(concept, "erase", false), anchor, rewrite.rows(), sources, targets);
         }
         for (String concept : rewrite.preserved()) {
             Encoded p = encode(concept, "preserve", false);
-            for (int t = p.words(); t < p.rows().length; t++) {
+            for (int t = p.words(); t < p.words() + span(rewrite.rows(), p.rows().length - p.words()); t++) {
                 preserved.add(p.rows()[t]);
             }
         }
@@ -54,13 +56,19 @@ final class ConceptEncoder {
     }
 
     /** Aligns source and target at their last word tokens (TIME/UCE code) and adds the row pairs. */
-    private static void pair(Encoded source, Encoded target, List<double[]> sources, List<double[]> targets) {
+    private static void pair(Encoded source, Encoded target, Rewrite.Rows rows, List<double[]> sources,
+            List<double[]> targets) {
         int length = source.rows().length;
         int farthest = Math.max(source.words(), target.words());
-        for (int t = 0; t < length - farthest; t++) {
+        for (int t = 0; t < span(rows, length - farthest); t++) {
             sources.add(source.rows()[source.words() + t]);
             targets.add(target.rows()[target.words() + t]);
         }
+    }
+
+    /** How many rows from the last word on: all that remain, or the last word and EOS. */
+    private static int span(Rewrite.Rows rows, int remaining) {
+        return rows == Rewrite.Rows.THROUGH_EOS ? Math.min(2, remaining) : remaining;
     }
 
     private Encoded encode(String text, String field, boolean mayBeEmpty) {

@@ -97,6 +97,22 @@ class ConceptRewriteTest {
     }
 
     @Test
+    void throughEosMapsOnlyTheLastWordAndEos() {
+        Rewrite edit = Rewrite.none().replace("red circle", "a big blue square").erase("sky").preserve("sun")
+                .withRows(Rewrite.Rows.THROUGH_EOS);
+        ClosedFormEdit.Problem all = new ConceptEncoder(model).problem(edit.withRows(Rewrite.Rows.THROUGH_PADDING));
+        ClosedFormEdit.Problem p = new ConceptEncoder(model).problem(edit);
+        assertEquals(4, p.sources().size()); // 2 for the replacement, 2 for the erasure
+        assertEquals(2, p.preserved().size());
+        // The same rows as the first two of each concept's rows through the padding.
+        assertArrayEquals(all.sources().get(0), p.sources().get(0));
+        assertArrayEquals(all.targets().get(1), p.targets().get(1));
+        assertEquals("through-eos", Rewrite.Rows.THROUGH_EOS.label());
+        assertEquals(Rewrite.Rows.THROUGH_EOS, Rewrite.Rows.of("through-eos"));
+        assertThatThrownBy(() -> Rewrite.Rows.of("all")).hasMessageContaining("rewrite-rows");
+    }
+
+    @Test
     void sdxlConceptsAreBothEncodersStatesSideBySide(@TempDir Path other) throws IOException {
         Path bundle = dev.easel.fixtures.RandomSdxlBundle.create(dev.easel.fixtures.RandomSdxlBundle.Spec.defaults())
                 .writeTo(other.resolve("xl"));
