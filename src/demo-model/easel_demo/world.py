@@ -157,16 +157,17 @@ def shape_mask(shape, cx, cy, side, yy=None, xx=None):
     raise ValueError(shape)
 
 
-def render(scene, rng: random.Random):
-    """uint8 [64, 64, 3]."""
+def render(scene, rng: random.Random, palette=None):
+    """uint8 [64, 64, 3]. palette: color name -> RGB (default PALETTE; lora.py adds a ninth color)."""
+    palette = PALETTE if palette is None else palette
     img = np.empty((_S, _S, 3), np.float32)
-    img[:] = PALETTE[scene["background"]]
+    img[:] = palette[scene["background"]]
     for shape, color, cx, cy, side in layout(scene, rng):
         # Only the object's bounding box (plus a margin) is tested, for speed.
         r0 = max(0, int((cy - side / 2 - 1) * SUPERSAMPLE)); r1 = min(_S, int((cy + side / 2 + 1) * SUPERSAMPLE) + 1)
         c0 = max(0, int((cx - side / 2 - 1) * SUPERSAMPLE)); c1 = min(_S, int((cx + side / 2 + 1) * SUPERSAMPLE) + 1)
         window = img[r0:r1, c0:c1]
-        window[shape_mask(shape, cx, cy, side, _Y_FULL[r0:r1, c0:c1], _X_FULL[r0:r1, c0:c1])] = PALETTE[color]
+        window[shape_mask(shape, cx, cy, side, _Y_FULL[r0:r1, c0:c1], _X_FULL[r0:r1, c0:c1])] = palette[color]
     img = img.reshape(SIZE, SUPERSAMPLE, SIZE, SUPERSAMPLE, 3).mean(axis=(1, 3))
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 

@@ -39,6 +39,12 @@ import picocli.CommandLine.Option;
  * checker's accuracy and the mean CLIP score of the kept pictures (docs/clip.md).
  *
  * <pre>./mvnw test-compile exec:java@demo-eval -Dexec.args="--clip-modes plain,rerank,verifier,guidance --prompts 50"</pre>
+ *
+ * With {@code --lora PATH[:SCALE]}, instead: the adapter's effect ({@link DemoLoraEvaluation}; the
+ * pink LoRA of src/demo-model/README.md), base against adapted, on the prompts naming pink and the
+ * ordinary one-object held-out prompts.
+ *
+ * <pre>./mvnw test-compile exec:java@demo-eval -Dexec.args="--lora work-lora/pink.safetensors --threads 2"</pre>
  */
 @Command(name = "demo-eval", mixinStandardHelpOptions = true, description = "Accuracy of the demo model.")
 public final class DemoEval implements Callable<Integer> {
@@ -110,6 +116,19 @@ public final class DemoEval implements Callable<Integer> {
             description = "The edit's token rows: through-padding or through-eos (default ${DEFAULT-VALUE}).")
     String rewriteRows;
 
+    @Option(names = "--lora", description = "Instead: compare the model with this LoRA adapter (PATH[:SCALE], scale 1"
+            + " unless given; easel_demo/lora.py's pink) against the model itself, on the prompts naming pink"
+            + " (lora-prompts.json) and the first --lora-heldout one-object held-out prompts.")
+    String lora;
+
+    @Option(names = "--lora-heldout", defaultValue = "100",
+            description = "Ordinary one-object held-out prompts of the --lora comparison (default ${DEFAULT-VALUE}).")
+    int loraHeldout;
+
+    @Option(names = "--lora-prompts", defaultValue = "60",
+            description = "Prompts naming pink of the --lora comparison, from the start of the list (default ${DEFAULT-VALUE}: all).")
+    int loraPrompts;
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new DemoEval()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
     }
@@ -124,6 +143,9 @@ public final class DemoEval implements Callable<Integer> {
         }
         if (rewrites != null || erasures != null) {
             return evaluateEdit();
+        }
+        if (lora != null) {
+            return evaluateLora();
         }
         List<HeldOutPrompt> all = HeldOutPrompt.all();
         List<HeldOutPrompt> single = HeldOutPrompt.select(all, "single", "test", prompts);
@@ -199,6 +221,36 @@ public final class DemoEval implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "%n%.0f s in all%n", (System.nanoTime() - start) / 1e9);
         return 0;
+    }
+
+    /** The LoRA's effect: prompts naming pink and ordinary one-object held-out prompts, base against adapted. */
+    private int evaluateLora() {
+        List<DemoLoraEvaluation.ColorPrompt> pink = DemoLoraEvaluation.prompts().stream().limit(loraPrompts).toList();
+        List<HeldOutPrompt> ordinary = HeldOutPrompt.select(HeldOutPrompt.all(), "single", "test", loraHeldout);
+        long start = System.nanoTime();
+        try (StableDiffusionModel loaded = StableDiffusionModel.load(model, EngineOptions.cpu().withIntraOpThreads(threads))) {
+            System.out.print(new DemoLoraEvaluation().compare(loaded, DemoLoraEvaluation.parseLora(lora), pink, ordinary,
+                    pngDumper()));
+        }
+        System.out.printf(Locale.ROOT, "%n%.0f s in all%n", (System.nanoTime() - start) / 1e9);
+        return 0;
+    }
+
+    /** Writes each named picture as PNG into --dump (no-op without it). */
+    private BiConsumer<String, RgbImage> pngDumper() {
+        if (dump == null) {
+            return (name, image) -> { };
+        }
+        PngEncoder png = new PngEncoder();
+        return (name, image) -> {
+            try {
+                Files.createDirectories(dump);
+                Files.write(dump.resolve(name.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9-]+", "_") + ".png"),
+                        png.encode(image));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        };
     }
 
     /** One row per CLIP mode (guidance: per scale) on the same one-object prompts, the defaults otherwise. */

@@ -62,8 +62,13 @@ public final class DemoEvaluator {
 
     /** The picture with its CLIP score when the settings ask for CLIP. */
     public GeneratedImage generateImage(HeldOutPrompt prompt, Settings settings) {
-        GenerationRequest.Builder b = GenerationRequest.builder(prompt.prompt()).size(SIZE, SIZE)
-                .steps(settings.steps()).guidanceScale(settings.guidance()).seed(prompt.seed()).clip(settings.clip());
+        return generateImage(prompt.prompt(), prompt.seed(), settings);
+    }
+
+    /** The picture of any prompt text and seed (prompts outside heldout-prompts.json's world, e.g. pink). */
+    public GeneratedImage generateImage(String prompt, long seed, Settings settings) {
+        GenerationRequest.Builder b = GenerationRequest.builder(prompt).size(SIZE, SIZE)
+                .steps(settings.steps()).guidanceScale(settings.guidance()).seed(seed).clip(settings.clip());
         settings.scheduler().ifPresent(b::scheduler);
         return pipeline.generate(b.build(), (step, total) -> { }, () -> { }).images().get(0);
     }

@@ -17,16 +17,34 @@ final class Painter {
     private final Graphics2D g;
 
     Painter(int size, Palette background) {
+        this(size, color(background));
+    }
+
+    /** A canvas of any color (one the palette lacks, as {@link NamedColors#PINK}). */
+    Painter(int size, NamedColors.Named background) {
+        this(size, color(background));
+    }
+
+    private Painter(int size, Color background) {
         canvas = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
         g = canvas.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(color(background));
+        g.setColor(background);
         g.fillRect(0, 0, size, size);
     }
 
     /** An upright shape with its bounding box of side {@code side} centred at (cx, cy). */
     Painter draw(SceneChecker.Shape shape, Palette color, double cx, double cy, double side) {
-        g.setColor(color(color));
+        return draw(shape, color(color), cx, cy, side);
+    }
+
+    /** As {@link #draw(SceneChecker.Shape, Palette, double, double, double)}, in any color. */
+    Painter draw(SceneChecker.Shape shape, NamedColors.Named color, double cx, double cy, double side) {
+        return draw(shape, color(color), cx, cy, side);
+    }
+
+    private Painter draw(SceneChecker.Shape shape, Color color, double cx, double cy, double side) {
+        g.setColor(color);
         double h = side / 2;
         switch (shape) {
             case CIRCLE -> g.fill(new Ellipse2D.Double(cx - h, cy - h, side, side));
@@ -105,5 +123,9 @@ final class Painter {
 
     private static Color color(Palette p) {
         return new Color(p.r, p.g, p.b);
+    }
+
+    private static Color color(NamedColors.Named c) {
+        return new Color(c.r(), c.g(), c.b());
     }
 }

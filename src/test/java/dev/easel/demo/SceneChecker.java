@@ -23,16 +23,34 @@ public final class SceneChecker {
     /**
      * One found object; (cx, cy) is the center of its bounding box, in pixels. {@code shape} is the
      * corner rule's reading, {@code templateShape} the template rule's ({@link #templateShape}).
+     * {@code color} is the nearest palette color; {@code colorWord} the nearest of the checker's
+     * {@link NamedColors} (the palette's word unless the checker knows extra colors).
      */
     public record Found(Palette color, Shape shape, Shape templateShape, String size, String position, double cx,
-                        double cy, int area, int boxWidth, int boxHeight) {
+                        double cy, int area, int boxWidth, int boxHeight, String colorWord) {
     }
 
     /**
      * The background's palette color and the objects, largest first (at most the number asked
-     * for); {@code count} is how many objects the picture holds in all.
+     * for); {@code count} is how many objects the picture holds in all; {@code backgroundWord} as
+     * {@link Found#colorWord}.
      */
-    public record Scene(Palette background, List<Found> objects, int count) {
+    public record Scene(Palette background, List<Found> objects, int count, String backgroundWord) {
+    }
+
+    private final NamedColors names;
+
+    /** A checker of the world's 8 colors. */
+    public SceneChecker() {
+        this(NamedColors.palette());
+    }
+
+    /**
+     * A checker that also names colors by {@code names} ({@link Found#colorWord},
+     * {@link Scene#backgroundWord}); everything else it reads does not depend on them.
+     */
+    public SceneChecker(NamedColors names) {
+        this.names = names;
     }
 
     /** A pixel is an object candidate when its RGB distance from the background exceeds this. */
@@ -71,7 +89,7 @@ public final class SceneChecker {
             }
             count++;
         }
-        return new Scene(Palette.nearest(bg[0], bg[1], bg[2]), List.copyOf(found), count);
+        return new Scene(Palette.nearest(bg[0], bg[1], bg[2]), List.copyOf(found), count, names.nearest(bg[0], bg[1], bg[2]));
     }
 
     private Found describe(RgbImage image, int[] component, double[] bg) {
@@ -124,7 +142,7 @@ public final class SceneChecker {
         }
         if (area == 0) { // the refinement dropped everything: fall back to the raw component
             return new Found(Palette.nearest(color[0], color[1], color[2]), Shape.CIRCLE, Shape.CIRCLE, "small", "center",
-                    w / 2.0, h / 2.0, 0, 0, 0);
+                    w / 2.0, h / 2.0, 0, 0, 0, names.nearest(color[0], color[1], color[2]));
         }
         int boxW = bx1 - bx0 + 1;
         int boxH = by1 - by0 + 1;
@@ -137,7 +155,7 @@ public final class SceneChecker {
         String size = Math.max(boxW / (double) w, boxH / (double) h) > SIZE_SPLIT ? "big" : "small";
         return new Found(Palette.nearest(color[0], color[1], color[2]), shape, templateShape(region, w, box), size,
                 position(cx / w, cy / h),
-                cx, cy, area, boxW, boxH);
+                cx, cy, area, boxW, boxH, names.nearest(color[0], color[1], color[2]));
     }
 
     /** Whether (x, y) is in the component or 4-adjacent to it: the region grows by at most a pixel. */
