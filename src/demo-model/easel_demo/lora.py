@@ -68,10 +68,11 @@ def _single(rng, color):
 
 def sample_pink_scene(rng, split="train"):
     """A pink scene of a split: 'test' scenes (one in ten, by world.is_test_scene's hash) are kept
-    out of training for the evaluation prompts."""
+    out of training for the evaluation prompts; no scene holds a held-out color-shape pair of the
+    world (the other object of a two-object or pink-background scene could)."""
     while True:
         scene = pink_scene(rng)
-        if world.is_test_scene(scene) == (split == "test"):
+        if world.is_test_scene(scene) == (split == "test") and not world.has_held_out_pair(scene):
             return scene
 
 
