@@ -243,9 +243,13 @@ class LoraTraining(Finetune):
 
     def scenes(self):
         p = self.path("lora-latents.pt")
-        if os.path.exists(p):
-            return torch.load(p)
         a = self.args
+        key = {"images": a.images, "seed": a.seed, "pink_share": a.pink_share, "bundle": self.bundle}
+        if os.path.exists(p):
+            data = torch.load(p)
+            if data.get("key") != key:
+                raise SystemExit(f"{p} was rendered for {data.get('key')}, not {key}: use another --work")
+            return data
         log(f"rendering {a.images} scenes, {a.pink_share:.0%} with pink")
         images, scenes = dataset(a.images, a.seed + 30, a.pink_share)
         enc = onnx_weights(VaeEncoder(**self.config["vae"]), export_encoder_mean,
@@ -253,7 +257,7 @@ class LoraTraining(Finetune):
         with torch.no_grad():
             z = torch.cat([enc(to_tensor(images[i:i + 256]))[0] for i in range(0, len(images), 256)])
         scaling = json.load(open(os.path.join(self.bundle, "vae_decoder", "config.json")))["scaling_factor"]
-        data = {"latents": z * scaling, "scenes": scenes}
+        data = {"latents": z * scaling, "scenes": scenes, "key": key}
         torch.save(data, p)
         log(f"latents {tuple(z.shape)}, scaled std {float((z * scaling).std()):.4f}")
         return data
@@ -273,7 +277,16 @@ class LoraTraining(Finetune):
 
 
 def train(unet, wrapped, data, tok, text, a):
-    ckpt = os.path.join(a.work, "lora-ckpt.pt")
+    """Trains the LoRA factors; resumes from work/lora-ckpt.pt, and skips training when
+    work/lora-final.pt holds a finished run of as many steps."""
+    ckpt, final = os.path.join(a.work, "lora-ckpt.pt"), os.path.join(a.work, "lora-final.pt")
+    if os.path.exists(final):
+        s = torch.load(final)
+        if s["steps"] == a.steps and set(s["lora"]) == set(wrapped):
+            for path, m in wrapped.items():
+                m.down.data.copy_(s["lora"][path]["down"]), m.up.data.copy_(s["lora"][path]["up"])
+            log(f"trained already ({final}, {a.steps} steps)")
+            return
     z_all, scenes = data["latents"], data["scenes"]
     params = [p for m in wrapped.values() for p in (m.down, m.up)]
     opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=0.01)
@@ -326,6 +339,8 @@ def train(unet, wrapped, data, tok, text, a):
             torch.save({"lora": state, "opt": opt.state_dict(), "gen": gen.get_state(), "rng": rng.getstate(),
                         "step": step + 1}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
+    state = {path: {"down": m.down.detach().clone(), "up": m.up.detach().clone()} for path, m in wrapped.items()}
+    torch.save({"lora": state, "steps": a.steps}, final)
 
 
 def check_merge(unet, base_state, config, path, tok, text, seed):
