@@ -379,7 +379,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--images", type=int, default=12000, help="scenes rendered for training")
     ap.add_argument("--pink-share", type=float, default=0.5, help="the share of scenes with pink in them")
-    ap.add_argument("--steps", type=int, default=700)
+    ap.add_argument("--steps", type=int, default=800)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--caption-dropout", type=float, default=0.1)
