@@ -164,11 +164,47 @@ class Recipe:
         return Recipe(a.steps, a.batch, a.lr, a.ema, a.caption_dropout, a.partial_share, a.checkpoint_every, a.seed)
 
 
+class CaptionedBatches:
+    """Training batches (x0, t, noise, ctx) of scaled latents with their captions' frozen text
+    states: random scenes, timesteps and noise from gen, captions (full, or partial with the
+    recipe's share) from rng, the empty caption for a share of caption_dropout."""
+
+    def __init__(self, inputs, r, gen, rng):
+        self.inputs, self.r, self.gen, self.rng = inputs, r, gen, rng
+        with torch.no_grad():
+            self.ctx_empty = inputs.text(torch.tensor([inputs.tok.encode_padded("")]))[0][0]
+        self.ids = {}
+
+    def next(self):
+        z_all, r, gen = self.inputs.latents, self.r, self.gen
+        idx = torch.randint(0, len(z_all), (r.batch,), generator=gen)
+        drop = torch.rand(r.batch, generator=gen) < r.caption_dropout
+        t = torch.randint(0, TRAIN_STEPS, (r.batch,), generator=gen)
+        noise = torch.randn((r.batch,) + tuple(z_all.shape[1:]), generator=gen)
+        captions = [world.training_caption(self.inputs.scenes[i], self.rng, r.partial_share) for i in idx.tolist()]
+        ids = torch.tensor([self.ids.setdefault(c, self.inputs.tok.encode_padded(c)) for c in captions])
+        with torch.no_grad():
+            ctx = torch.where(drop.view(-1, 1, 1), self.ctx_empty, self.inputs.text(ids)[0])
+        return z_all[idx], t, noise, ctx
+
+
+_AC = alphas_cumprod()
+_SNR = _AC / (1 - _AC)
+
+
+def x0_loss(unet, x0, t, noise, ctx):
+    """train.py's loss: the implied picture's error, SNR clamped to [1, 5] (the UNet returns epsilon)."""
+    a = _AC[t].view(-1, 1, 1, 1)
+    eps = unet(a.sqrt() * x0 + (1 - a).sqrt() * noise, t.float(), ctx)
+    w = (_SNR[t].clamp(min=1.0, max=5.0) / _SNR[t]).view(-1, 1, 1, 1)
+    return (w * (eps - noise).pow(2)).mean()
+
+
 def teach_partial(unet, inputs, r, work):
     """Continues unet on the training scenes with half of the captions partial; returns its EMA.
     Resumes from work/finetune-ckpt.pt; writes work/finetune.pt at the end."""
     ckpt, final = os.path.join(work, "finetune-ckpt.pt"), os.path.join(work, "finetune.pt")
-    z_all, scenes, tok, text = inputs.latents, inputs.scenes, inputs.tok, inputs.text.eval()
+    text = inputs.text.eval()
     for p in text.parameters():
         p.requires_grad_(False)
     ema = UNet(**unet.config)
@@ -184,32 +220,14 @@ def teach_partial(unet, inputs, r, work):
         gen.set_state(s["gen"]), rng.setstate(s["rng"])
         start = s["step"]
         log(f"resuming at step {start}")
-    with torch.no_grad():
-        ctx_empty = text(torch.tensor([tok.encode_padded("")]))[0][0]
-    ids_cache = {}
-    ac = alphas_cumprod()
-    snr = ac / (1 - ac)
+    batches = CaptionedBatches(inputs, r, gen, rng)
     t_start = time.time()
     for step in range(start, r.steps):
         warm = min(1.0, (step + 1) / 50)
         lr = r.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / r.steps)))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = torch.randint(0, len(z_all), (r.batch,), generator=gen)
-        drop = torch.rand(r.batch, generator=gen) < r.caption_dropout
-        t = torch.randint(0, TRAIN_STEPS, (r.batch,), generator=gen)
-        noise = torch.randn((r.batch,) + tuple(z_all.shape[1:]), generator=gen)
-        captions = [world.training_caption(scenes[i], rng, r.partial_share) for i in idx.tolist()]
-        ids = torch.tensor([ids_cache.setdefault(c, tok.encode_padded(c)) for c in captions])
-        with torch.no_grad():
-            ctx = torch.where(drop.view(-1, 1, 1), ctx_empty, text(ids)[0])
-        x0 = z_all[idx]
-        ac_t = ac[t].view(-1, 1, 1, 1)
-        xt = ac_t.sqrt() * x0 + (1 - ac_t).sqrt() * noise
-        eps = unet(xt, t.float(), ctx)
-        # The first training's loss (train.py): x0 error weighted by SNR clamped to [1, 5].
-        w = (snr[t].clamp(min=1.0, max=5.0) / snr[t]).view(-1, 1, 1, 1)
-        loss = (w * (eps - noise).pow(2)).mean()
+        loss = x0_loss(unet, *batches.next())
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

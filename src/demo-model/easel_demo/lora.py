@@ -31,9 +31,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import bpe, world
+from . import bpe, finetune, world
 from .finetune import DEMO_ROOT, Finetune, export_encoder_mean, export_unet, onnx_weights
-from .models import TRAIN_STEPS, UNet, VaeEncoder, alphas_cumprod
+from .models import UNet, VaeEncoder
 from .train import log, to_tensor
 
 COLOR = "pink"
@@ -300,11 +300,7 @@ def train(unet, wrapped, data, tok, text, a):
         opt.load_state_dict(s["opt"]), gen.set_state(s["gen"]), rng.setstate(s["rng"])
         start = s["step"]
         log(f"resuming at step {start}")
-    with torch.no_grad():
-        ctx_empty = text(torch.tensor([tok.encode_padded("")]))[0][0]
-    ids_cache = {}
-    ac = alphas_cumprod()
-    snr = ac / (1 - ac)
+    batches = finetune.CaptionedBatches(finetune.Inputs(z_all, scenes, tok, text), a, gen, rng)
     unet.train()
     t_start = time.time()
     for step in range(start, a.steps):
@@ -312,21 +308,7 @@ def train(unet, wrapped, data, tok, text, a):
         lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / a.steps)))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = torch.randint(0, len(z_all), (a.batch,), generator=gen)
-        drop = torch.rand(a.batch, generator=gen) < a.caption_dropout
-        t = torch.randint(0, TRAIN_STEPS, (a.batch,), generator=gen)
-        noise = torch.randn((a.batch,) + tuple(z_all.shape[1:]), generator=gen)
-        captions = [world.training_caption(scenes[i], rng, a.partial_share) for i in idx.tolist()]
-        ids = torch.tensor([ids_cache.setdefault(c, tok.encode_padded(c)) for c in captions])
-        with torch.no_grad():
-            ctx = torch.where(drop.view(-1, 1, 1), ctx_empty, text(ids)[0])
-        x0 = z_all[idx]
-        ac_t = ac[t].view(-1, 1, 1, 1)
-        xt = ac_t.sqrt() * x0 + (1 - ac_t).sqrt() * noise
-        eps = unet(xt, t.float(), ctx)
-        # train.py's loss: x0 error weighted by SNR clamped to [1, 5] (the UNet returns epsilon).
-        w = (snr[t].clamp(min=1.0, max=5.0) / snr[t]).view(-1, 1, 1, 1)
-        loss = (w * (eps - noise).pow(2)).mean()
+        loss = finetune.x0_loss(unet, *batches.next())
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
