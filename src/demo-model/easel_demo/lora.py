@@ -3,9 +3,9 @@
 The demo world has 8 colors; "pink" never appears in a training caption (the byte-level tokenizer
 still encodes it, from pieces) and no pink pixel in a training picture. This script renders scenes
 of the world with pink as an object color (and some as the background), beside as many ordinary
-scenes so the rest is kept, encodes them with the bundle's VAE encoder, and trains rank-4 LoRA
-factors on the UNet's cross-attention key and value projections and the pooled caption's first
-layer (text_pool.0), the bundle's weights frozen, with the training loss of train.py/finetune.py.
+scenes so the rest is kept, encodes them with the bundle's VAE encoder, and trains rank-8 LoRA
+factors on the UNet's cross-attention projections (query, key, value, output) and the pooled
+caption's first layer (text_pool.0), the bundle's weights frozen, with the training loss of train.py/finetune.py.
 The result is a safetensors adapter in kohya naming (or PEFT's, --naming peft) that Easel's engine
 merges at load time (`generate --lora pink.safetensors:1`, docs/rewriting.md).
 
@@ -39,7 +39,7 @@ from .train import log, to_tensor
 COLOR = "pink"
 RGB = (240, 110, 180)  # 112 from purple, its nearest palette color (the palette's closest pair: 81)
 PALETTE = {**world.PALETTE, COLOR: RGB}
-DEFAULT_MODULES = ["cross.k", "cross.v", "text_pool.0"]
+DEFAULT_MODULES = ["cross.k", "cross.v", "cross.q", "cross.out", "text_pool.0"]
 
 
 # ---------------------------------------------------------------- the world with pink
@@ -355,7 +355,7 @@ def main(argv=None):
     ap.add_argument("--naming", choices=["kohya", "peft"], default="kohya")
     ap.add_argument("--modules", type=lambda s: s.split(","), default=DEFAULT_MODULES,
                     help="linear layers to adapt, by path suffix (default: %(default)s)")
-    ap.add_argument("--rank", type=int, default=4)
+    ap.add_argument("--rank", type=int, default=8)
     ap.add_argument("--alpha", type=float, help="default: the rank")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
@@ -363,7 +363,7 @@ def main(argv=None):
     ap.add_argument("--pink-share", type=float, default=0.5, help="the share of scenes with pink in them")
     ap.add_argument("--steps", type=int, default=800)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--caption-dropout", type=float, default=0.1)
     ap.add_argument("--partial-share", type=float, default=0.5,
                     help="the share of captions that leave out size, position or background")
