@@ -84,10 +84,7 @@ public final class CrossAttentionProjections {
                     + "', so it has no cross-attention to rewrite (inputs: " + graph.graphInputs() + ")");
         }
         Map<String, List<OnnxGraphIndex.Node>> consumers = consumers(graph.nodes());
-        Map<String, OnnxGraphIndex.Node> producers = new HashMap<>();
-        for (OnnxGraphIndex.Node n : graph.nodes()) {
-            n.outputs().forEach(o -> producers.put(o, n));
-        }
+        Map<String, OnnxGraphIndex.Node> producers = graph.producers();
         Set<String> text = textValues(consumers);
         List<Projection> found = new ArrayList<>();
         for (OnnxGraphIndex.Node n : graph.nodes()) {
@@ -96,7 +93,7 @@ public final class CrossAttentionProjections {
             if ((!matmul && !gemm) || n.inputs().size() < 2 || !text.contains(n.inputs().get(0))) {
                 continue;
             }
-            Optional<OnnxGraphIndex.Initializer> weight = weight(graph, producers, n.inputs().get(1));
+            Optional<OnnxGraphIndex.Initializer> weight = graph.weightBehind(producers, n.inputs().get(1));
             if (weight.isEmpty() || weight.get().dims().length != 2) {
                 continue;
             }
@@ -138,7 +135,7 @@ public final class CrossAttentionProjections {
                     boolean gemm = c.opType().equals("Gemm") && c.ints().getOrDefault("transA", 0L) == 0;
                     if ((c.opType().equals("MatMul") || gemm) && c.inputs().size() >= 2
                             && c.inputs().get(0).equals(value)) {
-                        weight(graph, producers, c.inputs().get(1)).filter(w -> w.dims().length == 2).ifPresent(w -> {
+                        graph.weightBehind(producers, c.inputs().get(1)).filter(w -> w.dims().length == 2).ifPresent(w -> {
                             boolean transposed = gemm && c.ints().getOrDefault("transB", 0L) == 1;
                             found.add(new Projection(c.name(), w.name(), Kind.VALUE, (int) w.dims()[transposed ? 1 : 0],
                                     (int) w.dims()[transposed ? 0 : 1], transposed, w.dataType()));
@@ -184,19 +181,6 @@ public final class CrossAttentionProjections {
         return text;
     }
 
-    /** The initializer behind a weight input: itself, or the input of a Cast of it (mixed-precision exports). */
-    private static Optional<OnnxGraphIndex.Initializer> weight(OnnxGraphIndex graph,
-            Map<String, OnnxGraphIndex.Node> producers, String input) {
-        OnnxGraphIndex.Initializer direct = graph.initializers().get(input);
-        if (direct != null) {
-            return Optional.of(direct);
-        }
-        OnnxGraphIndex.Node p = producers.get(input);
-        if (p != null && p.opType().equals("Cast") && !p.inputs().isEmpty()) {
-            return Optional.ofNullable(graph.initializers().get(p.inputs().get(0)));
-        }
-        return Optional.empty();
-    }
 
     private static Optional<Kind> kind(OnnxGraphIndex.Node n, OnnxGraphIndex.Initializer w,
             Map<String, List<OnnxGraphIndex.Node>> consumers, Map<String, OnnxGraphIndex.Node> producers) {

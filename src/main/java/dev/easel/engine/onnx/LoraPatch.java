@@ -185,16 +185,13 @@ public final class LoraPatch {
 
     /** Every MatMul/Gemm/Conv weight, by the module paths its name and its node's name give. */
     static Map<String, Map<String, Target>> targets(OnnxGraphIndex graph) {
-        Map<String, OnnxGraphIndex.Node> producers = new HashMap<>();
-        for (OnnxGraphIndex.Node n : graph.nodes()) {
-            n.outputs().forEach(o -> producers.put(o, n));
-        }
+        Map<String, OnnxGraphIndex.Node> producers = graph.producers();
         Map<String, Map<String, Target>> byPath = new HashMap<>();
         for (OnnxGraphIndex.Node n : graph.nodes()) {
             if (n.inputs().size() < 2) {
                 continue;
             }
-            Optional<OnnxGraphIndex.Initializer> weight = weight(graph, producers, n.inputs().get(1));
+            Optional<OnnxGraphIndex.Initializer> weight = graph.weightBehind(producers, n.inputs().get(1));
             if (weight.isEmpty()) {
                 continue;
             }
@@ -247,17 +244,4 @@ public final class LoraPatch {
         }
     }
 
-    /** The initializer behind a weight input: itself, or the input of a Cast of it (mixed-precision exports). */
-    private static Optional<OnnxGraphIndex.Initializer> weight(OnnxGraphIndex graph,
-            Map<String, OnnxGraphIndex.Node> producers, String input) {
-        OnnxGraphIndex.Initializer direct = graph.initializers().get(input);
-        if (direct != null) {
-            return Optional.of(direct);
-        }
-        OnnxGraphIndex.Node p = producers.get(input);
-        if (p != null && p.opType().equals("Cast") && !p.inputs().isEmpty()) {
-            return Optional.ofNullable(graph.initializers().get(p.inputs().get(0)));
-        }
-        return Optional.empty();
-    }
 }

@@ -117,6 +117,31 @@ public final class OnnxGraphIndex {
         return initializers;
     }
 
+    /** The node that writes each value of the graph, by value name. */
+    public Map<String, Node> producers() {
+        Map<String, Node> producers = new java.util.HashMap<>();
+        for (Node n : nodes) {
+            n.outputs().forEach(o -> producers.put(o, n));
+        }
+        return producers;
+    }
+
+    /**
+     * The initializer behind a weight input: itself, or the input of a Cast of it (mixed-precision
+     * exports); {@code producers} as {@link #producers()} gives them.
+     */
+    public java.util.Optional<Initializer> weightBehind(Map<String, Node> producers, String input) {
+        Initializer direct = initializers.get(input);
+        if (direct != null) {
+            return java.util.Optional.of(direct);
+        }
+        Node p = producers.get(input);
+        if (p != null && p.opType().equals("Cast") && !p.inputs().isEmpty()) {
+            return java.util.Optional.ofNullable(initializers.get(p.inputs().get(0)));
+        }
+        return java.util.Optional.empty();
+    }
+
     private void parse() {
         WireReader model = new WireReader(bytes, 0, bytes.length);
         boolean found = false;
