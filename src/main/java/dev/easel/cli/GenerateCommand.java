@@ -183,6 +183,16 @@ public final class GenerateCommand implements Callable<Integer> {
             + " through-eos (the last word and EOS; kinder to unrelated prompts on small text encoders, docs/rewriting.md).")
     String rewriteRows;
 
+    @Option(names = "--preserve-scale", description = "The weight of --preserve's concepts against the edited ones,"
+            + " > 0 (UCE's preserve_scale; default 1).")
+    Double preserveScale;
+
+    @Option(names = "--rewrite-context", paramLabel = "TEMPLATE", description = "A prompt template with {} where"
+            + " each concept goes, e.g. \"a photo of {} in a garden\": --rewrite/--erase/--preserve edit the"
+            + " concept inside every template given (TIME's augmentation; repeatable, at most "
+            + Rewrite.MAX_CONTEXTS + "; default: the concept alone).")
+    List<String> rewriteContext;
+
     @Option(names = "--lora", paramLabel = "NAME_OR_PATH[:SCALE]", description = "A LoRA adapter merged into the"
             + " UNet and text encoder: a .safetensors file, or a name in --lora-dir; scale 1 unless given, e.g."
             + " film-grain:0.8 (repeatable; docs/rewriting.md).")
@@ -333,15 +343,17 @@ public final class GenerateCommand implements Callable<Integer> {
                 + problem) : e;
     }
 
-    /** --rewrite/--erase/--preserve/--rewrite-lambda/--rewrite-rows as one edit; empty when none is asked for. */
+    /** --rewrite/--erase/--preserve/--rewrite-lambda/--rewrite-rows/--rewrite-context as one edit; empty when none is asked for. */
     private Optional<Rewrite> rewrite() {
         List<String> replacements = rewrite == null ? List.of() : rewrite;
         List<String> erasures = erase == null ? List.of() : erase;
         List<String> kept = preserve == null ? List.of() : preserve;
         if (replacements.isEmpty() && erasures.isEmpty()) {
-            if (!kept.isEmpty() || rewriteLambda != null || rewriteRows != null) {
+            if (!kept.isEmpty() || rewriteLambda != null || rewriteRows != null || rewriteContext != null
+                    || preserveScale != null) {
                 throw new InvalidRequestException(!kept.isEmpty() ? "preserve"
-                        : rewriteLambda != null ? "rewrite-lambda" : "rewrite-rows",
+                        : rewriteLambda != null ? "rewrite-lambda" : rewriteRows != null ? "rewrite-rows"
+                        : rewriteContext != null ? "rewrite-context" : "preserve-scale",
                         "only applies with --rewrite or --erase");
             }
             return Optional.empty();
@@ -362,6 +374,12 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         if (rewriteRows != null) {
             edit = edit.withRows(Rewrite.Rows.of(rewriteRows));
+        }
+        if (rewriteContext != null) {
+            edit = edit.withContexts(rewriteContext);
+        }
+        if (preserveScale != null) {
+            edit = edit.withPreserveScale(preserveScale);
         }
         return Optional.of(rewriteLambda == null ? edit : edit.withLambda(rewriteLambda));
     }

@@ -104,5 +104,14 @@ public interface ModelsConfig {
 
         /** {@code lambda}: λ &gt; 0, how strongly the original weights are kept; 0.1 by default. */
         Optional<Double> lambda();
+
+        /** {@code preserve-scale}: the preserved concepts' weight, &gt; 0; 1 by default. */
+        Optional<Double> preserveScale();
+
+        /** {@code rows}: through-padding (default) or through-eos. */
+        Optional<String> rows();
+
+        /** {@code contexts}: prompt templates with {} for the concept (a comma inside one written {@code \,}). */
+        Optional<List<String>> contexts();
     }
 }

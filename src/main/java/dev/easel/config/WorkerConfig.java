@@ -18,6 +18,17 @@ public interface WorkerConfig {
     @WithDefault("${easel.worker.batch.max-jobs:1}")
     int concurrency();
 
+    /**
+     * {@code easel.worker.warm-up}: after a model loads, run it once (one step at its default
+     * size, the result thrown away) before it counts as loaded, so the first job does not pay ONNX
+     * Runtime's first-run costs (memory arenas, kernel choice) and the pipeline's cold code
+     * (docs/benchmarks.md, "Scale from zero"). Readiness waits for it. Default false: on the demo
+     * model on CPU it took 80 ms off the first job and added 300 ms to the start; GPU sessions,
+     * whose first run chooses kernels, are where it should pay (not measured here).
+     */
+    @WithDefault("false")
+    boolean warmUp();
+
     /** {@code easel.worker.batch.*}: jobs that run at once share UNet runs (docs/benchmarks.md, "Batching"). */
     Batch batch();
 

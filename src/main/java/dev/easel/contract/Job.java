@@ -73,7 +73,8 @@ public record Job(int version, String id, String model, String prompt, Optional<
     /** {@code rewrite}: concept edits of the model's UNet for this job (docs/rewriting.md). */
     @JsonInclude(JsonInclude.Include.NON_ABSENT)
     public record Rewrite(Optional<List<Replacement>> replace, Optional<List<String>> erase,
-                          Optional<List<String>> preserve, Optional<Double> lambda) {
+                          Optional<List<String>> preserve, Optional<Double> lambda, Optional<String> rows,
+                          Optional<List<String>> contexts, Optional<Double> preserveScale) {
 
         /** One {@code replace} item. */
         public record Replacement(String source, String target) {
@@ -94,6 +95,15 @@ public record Job(int version, String id, String model, String prompt, Optional<
             for (String concept : preserve.orElse(List.of())) {
                 out = out.preserve(concept);
             }
+            if (rows.isPresent()) {
+                out = out.withRows(dev.easel.engine.pipeline.Rewrite.Rows.of(rows.get()));
+            }
+            if (contexts.isPresent()) {
+                out = out.withContexts(contexts.get());
+            }
+            if (preserveScale.isPresent()) {
+                out = out.withPreserveScale(preserveScale.get());
+            }
             return out.withLambda(lambda.orElse(dev.easel.engine.pipeline.Rewrite.DEFAULT_LAMBDA));
         }
 
@@ -106,6 +116,12 @@ public record Job(int version, String id, String model, String prompt, Optional<
                     return "rewrite.preserve";
                 case "rewrite-lambda":
                     return "rewrite.lambda";
+                case "rewrite-rows":
+                    return "rewrite.rows";
+                case "rewrite-context":
+                    return "rewrite.contexts";
+                case "preserve-scale":
+                    return "rewrite.preserveScale";
                 case "rewrite":
                     return "rewrite.replace";
                 default:

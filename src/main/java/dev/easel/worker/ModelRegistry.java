@@ -10,10 +10,13 @@ import dev.easel.engine.bundle.BundleException;
 import dev.easel.engine.bundle.ClipLayout;
 import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.onnx.UnetBatcher;
+import dev.easel.engine.pipeline.Cancellation;
 import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.InvalidRequestException;
 import dev.easel.engine.pipeline.ModelDefaults;
+import dev.easel.engine.pipeline.ProgressListener;
 import dev.easel.engine.pipeline.Rewrite;
 import dev.easel.engine.pipeline.StableDiffusionModel;
 import dev.easel.engine.tokenizer.PromptMode;
@@ -64,6 +67,8 @@ public class ModelRegistry {
     /** How each model's concurrent jobs share UNet runs. */
     private final UnetBatcher.Settings batching;
     private final CompletableFuture<Map<String, DiffusionPipeline>> loaded = new CompletableFuture<>();
+    /** Whether each loaded bundle runs once before it counts as loaded ({@code easel.worker.warm-up}). */
+    private boolean warmUp;
     private final Map<String, Status> statuses = new ConcurrentHashMap<>();
 
     /**
@@ -123,6 +128,7 @@ public class ModelRegistry {
                 batching(worker));
         variants(models).forEach(this::addVariant);
         this.rewrites = new RewrittenModels(worker.rewrites().maxCached(), this.limits, this.batching);
+        this.warmUp = worker.warmUp();
         models.models().forEach((name, model) -> overrides.put(name, model.defaults()));
         models.models().forEach((name, model) -> model.promptSyntax().ifPresent(value -> {
             try {
@@ -135,6 +141,12 @@ public class ModelRegistry {
 
     ModelRegistry(Map<String, Path> bundles, Map<String, Path> clips, EngineOptions options, GenerationLimits limits) {
         this(bundles, clips, options, limits, UnetBatcher.Settings.OFF);
+    }
+
+    /** Whether loaded models run once before they count as loaded (tests; the worker: {@code easel.worker.warm-up}). */
+    ModelRegistry warmingUp(boolean value) {
+        this.warmUp = value;
+        return this;
     }
 
     ModelRegistry(Map<String, Path> bundles, Map<String, Path> clips, EngineOptions options, GenerationLimits limits,
@@ -237,7 +249,11 @@ public class ModelRegistry {
             try {
                 Optional<Path> clip = Optional.ofNullable(clips.get(name)).or(() -> ClipLayout.inBundle(bundle.getValue()));
                 StableDiffusionModel model = StableDiffusionModel.load(name, bundle.getValue(), clip, options);
-                pipelines.put(name, new DiffusionPipeline(model, limits, batching));
+                DiffusionPipeline pipeline = new DiffusionPipeline(model, limits, batching);
+                if (warmUp) {
+                    warmUp(name, pipeline);
+                }
+                pipelines.put(name, pipeline);
                 Duration took = Duration.ofNanos(System.nanoTime() - start);
                 statuses.put(name, Status.loaded(took));
                 LOG.infof("model %s loaded from %s%s in %d ms", name, bundle.getValue(),
@@ -259,6 +275,24 @@ public class ModelRegistry {
             LOG.warn("no models configured (easel.models.<name>.path): every job will fail");
         }
         loaded.complete(Map.copyOf(pipelines));
+    }
+
+    /**
+     * One step at the model's default size, thrown away: ONNX Runtime's first run of a session
+     * (arena growth, kernel choice) and the pipeline's cold code are paid here, before readiness,
+     * instead of by the first job. A failure only costs the first job that time again.
+     */
+    static void warmUp(String name, DiffusionPipeline pipeline) {
+        long start = System.nanoTime();
+        ModelDefaults d = pipeline.model().defaults();
+        try {
+            pipeline.generate(GenerationRequest.builder("warm-up").size(d.width(), d.height()).steps(1)
+                    .guidanceScale(d.guidanceScale()).seed(0).build(), ProgressListener.NONE, Cancellation.NONE);
+            LOG.infof("model %s warmed up (1 step at %dx%d) in %d ms", name, d.width(), d.height(),
+                    (System.nanoTime() - start) / 1_000_000);
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "model %s: warm-up run failed (jobs are not affected)", name);
+        }
     }
 
     /** Builds one variant on its loaded base; a missing base or a failed edit fails only this variant. */
@@ -407,7 +441,8 @@ public class ModelRegistry {
             }
             ModelsConfig.RewriteConfig edit = model.rewrite();
             boolean edits = edit.replace().isPresent() || edit.erase().isPresent() || edit.preserve().isPresent()
-                    || edit.lambda().isPresent();
+                    || edit.lambda().isPresent() || edit.rows().isPresent() || edit.contexts().isPresent()
+                    || edit.preserveScale().isPresent();
             Map<String, Double> adapters = model.loras() == null ? Map.of() : model.loras();
             if (model.path().isPresent()) {
                 if (edits) {
@@ -442,7 +477,7 @@ public class ModelRegistry {
         return variants;
     }
 
-    /** The rewrite key (replace, erase, preserve, lambda) the engine's field stands for; its CLI spelling. */
+    /** The rewrite key (replace, erase, preserve, lambda, rows, contexts) the engine's field stands for. */
     static String rewriteKey(InvalidRequestException e) {
         switch (e.field()) {
             case "erase":
@@ -451,6 +486,12 @@ public class ModelRegistry {
                 return "preserve";
             case "rewrite-lambda":
                 return "lambda";
+            case "rewrite-rows":
+                return "rows";
+            case "rewrite-context":
+                return "contexts";
+            case "preserve-scale":
+                return "preserve-scale";
             default:
                 return "replace";
         }
@@ -483,9 +524,23 @@ public class ModelRegistry {
                     + " (or LoRA adapters instead: easel.models.<name>.loras.<lora>=<scale>)");
         }
         try {
-            return rewrite.withLambda(config.lambda().orElse(Rewrite.DEFAULT_LAMBDA));
+            rewrite = rewrite.withLambda(config.lambda().orElse(Rewrite.DEFAULT_LAMBDA));
         } catch (InvalidRequestException e) {
             throw new IllegalArgumentException(key + ".lambda: " + e.getMessage(), e);
         }
+        try {
+            if (config.rows().isPresent()) {
+                rewrite = rewrite.withRows(Rewrite.Rows.of(config.rows().get().trim()));
+            }
+            if (config.contexts().isPresent()) {
+                rewrite = rewrite.withContexts(config.contexts().get());
+            }
+            if (config.preserveScale().isPresent()) {
+                rewrite = rewrite.withPreserveScale(config.preserveScale().get());
+            }
+        } catch (InvalidRequestException e) {
+            throw new IllegalArgumentException(key + "." + rewriteKey(e) + ": " + problem(e), e);
+        }
+        return rewrite;
     }
 }

@@ -75,6 +75,12 @@ class JobParserTest {
         assertThat(accept(PARSER, job("'rewrite': {'erase': ['red']}")).rewrite().orElseThrow().toEngine().lambda())
                 .isEqualTo(0.1);
         assertThat(accept(PARSER, job("")).rewrite()).isEmpty();
+        Job inContexts = accept(PARSER, job("'rewrite': {'replace': [{'source': 'red', 'target': 'blue'}],"
+                + " 'rows': 'through-eos', 'contexts': ['a big {} circle', '{} sky'], 'preserve': ['green'],"
+                + " 'preserveScale': 0.1}"));
+        assertThat(inContexts.rewrite().orElseThrow().toEngine()).isEqualTo(dev.easel.engine.pipeline.Rewrite.none()
+                .replace("red", "blue").withRows(dev.easel.engine.pipeline.Rewrite.Rows.THROUGH_EOS)
+                .withContexts(List.of("a big {} circle", "{} sky")).preserve("green").withPreserveScale(0.1));
     }
 
     @Test
@@ -238,6 +244,12 @@ class JobParserTest {
                 Arguments.of("rewrite.replace[0].target", "'rewrite': {'replace': [{'source': 'circle'}]}",
                         "is required", "required field"),
                 Arguments.of("rewrite.lambda", "'rewrite': {'erase': ['red'], 'lambda': 0}", "greater than 0", "> 0"),
+                Arguments.of("rewrite.preserveScale", "'rewrite': {'erase': ['red'], 'preserveScale': 0}",
+                        "greater than 0", "> 0"),
+                Arguments.of("rewrite.rows", "'rewrite': {'erase': ['red'], 'rows': 'all'}", "must be one of",
+                        "through-padding"),
+                Arguments.of("rewrite.contexts[0]", "'rewrite': {'erase': ['red'], 'contexts': ['a photo']}",
+                        "a prompt template holding {}", "a prompt template holding {}"),
                 Arguments.of("rewrite.erase", "'rewrite': {'erase': ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']}",
                         "at most 8 items", "maxItems 8"),
                 Arguments.of("rewrite", "'rewrite': {'preserve': ['triangle']}", "has neither replace nor erase",

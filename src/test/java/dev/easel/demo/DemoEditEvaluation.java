@@ -10,6 +10,8 @@ import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.Rewrite;
 import dev.easel.engine.pipeline.StableDiffusionModel;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -140,13 +142,53 @@ final class DemoEditEvaluation {
         return String.join(", ", parts);
     }
 
+    /**
+     * {@code count} context templates in the training captions' grammar (world.py's
+     * SINGLE_TEMPLATES, sizes, position phrases, backgrounds) with the edited concepts' slot where
+     * their attribute goes: for a color edit "a big {} square on the left, green background", for a
+     * shape edit "a small red {} at the top on a blue background". Drawn with a fixed seed, so they are
+     * the same prompts for every run; the held-out prompts are other draws of the same grammar.
+     */
+    static List<String> worldContexts(Rewrite rewrite, int count, long seed) {
+        Collection<String> kinds = editedConcepts(rewrite).values();
+        if (kinds.isEmpty() || kinds.stream().distinct().count() > 1) {
+            throw new IllegalArgumentException("world contexts need edits of one attribute (colors or shapes), got "
+                    + editedConcepts(rewrite));
+        }
+        boolean shapeSlot = kinds.iterator().next().equals("shape");
+        List<String> colors = Arrays.stream(Palette.values()).map(c -> c.name().toLowerCase(Locale.ROOT)).toList();
+        List<String> shapes = List.of("circle", "square", "triangle");
+        List<String> where = List.of("in the center", "in the middle", "on the left", "on the right", "at the top",
+                "at the bottom", "in the top left corner", "in the top right corner", "in the bottom left corner",
+                "in the bottom right corner");
+        List<String> templates = List.of("a %s %s %s %s on a %s background", "a %s %s %s %s, %s background",
+                "%5$s background with a %1$s %2$s %3$s %4$s", "a %2$s %3$s, %1$s, %4$s, on %5$s");
+        java.util.Random rng = new java.util.Random(seed);
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        while (out.size() < count) {
+            String size = rng.nextBoolean() ? "small" : "big";
+            String color = shapeSlot ? colors.get(rng.nextInt(colors.size())) : Rewrite.SLOT;
+            String shape = shapeSlot ? Rewrite.SLOT : shapes.get(rng.nextInt(shapes.size()));
+            String background = colors.get(rng.nextInt(colors.size()));
+            out.add(String.format(Locale.ROOT, templates.get(rng.nextInt(templates.size())), size, color, shape,
+                    where.get(rng.nextInt(where.size())), background));
+        }
+        return List.copyOf(out);
+    }
+
     static String describe(Rewrite r) {
         List<String> parts = new ArrayList<>();
         r.replacements().forEach(x -> parts.add(x.source() + "=" + x.target()));
         r.erasures().forEach(x -> parts.add("erase " + x));
         r.preserved().forEach(x -> parts.add("preserve " + x));
+        if (r.preserveScale() != 1.0) {
+            parts.add("preserve scale " + r.preserveScale());
+        }
         parts.add("λ " + r.lambda());
         parts.add("rows " + r.rows().label());
+        if (!r.contexts().equals(Rewrite.ALONE)) {
+            parts.add(r.contexts().size() + " contexts");
+        }
         return String.join(", ", parts);
     }
 }

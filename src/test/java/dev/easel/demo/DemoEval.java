@@ -116,6 +116,19 @@ public final class DemoEval implements Callable<Integer> {
             description = "The edit's token rows: through-padding or through-eos (default ${DEFAULT-VALUE}).")
     String rewriteRows;
 
+    @Option(names = "--preserve-scale", defaultValue = "1", description = "The preserved concepts' weight"
+            + " (UCE's preserve_scale; default ${DEFAULT-VALUE}).")
+    double preserveScale;
+
+    @Option(names = "--rewrite-context", description = "A context template of the edit, with {} for the concept"
+            + " (repeatable; Rewrite.contexts).")
+    List<String> rewriteContexts;
+
+    @Option(names = "--world-contexts", defaultValue = "0", description = "Instead of --rewrite-context: this many"
+            + " templates in the training captions' grammar with the edited attribute's slot"
+            + " (DemoEditEvaluation.worldContexts; default ${DEFAULT-VALUE}: the concept alone).")
+    int worldContexts;
+
     @Option(names = "--lora", description = "Instead: compare the model with this LoRA adapter (PATH[:SCALE], scale 1"
             + " unless given; easel_demo/lora.py's pink) against the model itself, on the prompts naming pink"
             + " (lora-prompts.json) and the first --lora-heldout one-object held-out prompts.")
@@ -211,6 +224,12 @@ public final class DemoEval implements Callable<Integer> {
         }
         for (String p : preserved == null ? List.<String>of() : preserved) {
             rewrite = rewrite.preserve(p);
+        }
+        rewrite = rewrite.withPreserveScale(preserveScale);
+        if (rewriteContexts != null) {
+            rewrite = rewrite.withContexts(rewriteContexts);
+        } else if (worldContexts > 0) {
+            rewrite = rewrite.withContexts(DemoEditEvaluation.worldContexts(rewrite, worldContexts, 0));
         }
         List<HeldOutPrompt> all = HeldOutPrompt.all();
         List<HeldOutPrompt> chosen = new ArrayList<>(HeldOutPrompt.select(all, "single", "test", prompts));

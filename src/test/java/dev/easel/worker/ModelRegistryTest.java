@@ -3,9 +3,16 @@ package dev.easel.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.easel.config.ModelsConfig;
+import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.ModelDefaults;
+import dev.easel.fixtures.RandomSdBundle;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ModelRegistryTest {
 
@@ -44,5 +51,30 @@ class ModelRegistryTest {
                 .isEqualTo(new ModelDefaults(768, 768, 1, 1.5f));
         assertThat(ModelRegistry.overridden(turbo, configured(Optional.empty(), Optional.empty(), Optional.empty())))
                 .isEqualTo(turbo);
+    }
+
+    @Test
+    void aWarmedUpModelLoadsAndServesAsBefore(@TempDir Path dir) throws IOException {
+        Path bundle = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("random"));
+        ModelRegistry registry = new ModelRegistry(Map.of("sd", bundle), Map.of(), EngineOptions.cpu()
+                .withIntraOpThreads(1), GenerationLimits.defaults()).warmingUp(true);
+        registry.loadAll();
+        assertThat(registry.available()).containsExactly("sd");
+        assertThat(registry.statuses().get("sd").describe()).startsWith("loaded in");
+        // The warm-up's one step left nothing behind: a job's picture is the same as a cold model's.
+        ModelRegistry cold = new ModelRegistry(Map.of("sd", bundle), Map.of(), EngineOptions.cpu()
+                .withIntraOpThreads(1), GenerationLimits.defaults());
+        cold.loadAll();
+        var request = dev.easel.engine.pipeline.GenerationRequest.builder("a red circle").size(64, 64).steps(3).seed(5)
+                .build();
+        byte[] warm = registry.pipeline("sd").orElseThrow().generate(request,
+                dev.easel.engine.pipeline.ProgressListener.NONE, dev.easel.engine.pipeline.Cancellation.NONE)
+                .images().get(0).image().rgb();
+        byte[] plain = cold.pipeline("sd").orElseThrow().generate(request,
+                dev.easel.engine.pipeline.ProgressListener.NONE, dev.easel.engine.pipeline.Cancellation.NONE)
+                .images().get(0).image().rgb();
+        assertThat(warm).isEqualTo(plain);
+        registry.loadedNow().values().forEach(p -> p.model().close());
+        cold.loadedNow().values().forEach(p -> p.model().close());
     }
 }

@@ -163,11 +163,47 @@ class ModelVariantsTest {
         assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
                 model(Optional.empty(), Optional.of("sd"), edits(null, List.of("red"), null, -1.0)))))
                 .hasMessageContaining("easel.models.v.rewrite.lambda:");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(null, List.of("red"), null, null, "all", null)))))
+                .hasMessageContaining("easel.models.v.rewrite.rows: must be through-padding or through-eos");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(null, List.of("red"), null, null, null,
+                        List.of("a photo"))))))
+                .hasMessageContaining("easel.models.v.rewrite.contexts: each template must hold '{}'");
+    }
+
+    @Test
+    void rowsAndContextsReachTheVariantsEdit() {
+        Map<String, ModelRegistry.Variant> variants = ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(List.of("red=blue"), null, null, null, "through-eos",
+                        List.of("a big {} circle", "{} sky")))));
+        assertThat(variants.get("v").rewrite()).isEqualTo(Rewrite.none().replace("red", "blue")
+                .withRows(Rewrite.Rows.THROUGH_EOS).withContexts(List.of("a big {} circle", "{} sky")));
     }
 
     private static ModelsConfig.RewriteConfig edits(List<String> replace, List<String> erase, List<String> preserve,
                                                     Double lambda) {
+        return edits(replace, erase, preserve, lambda, null, null);
+    }
+
+    private static ModelsConfig.RewriteConfig edits(List<String> replace, List<String> erase, List<String> preserve,
+                                                    Double lambda, String rows, List<String> contexts) {
         return new ModelsConfig.RewriteConfig() {
+            @Override
+            public Optional<Double> preserveScale() {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String> rows() {
+                return Optional.ofNullable(rows);
+            }
+
+            @Override
+            public Optional<List<String>> contexts() {
+                return Optional.ofNullable(contexts);
+            }
+
             @Override
             public Optional<List<String>> replace() {
                 return Optional.ofNullable(replace);

@@ -14,11 +14,16 @@ import java.util.List;
  * <p>Which tokens, following TIME's and UCE's released code (the papers leave it to the code): a
  * concept's rows run from its last word token through EOS and the padding to the end of the
  * padded sequence. A source and its target are aligned at their last word tokens and cut to the
- * same length ({@code 77 − max(n_source, n_target)} rows, n the word-token count), so the source's
- * last word, EOS and padding are mapped onto the target's. A preserved concept keeps all of its
- * rows from the last word on. An erased concept's target is the anchor, "" by default, whose rows
- * start at BOS (n = 0), as in UCE's code. With {@link Rewrite.Rows#THROUGH_EOS} only the first two
- * of those rows (the last word and EOS; the anchor "": BOS and EOS) are used. Not thread-safe; one per edit.
+ * same length ({@code 77 − max(n_source, n_target)} rows, n the index of the last word token), so the
+ * source's last word, EOS and padding are mapped onto the target's. A preserved concept keeps all of
+ * its rows from the last word on. An erased concept's target is the anchor, "" by default, whose rows
+ * start at BOS (n = 0), as in UCE's code. With {@link Rewrite.Rows#THROUGH_EOS} the rows stop at EOS.
+ *
+ * <p>Each concept is encoded inside every one of the edit's context templates ({@link Rewrite#contexts},
+ * TIME's augmentation; "{}" alone by default): in a causal text encoder the words after a concept
+ * carry it too ("a red circle on the left": "circle", "on", "the", "left" all know "red"), so a
+ * template's rows from the concept's last word through its end are paired with the same rows of
+ * the template around the target. Not thread-safe; one per edit.
  */
 final class ConceptEncoder {
 
@@ -28,27 +33,41 @@ final class ConceptEncoder {
         this.model = model;
     }
 
-    /** One concept: its padded hidden states [length][width] and its word-token count. */
-    private record Encoded(double[][] rows, int words) {
+    /**
+     * One concept in one context: the padded hidden states [length][width], the row of the
+     * concept's last word token (the last token before it, or BOS, for an empty concept) and the row of EOS.
+     */
+    private record Encoded(double[][] rows, int last, int eos) {
     }
 
-    /** The edit's rows for all of {@code rewrite}'s concepts. */
+    /** The edit's rows for all of {@code rewrite}'s concepts, in every context. */
     ClosedFormEdit.Problem problem(Rewrite rewrite) {
         List<double[]> sources = new ArrayList<>();
         List<double[]> targets = new ArrayList<>();
         List<double[]> preserved = new ArrayList<>();
-        for (Rewrite.Replacement r : rewrite.replacements()) {
-            pair(encode(r.source(), "rewrite", false), encode(r.target(), "rewrite", true), rewrite.rows(), sources,
-                    targets);
-        }
-        Encoded anchor = rewrite.erasures().isEmpty() ? null : encode(rewrite.anchor(), "erase", true);
-        for (String concept : rewrite.erasures()) {
-            pair(encode(concept, "erase", false), anchor, rewrite.rows(), sources, targets);
-        }
-        for (String concept : rewrite.preserved()) {
-            Encoded p = encode(concept, "preserve", false);
-            for (int t = p.words(); t < p.words() + span(rewrite.rows(), p.rows().length - p.words()); t++) {
-                preserved.add(p.rows()[t]);
+        for (String context : rewrite.contexts()) {
+            for (Rewrite.Replacement r : rewrite.replacements()) {
+                pair(encode(context, r.source(), "rewrite", false), encode(context, r.target(), "rewrite", true),
+                        rewrite.rows(), sources, targets);
+            }
+            Encoded anchor = rewrite.erasures().isEmpty() ? null : encode(context, rewrite.anchor(), "erase", true);
+            for (String concept : rewrite.erasures()) {
+                pair(encode(context, concept, "erase", false), anchor, rewrite.rows(), sources, targets);
+            }
+            // UCE's preserve_scale weighs Σ W c cᵀ and Σ c cᵀ alike, both quadratic in c: scaling the
+            // rows by its square root is the same edit.
+            double weight = Math.sqrt(rewrite.preserveScale());
+            for (String concept : rewrite.preserved()) {
+                Encoded p = encode(context, concept, "preserve", false);
+                for (int t = p.last(); t <= end(rewrite.rows(), p); t++) {
+                    double[] row = p.rows()[t];
+                    if (weight != 1.0) {
+                        for (int i = 0; i < row.length; i++) {
+                            row[i] *= weight;
+                        }
+                    }
+                    preserved.add(row);
+                }
             }
         }
         int width = sources.isEmpty() ? 0 : sources.get(0).length;
@@ -58,26 +77,46 @@ final class ConceptEncoder {
     /** Aligns source and target at their last word tokens (TIME/UCE code) and adds the row pairs. */
     private static void pair(Encoded source, Encoded target, Rewrite.Rows rows, List<double[]> sources,
             List<double[]> targets) {
-        int length = source.rows().length;
-        int farthest = Math.max(source.words(), target.words());
-        for (int t = 0; t < span(rows, length - farthest); t++) {
-            sources.add(source.rows()[source.words() + t]);
-            targets.add(target.rows()[target.words() + t]);
+        int count = Math.min(end(rows, source) - source.last(), end(rows, target) - target.last()) + 1;
+        for (int t = 0; t < count; t++) {
+            sources.add(source.rows()[source.last() + t]);
+            targets.add(target.rows()[target.last() + t]);
         }
     }
 
-    /** How many rows from the last word on: all that remain, or the last word and EOS. */
-    private static int span(Rewrite.Rows rows, int remaining) {
-        return rows == Rewrite.Rows.THROUGH_EOS ? Math.min(2, remaining) : remaining;
+    /** The last row an edit uses: EOS, or the end of the padded sequence. */
+    private static int end(Rewrite.Rows rows, Encoded e) {
+        return rows == Rewrite.Rows.THROUGH_EOS ? e.eos() : e.rows().length - 1;
     }
 
-    private Encoded encode(String text, String field, boolean mayBeEmpty) {
+    /** Word tokens of {@code text}, without BOS and EOS. */
+    private int words(String text) {
+        return Math.max(0, model.config().tokenizers().get(0).encode(text).length - 2);
+    }
+
+    /** {@code concept} inside {@code context}, checked to stand there as words of its own. */
+    private Encoded encode(String context, String concept, String field, boolean mayBeEmpty) {
+        int words = words(concept);
+        if (words == 0 && !mayBeEmpty) {
+            throw new InvalidRequestException(field, "concept '" + concept + "' has no tokens; name a concept in words");
+        }
+        int slot = context.indexOf(Rewrite.SLOT);
+        int before = words(context.substring(0, slot).trim());
+        int after = words(context.substring(slot + Rewrite.SLOT.length()).trim());
+        String text = Rewrite.inContext(context, concept);
+        int length = model.config().tokenizers().get(0).maxLength();
+        if (words(text) != before + words + after || before + words + after + 2 > length) {
+            throw new InvalidRequestException("rewrite-context", "in '" + context + "' the concept '" + concept
+                    + "' must stand as words of its own (spaces around {}) and the prompt fit " + (length - 2)
+                    + " tokens");
+        }
+        return new Encoded(hidden(text), before + words, before + words + after + 1);
+    }
+
+    /** {@code text}'s hidden states as the UNet sees them, [length][width], in float64. */
+    private double[][] hidden(String text) {
         List<ClipTokenizer> tokenizers = model.config().tokenizers();
         List<TextEncoder> encoders = model.textEncoders();
-        int words = tokenizers.get(0).encode(text).length - 2;
-        if (words <= 0 && !mayBeEmpty) {
-            throw new InvalidRequestException(field, "concept '" + text + "' has no tokens; name a concept in words");
-        }
         int length = tokenizers.get(0).maxLength();
         TextEncoder.Layer layer = model.xl() ? TextEncoder.Layer.PENULTIMATE : TextEncoder.Layer.LAST;
         List<float[]> states = new ArrayList<>();
@@ -100,6 +139,6 @@ final class ConceptEncoder {
             }
             offset += w;
         }
-        return new Encoded(rows, Math.max(0, words));
+        return rows;
     }
 }

@@ -17,9 +17,14 @@ import java.util.Set;
  * @param lambda       λ > 0, how strongly the original weights are kept; 0.1 by default (TIME §4, UCE's code)
  * @param projections  which projections are edited; key and value by default
  * @param rows         which of a concept's token rows the edit maps ({@link Rows})
+ * @param contexts     prompt templates, each with one {@code {}} where a concept goes; every concept is
+ *                     encoded inside each of them and all its pairs of rows are edited together (TIME's
+ *                     prompt augmentation). {@code ["{}"]}, the concept alone, by default
+ * @param preserveScale the weight of the preserved concepts' rows against the edited ones (UCE's
+ *                     {@code preserve_scale}); 1 by default
  */
 public record Rewrite(List<Replacement> replacements, List<String> erasures, String anchor, List<String> preserved,
-                      double lambda, Set<Kind> projections, Rows rows) {
+                      double lambda, Set<Kind> projections, Rows rows, List<String> contexts, double preserveScale) {
 
     /**
      * Which hidden-state rows of a concept the edit maps. TIME's and UCE's released code map the
@@ -51,6 +56,18 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
     /** TIME's and UCE's λ. */
     public static final double DEFAULT_LAMBDA = 0.1;
 
+    /** Where a concept goes in a context template. */
+    public static final String SLOT = "{}";
+
+    /** The concept alone: the default context. */
+    public static final List<String> ALONE = List.of(SLOT);
+
+    /** The most context templates an edit takes (each one encodes every concept once more). */
+    public static final int MAX_CONTEXTS = 64;
+
+    /** The longest context template, in characters. */
+    public static final int MAX_CONTEXT_LENGTH = 200;
+
     /** One source → target edit. */
     public record Replacement(String source, String target) {
     }
@@ -67,12 +84,39 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
             throw new InvalidRequestException("rewrite", "names no projection (key, value) to edit");
         }
         java.util.Objects.requireNonNull(rows, "rows");
+        if (!(preserveScale > 0) || Double.isInfinite(preserveScale)) {
+            throw new InvalidRequestException("preserve-scale", "must be a finite number > 0, got " + preserveScale);
+        }
+        contexts = List.copyOf(contexts);
+        if (contexts.isEmpty() || contexts.size() > MAX_CONTEXTS) {
+            throw new InvalidRequestException("rewrite-context", "takes 1 to " + MAX_CONTEXTS + " templates, got "
+                    + contexts.size());
+        }
+        for (String c : contexts) {
+            int at = c.indexOf(SLOT);
+            if (c.length() > MAX_CONTEXT_LENGTH || at < 0 || at != c.lastIndexOf(SLOT) || !standsAlone(c, at)) {
+                throw new InvalidRequestException("rewrite-context", "each template must hold '{}' exactly once, as"
+                        + " a word of its own, and be at most " + MAX_CONTEXT_LENGTH + " characters, got '" + c + "'");
+            }
+        }
+    }
+
+    /** Whether the slot at {@code at} is no part of a longer word (the concept's tokens must stay its own). */
+    private static boolean standsAlone(String template, int at) {
+        int after = at + SLOT.length();
+        return (at == 0 || Character.isWhitespace(template.charAt(at - 1)))
+                && (after == template.length() || !Character.isLetterOrDigit(template.charAt(after)));
+    }
+
+    /** {@code template} with {@code concept} in its slot, spaces around it collapsed where the concept is empty. */
+    public static String inContext(String template, String concept) {
+        return template.replace(SLOT, concept).trim().replaceAll(" {2,}", " ");
     }
 
     /** No edits yet; key and value projections, λ 0.1, anchor "". */
     public static Rewrite none() {
         return new Rewrite(List.of(), List.of(), "", List.of(), DEFAULT_LAMBDA, EnumSet.allOf(Kind.class),
-                Rows.THROUGH_PADDING);
+                Rows.THROUGH_PADDING, ALONE, 1.0);
     }
 
     /** Whether there is anything to edit (preservation alone changes nothing). */
@@ -83,34 +127,42 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
     public Rewrite replace(String source, String target) {
         List<Replacement> list = new ArrayList<>(replacements);
         list.add(new Replacement(source, target));
-        return new Rewrite(list, erasures, anchor, preserved, lambda, projections, rows);
+        return new Rewrite(list, erasures, anchor, preserved, lambda, projections, rows, contexts, preserveScale);
     }
 
     public Rewrite erase(String concept) {
         List<String> list = new ArrayList<>(erasures);
         list.add(concept);
-        return new Rewrite(replacements, list, anchor, preserved, lambda, projections, rows);
+        return new Rewrite(replacements, list, anchor, preserved, lambda, projections, rows, contexts, preserveScale);
     }
 
     public Rewrite preserve(String concept) {
         List<String> list = new ArrayList<>(preserved);
         list.add(concept);
-        return new Rewrite(replacements, erasures, anchor, list, lambda, projections, rows);
+        return new Rewrite(replacements, erasures, anchor, list, lambda, projections, rows, contexts, preserveScale);
     }
 
     public Rewrite withAnchor(String a) {
-        return new Rewrite(replacements, erasures, a, preserved, lambda, projections, rows);
+        return new Rewrite(replacements, erasures, a, preserved, lambda, projections, rows, contexts, preserveScale);
     }
 
     public Rewrite withLambda(double l) {
-        return new Rewrite(replacements, erasures, anchor, preserved, l, projections, rows);
+        return new Rewrite(replacements, erasures, anchor, preserved, l, projections, rows, contexts, preserveScale);
     }
 
     public Rewrite withProjections(Set<Kind> kinds) {
-        return new Rewrite(replacements, erasures, anchor, preserved, lambda, kinds, rows);
+        return new Rewrite(replacements, erasures, anchor, preserved, lambda, kinds, rows, contexts, preserveScale);
     }
 
     public Rewrite withRows(Rows r) {
-        return new Rewrite(replacements, erasures, anchor, preserved, lambda, projections, r);
+        return new Rewrite(replacements, erasures, anchor, preserved, lambda, projections, r, contexts, preserveScale);
+    }
+
+    public Rewrite withPreserveScale(double scale) {
+        return new Rewrite(replacements, erasures, anchor, preserved, lambda, projections, rows, contexts, scale);
+    }
+
+    public Rewrite withContexts(List<String> templates) {
+        return new Rewrite(replacements, erasures, anchor, preserved, lambda, projections, rows, templates, preserveScale);
     }
 }

@@ -143,6 +143,56 @@ class ConceptRewriteTest {
     }
 
     @Test
+    void contextsEncodeEachConceptInsideEveryTemplate() {
+        ConceptEncoder encoder = new ConceptEncoder(model);
+        Rewrite alone = Rewrite.none().replace("red circle", "blue square").preserve("sky");
+        // "{}" is the concept alone: the same problem as without contexts.
+        ClosedFormEdit.Problem base = encoder.problem(alone);
+        ClosedFormEdit.Problem slot = encoder.problem(alone.withContexts(Rewrite.ALONE));
+        assertArrayEquals(base.sources().get(5), slot.sources().get(5));
+        assertEquals(base.sources().size(), slot.sources().size());
+        // In "a photo of {}" the rows are those of the whole prompt, from the concept's last word on.
+        ClosedFormEdit.Problem inPhoto = encoder.problem(alone.withContexts(java.util.List.of("a photo of {}")));
+        ClosedFormEdit.Problem whole = encoder.problem(Rewrite.none().replace("a photo of red circle",
+                "a photo of blue square").preserve("a photo of sky"));
+        assertEquals(whole.sources().size(), inPhoto.sources().size());
+        assertArrayEquals(whole.sources().get(0), inPhoto.sources().get(0));
+        assertArrayEquals(whole.targets().get(3), inPhoto.targets().get(3));
+        assertArrayEquals(whole.preserved().get(1), inPhoto.preserved().get(1));
+        // Through EOS, the tokens after the concept count too: last word + the suffix's tokens + EOS per template.
+        ClosedFormEdit.Problem eos = encoder.problem(alone.withRows(Rewrite.Rows.THROUGH_EOS)
+                .withContexts(java.util.List.of("{} in a garden", "a photo of {} on a table")));
+        int rows = words("in a garden") + 2 + words("on a table") + 2;
+        assertEquals(rows, eos.sources().size());
+        assertEquals(rows, eos.preserved().size());
+    }
+
+    @Test
+    void anIdentityEditInContextsGivesTheSameImage() {
+        byte[] before = generate(model, "a red circle").images().get(0).image().rgb();
+        Rewrite same = Rewrite.none().replace("red", "red").withContexts(java.util.List.of("a {} circle", "{} sky"));
+        try (StableDiffusionModel edited = model.rewritten(same)) {
+            assertArrayEquals(before, generate(edited, "a red circle").images().get(0).image().rgb());
+        }
+    }
+
+    @Test
+    void badContextsNameTheirOption() {
+        Rewrite edit = Rewrite.none().replace("red", "blue");
+        for (String bad : new String[] {"a photo", "{} and {}", "x ".repeat(100) + "{}", "a {}dish circle", "re{}"}) {
+            assertThatThrownBy(() -> edit.withContexts(java.util.List.of(bad)))
+                    .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite-context", e.field()));
+        }
+        assertThatThrownBy(() -> edit.withContexts(java.util.Collections.nCopies(65, "{}")))
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite-context", e.field()))
+                .hasMessageContaining("1 to 64");
+        // A prompt longer than the tokenizer's 77 tokens.
+        assertThatThrownBy(() -> model.rewritten(edit.withContexts(java.util.List.of("{} " + "a ".repeat(98)))))
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite-context", e.field()))
+                .hasMessageContaining("fit 75 tokens");
+    }
+
+    @Test
     void badConceptsNameTheirOption() {
         assertThatThrownBy(() -> model.rewritten(Rewrite.none().replace("  ", "blue")))
                 .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite", e.field()))
