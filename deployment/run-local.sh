@@ -39,7 +39,21 @@ if [ ! -f "$native/libonnxruntime.so" ]; then
   unzip -q -j -o target/quarkus-app/lib/main/com.microsoft.onnxruntime.onnxruntime*.jar \
     'ai/onnxruntime/native/linux-x64/*' -d "$native"
 fi
+# JDK 25 and later: an AOT cache instead (JEP 483/514/515: classes loaded and linked ahead, and the
+# training run's method profiles), measured faster to start and to its first job than the CDS
+# archive (docs/benchmarks.md, "Scale from zero").
+java_major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p')
 jvm_opts() { # $1: the command, so each has the archive of its own classes
+  if [ "${java_major:-0}" -ge 25 ]; then
+    local cache="target/aot-$1.aot"
+    if [ -f "$cache" ] && [ -z "$(find target/quarkus-app -name '*.jar' -newer "$cache" -print -quit)" ]; then
+      echo "-XX:AOTCache=$cache"
+    else
+      rm -f "$cache"; echo "-XX:AOTCacheOutput=$cache"
+    fi
+    echo "-Donnxruntime.native.path=$(pwd)/$native"
+    return
+  fi
   local archive="target/cds-$1.jsa"
   # A rebuilt jar makes the archive stale: write a new one.
   if [ -f "$archive" ] && [ -z "$(find target/quarkus-app -name '*.jar' -newer "$archive" -print -quit)" ]; then

@@ -6,6 +6,7 @@ import dev.easel.contract.JobLimits;
 import dev.easel.config.JobLimitsConfig;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
+import dev.easel.engine.pipeline.Rewrite;
 import dev.easel.engine.pipeline.StableDiffusionModel;
 import dev.easel.engine.scheduler.Schedulers;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -51,21 +52,31 @@ public class ModelCatalog {
     }
 
     /**
-     * A variant's base model and its concept edits ({@code replace} as {@code source=target}), or
-     * its LoRA adapters (name → scale; the edit's lists are then empty).
+     * A variant's base model and its concept edits ({@code replace} as {@code source=target}, with
+     * the edit's λ, rows, contexts and preserve scale), or its LoRA adapters (name → scale; the
+     * edit's lists are then empty and its settings absent).
      */
     public record Variant(String base, List<String> replace, List<String> erase, List<String> preserve,
-                          double lambda, @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Double> loras) {
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Double lambda,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) String rows,
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> contexts,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Double preserveScale,
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Double> loras) {
 
-        /** A rewrite variant. */
+        /** A rewrite variant with the edit's default rows, context and preserve scale. */
         public Variant(String base, List<String> replace, List<String> erase, List<String> preserve, double lambda) {
-            this(base, replace, erase, preserve, lambda, Map.of());
+            this(base, replace, erase, preserve, lambda, Rewrite.Rows.THROUGH_PADDING.label(), Rewrite.ALONE, 1.0,
+                    Map.of());
         }
 
         static Variant of(ModelRegistry.Variant v) {
-            return new Variant(v.base(), v.rewrite().replacements().stream()
-                    .map(r -> r.source() + "=" + r.target()).toList(), v.rewrite().erasures(),
-                    v.rewrite().preserved(), v.rewrite().lambda(), v.loras());
+            if (!v.loras().isEmpty()) {
+                return new Variant(v.base(), List.of(), List.of(), List.of(), null, null, List.of(), null, v.loras());
+            }
+            Rewrite r = v.rewrite();
+            return new Variant(v.base(), r.replacements().stream().map(x -> x.source() + "=" + x.target()).toList(),
+                    r.erasures(), r.preserved(), r.lambda(), r.rows().label(), r.contexts(), r.preserveScale(),
+                    Map.of());
         }
     }
 

@@ -110,6 +110,9 @@ class ModelVariantsTest {
         ModelCatalog.Model listed = new ModelCatalog(registry, dev.easel.contract.JobLimits.defaults()).describe().stream()
                 .filter(m -> m.name().equals("styled")).findFirst().orElseThrow();
         assertThat(listed.variant().orElseThrow().loras()).isEqualTo(Map.of("style", 0.8));
+        // No edit settings on a LoRA variant (it has no concept edit whose λ they would be).
+        assertThat(listed.variant().orElseThrow().lambda()).isNull();
+        assertThat(listed.variant().orElseThrow().contexts()).isEmpty();
 
         // A job's own loras on a variant would start from the base's files and drop the variant's.
         Intake taken = new JobIntake(registry, dev.easel.contract.JobLimits.defaults(), java.time.Clock.systemUTC())
