@@ -13,14 +13,19 @@ import java.util.List;
 import java.util.Optional;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * Models rewritten for jobs' {@code rewrite} or adapted for their {@code loras}, least recently used first out, at most
  * {@code maxCached} kept ({@code easel.worker.rewrites.max-cached}; 0: built and closed per job).
  * Jobs hold a {@link Lease}; an entry leaves the cache at once when evicted but its UNet session
  * is closed only when its last job releases it (closing a session under a running job crashes the
- * JVM in native code). Thread-safe.
+ * JVM in native code). A model is built outside the cache's lock, once: jobs that need the same
+ * edit wait for that build, all other jobs (other edits, cached ones, releases) go on meanwhile.
+ * Thread-safe.
  */
 final class RewrittenModels {
 
@@ -57,15 +62,14 @@ final class RewrittenModels {
         }
     }
 
-    /** One rewritten model and how many jobs use it; guarded by the cache's lock. */
+    /**
+     * One rewritten model, built or being built, and how many jobs use it; {@code users} and
+     * {@code evicted} are guarded by the cache's lock.
+     */
     private static final class Entry {
-        final DiffusionPipeline pipeline;
+        final CompletableFuture<DiffusionPipeline> pipeline = new CompletableFuture<>();
         int users;
         boolean evicted;
-
-        Entry(DiffusionPipeline pipeline) {
-            this.pipeline = pipeline;
-        }
     }
 
     private final int maxCached;
@@ -76,6 +80,8 @@ final class RewrittenModels {
     private final AtomicInteger builds = new AtomicInteger();
     private final AtomicInteger closes = new AtomicInteger();
     private volatile LoraLibrary loras = LoraLibrary.none();
+    /** Runs before each build, on the building job's thread: for tests of concurrent builds. */
+    private volatile Consumer<Key> beforeBuild = key -> { };
 
     RewrittenModels(int maxCached, GenerationLimits limits, UnetBatcher.Settings batching) {
         if (maxCached < 0) {
@@ -99,12 +105,13 @@ final class RewrittenModels {
             return () -> base;
         }
         Key key = Key.of(job);
-        // Built under the lock: concurrent rewrite jobs wait (plain jobs do not), and an edit is
-        // never built twice at once.
+        Entry entry;
+        boolean builder;
         synchronized (this) {
-            Entry entry = entries.get(key);
-            if (entry == null) {
-                entry = new Entry(build(key, base));
+            entry = entries.get(key);
+            builder = entry == null;
+            if (builder) {
+                entry = new Entry();
                 if (maxCached > 0) {
                     entries.put(key, entry);
                     evictBeyond(maxCached);
@@ -113,27 +120,56 @@ final class RewrittenModels {
                 }
             }
             entry.users++;
-            Entry held = entry;
-            return new Lease() {
-                private boolean released;
-
-                @Override
-                public DiffusionPipeline pipeline() {
-                    return held.pipeline;
-                }
-
-                @Override
-                public void close() {
-                    if (!released) {
-                        released = true;
-                        release(held);
-                    }
-                }
-            };
         }
+        if (builder) {
+            try {
+                entry.pipeline.complete(build(key, base));
+            } catch (RuntimeException | Error e) {
+                entry.pipeline.completeExceptionally(e);
+                forget(key, entry);
+            }
+        }
+        DiffusionPipeline pipeline;
+        try {
+            pipeline = entry.pipeline.join();
+        } catch (CompletionException e) {
+            release(entry);
+            // The builder's own exception (an InvalidRequestException names the job's field), for
+            // every job that waited on the same edit.
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            throw e;
+        }
+        Entry held = entry;
+        return new Lease() {
+            private boolean released;
+
+            @Override
+            public DiffusionPipeline pipeline() {
+                return pipeline;
+            }
+
+            @Override
+            public void close() {
+                if (!released) {
+                    released = true;
+                    release(held);
+                }
+            }
+        };
+    }
+
+    /** A failed build leaves the cache, so the next job with that edit tries again. */
+    private synchronized void forget(Key key, Entry entry) {
+        if (entries.get(key) == entry) {
+            entries.remove(key);
+        }
+        entry.evicted = true;
     }
 
     private DiffusionPipeline build(Key key, DiffusionPipeline base) {
+        beforeBuild.accept(key);
         if (key.rewrite().isEmpty()) {
             // Errors name loras[i].name already, as the job does.
             DiffusionPipeline built = new DiffusionPipeline(base.model().withLoras(adapters(key)), limits, batching);
@@ -164,6 +200,11 @@ final class RewrittenModels {
         return out;
     }
 
+    /** For tests: runs before each build on the building job's thread. */
+    void beforeBuild(Consumer<Key> hook) {
+        this.beforeBuild = hook;
+    }
+
     /** Where adapter names are looked up; set by the registry before any job. */
     void loras(LoraLibrary library) {
         this.loras = library;
@@ -189,8 +230,11 @@ final class RewrittenModels {
     }
 
     private void close(Entry entry) {
-        entry.pipeline.model().close();
-        closes.incrementAndGet();
+        // Only a model that was built: a failed build has nothing to close.
+        if (entry.pipeline.isDone() && !entry.pipeline.isCompletedExceptionally()) {
+            entry.pipeline.join().model().close();
+            closes.incrementAndGet();
+        }
     }
 
     /** How many rewritten models have been closed: for tests. */

@@ -1,6 +1,7 @@
 package dev.easel.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.easel.contract.Job;
 import dev.easel.contract.JobLimits;
@@ -10,10 +11,16 @@ import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.onnx.UnetBatcher;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationLimits;
+import dev.easel.engine.pipeline.InvalidRequestException;
 import dev.easel.engine.pipeline.StableDiffusionModel;
 import dev.easel.fixtures.RandomSdBundle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -77,5 +84,66 @@ class RewrittenModelsTest {
             assertThat(lease.pipeline()).isSameAs(base);
         }
         assertThat(cache.builds()).isZero();
+    }
+
+    @Test
+    void aSlowBuildHoldsUpOnlyTheJobsWithThatEdit() throws Exception {
+        RewrittenModels cache = new RewrittenModels(2, GenerationLimits.defaults(), UnetBatcher.Settings.OFF);
+        Job red = job("{\"erase\": [\"red\"]}");
+        Job blue = job("{\"erase\": [\"blue\"]}");
+        CountDownLatch building = new CountDownLatch(1);
+        CountDownLatch finish = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger redBuilds = new java.util.concurrent.atomic.AtomicInteger();
+        cache.beforeBuild(key -> {
+            if (key.rewrite().orElseThrow().erasures().contains("red")) {
+                redBuilds.incrementAndGet();
+                building.countDown();
+                try {
+                    finish.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<RewrittenModels.Lease> first = pool.submit(() -> cache.lease(red, base));
+            assertThat(building.await(30, TimeUnit.SECONDS)).isTrue();
+            Future<RewrittenModels.Lease> second = pool.submit(() -> cache.lease(red, base));
+            // While red builds, another edit is built and leased, and released, without waiting.
+            try (RewrittenModels.Lease other = cache.lease(blue, base)) {
+                assertThat(other.pipeline()).isNotSameAs(base);
+            }
+            assertThat(first.isDone()).isFalse();
+            assertThat(second.isDone()).isFalse();
+            finish.countDown();
+            try (RewrittenModels.Lease a = first.get(60, TimeUnit.SECONDS);
+                 RewrittenModels.Lease b = second.get(60, TimeUnit.SECONDS)) {
+                assertThat(b.pipeline()).isSameAs(a.pipeline()); // the second job waited for the first's build
+            }
+            assertThat(redBuilds.get()).isEqualTo(1);
+            assertThat(cache.builds()).isEqualTo(2);
+        } finally {
+            finish.countDown();
+            pool.shutdownNow();
+            cache.closeAll();
+        }
+    }
+
+    @Test
+    void aFailedBuildNamesTheFieldAndIsTriedAgainByTheNextJob() {
+        RewrittenModels cache = new RewrittenModels(2, GenerationLimits.defaults(), UnetBatcher.Settings.OFF);
+        java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+        cache.beforeBuild(key -> attempts.incrementAndGet());
+        Job wordless = job("{\"erase\": [\"  \"]}");
+        for (int i = 0; i < 2; i++) {
+            assertThatThrownBy(() -> cache.lease(wordless, base))
+                    .isInstanceOfSatisfying(InvalidRequestException.class,
+                            e -> assertThat(e.field()).isEqualTo("rewrite.erase"));
+        }
+        assertThat(attempts.get()).isEqualTo(2);
+        assertThat(cache.cached()).isZero();
+        assertThat(cache.closes()).isZero();
+        cache.closeAll();
     }
 }
