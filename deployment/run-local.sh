@@ -43,23 +43,21 @@ fi
 # training run's method profiles), measured faster to start and to its first job than the CDS
 # archive (docs/benchmarks.md, "Scale from zero").
 java_major=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p')
+fresh() { # $1: an archive or cache; true when it exists and no jar was rebuilt after it
+  [ -f "$1" ] && [ -z "$(find target/quarkus-app -name '*.jar' -newer "$1" -print -quit)" ]
+}
 jvm_opts() { # $1: the command, so each has the archive of its own classes
+  # A rebuilt jar makes an archive stale: write a new one.
   if [ "${java_major:-0}" -ge 25 ]; then
     local cache="target/aot-$1.aot"
-    if [ -f "$cache" ] && [ -z "$(find target/quarkus-app -name '*.jar' -newer "$cache" -print -quit)" ]; then
-      echo "-XX:AOTCache=$cache"
-    else
-      rm -f "$cache"; echo "-XX:AOTCacheOutput=$cache"
-    fi
-    echo "-Donnxruntime.native.path=$(pwd)/$native"
-    return
-  fi
-  local archive="target/cds-$1.jsa"
-  # A rebuilt jar makes the archive stale: write a new one.
-  if [ -f "$archive" ] && [ -z "$(find target/quarkus-app -name '*.jar' -newer "$archive" -print -quit)" ]; then
-    echo "-XX:SharedArchiveFile=$archive -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off"
+    if fresh "$cache"; then echo "-XX:AOTCache=$cache"; else rm -f "$cache"; echo "-XX:AOTCacheOutput=$cache"; fi
   else
-    rm -f "$archive"; echo "-XX:ArchiveClassesAtExit=$archive -Xlog:cds=off -Xlog:cds+dynamic=off"
+    local archive="target/cds-$1.jsa" quiet="-Xlog:cds=off -Xlog:cds+dynamic=off"
+    if fresh "$archive"; then
+      echo "-XX:SharedArchiveFile=$archive -Xshare:auto $quiet"
+    else
+      rm -f "$archive"; echo "-XX:ArchiveClassesAtExit=$archive $quiet"
+    fi
   fi
   echo "-Donnxruntime.native.path=$(pwd)/$native"
 }

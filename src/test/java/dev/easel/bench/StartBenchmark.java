@@ -155,19 +155,8 @@ public final class StartBenchmark implements Callable<Integer> {
         }
         List<String> command = new ArrayList<>(List.of(javaBin));
         command.addAll(words);
-        command.addAll(List.of(
-                "-Dkafka.bootstrap.servers=" + stack.kafkaBootstrapServers(),
-                "-Deasel.s3.endpoint=" + stack.s3Endpoint(),
-                "-Deasel.s3.access-key=" + stack.s3AccessKey(),
-                "-Deasel.s3.secret-key=" + stack.s3SecretKey(),
-                "-Deasel.s3.region=" + stack.s3Region(),
-                "-Deasel.s3.create-bucket=true",
-                "-Deasel.models.demo.path=" + model.toAbsolutePath(),
-                "-Deasel.security.enabled=false",
-                "-Deasel.webhooks.signing-secret=whsec_" + java.util.Base64.getEncoder()
-                        .encodeToString("benchmark-only-secret-32-bytes!!".getBytes(StandardCharsets.UTF_8)),
-                "-Dquarkus.http.port=" + port,
-                "-jar", jar.toString()));
+        command.addAll(WorkerBenchmark.stackProperties(stack, "demo", model));
+        command.addAll(List.of("-Dquarkus.http.port=" + port, "-jar", jar.toString()));
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 

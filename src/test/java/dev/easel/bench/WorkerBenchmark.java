@@ -181,22 +181,31 @@ public final class WorkerBenchmark implements Callable<Integer> {
         String javaBin = launcher.isBlank() ? Path.of(System.getProperty("java.home"), "bin", "java").toString() : launcher;
         List<String> command = new ArrayList<>(List.of(javaBin));
         command.addAll(workerJvm);
+        command.addAll(stackProperties(stack, "oracle", bundle));
         command.addAll(List.of(
+                "-Deasel.onnx.intra-op-threads=1",
+                "-Dquarkus.http.port=0",
+                "-jar", jar.toString()));
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    /**
+     * The worker's settings for the local stack: Kafka, S3 (the bucket made at start), one model,
+     * security off (the benchmarks' jobs come on the plain topic with no credential, as
+     * ShutdownIT's) and a webhook signing secret.
+     */
+    static List<String> stackProperties(LocalStack stack, String modelName, Path bundle) {
+        return List.of(
                 "-Dkafka.bootstrap.servers=" + stack.kafkaBootstrapServers(),
                 "-Deasel.s3.endpoint=" + stack.s3Endpoint(),
                 "-Deasel.s3.access-key=" + stack.s3AccessKey(),
                 "-Deasel.s3.secret-key=" + stack.s3SecretKey(),
                 "-Deasel.s3.region=" + stack.s3Region(),
                 "-Deasel.s3.create-bucket=true",
-                "-Deasel.models.oracle.path=" + bundle,
-                "-Deasel.onnx.intra-op-threads=1",
-                // The benchmark's jobs come on the plain topic with no credential (as ShutdownIT's).
+                "-Deasel.models." + modelName + ".path=" + bundle.toAbsolutePath(),
                 "-Deasel.security.enabled=false",
                 "-Deasel.webhooks.signing-secret=whsec_" + java.util.Base64.getEncoder()
-                        .encodeToString("benchmark-only-secret-32-bytes!!".getBytes(StandardCharsets.UTF_8)),
-                "-Dquarkus.http.port=0",
-                "-jar", jar.toString()));
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                        .encodeToString("benchmark-only-secret-32-bytes!!".getBytes(StandardCharsets.UTF_8)));
     }
 
     /** One job: [end-to-end ms, overhead ms, worker-reported total ms]. */

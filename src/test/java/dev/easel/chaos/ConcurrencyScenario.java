@@ -42,10 +42,15 @@ final class ConcurrencyScenario implements Scenario {
     }
 
     static List<JobSpec> specs(Settings settings) {
+        // Two rewritten specs among the first four: two edits built at once while plain jobs run
+        // (RewrittenModels builds outside its lock), and jobs waiting on one edit's build.
         List<JobSpec> all = List.of(
                 JobSpec.fast(11),
-                new JobSpec(JobSpec.ORACLE, "a blue square on a green background", 64, 64, 4, "euler", 12),
+                JobSpec.rewritten(21, "{\"erase\":[\"cats\"],\"preserve\":[\"dogs\"],\"preserveScale\":0.5,"
+                        + "\"contexts\":[\"a photo of {}\",\"{} on a sofa\"]}"),
                 JobSpec.slow(13, 64, 6),
+                JobSpec.rewritten(22, "{\"replace\":[{\"source\":\"cats\",\"target\":\"dogs\"}],\"rows\":\"through-eos\"}"),
+                new JobSpec(JobSpec.ORACLE, "a blue square on a green background", 64, 64, 4, "euler", 12),
                 new JobSpec(JobSpec.ORACLE, "a small yellow triangle", 64, 64, 8, "ddim", 14),
                 JobSpec.slow(15, settings.slowSize(), 8),
                 new JobSpec(JobSpec.RANDOM, "two cats", 64, 64, 5, "dpmpp_2m", 16));

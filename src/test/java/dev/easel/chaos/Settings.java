@@ -33,7 +33,7 @@ record Settings(boolean quick, Path jar, Path workDir, List<String> scenarios, l
                 100, Duration.ofSeconds(60), Duration.ofSeconds(20),
                 80, Duration.ofSeconds(30), Duration.ofSeconds(15),
                 60, 3,
-                60, 60, 6, 4,
+                60, 60, 8, 4,
                 256, 16, Duration.ofMinutes(5), Duration.ofMinutes(3), Duration.ofMinutes(3));
     }
 
@@ -43,7 +43,7 @@ record Settings(boolean quick, Path jar, Path workDir, List<String> scenarios, l
                 30, Duration.ofSeconds(20), Duration.ofSeconds(5),
                 24, Duration.ofSeconds(15), Duration.ofSeconds(4),
                 12, 1,
-                16, 16, 3, 4,
+                16, 16, 4, 4,
                 256, 16, Duration.ofSeconds(150), Duration.ofSeconds(90), Duration.ofMinutes(3));
     }
 
