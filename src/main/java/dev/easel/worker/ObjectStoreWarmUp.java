@@ -21,7 +21,7 @@ class ObjectStoreWarmUp {
     void onStart(@Observes StartupEvent event, Instance<ObjectStore> store) {
         Thread thread = new Thread(() -> {
             try {
-                store.get().toString();
+                store.get(); // makes the @Singleton client
             } catch (RuntimeException e) {
                 LOG.warnf("object store not ready at start-up (the first job will try again): %s", e.getMessage());
             }

@@ -177,6 +177,27 @@ class ConceptRewriteTest {
     }
 
     @Test
+    void theLargestContextListAnEditTakesIsBuilt() {
+        // 64 templates, each as long in tokens as the tokenizer lets a prompt be around the concepts.
+        java.util.List<String> templates = new java.util.ArrayList<>();
+        for (int i = 0; templates.size() < Rewrite.MAX_CONTEXTS; i++) {
+            StringBuilder t = new StringBuilder("photo " + i + " of {}");
+            while (t.length() + 4 <= Rewrite.MAX_CONTEXT_LENGTH
+                    && words(Rewrite.inContext(t + " sky", "blue square")) <= 75) {
+                t.append(" sky");
+            }
+            templates.add(t.toString());
+        }
+        Rewrite edit = Rewrite.none().replace("red circle", "blue square").preserve("sky")
+                .withContexts(templates);
+        float[] before = generate(model, "photo 1 of red circle sky").finalLatents();
+        try (StableDiffusionModel edited = model.rewritten(edit)) {
+            assertThat(distance(generate(edited, "photo 1 of red circle sky").finalLatents(), before))
+                    .isGreaterThan(1e-4);
+        }
+    }
+
+    @Test
     void badContextsNameTheirOption() {
         Rewrite edit = Rewrite.none().replace("red", "blue");
         for (String bad : new String[] {"a photo", "{} and {}", "x ".repeat(100) + "{}", "a {}dish circle", "re{}"}) {
