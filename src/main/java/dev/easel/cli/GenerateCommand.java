@@ -44,10 +44,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Generates images from a bundle on this machine and writes them as PNGs. */
-@Command(name = "generate", sortOptions = false,
+@Command(name = GenerateCommand.NAME, sortOptions = false,
         description = "Generate images from a model bundle (text-to-image, image-to-image, inpainting).")
 @RegisterForReflection
 public final class GenerateCommand implements Callable<Integer> {
+
+    static final String NAME = "generate";
 
     @Spec
     CommandSpec spec;

@@ -69,6 +69,11 @@ public final class KafkaRecordSender implements RecordSender, AutoCloseable {
         return done;
     }
 
+    /** Fetches the topic's metadata now; fails after max.block.ms when the broker is away. */
+    void prefetch(String topic) {
+        producer.partitionsFor(topic);
+    }
+
     @Override
     public void close() {
         producer.close(Duration.ofSeconds(5));

@@ -6,6 +6,7 @@ import io.smallrye.common.annotation.Identifier;
 import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,6 +32,14 @@ public class KafkaSenders {
     /** Events and dead letters. */
     public RecordSender answers() {
         return answers;
+    }
+
+    /**
+     * Fetches the answers producer's metadata for these topics now (and with it its producer id),
+     * so that a first answer does not wait for them; at most the producer's {@code max.block.ms}.
+     */
+    public void prefetchAnswers(List<String> topics) {
+        topics.forEach(answers::prefetch);
     }
 
     /** Jobs and cancellations from the HTTP API, each committed in its own transaction. */

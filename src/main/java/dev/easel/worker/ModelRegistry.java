@@ -26,6 +26,7 @@ import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import jakarta.interceptor.Interceptor;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -216,7 +217,11 @@ public class ModelRegistry {
         return registry;
     }
 
-    void onStart(@Observes StartupEvent event) {
+    /**
+     * First among startup observers (before the messaging channels and the HTTP server are set up):
+     * the load is what readiness waits for, so it starts as early as it can.
+     */
+    void onStart(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) StartupEvent event) {
         Thread loader = new Thread(this::loadAll, "easel-model-loader");
         loader.setDaemon(true);
         loader.start();

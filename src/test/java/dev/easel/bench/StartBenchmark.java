@@ -54,7 +54,8 @@ public final class StartBenchmark implements Callable<Integer> {
     int jobs;
 
     @Option(names = "--variant", description = "JVM options of one variant, separated by ';' (or spaces), optionally"
-            + " after a java launcher's path (repeatable; '' = none). Default: one variant with none.")
+            + " after a java launcher's path and before a worker jar's (repeatable; '' = none). Default: one variant"
+            + " with none.")
     List<String> variants;
 
     @Option(names = "--java", defaultValue = "", description = "The java launcher (default: this JVM's).")
@@ -66,12 +67,18 @@ public final class StartBenchmark implements Callable<Integer> {
     @Option(names = "--jar", defaultValue = "target/quarkus-app/quarkus-run.jar", description = "The worker.")
     Path jar;
 
+    @Option(names = "--cpu-at-ready", description = "Print the worker's CPU time by thread when it is ready (Linux).")
+    boolean cpuAtReady;
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new StartBenchmark()).execute(args));
     }
 
-    /** One start: [start → ready, ready → first completed, first job's worker total, median of the next jobs] ms. */
-    record Start(double ready, double firstJob, double firstTotal, double nextJobs) {
+    /**
+     * One start: start → ready, ready → first completed, the first job's worker total and its stages
+     * (its completed event's {@code timingsMs}), the median of the next jobs; ms.
+     */
+    record Start(double ready, double firstJob, double firstTotal, String firstStages, double nextJobs) {
     }
 
     @Override
@@ -104,8 +111,8 @@ public final class StartBenchmark implements Callable<Integer> {
                             consumer, "start-" + ProcessHandle.current().pid() + "-" + (next += 1000) + "-");
                     results.get(v).add(s);
                     System.out.printf(Locale.ROOT, "round %d, variant %d: ready %.0f ms, first job %.0f ms"
-                            + " (worker total %.0f), next jobs p50 %.0f ms%n", round + 1, v + 1, s.ready(), s.firstJob(),
-                            s.firstTotal(), s.nextJobs());
+                            + " (worker %s), next jobs p50 %.0f ms%n", round + 1, v + 1, s.ready(), s.firstJob(),
+                            s.firstStages(), s.nextJobs());
                 }
             }
         }
@@ -133,12 +140,16 @@ public final class StartBenchmark implements Callable<Integer> {
         try {
             waitReady(port, worker, log);
             double ready = (System.nanoTime() - t0) / 1e6;
-            double[] first = runOne(producer, consumer, idPrefix + 0);
+            if (cpuAtReady) {
+                System.out.println("  CPU by thread at ready: " + ThreadCpu.of(worker.pid()));
+            }
+            Completed first = runOne(producer, consumer, idPrefix + 0);
             double[] next = new double[jobs];
             for (int i = 0; i < jobs; i++) {
-                next[i] = runOne(producer, consumer, idPrefix + (i + 1))[0];
+                next[i] = runOne(producer, consumer, idPrefix + (i + 1)).millis();
             }
-            return new Start(ready, first[0], first[1], jobs == 0 ? Double.NaN : median(next));
+            return new Start(ready, first.millis(), first.timings().path("total").asDouble(), first.timings().toString(),
+                    jobs == 0 ? Double.NaN : median(next));
         } finally {
             worker.destroy();
             worker.waitFor();
@@ -153,10 +164,16 @@ public final class StartBenchmark implements Callable<Integer> {
             javaBin = words.get(0);
             words = words.subList(1, words.size());
         }
+        // ... and its own jar last ("… /tmp/base/target/quarkus-app/quarkus-run.jar"): an older build beside this one.
+        Path workerJar = jar;
+        if (!words.isEmpty() && words.get(words.size() - 1).endsWith(".jar")) {
+            workerJar = Path.of(words.get(words.size() - 1));
+            words = words.subList(0, words.size() - 1);
+        }
         List<String> command = new ArrayList<>(List.of(javaBin));
         command.addAll(words);
         command.addAll(WorkerBenchmark.stackProperties(stack, "demo", model));
-        command.addAll(List.of("-Dquarkus.http.port=" + port, "-jar", jar.toString()));
+        command.addAll(List.of("-Dquarkus.http.port=" + port, "-jar", workerJar.toString()));
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
@@ -181,8 +198,11 @@ public final class StartBenchmark implements Callable<Integer> {
         throw new IllegalStateException("not ready within 120 s (see " + log + ")");
     }
 
-    /** One demo job: [end to end ms, the worker's total ms]. */
-    private static double[] runOne(KafkaProducer<String, byte[]> producer, KafkaConsumer<String, String> consumer,
+    /** One demo job's answer: end to end ms, and the worker's {@code timingsMs}. */
+    private record Completed(double millis, JsonNode timings) {
+    }
+
+    private static Completed runOne(KafkaProducer<String, byte[]> producer, KafkaConsumer<String, String> consumer,
                                    String id) throws Exception {
         String job = "{\"version\":1,\"id\":\"" + id + "\",\"model\":\"demo\",\"prompt\":\"a big red circle\",\"seed\":1}";
         long start = System.nanoTime();
@@ -198,8 +218,7 @@ public final class StartBenchmark implements Callable<Integer> {
                     throw new IllegalStateException("job " + id + " failed: " + record.value());
                 }
                 if (type.endsWith(".completed")) {
-                    JsonNode timings = JSON.readTree(record.value()).path("timingsMs");
-                    return new double[] {(System.nanoTime() - start) / 1e6, timings.path("total").asDouble()};
+                    return new Completed((System.nanoTime() - start) / 1e6, JSON.readTree(record.value()).path("timingsMs"));
                 }
             }
         }

@@ -1,7 +1,7 @@
 package dev.easel.engine.bundle;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.engine.json.JsonTrees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -13,8 +13,6 @@ import java.util.OptionalInt;
 /** Reading the JSON files of a bundle, with errors that name the file and the key. */
 public final class Json {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-
     private Json() {
     }
 
@@ -22,7 +20,7 @@ public final class Json {
     public static JsonNode readObject(Path file) {
         JsonNode node;
         try {
-            node = MAPPER.readTree(Files.readAllBytes(file));
+            node = JsonTrees.parse(Files.readAllBytes(file));
         } catch (NoSuchFileException e) {
             throw BundleException.inFile(file, "file is missing");
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -1,10 +1,9 @@
 package dev.easel.engine.lora;
 
 import ai.onnxruntime.platform.Fp16Conversions;
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.engine.json.JsonTrees;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -37,8 +36,6 @@ public final class Safetensors {
     public static final long MAX_FILE_BYTES = Integer.MAX_VALUE - 8;
     static final String METADATA = "__metadata__";
 
-    private static final ObjectMapper MAPPER = new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     private static final Map<String, Integer> ELEMENT_BYTES = Map.ofEntries(
             Map.entry("F64", 8), Map.entry("F32", 4), Map.entry("F16", 2), Map.entry("BF16", 2),
             Map.entry("I64", 8), Map.entry("I32", 4), Map.entry("I16", 2), Map.entry("I8", 1),
@@ -115,9 +112,12 @@ public final class Safetensors {
         int dataStart = 8 + (int) headerLength;
         JsonNode header;
         try {
-            header = MAPPER.readTree(new String(bytes, 8, (int) headerLength, StandardCharsets.UTF_8));
+            header = JsonTrees.parse(new String(bytes, 8, (int) headerLength, StandardCharsets.UTF_8),
+                    JsonTrees.Duplicates.FAIL);
         } catch (JsonProcessingException e) {
             throw bad(label, "header is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) { // a String has no I/O to fail
+            throw bad(label, "header could not be read: " + e.getMessage());
         }
         if (header == null || !header.isObject()) {
             throw bad(label, "header must be a JSON object");

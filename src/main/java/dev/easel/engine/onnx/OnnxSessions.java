@@ -24,7 +24,7 @@ public final class OnnxSessions {
     private final java.util.Optional<OptimizedModelCache> cache;
 
     public OnnxSessions(EngineOptions options) {
-        this.env = OrtEnvironment.getEnvironment();
+        this.env = OrtEnv.get();
         this.options = options;
         this.cache = options.provider() == ExecutionProvider.CPU
                 ? options.optimizedCache().map(dir -> new OptimizedModelCache(dir,

@@ -2,8 +2,8 @@ package dev.easel.engine.scheduler;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.engine.bundle.BundleException;
+import dev.easel.engine.json.JsonTrees;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -150,9 +150,11 @@ public record SchedulerConfig(
     static SchedulerConfig parse(String text, Path source) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(text);
+            root = JsonTrees.parse(text);
         } catch (JsonProcessingException e) {
             throw BundleException.inFile(source, "malformed JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) { // a String has no I/O to fail
+            throw BundleException.inFile(source, "cannot read scheduler config: " + e.getMessage(), e);
         }
         if (root == null || !root.isObject()) {
             throw BundleException.inFile(source, "scheduler config must be a JSON object");
