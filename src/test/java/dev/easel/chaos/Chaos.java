@@ -88,6 +88,7 @@ final class Chaos implements AutoCloseable {
             scenarios.add(switch (name) {
                 case "kill" -> new KillScenario();
                 case "broker" -> new BrokerScenario();
+                case "coldstart" -> new ColdStartScenario();
                 case "storage" -> new StorageScenario();
                 case "fuzz" -> new FuzzScenario();
                 case "concurrency" -> new ConcurrencyScenario();
