@@ -8,6 +8,7 @@ import dev.easel.engine.bundle.BundleException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -55,6 +56,14 @@ public final class OnnxModel implements AutoCloseable {
             closeQuietly(session);
             throw BundleException.inFile(file, "could not read the model's inputs and outputs: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Whether the model file's graph takes a float16 input, read from the file without loading it
+     * ({@link OnnxInputTypes}); empty when the file cannot be read that way.
+     */
+    public static Optional<Boolean> float16Inputs(Path file) {
+        return OnnxInputTypes.read(file).map(types -> types.containsValue(OnnxGraphIndex.FLOAT16));
     }
 
     /**
