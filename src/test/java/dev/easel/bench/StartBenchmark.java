@@ -9,7 +9,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,7 +25,6 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -206,23 +204,9 @@ public final class StartBenchmark implements Callable<Integer> {
                                    String id) throws Exception {
         String job = "{\"version\":1,\"id\":\"" + id + "\",\"model\":\"demo\",\"prompt\":\"a big red circle\",\"seed\":1}";
         long start = System.nanoTime();
-        producer.send(new ProducerRecord<>("easel.jobs", id, job.getBytes(StandardCharsets.UTF_8))).get();
-        long deadline = start + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline) {
-            for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(20))) {
-                if (!id.equals(record.key())) {
-                    continue;
-                }
-                String type = WorkerBenchmark.header(record, "ce_type");
-                if (type.endsWith(".failed")) {
-                    throw new IllegalStateException("job " + id + " failed: " + record.value());
-                }
-                if (type.endsWith(".completed")) {
-                    return new Completed((System.nanoTime() - start) / 1e6, JSON.readTree(record.value()).path("timingsMs"));
-                }
-            }
-        }
-        throw new IllegalStateException("no completed event for " + id + " within 120 s");
+        ConsumerRecord<String, String> record = WorkerBenchmark.completed(producer, consumer, id, job,
+                Duration.ofMillis(20));
+        return new Completed((System.nanoTime() - start) / 1e6, JSON.readTree(record.value()).path("timingsMs"));
     }
 
     private static int freePort() throws IOException {

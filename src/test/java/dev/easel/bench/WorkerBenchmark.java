@@ -215,10 +215,33 @@ public final class WorkerBenchmark implements Callable<Integer> {
                 + "\"width\":64,\"height\":64,\"steps\":2,\"guidanceScale\":1,\"scheduler\":\"euler\",\"seed\":1}";
         long start = System.nanoTime();
         long sentAtMs = System.currentTimeMillis();
+        ConsumerRecord<String, String> record = completed(producer, consumer, id, job, Duration.ofMillis(100));
+        double e2e = (System.nanoTime() - start) / 1e6;
+        long receivedAtMs = System.currentTimeMillis();
+        JsonNode timings = JSON.readTree(record.value()).path("timingsMs");
+        timings.fields().forEachRemaining(f -> phases.put(f.getKey(), f.getValue().asDouble()));
+        // Past the worker's own timings, from the event's record timestamp (its creation; one
+        // clock, whole ms): images stored → event created (the manifest PUT, presigning) and
+        // created → consumed here.
+        phases.put("~answer", (double) (record.timestamp() - sentAtMs - timings.path("queue").asLong()
+                - timings.path("total").asLong()));
+        phases.put("~delivery", (double) (receivedAtMs - record.timestamp()));
+        double generation = timings.path("textEncode").asDouble() + timings.path("denoise").asDouble()
+                + timings.path("decode").asDouble();
+        return new double[] {e2e, e2e - generation, timings.path("total").asDouble()};
+    }
+
+    /**
+     * Puts a job on easel.jobs and waits (120 s at most, polling every {@code poll}) for its
+     * completed event on {@code consumer}; its failed event fails the benchmark.
+     */
+    static ConsumerRecord<String, String> completed(KafkaProducer<String, byte[]> producer,
+                                                    KafkaConsumer<String, String> consumer, String id, String job,
+                                                    Duration poll) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         producer.send(new ProducerRecord<>("easel.jobs", id, job.getBytes(StandardCharsets.UTF_8))).get();
-        long deadline = start + Duration.ofSeconds(120).toNanos();
         while (System.nanoTime() < deadline) {
-            for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
+            for (ConsumerRecord<String, String> record : consumer.poll(poll)) {
                 if (!id.equals(record.key())) {
                     continue;
                 }
@@ -227,23 +250,11 @@ public final class WorkerBenchmark implements Callable<Integer> {
                     throw new IllegalStateException("job " + id + " failed: " + record.value());
                 }
                 if (type.endsWith(".completed")) {
-                    double e2e = (System.nanoTime() - start) / 1e6;
-                    long receivedAtMs = System.currentTimeMillis();
-                    JsonNode timings = JSON.readTree(record.value()).path("timingsMs");
-                    timings.fields().forEachRemaining(f -> phases.put(f.getKey(), f.getValue().asDouble()));
-                    // Past the worker's own timings, from the event's record timestamp (its creation; one
-                    // clock, whole ms): images stored → event created (the manifest PUT, presigning) and
-                    // created → consumed here.
-                    phases.put("~answer", (double) (record.timestamp() - sentAtMs - timings.path("queue").asLong()
-                            - timings.path("total").asLong()));
-                    phases.put("~delivery", (double) (receivedAtMs - record.timestamp()));
-                    double generation = timings.path("textEncode").asDouble() + timings.path("denoise").asDouble()
-                            + timings.path("decode").asDouble();
-                    return new double[] {e2e, e2e - generation, timings.path("total").asDouble()};
+                    return record;
                 }
             }
         }
-        throw new IllegalStateException("no completed event for " + id + " within 120 s (see worker.log)");
+        throw new IllegalStateException("no completed event for " + id + " within 120 s (see the worker's log)");
     }
 
     static String header(ConsumerRecord<String, String> record, String name) {
