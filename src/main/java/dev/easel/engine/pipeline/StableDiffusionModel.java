@@ -371,29 +371,11 @@ public final class StableDiffusionModel implements AutoCloseable {
      * that cannot be (weights in an external file) runs as it is, with a warning.
      */
     private static OnnxModel vae(OnnxSessions sessions, Path file, boolean forceUpcast) {
-        if (!forceUpcast) {
+        // The input types are read from the file, so a float16 VAE is opened once, upcast; a
+        // session tells them only where the file cannot be read that way.
+        if (!forceUpcast || !OnnxModel.float16Inputs(file).orElseGet(() -> sessionTakesFloat16(sessions, file))) {
             return OnnxModel.open(sessions, file);
         }
-        // Read from the file when it can be, so a float16 VAE is opened once, upcast, not twice.
-        Optional<Boolean> float16 = OnnxModel.float16Inputs(file);
-        if (float16.orElse(false)) {
-            return upcastOr(sessions, file, () -> OnnxModel.open(sessions, file));
-        }
-        OnnxModel model = OnnxModel.open(sessions, file);
-        if (float16.isPresent() || model.inputs().values().stream()
-                .noneMatch(spec -> spec.type() == ai.onnxruntime.OnnxJavaType.FLOAT16)) {
-            return model;
-        }
-        // The file could not be read for its inputs: the session said float16.
-        OnnxModel upcast = upcastOr(sessions, file, () -> model);
-        if (upcast != model) {
-            model.close();
-        }
-        return upcast;
-    }
-
-    /** The VAE upcast to float32, or {@code asItIs} with a warning when it cannot be upcast. */
-    private static OnnxModel upcastOr(OnnxSessions sessions, Path file, java.util.function.Supplier<OnnxModel> asItIs) {
         try {
             OnnxModel upcast = OnnxModel.openUpcast(sessions, file);
             LOG.log(Level.INFO, "{0}: float16 VAE upcast to float32 in memory (force_upcast)", file);
@@ -401,7 +383,13 @@ public final class StableDiffusionModel implements AutoCloseable {
         } catch (dev.easel.engine.bundle.BundleException e) {
             LOG.log(Level.WARNING, "{0}: force_upcast is set but the float16 VAE cannot be upcast ({1}); it runs in"
                     + " float16, where SDXL''s VAE may overflow (NaN or black images)", file, e.getMessage());
-            return asItIs.get();
+            return OnnxModel.open(sessions, file);
+        }
+    }
+
+    private static boolean sessionTakesFloat16(OnnxSessions sessions, Path file) {
+        try (OnnxModel probe = OnnxModel.open(sessions, file)) {
+            return probe.inputs().values().stream().anyMatch(spec -> spec.type() == ai.onnxruntime.OnnxJavaType.FLOAT16);
         }
     }
 
