@@ -189,6 +189,11 @@ public final class GenerateCommand implements Callable<Integer> {
             + " > 0 (UCE's preserve_scale; default 1).")
     Double preserveScale;
 
+    @Option(names = "--rewrite-projections", paramLabel = "KINDS", split = ",", description = "Which"
+            + " cross-attention projections --rewrite/--erase edit: key,value (default, as TIME and UCE), key or value"
+            + " (value only keeps where the UNet looks and changes what it draws there).")
+    List<String> rewriteProjections;
+
     @Option(names = "--rewrite-context", paramLabel = "TEMPLATE", description = "A prompt template with {} where"
             + " each concept goes, e.g. \"a photo of {} in a garden\": --rewrite/--erase/--preserve edit the"
             + " concept inside every template given (TIME's augmentation; repeatable, at most "
@@ -345,18 +350,20 @@ public final class GenerateCommand implements Callable<Integer> {
                 + problem) : e;
     }
 
-    /** --rewrite/--erase/--preserve/--rewrite-lambda/--rewrite-rows/--rewrite-context as one edit; empty when none is asked for. */
+    /** --rewrite/--erase and the options that shape them as one edit; empty when none is asked for. */
     private Optional<Rewrite> rewrite() {
         List<String> replacements = rewrite == null ? List.of() : rewrite;
         List<String> erasures = erase == null ? List.of() : erase;
         List<String> kept = preserve == null ? List.of() : preserve;
         if (replacements.isEmpty() && erasures.isEmpty()) {
-            if (!kept.isEmpty() || rewriteLambda != null || rewriteRows != null || rewriteContext != null
-                    || preserveScale != null) {
-                throw new InvalidRequestException(!kept.isEmpty() ? "preserve"
-                        : rewriteLambda != null ? "rewrite-lambda" : rewriteRows != null ? "rewrite-rows"
-                        : rewriteContext != null ? "rewrite-context" : "preserve-scale",
-                        "only applies with --rewrite or --erase");
+            Optional<String> alone = !kept.isEmpty() ? Optional.of("preserve")
+                    : rewriteLambda != null ? Optional.of("rewrite-lambda")
+                    : rewriteRows != null ? Optional.of("rewrite-rows")
+                    : rewriteContext != null ? Optional.of("rewrite-context")
+                    : preserveScale != null ? Optional.of("preserve-scale")
+                    : rewriteProjections != null ? Optional.of("rewrite-projections") : Optional.empty();
+            if (alone.isPresent()) {
+                throw new InvalidRequestException(alone.get(), "only applies with --rewrite or --erase");
             }
             return Optional.empty();
         }
@@ -382,6 +389,9 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         if (preserveScale != null) {
             edit = edit.withPreserveScale(preserveScale);
+        }
+        if (rewriteProjections != null) {
+            edit = edit.withProjections(Rewrite.projectionsOf(rewriteProjections));
         }
         return Optional.of(rewriteLambda == null ? edit : edit.withLambda(rewriteLambda));
     }

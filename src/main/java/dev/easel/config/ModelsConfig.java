@@ -108,6 +108,9 @@ public interface ModelsConfig {
         /** {@code preserve-scale}: the preserved concepts' weight, &gt; 0; 1 by default. */
         Optional<Double> preserveScale();
 
+        /** {@code projections}: which cross-attention projections are edited, {@code key,value} (default) or one. */
+        Optional<List<String>> projections();
+
         /** {@code rows}: through-padding (default) or through-eos. */
         Optional<String> rows();
 

@@ -74,7 +74,8 @@ public record Job(int version, String id, String model, String prompt, Optional<
     @JsonInclude(JsonInclude.Include.NON_ABSENT)
     public record Rewrite(Optional<List<Replacement>> replace, Optional<List<String>> erase,
                           Optional<List<String>> preserve, Optional<Double> lambda, Optional<String> rows,
-                          Optional<List<String>> contexts, Optional<Double> preserveScale) {
+                          Optional<List<String>> contexts, Optional<Double> preserveScale,
+                          Optional<List<String>> projections) {
 
         /** One {@code replace} item. */
         public record Replacement(String source, String target) {
@@ -104,6 +105,9 @@ public record Job(int version, String id, String model, String prompt, Optional<
             if (preserveScale.isPresent()) {
                 out = out.withPreserveScale(preserveScale.get());
             }
+            if (projections.isPresent()) {
+                out = out.withProjections(dev.easel.engine.pipeline.Rewrite.projectionsOf(projections.get()));
+            }
             return out.withLambda(lambda.orElse(dev.easel.engine.pipeline.Rewrite.DEFAULT_LAMBDA));
         }
 
@@ -122,6 +126,8 @@ public record Job(int version, String id, String model, String prompt, Optional<
                     return "rewrite.contexts";
                 case "preserve-scale":
                     return "rewrite.preserveScale";
+                case "rewrite-projections":
+                    return "rewrite.projections";
                 case "rewrite":
                     return "rewrite.replace";
                 default:

@@ -447,7 +447,7 @@ public class ModelRegistry {
             ModelsConfig.RewriteConfig edit = model.rewrite();
             boolean edits = edit.replace().isPresent() || edit.erase().isPresent() || edit.preserve().isPresent()
                     || edit.lambda().isPresent() || edit.rows().isPresent() || edit.contexts().isPresent()
-                    || edit.preserveScale().isPresent();
+                    || edit.preserveScale().isPresent() || edit.projections().isPresent();
             Map<String, Double> adapters = model.loras() == null ? Map.of() : model.loras();
             if (model.path().isPresent()) {
                 if (edits) {
@@ -482,7 +482,7 @@ public class ModelRegistry {
         return variants;
     }
 
-    /** The rewrite key (replace, erase, preserve, lambda, rows, contexts) the engine's field stands for. */
+    /** The rewrite key (replace, erase, preserve, lambda, rows, contexts, ...) the engine's field stands for. */
     static String rewriteKey(InvalidRequestException e) {
         switch (e.field()) {
             case "erase":
@@ -497,6 +497,8 @@ public class ModelRegistry {
                 return "contexts";
             case "preserve-scale":
                 return "preserve-scale";
+            case "rewrite-projections":
+                return "projections";
             default:
                 return "replace";
         }
@@ -542,6 +544,9 @@ public class ModelRegistry {
             }
             if (config.preserveScale().isPresent()) {
                 rewrite = rewrite.withPreserveScale(config.preserveScale().get());
+            }
+            if (config.projections().isPresent()) {
+                rewrite = rewrite.withProjections(Rewrite.projectionsOf(config.projections().get()));
             }
         } catch (InvalidRequestException e) {
             throw new IllegalArgumentException(key + "." + rewriteKey(e) + ": " + problem(e), e);

@@ -61,5 +61,27 @@ class GenerateRewriteCommandTest {
         CommandLineTest.Run lambda = generate("bad", "--rewrite", "a=b", "--rewrite-lambda", "-1");
         assertEquals(2, lambda.exit());
         assertThat(lambda.err()).contains("rewrite-lambda", "> 0");
+        CommandLineTest.Run kinds = generate("bad", "--rewrite", "a=b", "--rewrite-projections", "key,query");
+        assertEquals(2, kinds.exit());
+        assertThat(kinds.err().strip()).isEqualTo("error: rewrite-projections: must name key or value, got 'query'");
+        CommandLineTest.Run kindsAlone = generate("bad", "--rewrite-projections", "value");
+        assertEquals(2, kindsAlone.exit());
+        assertThat(kindsAlone.err()).contains("rewrite-projections", "only applies with --rewrite or --erase");
+    }
+
+    @Test
+    void valueOnlyAndKeyOnlyEditsDifferFromEachOtherAndFromBoth() throws IOException {
+        assertEquals(0, generate("both", "--rewrite", "circle=square").exit());
+        CommandLineTest.Run value = generate("value", "--rewrite", "circle=square", "--rewrite-projections", "value");
+        assertEquals(0, value.exit(), value.err());
+        CommandLineTest.Run key = generate("key", "--rewrite", "circle=square", "--rewrite-projections", "key");
+        assertEquals(0, key.exit(), key.err());
+        CommandLineTest.Run both = generate("both2", "--rewrite", "circle=square", "--rewrite-projections", "value,key");
+        assertEquals(0, both.exit(), both.err());
+        float[] all = Npy.read(dir.resolve("both.npy")).data();
+        assertThat(Npy.read(dir.resolve("both2.npy")).data()).containsExactly(all);
+        assertThat(Npy.read(dir.resolve("value.npy")).data()).isNotEqualTo(all);
+        assertThat(Npy.read(dir.resolve("key.npy")).data()).isNotEqualTo(all)
+                .isNotEqualTo(Npy.read(dir.resolve("value.npy")).data());
     }
 }

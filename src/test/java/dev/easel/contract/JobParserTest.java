@@ -81,6 +81,13 @@ class JobParserTest {
         assertThat(inContexts.rewrite().orElseThrow().toEngine()).isEqualTo(dev.easel.engine.pipeline.Rewrite.none()
                 .replace("red", "blue").withRows(dev.easel.engine.pipeline.Rewrite.Rows.THROUGH_EOS)
                 .withContexts(List.of("a big {} circle", "{} sky")).preserve("green").withPreserveScale(0.1));
+        Job valueOnly = accept(PARSER, job("'rewrite': {'replace': [{'source': 'circle', 'target': 'square'}],"
+                + " 'projections': ['value']}"));
+        assertThat(valueOnly.rewrite().orElseThrow().toEngine()).isEqualTo(dev.easel.engine.pipeline.Rewrite.none()
+                .replace("circle", "square").withProjections(java.util.EnumSet.of(
+                        dev.easel.engine.onnx.CrossAttentionProjections.Kind.VALUE)));
+        assertThat(accept(PARSER, job("'rewrite': {'erase': ['red'], 'projections': ['value', 'key']}")).rewrite()
+                .orElseThrow().toEngine().projections()).isEqualTo(dev.easel.engine.pipeline.Rewrite.none().projections());
     }
 
     @Test
@@ -248,6 +255,12 @@ class JobParserTest {
                         "greater than 0", "> 0"),
                 Arguments.of("rewrite.rows", "'rewrite': {'erase': ['red'], 'rows': 'all'}", "must be one of",
                         "through-padding"),
+                Arguments.of("rewrite.projections[0]", "'rewrite': {'erase': ['red'], 'projections': ['query']}",
+                        "must be one of", "key"),
+                Arguments.of("rewrite.projections", "'rewrite': {'erase': ['red'], 'projections': []}",
+                        "at least 1 items", "≥ 1 items"),
+                Arguments.of("rewrite.projections", "'rewrite': {'erase': ['red'], 'projections': ['key', 'key']}",
+                        "must not list an item twice", "unique items"),
                 Arguments.of("rewrite.contexts[0]", "'rewrite': {'erase': ['red'], 'contexts': ['a photo']}",
                         "a prompt template holding {}", "a prompt template holding {}"),
                 Arguments.of("rewrite.erase", "'rewrite': {'erase': ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i']}",

@@ -186,6 +186,9 @@ final class DemoEditEvaluation {
         }
         parts.add("λ " + r.lambda());
         parts.add("rows " + r.rows().label());
+        if (!r.projections().equals(Rewrite.none().projections())) {
+            parts.add(String.join(" and ", r.projectionLabels()) + " only");
+        }
         if (!r.contexts().equals(Rewrite.ALONE)) {
             parts.add(r.contexts().size() + " contexts");
         }

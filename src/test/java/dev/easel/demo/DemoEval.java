@@ -69,6 +69,14 @@ public final class DemoEval implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads, 0 = all cores (default ${DEFAULT-VALUE}).")
     int threads;
 
+    @Option(names = "--heldout-prompts", description = "Held-out prompts from this file instead of the committed"
+            + " heldout-prompts.json (same format; e.g. a development set from export.heldout_prompts(another seed)).")
+    Path heldoutPrompts;
+
+    @Option(names = "--partial-prompts", description = "Partial prompts from this file instead of the committed"
+            + " partial-prompts.json (same format; e.g. a development set from export.partial_prompts(another seed)).")
+    Path partialPrompts;
+
     @Option(names = "--dump", description = "Write every picture as PNG into this directory.")
     Path dump;
 
@@ -120,6 +128,10 @@ public final class DemoEval implements Callable<Integer> {
             + " (UCE's preserve_scale; default ${DEFAULT-VALUE}).")
     double preserveScale;
 
+    @Option(names = "--rewrite-projections", split = ",", defaultValue = "key,value",
+            description = "The projections the edit changes: key, value or both (default ${DEFAULT-VALUE}).")
+    List<String> rewriteProjections;
+
     @Option(names = "--rewrite-context", description = "A context template of the edit, with {} for the concept"
             + " (repeatable; Rewrite.contexts).")
     List<String> rewriteContexts;
@@ -160,11 +172,11 @@ public final class DemoEval implements Callable<Integer> {
         if (lora != null) {
             return evaluateLora();
         }
-        List<HeldOutPrompt> all = HeldOutPrompt.all();
+        List<HeldOutPrompt> all = heldOut();
         List<HeldOutPrompt> single = HeldOutPrompt.select(all, "single", "test", prompts);
         List<HeldOutPrompt> two = HeldOutPrompt.select(all, "two", "test", prompts);
         List<HeldOutPrompt> novel = HeldOutPrompt.select(all, "single", "novel", prompts);
-        List<HeldOutPrompt> partial = HeldOutPrompt.partial();
+        List<HeldOutPrompt> partial = partialPrompts == null ? HeldOutPrompt.partial() : HeldOutPrompt.read(partialPrompts);
         List<HeldOutPrompt> partialTest = HeldOutPrompt.select(partial, "single", "test", prompts);
         List<HeldOutPrompt> partialNovel = HeldOutPrompt.select(partial, "single", "novel", prompts);
         List<HeldOutPrompt> examples = HeldOutPrompt.select(partial, "single", "example", Integer.MAX_VALUE);
@@ -225,13 +237,13 @@ public final class DemoEval implements Callable<Integer> {
         for (String p : preserved == null ? List.<String>of() : preserved) {
             rewrite = rewrite.preserve(p);
         }
-        rewrite = rewrite.withPreserveScale(preserveScale);
+        rewrite = rewrite.withPreserveScale(preserveScale).withProjections(Rewrite.projectionsOf(rewriteProjections));
         if (rewriteContexts != null) {
             rewrite = rewrite.withContexts(rewriteContexts);
         } else if (worldContexts > 0) {
             rewrite = rewrite.withContexts(DemoEditEvaluation.worldContexts(rewrite, worldContexts, 0));
         }
-        List<HeldOutPrompt> all = HeldOutPrompt.all();
+        List<HeldOutPrompt> all = heldOut();
         List<HeldOutPrompt> chosen = new ArrayList<>(HeldOutPrompt.select(all, "single", "test", prompts));
         chosen.addAll(HeldOutPrompt.select(all, "single", "novel", prompts));
         long start = System.nanoTime();
@@ -245,7 +257,7 @@ public final class DemoEval implements Callable<Integer> {
     /** The LoRA's effect: prompts naming pink and ordinary one-object held-out prompts, base against adapted. */
     private int evaluateLora() {
         List<DemoLoraEvaluation.ColorPrompt> pink = DemoLoraEvaluation.prompts().stream().limit(loraPrompts).toList();
-        List<HeldOutPrompt> ordinary = HeldOutPrompt.select(HeldOutPrompt.all(), "single", "test", loraHeldout);
+        List<HeldOutPrompt> ordinary = HeldOutPrompt.select(heldOut(), "single", "test", loraHeldout);
         long start = System.nanoTime();
         try (StableDiffusionModel loaded = StableDiffusionModel.load(model, EngineOptions.cpu().withIntraOpThreads(threads))) {
             System.out.print(new DemoLoraEvaluation().compare(loaded, DemoLoraEvaluation.parseLora(lora), pink, ordinary,
@@ -253,6 +265,10 @@ public final class DemoEval implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "%n%.0f s in all%n", (System.nanoTime() - start) / 1e9);
         return 0;
+    }
+
+    private List<HeldOutPrompt> heldOut() {
+        return heldoutPrompts == null ? HeldOutPrompt.all() : HeldOutPrompt.read(heldoutPrompts);
     }
 
     /** Writes each named picture as PNG into --dump (no-op without it). */
@@ -274,7 +290,7 @@ public final class DemoEval implements Callable<Integer> {
 
     /** One row per CLIP mode (guidance: per scale) on the same one-object prompts, the defaults otherwise. */
     private int evaluateClipModes() {
-        List<HeldOutPrompt> single = HeldOutPrompt.select(HeldOutPrompt.all(), "single", "test", prompts);
+        List<HeldOutPrompt> single = HeldOutPrompt.select(heldOut(), "single", "test", prompts);
         DemoEvaluator.Settings defaults = DemoEvaluator.Settings.defaults();
         List<String> rows = new ArrayList<>();
         long start = System.nanoTime();
@@ -321,7 +337,7 @@ public final class DemoEval implements Callable<Integer> {
 
     /** A 4x3 grid: 8 one-object prompts, then 4 two-object prompts; each picture enlarged 4x. */
     private int writePictures() {
-        List<HeldOutPrompt> all = HeldOutPrompt.all();
+        List<HeldOutPrompt> all = heldOut();
         List<HeldOutPrompt> chosen = new ArrayList<>(HeldOutPrompt.select(all, "single", "test", 8));
         chosen.addAll(HeldOutPrompt.select(all, "two", "test", 4));
         int scale = 4;

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -41,27 +43,44 @@ public record HeldOutPrompt(String kind, String split, String prompt, long seed,
         return read(PARTIAL_RESOURCE);
     }
 
+    /**
+     * Prompts in the same format from a file, e.g. a development set drawn with another seed
+     * ({@code export.partial_prompts(seed)}) to choose between models without looking at the
+     * committed evaluation prompts.
+     */
+    public static List<HeldOutPrompt> read(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            return parse(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     private static List<HeldOutPrompt> read(String resource) {
         try (InputStream in = HeldOutPrompt.class.getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IllegalStateException(resource + " is not on the test classpath");
             }
-            List<HeldOutPrompt> out = new ArrayList<>();
-            for (JsonNode n : new ObjectMapper().readTree(in)) {
-                List<Expected> objects = new ArrayList<>();
-                for (JsonNode o : n.get("objects")) {
-                    objects.add(new Expected(Palette.of(o.get("color").asText()),
-                            SceneChecker.Shape.valueOf(o.get("shape").asText().toUpperCase(java.util.Locale.ROOT)),
-                            text(o, "size"), text(o, "position")));
-                }
-                out.add(new HeldOutPrompt(n.get("kind").asText(), n.get("split").asText(), n.get("prompt").asText(),
-                        n.get("seed").asLong(), text(n, "background").map(Palette::of), text(n, "relation"),
-                        List.copyOf(objects)));
-            }
-            return List.copyOf(out);
+            return parse(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static List<HeldOutPrompt> parse(InputStream in) throws IOException {
+        List<HeldOutPrompt> out = new ArrayList<>();
+        for (JsonNode n : new ObjectMapper().readTree(in)) {
+            List<Expected> objects = new ArrayList<>();
+            for (JsonNode o : n.get("objects")) {
+                objects.add(new Expected(Palette.of(o.get("color").asText()),
+                        SceneChecker.Shape.valueOf(o.get("shape").asText().toUpperCase(java.util.Locale.ROOT)),
+                        text(o, "size"), text(o, "position")));
+            }
+            out.add(new HeldOutPrompt(n.get("kind").asText(), n.get("split").asText(), n.get("prompt").asText(),
+                    n.get("seed").asLong(), text(n, "background").map(Palette::of), text(n, "relation"),
+                    List.copyOf(objects)));
+        }
+        return List.copyOf(out);
     }
 
     /** The first {@code n} prompts of a kind and split, in file order. */

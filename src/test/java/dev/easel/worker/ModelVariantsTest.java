@@ -176,6 +176,24 @@ class ModelVariantsTest {
     }
 
     @Test
+    void projectionsReachTheVariantsEditAndBadOnesNameTheKey() {
+        Map<String, ModelRegistry.Variant> variants = ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(List.of("red=blue"), null, null, null,
+                        new Tail(null, null, List.of("value"))))));
+        assertThat(variants.get("v").rewrite()).isEqualTo(Rewrite.none().replace("red", "blue")
+                .withProjections(java.util.EnumSet.of(dev.easel.engine.onnx.CrossAttentionProjections.Kind.VALUE)));
+        assertThat(ModelCatalog.Variant.of(variants.get("v")).projections()).containsExactly("value");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(List.of("red=blue"), null, null, null,
+                        new Tail(null, null, List.of("key", "query")))))))
+                .hasMessage("easel.models.v.rewrite.projections: must name key or value, got 'query'");
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.of(Path.of("x")), Optional.empty(), edits(null, null, null, null,
+                        new Tail(null, null, List.of("value")))))))
+                .hasMessageContaining("easel.models.v.rewrite: only a variant");
+    }
+
+    @Test
     void rowsAndContextsReachTheVariantsEdit() {
         Map<String, ModelRegistry.Variant> variants = ModelRegistry.variants(() -> Map.of("v",
                 model(Optional.empty(), Optional.of("sd"), edits(List.of("red=blue"), null, null, null, "through-eos",
@@ -191,10 +209,26 @@ class ModelVariantsTest {
 
     private static ModelsConfig.RewriteConfig edits(List<String> replace, List<String> erase, List<String> preserve,
                                                     Double lambda, String rows, List<String> contexts) {
+        return edits(replace, erase, rows, contexts, new Tail(preserve, lambda, null));
+    }
+
+    /** The rarer keys of a variant's edit. */
+    private record Tail(List<String> preserve, Double lambda, List<String> projections) {
+    }
+
+    private static ModelsConfig.RewriteConfig edits(List<String> replace, List<String> erase, String rows,
+                                                    List<String> contexts, Tail tail) {
+        List<String> preserve = tail.preserve();
+        Double lambda = tail.lambda();
         return new ModelsConfig.RewriteConfig() {
             @Override
             public Optional<Double> preserveScale() {
                 return Optional.empty();
+            }
+
+            @Override
+            public Optional<List<String>> projections() {
+                return Optional.ofNullable(tail.projections());
             }
 
             @Override

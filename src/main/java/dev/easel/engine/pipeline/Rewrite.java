@@ -81,7 +81,7 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
             throw new InvalidRequestException("rewrite-lambda", "must be a finite number > 0, got " + lambda);
         }
         if (projections.isEmpty()) {
-            throw new InvalidRequestException("rewrite", "names no projection (key, value) to edit");
+            throw new InvalidRequestException("rewrite-projections", "names no projection (key, value) to edit");
         }
         java.util.Objects.requireNonNull(rows, "rows");
         if (!(preserveScale > 0) || Double.isInfinite(preserveScale)) {
@@ -106,6 +106,36 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
         int after = at + SLOT.length();
         return (at == 0 || Character.isWhitespace(template.charAt(at - 1)))
                 && (after == template.length() || !Character.isLetterOrDigit(template.charAt(after)));
+    }
+
+    /**
+     * The projections named by {@code labels} ("key", "value"; {@link Kind#label()}), for the
+     * CLI's, jobs' and configuration's lists. Repeats are allowed; none or an unknown name is an
+     * error naming the field {@code rewrite-projections}.
+     */
+    public static Set<Kind> projectionsOf(List<String> labels) {
+        EnumSet<Kind> out = EnumSet.noneOf(Kind.class);
+        for (String label : labels) {
+            Kind kind = null;
+            for (Kind k : Kind.values()) {
+                if (k.label().equals(label == null ? null : label.trim())) {
+                    kind = k;
+                }
+            }
+            if (kind == null) {
+                throw new InvalidRequestException("rewrite-projections", "must name key or value, got '" + label + "'");
+            }
+            out.add(kind);
+        }
+        if (out.isEmpty()) {
+            throw new InvalidRequestException("rewrite-projections", "names no projection (key, value) to edit");
+        }
+        return out;
+    }
+
+    /** The labels of {@link #projections()}, key before value. */
+    public List<String> projectionLabels() {
+        return EnumSet.copyOf(projections).stream().map(Kind::label).toList();
     }
 
     /** {@code template} with {@code concept} in its slot, spaces around it collapsed where the concept is empty. */

@@ -228,6 +228,24 @@ class ConceptRewriteTest {
                 .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite-lambda", e.field()));
     }
 
+    @Test
+    void projectionsAreNamedByTheirLabels() {
+        assertEquals(java.util.EnumSet.of(dev.easel.engine.onnx.CrossAttentionProjections.Kind.VALUE),
+                Rewrite.projectionsOf(java.util.List.of(" value", "value")));
+        assertEquals(Rewrite.none().projections(), Rewrite.projectionsOf(java.util.List.of("value", "key")));
+        assertEquals(java.util.List.of("key", "value"), Rewrite.none().projectionLabels());
+        assertEquals(java.util.List.of("value"), Rewrite.none().withProjections(
+                Rewrite.projectionsOf(java.util.List.of("value"))).projectionLabels());
+        for (java.util.List<String> bad : java.util.List.of(java.util.List.<String>of(), java.util.List.of("query"),
+                java.util.List.of("key", "Value"))) {
+            assertThatThrownBy(() -> Rewrite.projectionsOf(bad))
+                    .isInstanceOfSatisfying(InvalidRequestException.class,
+                            e -> assertEquals("rewrite-projections", e.field()));
+        }
+        assertThatThrownBy(() -> Rewrite.none().withProjections(java.util.Set.of()))
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite-projections", e.field()));
+    }
+
     private static int words(String text) {
         return model.config().tokenizer().encode(text).length - 2;
     }
