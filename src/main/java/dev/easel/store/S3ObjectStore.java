@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -52,6 +53,8 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
 
     private final S3Client s3;
     private final S3Presigner presigner;
+    /** {@link #createBucketOnFirstUse}'s bucket until it is made; null when none is owed. */
+    private final AtomicReference<String> bucketToCreate = new AtomicReference<>();
 
     /** Over a client and a presigner configured alike; {@link #close()} closes both. */
     public S3ObjectStore(S3Client s3, S3Presigner presigner) {
@@ -145,6 +148,7 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
     public void put(String bucket, String key, byte[] bytes, String contentType, Map<String, String> metadata)
             throws IOException {
         check(bucket, key);
+        ensureBucket(bucket);
         requireText(contentType, "contentType");
         ObjectKeys.checkMetadata(metadata);
         try {
@@ -158,6 +162,7 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
     @Override
     public Optional<StoredObject> get(String bucket, String key, int maxBytes) throws IOException {
         check(bucket, key);
+        ensureBucket(bucket);
         if (maxBytes < 0) {
             throw new IllegalArgumentException("maxBytes: must be ≥ 0, got " + maxBytes);
         }
@@ -199,6 +204,7 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
     @Override
     public boolean exists(String bucket, String key) throws IOException {
         check(bucket, key);
+        ensureBucket(bucket);
         try {
             s3.headObject(b -> b.bucket(bucket).key(key));
             return true;
@@ -236,6 +242,7 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
     public InputStream open(String bucket, String key) throws IOException {
         try {
             check(bucket, key);
+        ensureBucket(bucket);
         } catch (IllegalArgumentException e) {
             throw new NotFoundException("not a valid object reference: " + e.getMessage());
         }
@@ -257,6 +264,7 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
     @Override
     public boolean bucketExists(String bucket) throws IOException {
         ObjectKeys.checkBucket(bucket);
+        ensureBucket(bucket);
         try {
             s3.headBucket(b -> b.bucket(bucket));
             return true;
@@ -270,6 +278,26 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
             throw failure("HEAD bucket", bucket, "", e);
         } catch (SdkException e) {
             throw failure("HEAD bucket", bucket, "", e);
+        }
+    }
+
+    /**
+     * Makes {@code bucket} (unless it exists) before the first call that names it: for
+     * {@code easel.s3.create-bucket} when the store could not be reached at start-up. A worker
+     * that starts while the store is away must still start; its jobs then meet the store's
+     * absence in their own calls, and retry them as any other storage outage.
+     */
+    public void createBucketOnFirstUse(String bucket) {
+        ObjectKeys.checkBucket(bucket);
+        bucketToCreate.set(bucket);
+    }
+
+    private void ensureBucket(String bucket) throws IOException {
+        String owed = bucketToCreate.get();
+        if (owed != null && owed.equals(bucket)) {
+            // Idempotent: callers racing here all succeed (BucketAlreadyOwnedByYou is success).
+            createBucketIfMissing(bucket);
+            bucketToCreate.compareAndSet(owed, null);
         }
     }
 

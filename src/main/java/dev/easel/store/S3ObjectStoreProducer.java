@@ -6,7 +6,6 @@ import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import org.jboss.logging.Logger;
 
 /**
@@ -29,8 +28,12 @@ public class S3ObjectStoreProducer {
             try {
                 store.createBucketIfMissing(config.bucket());
             } catch (IOException e) {
-                store.close();
-                throw new UncheckedIOException("easel.s3.create-bucket: cannot create bucket " + config.bucket(), e);
+                // Failing here would fail every bean on the job path, for good: the consumer's
+                // channel stops at its first job. Owed instead, and made by the first call that
+                // needs it, inside that job's retries.
+                LOG.warnf("easel.s3.create-bucket: bucket %s not made at start-up (%s); it will be before its first"
+                        + " use", config.bucket(), e.getMessage());
+                store.createBucketOnFirstUse(config.bucket());
             }
         }
         LOG.infof("object store: %s, region %s, default bucket %s",

@@ -90,6 +90,7 @@ final class Chaos implements AutoCloseable {
                 case "broker" -> new BrokerScenario();
                 case "coldstart" -> new ColdStartScenario();
                 case "storage" -> new StorageScenario();
+                case "coldstorage" -> new ColdStorageScenario();
                 case "fuzz" -> new FuzzScenario();
                 case "concurrency" -> new ConcurrencyScenario();
                 default -> throw new IllegalArgumentException("unknown scenario " + name + " (known: " + Settings.ALL + ")");

@@ -83,6 +83,24 @@ class S3ObjectStoreIT {
     }
 
     @Test
+    void anOwedBucketIsMadeByTheFirstCallThatNamesIt() throws IOException {
+        // easel.s3.create-bucket when the store was away at start-up (S3ObjectStoreProducer).
+        try (S3ObjectStore late = S3ObjectStore.create(config(stack.s3SecretKey()))) {
+            late.createBucketOnFirstUse("easel-owed");
+            assertThat(store.bucketExists("easel-owed")).isFalse();
+            assertThat(late.bucketExists("other-bucket")).isFalse(); // another bucket: not made
+            assertThat(late.bucketExists("easel-owed")).isTrue();
+            late.put("easel-owed", "a/b.png", randomBytes(10, 3), "image/png", Map.of());
+            assertThat(store.exists("easel-owed", "a/b.png")).isTrue();
+        }
+        try (S3ObjectStore late = S3ObjectStore.create(config(stack.s3SecretKey()))) {
+            late.createBucketOnFirstUse("easel-owed-put");
+            late.put("easel-owed-put", "k", randomBytes(10, 4), "image/png", Map.of());
+            assertThat(store.get("easel-owed-put", "k", 100)).isPresent();
+        }
+    }
+
+    @Test
     void missingObjectIsEmpty() throws IOException {
         assertThat(store.get(BUCKET, "no/such/key.png", 100)).isEmpty();
         assertThat(store.exists(BUCKET, "no/such/key.png")).isFalse();
