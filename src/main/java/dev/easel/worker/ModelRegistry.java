@@ -150,6 +150,12 @@ public class ModelRegistry {
         return this;
     }
 
+    /** {@code easel.models.<name>.defaults.*} for a model (tests; the worker: from its configuration). */
+    ModelRegistry withDefaults(String name, ModelsConfig.JobDefaultsConfig configured) {
+        overrides.put(name, configured);
+        return this;
+    }
+
     ModelRegistry(Map<String, Path> bundles, Map<String, Path> clips, EngineOptions options, GenerationLimits limits,
                   UnetBatcher.Settings batching) {
         this.batching = batching;
@@ -256,7 +262,7 @@ public class ModelRegistry {
                 StableDiffusionModel model = StableDiffusionModel.load(name, bundle.getValue(), clip, options);
                 DiffusionPipeline pipeline = new DiffusionPipeline(model, limits, batching);
                 if (warmUp) {
-                    warmUp(name, pipeline);
+                    warmUp(name, pipeline, defaults(pipeline).model());
                 }
                 pipelines.put(name, pipeline);
                 Duration took = Duration.ofNanos(System.nanoTime() - start);
@@ -283,13 +289,14 @@ public class ModelRegistry {
     }
 
     /**
-     * One step at the model's default size, thrown away: ONNX Runtime's first run of a session
-     * (arena growth, kernel choice) and the pipeline's cold code are paid here, before readiness,
-     * instead of by the first job. A failure only costs the first job that time again.
+     * One step at the size and guidance a job that leaves them out gets ({@code d}: the bundle's
+     * defaults with {@code easel.models.<name>.defaults.*} over them), thrown away: ONNX Runtime's
+     * first run of a session at those shapes (arena growth, kernel choice) and the pipeline's cold
+     * code are paid here, before readiness, instead of by the first job. A failure only costs the
+     * first job that time again.
      */
-    static void warmUp(String name, DiffusionPipeline pipeline) {
+    static void warmUp(String name, DiffusionPipeline pipeline, ModelDefaults d) {
         long start = System.nanoTime();
-        ModelDefaults d = pipeline.model().defaults();
         try {
             pipeline.generate(GenerationRequest.builder("warm-up").size(d.width(), d.height()).steps(1)
                     .guidanceScale(d.guidanceScale()).seed(0).build(), ProgressListener.NONE, Cancellation.NONE);

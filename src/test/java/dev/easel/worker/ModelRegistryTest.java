@@ -54,6 +54,22 @@ class ModelRegistryTest {
     }
 
     @Test
+    void theWarmUpRunsAtTheSizeAndGuidanceJobsGetByDefault(@TempDir Path dir) throws IOException {
+        Path bundle = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("random"));
+        ModelRegistry registry = new ModelRegistry(Map.of("sd", bundle), Map.of(), EngineOptions.cpu()
+                .withIntraOpThreads(1), GenerationLimits.defaults()).warmingUp(true)
+                .withDefaults("sd", configured(Optional.of(48), Optional.of(2), Optional.of(1.0)));
+        try (dev.easel.testing.LogCapture logs = dev.easel.testing.LogCapture.of("dev.easel.worker.ModelRegistry")) {
+            registry.loadAll();
+            assertThat(logs.records(r -> r.getFormattedMessage().contains("warmed up")))
+                    .extracting(org.jboss.logmanager.ExtLogRecord::getFormattedMessage).singleElement()
+                    .asString().startsWith("model sd warmed up (1 step at 48x48)");
+        } finally {
+            registry.loadedNow().values().forEach(p -> p.model().close());
+        }
+    }
+
+    @Test
     void aWarmedUpModelLoadsAndServesAsBefore(@TempDir Path dir) throws IOException {
         Path bundle = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("random"));
         ModelRegistry registry = new ModelRegistry(Map.of("sd", bundle), Map.of(), EngineOptions.cpu()
