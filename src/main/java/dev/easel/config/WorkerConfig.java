@@ -19,8 +19,9 @@ public interface WorkerConfig {
     int concurrency();
 
     /**
-     * {@code easel.worker.warm-up}: after a model loads, run it once (one step at its default
-     * size, the result thrown away) before it counts as loaded, so the first job does not pay ONNX
+     * {@code easel.worker.warm-up}: after a model loads, run it once (one step at the size and
+     * guidance its jobs get by default, {@code easel.models.<name>.defaults.*} included; the result
+     * thrown away) before it counts as loaded, so the first job does not pay ONNX
      * Runtime's first-run costs (memory arenas, kernel choice) and the pipeline's cold code
      * (docs/benchmarks.md, "Scale from zero"). Readiness waits for it. Default false: on the demo
      * model on CPU it took 80 ms off the first job and added 300 ms to the start; GPU sessions,
