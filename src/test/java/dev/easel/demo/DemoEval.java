@@ -59,6 +59,10 @@ public final class DemoEval implements Callable<Integer> {
             description = "Schedulers to compare at the default guidance (default ${DEFAULT-VALUE}).")
     List<String> schedulers;
 
+    @Option(names = "--as-default-scheduler", description = "Evaluate as if this were the bundle's own scheduler"
+            + " (the rows the bundle's scheduler gets: partial prompts and README's examples too).")
+    String asDefaultScheduler;
+
     @Option(names = "--two-per-scheduler", description = "Also evaluate two-object prompts with every scheduler"
             + " (by default only with the bundle's own, with and without guidance).")
     boolean twoPerScheduler;
@@ -180,14 +184,15 @@ public final class DemoEval implements Callable<Integer> {
         List<HeldOutPrompt> partialTest = HeldOutPrompt.select(partial, "single", "test", prompts);
         List<HeldOutPrompt> partialNovel = HeldOutPrompt.select(partial, "single", "novel", prompts);
         List<HeldOutPrompt> examples = HeldOutPrompt.select(partial, "single", "example", Integer.MAX_VALUE);
-        DemoEvaluator.Settings defaults = guidance == null
+        DemoEvaluator.Settings base = guidance == null
                 ? DemoEvaluator.Settings.defaults() : DemoEvaluator.Settings.defaults().withGuidance(guidance);
+        DemoEvaluator.Settings defaults = asDefaultScheduler == null ? base : base.withScheduler(asDefaultScheduler);
         List<String> rows = new ArrayList<>();
         long start = System.nanoTime();
         try (StableDiffusionModel loaded = StableDiffusionModel.load(model, EngineOptions.cpu().withIntraOpThreads(threads))) {
             DiffusionPipeline pipeline = new DiffusionPipeline(loaded, GenerationLimits.defaults());
             DemoEvaluator evaluator = new DemoEvaluator(pipeline);
-            String defaultScheduler = loaded.config().defaultScheduler();
+            String defaultScheduler = asDefaultScheduler == null ? loaded.config().defaultScheduler() : asDefaultScheduler;
             String guided = String.format(Locale.ROOT, "%s, guidance %.1f", defaultScheduler, defaults.guidance());
             String unguided = defaultScheduler + ", no guidance";
             rows.add(row(guided, "one object", evaluator.evaluate(single, defaults, dumper("single-" + defaultScheduler))));
