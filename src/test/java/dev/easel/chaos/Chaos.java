@@ -87,10 +87,10 @@ final class Chaos implements AutoCloseable {
         for (String name : settings.scenarios()) {
             scenarios.add(switch (name) {
                 case "kill" -> new KillScenario();
-                case "broker" -> new BrokerScenario();
-                case "coldstart" -> new ColdStartScenario();
-                case "storage" -> new StorageScenario();
-                case "coldstorage" -> new ColdStorageScenario();
+                case "broker" -> new OutageScenario(name, StackServer.KAFKA);
+                case "coldstart" -> new ColdOutageScenario(name, StackServer.KAFKA, false, 300);
+                case "storage" -> new OutageScenario(name, StackServer.S3PROXY);
+                case "coldstorage" -> new ColdOutageScenario(name, StackServer.S3PROXY, true, 400);
                 case "fuzz" -> new FuzzScenario();
                 case "concurrency" -> new ConcurrencyScenario();
                 default -> throw new IllegalArgumentException("unknown scenario " + name + " (known: " + Settings.ALL + ")");
