@@ -116,16 +116,10 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
     public static Set<Kind> projectionsOf(List<String> labels) {
         EnumSet<Kind> out = EnumSet.noneOf(Kind.class);
         for (String label : labels) {
-            Kind kind = null;
-            for (Kind k : Kind.values()) {
-                if (k.label().equals(label == null ? null : label.trim())) {
-                    kind = k;
-                }
-            }
-            if (kind == null) {
-                throw new InvalidRequestException("rewrite-projections", "must name key or value, got '" + label + "'");
-            }
-            out.add(kind);
+            String wanted = label == null ? "" : label.trim();
+            out.add(java.util.Arrays.stream(Kind.values()).filter(k -> k.label().equals(wanted)).findFirst()
+                    .orElseThrow(() -> new InvalidRequestException("rewrite-projections",
+                            "must name key or value, got '" + label + "'")));
         }
         if (out.isEmpty()) {
             throw new InvalidRequestException("rewrite-projections", "names no projection (key, value) to edit");
