@@ -70,6 +70,9 @@ public final class DemoEval implements Callable<Integer> {
     @Option(names = "--guidance", description = "Classifier-free guidance of the guided rows (default: the engine's, 7.5).")
     Float guidance;
 
+    @Option(names = "--steps", description = "Denoising steps of the scheduler table's rows (default: the engine's, 30).")
+    Integer steps;
+
     @Option(names = "--threads", defaultValue = "0", description = "Intra-op threads, 0 = all cores (default ${DEFAULT-VALUE}).")
     int threads;
 
@@ -184,8 +187,9 @@ public final class DemoEval implements Callable<Integer> {
         List<HeldOutPrompt> partialTest = HeldOutPrompt.select(partial, "single", "test", prompts);
         List<HeldOutPrompt> partialNovel = HeldOutPrompt.select(partial, "single", "novel", prompts);
         List<HeldOutPrompt> examples = HeldOutPrompt.select(partial, "single", "example", Integer.MAX_VALUE);
-        DemoEvaluator.Settings base = guidance == null
-                ? DemoEvaluator.Settings.defaults() : DemoEvaluator.Settings.defaults().withGuidance(guidance);
+        DemoEvaluator.Settings engine = steps == null
+                ? DemoEvaluator.Settings.defaults() : DemoEvaluator.Settings.defaults().withSteps(steps);
+        DemoEvaluator.Settings base = guidance == null ? engine : engine.withGuidance(guidance);
         DemoEvaluator.Settings defaults = asDefaultScheduler == null ? base : base.withScheduler(asDefaultScheduler);
         List<String> rows = new ArrayList<>();
         long start = System.nanoTime();

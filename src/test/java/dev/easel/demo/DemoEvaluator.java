@@ -44,6 +44,10 @@ public final class DemoEvaluator {
             return new Settings(scheduler, scale, steps, clip);
         }
 
+        public Settings withSteps(int count) {
+            return new Settings(scheduler, guidance, count, clip);
+        }
+
         public Settings withClip(ClipOptions options) {
             return new Settings(scheduler, guidance, steps, options);
         }
