@@ -144,6 +144,7 @@ final class JobAnswers {
             event = events.event(run.tenant.id(), run.jobId, data, "");
         }
         run.retries.publish(kind.wireName() + " event", () -> events.publish(event));
+        run.answered = true;
         run.webhooks.send(kind, event);
         if (outcome instanceof Outcome.Failed failed && failed.deadLetter()) {
             deadLetter(run, failed.failed().reason(), null);

@@ -43,8 +43,10 @@ public class JobConsumer {
     }
 
     /**
-     * Never nacks: a nack would stop the channel (its {@code fail} strategy) and with it every job
-     * behind this one. A job is acked once answered; one cut off by shutdown is left pending.
+     * Does not nack: a nack would stop the channel (its {@code fail} strategy) and with it every job
+     * behind this one. A job is acked once answered ({@link Jobs#pulled} answers even its own
+     * faults); one cut off by shutdown is left pending. Only a worker that cannot build its job
+     * path at all throws here: the channel stops, health reports it, and the pod is restarted.
      */
     @Incoming(Channels.JOBS_IN)
     // Unordered: ordered blocking processing would run one record at a time whatever the pool size.

@@ -25,6 +25,8 @@ final class JobRun {
     /** The job's metadata, echoed in its events; null when it has none. */
     JsonNode metadata;
     JobWebhooks webhooks;
+    /** Whether its final event is published: a fault after that must not answer it again. */
+    boolean answered;
     /** The started event, once made. */
     dev.easel.contract.JobEvents.JobEvent startedEvent;
     /** The started event's publication, awaited before the final event; done when none was made. */

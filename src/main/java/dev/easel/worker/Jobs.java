@@ -104,9 +104,11 @@ public class Jobs {
     }
 
     /**
-     * A record of the jobs topic, answered: commit it when this returns.
+     * A record of the jobs topic, answered: commit it when this returns. A fault in the worker
+     * itself fails the job and dead-letters it too, so no record can stop the worker.
      *
-     * @throws JobAbandonedException when the worker shut down under it: do not commit it
+     * @throws JobAbandonedException  when the worker shut down under it: do not commit it
+     * @throws UnansweredJobException when its answer could not be published before shutdown: do not commit it
      */
     public void pulled(ConsumerRecord<byte[], byte[]> record) {
         long startNanos = System.nanoTime();
@@ -115,31 +117,82 @@ public class Jobs {
         long queueMs = record.timestamp() == RecordBatch.NO_TIMESTAMP ? 0
                 : Math.max(0, clock.instant().toEpochMilli() - record.timestamp());
         counted(() -> {
-            JobRecords.Decoded decoded = JobRecords.decode(record.headers(), record.value());
             String fallbackId = key.orElse(record.topic() + "-" + record.partition() + "-" + record.offset());
             // The topic says whose job it is: Kafka ACLs decide who may write to a tenant's topic.
             Optional<Tenant> tenant = tenants.ofTopic(record.topic());
             JobRun run = new JobRun(tenant.orElseGet(() -> Tenant.nobody(record.topic())), fallbackId,
                     Optional.of(record), retries.start(fallbackId, shutdown, false), queueMs, startNanos,
                     noWebhook(fallbackId));
-            if (tenant.isEmpty()) {
-                LogContext.set(fallbackId, null);
-                String reason = "topic " + record.topic() + " is no tenant's jobs topic";
-                LOG.warnf("dead letter %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), reason);
-                answers.deadLetter(run, reason, null);
-                metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
+            try {
+                return pulled(run, tenant.isPresent(), key);
+            } catch (JobAbandonedException | UnansweredJobException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                poisoned(run, tenant.isPresent(), e);
                 return null;
             }
-            if (decoded instanceof JobRecords.Unreadable unreadable) {
-                LogContext.set(fallbackId, null);
-                LOG.warnf("dead letter %s-%d@%d: %s", record.topic(), record.partition(), record.offset(),
-                        unreadable.reason());
-                answers.deadLetter(run, unreadable.reason(), null);
-                metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
-                return null;
-            }
-            return handle(run, ((JobRecords.Readable) decoded).json(), key);
         });
+    }
+
+    /** A pulled record from its bytes to its answer: dead-lettered when it is no job, else handled. */
+    private JsonNode pulled(JobRun run, boolean tenantsTopic, Optional<String> key) {
+        ConsumerRecord<byte[], byte[]> record = run.record.orElseThrow();
+        if (!tenantsTopic) {
+            LogContext.set(run.jobId, null);
+            String reason = "topic " + record.topic() + " is no tenant's jobs topic";
+            LOG.warnf("dead letter %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), reason);
+            answers.deadLetter(run, reason, null);
+            metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
+            return null;
+        }
+        JobRecords.Decoded decoded = JobRecords.decode(record.headers(), record.value());
+        if (decoded instanceof JobRecords.Unreadable unreadable) {
+            LogContext.set(run.jobId, null);
+            LOG.warnf("dead letter %s-%d@%d: %s", record.topic(), record.partition(), record.offset(),
+                    unreadable.reason());
+            answers.deadLetter(run, unreadable.reason(), null);
+            metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
+            return null;
+        }
+        return handle(run, ((JobRecords.Readable) decoded).json(), key);
+    }
+
+    /**
+     * A pulled record that broke the worker outside the job's run (a bug in intake or answering):
+     * failed and dead-lettered like a poison job, so that the consumer acks it. Escaping, it would be
+     * nacked, which stops the jobs channel, and after the restart the same record would come first
+     * again.
+     */
+    private void poisoned(JobRun run, boolean tenantsTopic, RuntimeException e) {
+        LOG.errorf(e, "job %s broke the worker outside its run", run.jobId);
+        if (run.answered) {
+            return; // its answer is out: a second one would contradict it
+        }
+        JobEvents.Failed failed = new JobEvents.Failed(internalError(e), null, false, run.metadata);
+        // A stray topic's record has no tenant to answer: its dead letter only, as when it is read.
+        if (tenantsTopic && failedAndDeadLettered(run, failed)) {
+            metrics.job(WorkerMetrics.Outcome.FAILED);
+            return;
+        }
+        answers.deadLetter(run, failed.reason(), e);
+        metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
+    }
+
+    /** Answers a failure with its dead letter; false when answering broke too, before its dead letter (the last step). */
+    private boolean failedAndDeadLettered(JobRun run, JobEvents.Failed failed) {
+        try {
+            answers.answer(run, new Outcome.Failed(failed, true));
+            return true;
+        } catch (JobAbandonedException | UnansweredJobException unanswered) {
+            throw unanswered;
+        } catch (RuntimeException again) {
+            LOG.errorf(again, "job %s: its failure could not be answered either; dead letter only", run.jobId);
+            return false;
+        }
+    }
+
+    private static String internalError(RuntimeException e) {
+        return "internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
     /**
@@ -191,8 +244,7 @@ public class Jobs {
         } catch (RuntimeException e) {
             // A bug, or a job that breaks the engine: poison. Answered and dead-lettered, and the worker goes on.
             LOG.errorf(e, "job %s failed", run.jobId);
-            outcome = new Outcome.Failed(new JobEvents.Failed("internal error: " + e.getClass().getSimpleName() + ": "
-                    + e.getMessage(), null, false, run.metadata), true);
+            outcome = new Outcome.Failed(new JobEvents.Failed(internalError(e), null, false, run.metadata), true);
         }
         answers.settle(run);
         if (run.record.isEmpty() && outcome instanceof Outcome.Failed failed && failed.failed().retryable()) {

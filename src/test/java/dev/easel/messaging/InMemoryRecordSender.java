@@ -14,10 +14,16 @@ public final class InMemoryRecordSender implements RecordSender {
 
     public final List<ProducerRecord<byte[], byte[]>> sent = new CopyOnWriteArrayList<>();
     private final AtomicInteger refusals = new AtomicInteger();
+    private volatile String broken;
 
     /** Refuses the next {@code times} sends ({@link Integer#MAX_VALUE}: until {@link #take()}). */
     public void refuse(int times) {
         refusals.set(times);
+    }
+
+    /** Sends to this topic throw at once from now on, as a bug in the sending code would (null: none do). */
+    public void breakOn(String topic) {
+        broken = topic;
     }
 
     /** Takes every send from now on. */
@@ -27,6 +33,9 @@ public final class InMemoryRecordSender implements RecordSender {
 
     @Override
     public CompletableFuture<Void> send(ProducerRecord<byte[], byte[]> record) {
+        if (record.topic().equals(broken)) {
+            throw new IllegalStateException("sending to " + broken + " is broken");
+        }
         if (refusals.getAndUpdate(n -> n == Integer.MAX_VALUE ? n : Math.max(0, n - 1)) > 0) {
             return CompletableFuture.failedFuture(new IllegalStateException("broker refuses"));
         }

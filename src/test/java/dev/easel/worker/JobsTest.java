@@ -224,6 +224,54 @@ class JobsTest {
     }
 
     @Test
+    void aFaultOutsideTheRunFailsAndDeadLettersTheJobAndTheWorkerGoesOn() {
+        worker.intake = (registry, limits) -> new JobIntake(registry, limits, java.time.Clock.systemUTC()) {
+            @Override
+            Intake take(byte[] json, Optional<String> fallbackId, dev.easel.security.Tenant tenant) {
+                if (new String(json, StandardCharsets.UTF_8).contains("\"poison\"")) {
+                    throw new NullPointerException("a bug in intake");
+                }
+                return super.take(json, fallbackId, tenant);
+            }
+        };
+        rebuild();
+
+        // Returning (not throwing) is what makes the consumer ack it rather than nack and stop the channel.
+        jobs.pulled(record("poison", job("poison", 64, "")));
+        jobs.pulled(record("j2", job("j2", 64, "")));
+
+        List<AckingMessaging.SentEvent> events = messaging.events();
+        assertThat(events.get(0).subject()).isEqualTo("poison");
+        assertThat(events.get(0).type()).isEqualTo(JobEvents.FAILED);
+        assertThat(events.get(0).data().path("reason").asText())
+                .isEqualTo("internal error: NullPointerException: a bug in intake");
+        assertThat(events.get(0).data().path("retryable").asBoolean()).isFalse();
+        assertThat(messaging.deadLettersSent()).singleElement()
+                .satisfies(d -> assertThat(d.reason()).contains("NullPointerException"));
+        assertThat(last().subject()).isEqualTo("j2");
+        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+        assertThat(jobs("failed")).isEqualTo(1);
+        assertThat(jobs("completed")).isEqualTo(1);
+    }
+
+    @Test
+    void aJobWhoseAnswerBreaksIsDeadLetteredAndTheWorkerGoesOn() {
+        messaging.broker.breakOn(AckingMessaging.EVENTS);
+
+        jobs.pulled(record("j1", job("j1", 64, "")));
+
+        assertThat(messaging.events()).isEmpty();
+        assertThat(messaging.deadLettersSent()).singleElement()
+                .satisfies(d -> assertThat(d.reason()).contains("IllegalStateException: sending to easel.events is broken"));
+        assertThat(jobs("dead_lettered")).isEqualTo(1);
+
+        messaging.broker.breakOn(null);
+        jobs.pulled(record("j2", job("j2", 64, "")));
+        assertThat(last().subject()).isEqualTo("j2");
+        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+    }
+
+    @Test
     void unknownModelIsRejectedNamingTheModelsServed() {
         jobs.pulled(record("j4", job("j4", 64, ", \"model\": \"sd-9\"")));
 

@@ -38,6 +38,9 @@ final class TestWorker {
     PreviewCaps previews = PreviewCaps.DEFAULT;
     Duration retryBudget = Duration.ofSeconds(2);
     Cancellation shutdown = () -> { };
+    /** How the intake is made from the registry (a test may inject a faulty one). */
+    java.util.function.BiFunction<ModelRegistry, JobLimits, JobIntake> intake =
+            (registry, limits) -> new JobIntake(registry, limits, Clock.systemUTC());
     /** Security off: every record is the default tenant's, under default/ in the bucket. */
     Tenants tenants = new Tenants(false, Map.of(), BUCKET, "easel.jobs", java.util.Optional.empty());
     static final String PREFIX = BUCKET + "/" + Tenants.DEFAULT + "/";
@@ -52,7 +55,7 @@ final class TestWorker {
                 dev.easel.engine.onnx.UnetBatcher.Settings.OFF));
         registry.useLoras(loras);
         JobLimits limits = JobLimits.defaults();
-        return new Jobs(new Jobs.Wiring(new JobIntake(registry, limits, Clock.systemUTC()), tenants, limits, store, store,
+        return new Jobs(new Jobs.Wiring(intake.apply(registry, limits), tenants, limits, store, store,
                 messaging.publisher(), messaging.deadLetters(store, BUCKET), webhooks(),
                 new JobRunner.Settings(BUCKET, Duration.ofHours(1), runningStatusDelay, previews),
                 new Retries.Policy(retryBudget, Duration.ofMillis(5), Duration.ofMillis(50), Duration.ofSeconds(5), broker),
