@@ -88,6 +88,7 @@ final class Chaos implements AutoCloseable {
             scenarios.add(switch (name) {
                 case "kill" -> new KillScenario();
                 case "broker" -> new OutageScenario(name, StackServer.KAFKA);
+                case "brokerkill" -> new OutageScenario(name, StackServer.KAFKA_KILLED);
                 case "coldstart" -> new ColdOutageScenario(name, StackServer.KAFKA, false, 300);
                 case "storage" -> new OutageScenario(name, StackServer.S3PROXY);
                 case "coldstorage" -> new ColdOutageScenario(name, StackServer.S3PROXY, true, 400);

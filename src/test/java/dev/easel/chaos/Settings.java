@@ -25,8 +25,8 @@ record Settings(boolean quick, Path jar, Path workDir, List<String> scenarios, l
                 int concurrencyKafka, int concurrencyPush, int concurrencySpecs, int concurrency,
                 int slowSize, int slowSteps, Duration settleTimeout, Duration stallTimeout, Duration readyTimeout) {
 
-    static final List<String> ALL = List.of("kill", "broker", "coldstart", "storage", "coldstorage", "fuzz",
-            "concurrency");
+    static final List<String> ALL = List.of("kill", "broker", "brokerkill", "coldstart", "storage", "coldstorage",
+            "fuzz", "concurrency");
 
     static Settings full(Path jar, Path workDir, List<String> scenarios, long seed, Map<String, String> workerConfig) {
         return new Settings(false, jar, workDir, scenarios, seed, Map.copyOf(workerConfig),

@@ -2,29 +2,17 @@ package dev.easel.chaos;
 
 import java.time.Duration;
 import java.util.Locale;
+import java.util.function.Function;
+import java.util.function.ToIntFunction;
 
 /**
  * A server of the local stack that a scenario takes away and brings back on the same port and
- * data, with the scale of its outage from {@link Settings}: Kafka stopped the orderly way, S3Proxy
- * killed with SIGKILL.
+ * data, with the scale of its outage from {@link Settings}: Kafka stopped the orderly way or
+ * killed with SIGKILL (a crash: its logs are recovered at the next start), S3Proxy killed with
+ * SIGKILL.
  */
 enum StackServer {
-    KAFKA("Kafka") {
-        @Override
-        int jobs(Settings s) {
-            return s.brokerJobs();
-        }
-
-        @Override
-        Duration outage(Settings s) {
-            return s.brokerOutage();
-        }
-
-        @Override
-        Duration lead(Settings s) {
-            return s.brokerLead();
-        }
-
+    KAFKA("Kafka", Settings::brokerJobs, Settings::brokerOutage, Settings::brokerLead) {
         @Override
         String takeDown(Chaos chaos) {
             long t = System.nanoTime();
@@ -37,22 +25,19 @@ enum StackServer {
             chaos.stack.restartKafka();
         }
     },
-    S3PROXY("S3Proxy") {
+    KAFKA_KILLED("Kafka", Settings::brokerJobs, Settings::brokerOutage, Settings::brokerLead) {
         @Override
-        int jobs(Settings s) {
-            return s.storageJobs();
+        String takeDown(Chaos chaos) {
+            chaos.stack.killKafka();
+            return "killed with SIGKILL";
         }
 
         @Override
-        Duration outage(Settings s) {
-            return s.storageOutage();
+        void bringBack(Chaos chaos) {
+            chaos.stack.restartKafka();
         }
-
-        @Override
-        Duration lead(Settings s) {
-            return s.storageLead();
-        }
-
+    },
+    S3PROXY("S3Proxy", Settings::storageJobs, Settings::storageOutage, Settings::storageLead) {
         @Override
         String takeDown(Chaos chaos) {
             chaos.stack.killS3Proxy();
@@ -66,9 +51,16 @@ enum StackServer {
     };
 
     private final String label;
+    private final ToIntFunction<Settings> jobs;
+    private final Function<Settings, Duration> outage;
+    private final Function<Settings, Duration> lead;
 
-    StackServer(String label) {
+    StackServer(String label, ToIntFunction<Settings> jobs, Function<Settings, Duration> outage,
+                Function<Settings, Duration> lead) {
         this.label = label;
+        this.jobs = jobs;
+        this.outage = outage;
+        this.lead = lead;
     }
 
     /** Its name in the log and the figures. */
@@ -77,12 +69,18 @@ enum StackServer {
     }
 
     /** Jobs the outage scenario sends. */
-    abstract int jobs(Settings s);
+    int jobs(Settings s) {
+        return jobs.applyAsInt(s);
+    }
 
-    abstract Duration outage(Settings s);
+    Duration outage(Settings s) {
+        return outage.apply(s);
+    }
 
     /** How long jobs flow before the outage and after it. */
-    abstract Duration lead(Settings s);
+    Duration lead(Settings s) {
+        return lead.apply(s);
+    }
 
     /** Takes the server away; returns a line for the log. */
     abstract String takeDown(Chaos chaos);

@@ -52,9 +52,9 @@ import org.apache.kafka.common.config.SslConfigs;
  * configs, logs) stays under the work directory, which must be empty or absent.
  *
  * <p>For fault tests ({@code dev.easel.chaos}) each server can be taken away and brought back on the
- * same port with the same data: {@link #stopKafka()} / {@link #restartKafka()} (an orderly broker
- * shutdown and start), {@link #killS3Proxy()} / {@link #restartS3Proxy()} (SIGKILL, then a fresh
- * process over the same bucket directory). A restarted server's output is appended to its log.
+ * same port with the same data: {@link #stopKafka()} (an orderly broker shutdown) or
+ * {@link #killKafka()} (SIGKILL) / {@link #restartKafka()}, {@link #killS3Proxy()} /
+ * {@link #restartS3Proxy()} (SIGKILL, then a fresh process over the same bucket directory). A restarted server's output is appended to its log.
  *
  * <p>By default the broker's client listener is PLAINTEXT without authentication. {@link Options}
  * secure it instead ({@link #start(Path, Options)}): SASL/SCRAM-SHA-512 over plain TCP or over TLS
@@ -348,6 +348,16 @@ public final class LocalStack implements AutoCloseable {
     }
 
     /**
+     * Kills the broker with SIGKILL, as a crash or an OOM kill would: no controlled shutdown, its
+     * logs left unclean (recovered by {@link #restartKafka()}), connections cut. Its data and ports
+     * stay.
+     */
+    public synchronized void killKafka() {
+        requireOpen();
+        kill(kafka.process(), "Kafka");
+    }
+
+    /**
      * Starts the broker again on the same ports over the same data directory (no storage format)
      * and returns once it answers, as {@link #start} does.
      *
@@ -372,15 +382,18 @@ public final class LocalStack implements AutoCloseable {
      */
     public synchronized void killS3Proxy() {
         requireOpen();
-        Process process = s3proxy.process();
+        kill(s3proxy.process(), "S3Proxy");
+    }
+
+    private static void kill(Process process, String name) {
         process.destroyForcibly();
         try {
             if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new IllegalStateException("S3Proxy (pid " + process.pid() + ") still alive after SIGKILL");
+                throw new IllegalStateException(name + " (pid " + process.pid() + ") still alive after SIGKILL");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while killing S3Proxy", e);
+            throw new IllegalStateException("interrupted while killing " + name, e);
         }
     }
 
