@@ -125,7 +125,7 @@ public final class DiffusionPipeline {
         int total = handover.map(Handover::total).orElse(end - start.startIndex());
         StableDiffusionModel decoder = model;
         try (Previewer previews = Previewer.create(request.previews(), model,
-                new Previewer.Target(g, shape.height(), shape.width(), total, progress))) {
+                new Previewer.Target(g, shape.images(), shape.height(), shape.width(), total, progress))) {
             try (DenoisingLoop loop = new DenoisingLoop(unet, setup, clock);
                  ClipSteering steering = ClipSteering.create(new ClipSteering.Job(model, request, shape,
                          start.startIndex(), scheduler.timesteps().length), objective, limits.clip(), clock)) {

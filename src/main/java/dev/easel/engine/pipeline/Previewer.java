@@ -8,9 +8,9 @@ import dev.easel.engine.onnx.VaeDecoder;
 import java.util.Optional;
 
 /**
- * One job's previews: every {@link PreviewOptions#every()} steps, the job's first image as its
- * clean estimate x0 shows it, drawn as the options ask, encoded as a small PNG and handed to the
- * listener's {@link ProgressListener#onPreview}. Reads x0 only and owns every buffer it writes, so
+ * One job's previews: every {@link PreviewOptions#every()} steps, the job's images as their
+ * clean estimate x0 shows them, drawn as the options ask (several images side by side in a grid,
+ * row by row), encoded as a small PNG and handed to the listener's {@link ProgressListener#onPreview}. Reads x0 only and owns every buffer it writes, so
  * the job's result is the same with previews or without. Not thread-safe: one per job.
  */
 final class Previewer implements AutoCloseable {
@@ -37,10 +37,12 @@ final class Previewer implements AutoCloseable {
     /**
      * Where the previews go and what they show.
      *
+     * @param images       images of the job, all shown
      * @param latentHeight latent rows of one image
      * @param total        steps of the whole run, as the listener counts them
      */
-    record Target(ModelGeometry geometry, int latentHeight, int latentWidth, int total, ProgressListener sink) {
+    record Target(ModelGeometry geometry, int images, int latentHeight, int latentWidth, int total,
+                  ProgressListener sink) {
     }
 
     private final PreviewOptions options;
@@ -102,15 +104,70 @@ final class Previewer implements AutoCloseable {
     /**
      * Draws and hands over the preview of step {@code step} of the current loop.
      *
-     * @param x0 [n, C, h, w] the clean estimate at that step (scaled latents); image 0 is shown
+     * @param x0 [n, C, h, w] the clean estimate at that step (scaled latents); every image is shown
      */
     void show(float[] x0, int step) {
+        int n = target.images();
+        int scale = options.mode() == PreviewMode.DECODE ? target.geometry().vaeScaleFactor() : 1;
+        Grid grid = Grid.of(n, target.latentWidth() * scale, target.latentHeight() * scale);
+        float[] tile = new float[3 * grid.cellHeight() * grid.cellWidth()];
+        // Cells without an image stay mid grey (0 in [-1, 1]).
+        float[] pixels = n == 1 ? tile : new float[3 * grid.height() * grid.width()];
+        for (int image = 0; image < n; image++) {
+            draw(x0, image, tile);
+            if (pixels != tile) {
+                grid.place(tile, image, pixels);
+            }
+        }
+        int[] size = fit(grid.width(), grid.height());
+        float[] sized = pixels;
+        if (size[0] != grid.width() || size[1] != grid.height()) {
+            sized = new float[3 * size[0] * size[1]];
+            // Nearest when enlarging keeps the latent pixels crisp; bilinear averages when shrinking.
+            Resample filter = size[0] > grid.width() ? Resample.NEAREST : Resample.BILINEAR;
+            Resampler.resize(pixels, 0, grid.width(), grid.height(), 3, filter, sized, 0, size[0], size[1]);
+        }
+        if (png == null) {
+            png = new PngEncoder();
+        }
+        byte[] bytes = png.encode(ImageTensors.toImage(sized, 0, size[0], size[1]));
+        target.sink().onPreview(new Preview(offset + step, target.total(), options.mode(), size[0], size[1], bytes));
+    }
+
+    /** Where a job's pictures go in its preview: ⌈√n⌉ columns, filled row by row. */
+    record Grid(int columns, int rows, int cellWidth, int cellHeight) {
+
+        static Grid of(int images, int cellWidth, int cellHeight) {
+            int columns = (int) Math.ceil(Math.sqrt(images));
+            return new Grid(columns, (images + columns - 1) / columns, cellWidth, cellHeight);
+        }
+
+        int width() {
+            return columns * cellWidth;
+        }
+
+        int height() {
+            return rows * cellHeight;
+        }
+
+        /** Copies picture {@code index} ([3, cellHeight, cellWidth]) into its cell of {@code grid} ([3, height, width]). */
+        void place(float[] tile, int index, float[] grid) {
+            int top = index / columns * cellHeight;
+            int left = index % columns * cellWidth;
+            for (int c = 0; c < 3; c++) {
+                for (int y = 0; y < cellHeight; y++) {
+                    System.arraycopy(tile, (c * cellHeight + y) * cellWidth, grid, (c * height() + top + y) * width() + left,
+                            cellWidth);
+                }
+            }
+        }
+    }
+
+    /** Image {@code image} of x0 as RGB [3, h, w] (h, w: latent size, times the VAE's factor when decoding). */
+    private void draw(float[] x0, int image, float[] rgb) {
         ModelGeometry g = target.geometry();
         int h = target.latentHeight();
         int w = target.latentWidth();
-        float[] rgb;
-        int height;
-        int width;
         if (options.mode() == PreviewMode.DECODE) {
             if (decoder == null) {
                 decoder = drawing.decoder();
@@ -119,32 +176,12 @@ final class Previewer implements AutoCloseable {
             float[] unscaled = new float[perImage];
             float inverse = 1f / g.scalingFactor();
             for (int i = 0; i < perImage; i++) {
-                unscaled[i] = x0[i] * inverse;
+                unscaled[i] = x0[image * perImage + i] * inverse;
             }
-            height = h * g.vaeScaleFactor();
-            width = w * g.vaeScaleFactor();
-            rgb = new float[3 * height * width];
             decoder.decode(unscaled, rgb);
         } else {
-            LatentRgb map = drawing.latentRgb();
-            rgb = new float[3 * h * w];
-            map.apply(x0, 0, h, w, rgb);
-            height = h;
-            width = w;
+            drawing.latentRgb().apply(x0, image, h, w, rgb);
         }
-        int[] size = fit(width, height);
-        float[] sized = rgb;
-        if (size[0] != width || size[1] != height) {
-            sized = new float[3 * size[0] * size[1]];
-            // Nearest when enlarging keeps the latent pixels crisp; bilinear averages when shrinking.
-            Resample filter = size[0] > width ? Resample.NEAREST : Resample.BILINEAR;
-            Resampler.resize(rgb, 0, width, height, 3, filter, sized, 0, size[0], size[1]);
-        }
-        if (png == null) {
-            png = new PngEncoder();
-        }
-        byte[] bytes = png.encode(ImageTensors.toImage(sized, 0, size[0], size[1]));
-        target.sink().onPreview(new Preview(offset + step, target.total(), options.mode(), size[0], size[1], bytes));
     }
 
     /**

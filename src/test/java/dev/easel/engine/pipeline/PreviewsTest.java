@@ -89,11 +89,10 @@ class PreviewsTest {
         // A map that shows channel 0 as grey: x0 = 1 → white, -1 → black, 0 → mid grey.
         LatentRgb grey = new LatentRgb(new float[][]{{1, 1, 1}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}}, new float[3], "test");
         Previewer previewer = new Previewer(new PreviewOptions(2, PreviewMode.APPROX, 128), drawing(grey, null),
-                new Previewer.Target(SD, 2, 3, 5, sink));
-        float[] x0 = new float[2 * 4 * 2 * 3]; // two images; the first is shown
+                new Previewer.Target(SD, 1, 2, 3, 5, sink));
+        float[] x0 = new float[4 * 2 * 3];
         x0[0] = 1;
         x0[1] = -1;
-        x0[24] = -1; // image 1: must not show
         assertThat(previewer.due(1)).isFalse();
         assertThat(previewer.due(2)).isTrue();
         previewer.show(x0, 2);
@@ -113,6 +112,68 @@ class PreviewsTest {
         assertThat(pixel(image, 7, 7)).isEqualTo(255);
         assertThat(pixel(image, 8, 0)).isEqualTo(0); // latent pixel (0,1): -1
         assertThat(pixel(image, 16, 8)).isEqualTo(128); // 0 → mid grey
+    }
+
+    @Test
+    void everyImageOfTheJobIsShownInAGridRowByRow() {
+        Recorder sink = new Recorder();
+        LatentRgb grey = new LatentRgb(new float[][]{{1, 1, 1}, {0, 0, 0}, {0, 0, 0}, {0, 0, 0}}, new float[3], "test");
+        // Three images of 2×3 latents: a 2×2 grid of 24×16 cells, the fourth cell empty.
+        Previewer previewer = new Previewer(new PreviewOptions(1, PreviewMode.APPROX, 128), drawing(grey, null),
+                new Previewer.Target(SD, 3, 2, 3, 1, sink));
+        int perImage = 4 * 2 * 3;
+        float[] x0 = new float[3 * perImage];
+        java.util.Arrays.fill(x0, 0, perImage, 1); // image 0 white
+        java.util.Arrays.fill(x0, perImage, 2 * perImage, -1); // image 1 black
+        x0[2 * perImage + 5] = 1; // image 2 grey but its last latent pixel (1, 2) white
+        previewer.show(x0, 1);
+
+        Preview p = sink.previews.get(0);
+        assertThat(p.width()).isEqualTo(48);
+        assertThat(p.height()).isEqualTo(32);
+        RgbImage image = new PngDecoder().decode(p.png()).rgb();
+        assertThat(pixel(image, 0, 0)).isEqualTo(255); // image 0, top left
+        assertThat(pixel(image, 23, 15)).isEqualTo(255);
+        assertThat(pixel(image, 24, 0)).isEqualTo(0); // image 1, top right
+        assertThat(pixel(image, 47, 15)).isEqualTo(0);
+        assertThat(pixel(image, 0, 16)).isEqualTo(128); // image 2, bottom left
+        assertThat(pixel(image, 23, 31)).isEqualTo(255); // its latent pixel (1, 2)
+        assertThat(pixel(image, 24, 16)).isEqualTo(128); // no fourth image
+        assertThat(pixel(image, 47, 31)).isEqualTo(128);
+    }
+
+    @Test
+    void aDecodePreviewOfTwoImagesDecodesEachAndFitsTheGrid() {
+        Recorder sink = new Recorder();
+        List<float[]> decoded = new ArrayList<>();
+        Previewer.Decoder decoder = new Previewer.Decoder() {
+            @Override
+            public void decode(float[] unscaled, float[] pixels) {
+                decoded.add(unscaled.clone());
+                java.util.Arrays.fill(pixels, unscaled[0] > 0 ? 1f : -1f);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        // Two images of 4×4 latents decode to 32×32 each: a 64×32 grid, fitted to max side 32 → 32×16.
+        Previewer previewer = new Previewer(new PreviewOptions(1, PreviewMode.DECODE, 32), drawing(null, decoder),
+                new Previewer.Target(SD, 2, 4, 4, 1, sink));
+        float[] x0 = new float[2 * 4 * 4 * 4];
+        java.util.Arrays.fill(x0, 0, 64, 0.5f);
+        java.util.Arrays.fill(x0, 64, 128, -0.5f);
+        previewer.show(x0, 1);
+
+        assertThat(decoded).hasSize(2);
+        assertThat(decoded.get(0)[0]).isEqualTo(0.5f / 0.18215f, org.assertj.core.data.Offset.offset(1e-5f));
+        assertThat(decoded.get(1)[63]).isEqualTo(-0.5f / 0.18215f, org.assertj.core.data.Offset.offset(1e-5f));
+        Preview p = sink.previews.get(0);
+        assertThat(p.width()).isEqualTo(32);
+        assertThat(p.height()).isEqualTo(16);
+        RgbImage image = new PngDecoder().decode(p.png()).rgb();
+        assertThat(pixel(image, 4, 8)).isEqualTo(255);
+        assertThat(pixel(image, 27, 8)).isEqualTo(0);
     }
 
     @Test
@@ -142,7 +203,7 @@ class PreviewsTest {
         };
         // 8×16 latents decode to 64×128 pixels; max side 32 → 16×32.
         Previewer previewer = new Previewer(new PreviewOptions(3, PreviewMode.DECODE, 32), drawing(null, decoder),
-                new Previewer.Target(SD, 8, 16, 10, sink));
+                new Previewer.Target(SD, 1, 8, 16, 10, sink));
         float[] x0 = new float[4 * 8 * 16];
         for (int i = 0; i < x0.length; i++) {
             x0[i] = i * 0.001f;
@@ -210,8 +271,9 @@ class PreviewsTest {
                 assertThat(p.total()).isEqualTo(6);
                 assertThat(p.mode()).isEqualTo(mode);
                 RgbImage image = new PngDecoder().decode(p.png()).rgb();
+                // Both 64×64 images side by side, fitted to max side 64.
                 assertThat(image.width()).isEqualTo(p.width()).isEqualTo(64);
-                assertThat(image.height()).isEqualTo(p.height()).isEqualTo(64);
+                assertThat(image.height()).isEqualTo(p.height()).isEqualTo(32);
             });
             assertThat(recorder.steps).containsExactly(1, 2, 3, 4, 5, 6);
         }
