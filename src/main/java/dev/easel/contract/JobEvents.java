@@ -120,7 +120,7 @@ public final class JobEvents {
     }
 
     /**
-     * {@code dev.easel.job.preview}: a picture of the job's first image as it would end after
+     * {@code dev.easel.job.preview}: a picture of the job's images (side by side when several) as they would end after
      * {@code step}, for jobs that asked for {@code previews}. The picture is not in the event (events
      * stay small): it is the object {@code objectKey} of the job's bucket, overwritten by each
      * preview, and {@code url} a presigned GET of it.

@@ -1,7 +1,7 @@
 package dev.easel.engine.pipeline;
 
 /**
- * One preview picture: the first image of the job as it would look if denoising ended after
+ * One preview picture: the job's images (side by side when several) as they would look if denoising ended after
  * {@code step} (its clean estimate x0), as a small PNG.
  *
  * @param step  steps done (1-based), counted as {@link ProgressListener#onStep} counts them
