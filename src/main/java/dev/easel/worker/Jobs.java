@@ -178,7 +178,7 @@ public class Jobs {
         metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
     }
 
-    /** Answers a failure with its dead letter; false when answering broke too, before its dead letter (the last step). */
+    /** Answers a failure with its dead letter; false when answering broke too, before the dead letter (its last step). */
     private boolean failedAndDeadLettered(JobRun run, JobEvents.Failed failed) {
         try {
             answers.answer(run, new Outcome.Failed(failed, true));

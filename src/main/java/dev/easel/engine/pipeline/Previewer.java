@@ -10,8 +10,9 @@ import java.util.Optional;
 /**
  * One job's previews: every {@link PreviewOptions#every()} steps, the job's images as their
  * clean estimate x0 shows them, drawn as the options ask (several images side by side in a grid,
- * row by row), encoded as a small PNG and handed to the listener's {@link ProgressListener#onPreview}. Reads x0 only and owns every buffer it writes, so
- * the job's result is the same with previews or without. Not thread-safe: one per job.
+ * row by row), encoded as a small PNG and handed to the listener's
+ * {@link ProgressListener#onPreview}. Reads x0 only and owns every buffer it writes, so the job's
+ * result is the same with previews or without. Not thread-safe: one per job.
  */
 final class Previewer implements AutoCloseable {
 
@@ -150,14 +151,14 @@ final class Previewer implements AutoCloseable {
             return rows * cellHeight;
         }
 
-        /** Copies picture {@code index} ([3, cellHeight, cellWidth]) into its cell of {@code grid} ([3, height, width]). */
+        /** Copies picture {@code index} [3, cellHeight, cellWidth] into its cell of {@code grid} [3, height, width]. */
         void place(float[] tile, int index, float[] grid) {
             int top = index / columns * cellHeight;
             int left = index % columns * cellWidth;
             for (int c = 0; c < 3; c++) {
                 for (int y = 0; y < cellHeight; y++) {
-                    System.arraycopy(tile, (c * cellHeight + y) * cellWidth, grid, (c * height() + top + y) * width() + left,
-                            cellWidth);
+                    int to = (c * height() + top + y) * width() + left;
+                    System.arraycopy(tile, (c * cellHeight + y) * cellWidth, grid, to, cellWidth);
                 }
             }
         }
