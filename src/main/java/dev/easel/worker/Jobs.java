@@ -158,36 +158,40 @@ public class Jobs {
     }
 
     /**
-     * A pulled record that broke the worker outside the job's run (a bug in intake or answering):
-     * failed and dead-lettered like a poison job, so that the consumer acks it. Escaping, it would be
-     * nacked, which stops the jobs channel, and after the restart the same record would come first
-     * again.
+     * A job that broke the worker outside its run (a bug in intake or answering): failed, not
+     * retryable, and a pulled one dead-lettered, like a poison job. Escaping, a pulled record would
+     * be nacked, which stops the jobs channel, and after the restart the same record would come
+     * first again; a pushed one would be redelivered again and again.
+     *
+     * @return the failure as published; empty when it could not be answered (a pulled record then
+     *         gets its dead letter alone) or was answered already
      */
-    private void poisoned(JobRun run, boolean tenantsTopic, RuntimeException e) {
+    private Optional<JsonNode> poisoned(JobRun run, boolean tenantsTopic, RuntimeException e) {
         LOG.errorf(e, "job %s broke the worker outside its run", run.jobId);
         if (run.answered) {
-            return; // its answer is out: a second one would contradict it
+            return Optional.empty(); // its answer is out: a second one would contradict it
         }
         JobEvents.Failed failed = new JobEvents.Failed(internalError(e), null, false, run.metadata);
         // A stray topic's record has no tenant to answer: its dead letter only, as when it is read.
-        if (tenantsTopic && failedAndDeadLettered(run, failed)) {
+        Optional<JsonNode> answer = tenantsTopic ? failedAndDeadLettered(run, failed) : Optional.empty();
+        if (answer.isPresent()) {
             metrics.job(WorkerMetrics.Outcome.FAILED);
-            return;
+        } else if (run.record.isPresent()) {
+            answers.deadLetter(run, failed.reason(), e);
+            metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
         }
-        answers.deadLetter(run, failed.reason(), e);
-        metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
+        return answer;
     }
 
-    /** Answers a failure with its dead letter; false when answering broke too, before the dead letter (its last step). */
-    private boolean failedAndDeadLettered(JobRun run, JobEvents.Failed failed) {
+    /** Answers a failure with its dead letter; empty when answering broke too, before the dead letter (its last step). */
+    private Optional<JsonNode> failedAndDeadLettered(JobRun run, JobEvents.Failed failed) {
         try {
-            answers.answer(run, new Outcome.Failed(failed, true));
-            return true;
+            return Optional.of(answers.answer(run, new Outcome.Failed(failed, true)));
         } catch (JobAbandonedException | UnansweredJobException unanswered) {
             throw unanswered;
         } catch (RuntimeException again) {
-            LOG.errorf(again, "job %s: its failure could not be answered either; dead letter only", run.jobId);
-            return false;
+            LOG.errorf(again, "job %s: its failure could not be answered either", run.jobId);
+            return Optional.empty();
         }
     }
 
@@ -197,8 +201,8 @@ public class Jobs {
 
     /**
      * Push mode: a job delivered over HTTP, already decoded from its CloudEvent, answered as a
-     * pulled one except that an invalid job gets no dead letter (the sender keeps the event) and a
-     * retryable failure no answer: the sender is asked to deliver it again.
+     * pulled one except that an invalid (or poison) job gets no dead letter (the sender keeps the
+     * event) and a retryable failure no answer: the sender is asked to deliver it again.
      *
      * @param sentAt when the job was submitted (the CloudEvent's {@code time}), for the queue timing
      * @param tenant whose job it is
@@ -213,7 +217,14 @@ public class Jobs {
             String provisional = "pushed-" + startNanos;
             JobRun run = new JobRun(tenant, provisional, Optional.empty(), retries.start(provisional, shutdown, true),
                     queueMs, startNanos, noWebhook(provisional));
-            return handle(run, json, Optional.empty());
+            try {
+                return handle(run, json, Optional.empty());
+            } catch (JobAbandonedException | UnansweredJobException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                return poisoned(run, true, e).orElseThrow(() -> new UnansweredJobException(
+                        "internal error, and its failure could not be answered: " + e.getMessage(), e));
+            }
         });
     }
 

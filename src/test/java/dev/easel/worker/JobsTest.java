@@ -223,8 +223,8 @@ class JobsTest {
                 .satisfies(r -> assertThat(r.getMdcCopy()).containsEntry(LogContext.JOB_ID, "k"));
     }
 
-    @Test
-    void aFaultOutsideTheRunFailsAndDeadLettersTheJobAndTheWorkerGoesOn() {
+    /** An intake with a bug: it throws on the job with id "poison". */
+    private void poisonIntake() {
         worker.intake = (registry, limits) -> new JobIntake(registry, limits, java.time.Clock.systemUTC()) {
             @Override
             Intake take(byte[] json, Optional<String> fallbackId, dev.easel.security.Tenant tenant) {
@@ -235,6 +235,11 @@ class JobsTest {
             }
         };
         rebuild();
+    }
+
+    @Test
+    void aFaultOutsideTheRunFailsAndDeadLettersTheJobAndTheWorkerGoesOn() {
+        poisonIntake();
 
         // Returning (not throwing) is what makes the consumer ack it rather than nack and stop the channel.
         jobs.pulled(record("poison", job("poison", 64, "")));
@@ -302,6 +307,30 @@ class JobsTest {
         assertThat(answer.has("images")).isTrue();
         assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
         assertThat(store.puts).contains(PREFIX + "j7/result.json");
+    }
+
+    @Test
+    void aPushedJobThatBreaksTheWorkerIsAnsweredFailedNotRedelivered() {
+        poisonIntake();
+
+        JsonNode answer = jobs.pushed(job("poison", 64, ""), Optional.empty(), DEFAULT);
+
+        assertThat(answer.path("reason").asText()).isEqualTo("internal error: NullPointerException: a bug in intake");
+        assertThat(answer.path("retryable").asBoolean()).isFalse();
+        assertThat(last().type()).isEqualTo(JobEvents.FAILED);
+        assertThat(messaging.deadLettersSent()).isEmpty();
+        assertThat(jobs.pushed(job("j7", 64, ""), Optional.empty(), DEFAULT).has("images")).isTrue();
+    }
+
+    @Test
+    void aPushedJobWhoseFailureCannotBeAnsweredIsLeftForRedelivery() {
+        poisonIntake();
+        messaging.broker.breakOn(AckingMessaging.EVENTS);
+
+        assertThatThrownBy(() -> jobs.pushed(job("poison", 64, ""), Optional.empty(), DEFAULT))
+                .isInstanceOf(UnansweredJobException.class)
+                .hasMessageContaining("a bug in intake");
+        assertThat(jobs("unanswered")).isEqualTo(1);
     }
 
     @Test
