@@ -124,7 +124,7 @@ public class Jobs {
                     Optional.of(record), retries.start(fallbackId, shutdown, false), queueMs, startNanos,
                     noWebhook(fallbackId));
             try {
-                return pulled(run, tenant.isPresent(), key);
+                return answerPulled(run, tenant.isPresent(), key);
             } catch (JobAbandonedException | UnansweredJobException e) {
                 throw e;
             } catch (RuntimeException e) {
@@ -135,7 +135,7 @@ public class Jobs {
     }
 
     /** A pulled record from its bytes to its answer: dead-lettered when it is no job, else handled. */
-    private JsonNode pulled(JobRun run, boolean tenantsTopic, Optional<String> key) {
+    private JsonNode answerPulled(JobRun run, boolean tenantsTopic, Optional<String> key) {
         ConsumerRecord<byte[], byte[]> record = run.record.orElseThrow();
         if (!tenantsTopic) {
             LogContext.set(run.jobId, null);
