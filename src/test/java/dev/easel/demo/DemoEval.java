@@ -84,6 +84,10 @@ public final class DemoEval implements Callable<Integer> {
             + " partial-prompts.json (same format; e.g. a development set from export.partial_prompts(another seed)).")
     Path partialPrompts;
 
+    @Option(names = "--misses", description = "Print every partial prompt the checker reads wrong (object count, color or"
+            + " shape), with what it read: where a model fails, not only how often.")
+    boolean misses;
+
     @Option(names = "--dump", description = "Write every picture as PNG into this directory.")
     Path dump;
 
@@ -204,7 +208,7 @@ public final class DemoEval implements Callable<Integer> {
             rows.add(row(guided, "one object, held-out color–shape pair",
                     evaluator.evaluate(novel, defaults, dumper("novel-" + defaultScheduler))));
             rows.add(row(guided, "one object, partial prompt", evaluator.evaluate(partialTest, defaults,
-                    dumper("partial-" + defaultScheduler))));
+                    dumper("partial-" + defaultScheduler).andThen(misses("partial")))));
             rows.add(row(guided, "one object, partial prompt, held-out pair", evaluator.evaluate(partialNovel, defaults,
                     dumper("partial-novel-" + defaultScheduler))));
             rows.add(row(guided, "README's examples, " + examples.size() + " seeds", evaluator.evaluate(examples,
@@ -387,6 +391,27 @@ public final class DemoEval implements Callable<Integer> {
                 100 * a.position(), 100 * a.exactCount(), 100 * a.allCorrect(), 100 * a.asAsked());
         System.err.println(line); // progress while the rest runs
         return line;
+    }
+
+    /** With --misses: prints each one-object prompt the checker reads wrong, and what it read instead. */
+    private BiConsumer<HeldOutPrompt, RgbImage> misses(String row) {
+        if (!misses) {
+            return (p, image) -> { };
+        }
+        SceneChecker checker = new SceneChecker();
+        return (p, image) -> {
+            SceneChecker.Scene scene = checker.check(image, 1);
+            HeldOutPrompt.Expected asked = p.objects().get(0);
+            SceneChecker.Found found = scene.objects().isEmpty() ? null : scene.objects().get(0);
+            boolean right = found != null && scene.count() == 1 && found.color() == asked.color()
+                    && found.shape() == asked.shape();
+            if (!right) {
+                System.out.printf(Locale.ROOT, "miss %s seed %d \"%s\": %d object(s)%s%n", row, p.seed(), p.prompt(),
+                        scene.count(), found == null ? "" : String.format(Locale.ROOT,
+                                ", the largest %s %s (template %s), %s, %dx%d px at %s", found.color(), found.shape(),
+                                found.templateShape(), found.size(), found.boxWidth(), found.boxHeight(), found.position()));
+            }
+        };
     }
 
     private BiConsumer<HeldOutPrompt, RgbImage> dumper(String prefix) {
