@@ -152,18 +152,21 @@ class Inputs:
 
 class Recipe:
     """Steps, batch, learning rate, EMA decay, caption dropout, share of partial captions, checkpoint
-    interval and seed of the partial-caption training (this file's and train.py's "partial" stage),
-    and the share of each batch drawn from the hard scenes (is_hard)."""
+    interval and seed of the partial-caption training (this file's and train.py's "partial" stage);
+    the share of each batch drawn from the hard scenes, which scenes are hard (HARD_SCENES) and the
+    share of their captions that name the size but not the place (world.unplaced_caption)."""
 
-    def __init__(self, steps, batch, lr, ema, caption_dropout, partial_share, checkpoint_every, seed, hard_share=0.0):
+    def __init__(self, steps, batch, lr, ema, caption_dropout, partial_share, checkpoint_every, seed, hard_share=0.0,
+                 hard_scenes="corners", unplaced_share=0.0):
         self.steps, self.batch, self.lr, self.ema = steps, batch, lr, ema
         self.caption_dropout, self.partial_share = caption_dropout, partial_share
         self.checkpoint_every, self.seed, self.hard_share = checkpoint_every, seed, hard_share
+        self.hard_scenes, self.unplaced_share = hard_scenes, unplaced_share
 
     @staticmethod
     def of(a):
         return Recipe(a.steps, a.batch, a.lr, a.ema, a.caption_dropout, a.partial_share, a.checkpoint_every, a.seed,
-                      a.hard_share)
+                      a.hard_share, a.hard_scenes, a.unplaced_share)
 
 
 class CaptionedBatches:
@@ -177,22 +180,32 @@ class CaptionedBatches:
             self.ctx_empty = inputs.text(torch.tensor([inputs.tok.encode_padded("")]))[0][0]
         self.ids = {}
         self.hard_share = getattr(r, "hard_share", 0.0)  # lora.py's recipe has none
-        self.hard = torch.tensor([i for i, s in enumerate(inputs.scenes) if is_hard(s)])
+        self.unplaced_share = getattr(r, "unplaced_share", 0.0)
+        hard = HARD_SCENES[getattr(r, "hard_scenes", "corners")]
+        self.hard = torch.tensor([i for i, s in enumerate(inputs.scenes) if hard(s)])
 
     def next(self):
         z_all, r, gen = self.inputs.latents, self.r, self.gen
         idx = torch.randint(0, len(z_all), (r.batch,), generator=gen)
+        n = 0
         if self.hard_share > 0:
             n = int(round(r.batch * self.hard_share))
             idx[:n] = self.hard[torch.randint(0, len(self.hard), (n,), generator=gen)]
         drop = torch.rand(r.batch, generator=gen) < r.caption_dropout
         t = torch.randint(0, TRAIN_STEPS, (r.batch,), generator=gen)
         noise = torch.randn((r.batch,) + tuple(z_all.shape[1:]), generator=gen)
-        captions = [world.training_caption(self.inputs.scenes[i], self.rng, r.partial_share) for i in idx.tolist()]
+        captions = [self.caption(i, k < n) for k, i in enumerate(idx.tolist())]
         ids = torch.tensor([self.ids.setdefault(c, self.inputs.tok.encode_padded(c)) for c in captions])
         with torch.no_grad():
             ctx = torch.where(drop.view(-1, 1, 1), self.ctx_empty, self.inputs.text(ids)[0])
         return z_all[idx], t, noise, ctx
+
+    def caption(self, i, hard):
+        scene = self.inputs.scenes[i]
+        # Drawn only when asked for, so that recipes without it keep their captions.
+        if hard and self.unplaced_share > 0 and self.rng.random() < self.unplaced_share:
+            return world.unplaced_caption(scene, self.rng)
+        return world.training_caption(scene, self.rng, self.r.partial_share)
 
 
 def is_hard(scene):
@@ -201,6 +214,16 @@ def is_hard(scene):
     squares, docs in the model card), so --hard-share draws a part of each batch from them."""
     objs = scene["objects"]
     return len(objs) == 1 and objs[0]["size"] == "small" and objs[0]["shape"] != "circle"
+
+
+def is_small(scene):
+    """One small object of any shape: the scenes whose partial prompts the demo model drew worst
+    when the prompt names no place (model card, "What fails")."""
+    objs = scene["objects"]
+    return len(objs) == 1 and objs[0]["size"] == "small"
+
+
+HARD_SCENES = {"corners": is_hard, "small": is_small}
 
 
 _AC = alphas_cumprod()
@@ -278,6 +301,10 @@ def main(argv=None):
                     help="the share of captions that leave out size, position or background")
     ap.add_argument("--hard-share", type=float, default=0.0,
                     help="the share of each batch drawn from one-object scenes of a small square or triangle")
+    ap.add_argument("--hard-scenes", choices=sorted(HARD_SCENES), default="corners",
+                    help="which scenes --hard-share draws: corners (a small square or triangle) or small (any small object)")
+    ap.add_argument("--unplaced-share", type=float, default=0.0,
+                    help="the share of the hard scenes' captions that name the size but not the place")
     ap.add_argument("--checkpoint-every", type=int, default=100)
     ap.add_argument("--no-export", action="store_true", help="train only; leave the bundle as it is")
     args = ap.parse_args(argv)

@@ -197,7 +197,18 @@ def partial_caption(scene, rng: random.Random):
     size = f"{o['size']} " if rng.random() < 0.5 else ""
     where = f" {rng.choice(POSITION_PHRASES[o['position']])}" if rng.random() < 0.5 else ""
     bg = scene["background"] if rng.random() < 0.5 else None
-    thing = f"a {size}{o['color']} {o['shape']}{where}"
+    return _on_background(f"a {size}{o['color']} {o['shape']}{where}", bg, rng)
+
+
+def unplaced_caption(scene, rng: random.Random):
+    """A one-object scene's partial caption that names its size but not its place, the background
+    kept or not ("a small blue square"): the prompts the demo model drew worst (model card)."""
+    o = scene["objects"][0]
+    bg = scene["background"] if rng.random() < 0.5 else None
+    return _on_background(f"a {o['size']} {o['color']} {o['shape']}", bg, rng)
+
+
+def _on_background(thing, bg, rng: random.Random):
     if bg is None:
         return thing
     return rng.choice([f"{thing} on a {bg} background", f"{thing}, {bg} background", f"{bg} background with {thing}"])
