@@ -310,6 +310,23 @@ class JobsTest {
     }
 
     @Test
+    void aFaultAfterTheAnswerIsOutDoesNotAnswerTheJobAgain() {
+        messaging.broker.breakOn(AckingMessaging.DEAD_LETTERS);
+
+        // Invalid: its failed event goes out, then sending its dead letter throws.
+        jobs.pulled(record("j8", job("j8", 100, "")));
+
+        assertThat(messaging.events()).singleElement().satisfies(e -> {
+            assertThat(e.type()).isEqualTo(JobEvents.FAILED);
+            assertThat(e.data().path("reason").asText()).startsWith("invalid job: width");
+        });
+        messaging.broker.breakOn(null);
+        jobs.pulled(record("j2", job("j2", 64, "")));
+        assertThat(last().subject()).isEqualTo("j2");
+        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+    }
+
+    @Test
     void aPushedJobThatBreaksTheWorkerIsAnsweredFailedNotRedelivered() {
         poisonIntake();
 
