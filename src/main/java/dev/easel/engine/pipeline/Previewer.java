@@ -53,6 +53,8 @@ final class Previewer implements AutoCloseable {
     private int offset;
     private PngEncoder png;
     private Decoder decoder;
+    /** The job's preview buffers, made with its first preview: their shapes are the job's. */
+    private Canvas canvas;
 
     Previewer(PreviewOptions options, Drawing drawing, Target target) {
         this.options = options;
@@ -108,31 +110,53 @@ final class Previewer implements AutoCloseable {
      * @param x0 [n, C, h, w] the clean estimate at that step (scaled latents); every image is shown
      */
     void show(float[] x0, int step) {
-        int n = target.images();
-        int scale = options.mode() == PreviewMode.DECODE ? target.geometry().vaeScaleFactor() : 1;
-        Grid grid = Grid.of(n, target.latentWidth() * scale, target.latentHeight() * scale);
-        float[] tile = new float[3 * grid.cellHeight() * grid.cellWidth()];
-        // Cells without an image stay mid grey (0 in [-1, 1]).
-        float[] pixels = n == 1 ? tile : new float[3 * grid.height() * grid.width()];
-        for (int image = 0; image < n; image++) {
-            draw(x0, image, tile);
-            if (pixels != tile) {
-                grid.place(tile, image, pixels);
+        if (canvas == null) {
+            canvas = canvas();
+        }
+        Canvas c = canvas;
+        for (int image = 0; image < target.images(); image++) {
+            draw(x0, image, c.tile());
+            if (c.pixels() != c.tile()) {
+                c.grid().place(c.tile(), image, c.pixels());
             }
         }
-        int[] size = fit(grid.width(), grid.height());
-        float[] sized = pixels;
-        if (size[0] != grid.width() || size[1] != grid.height()) {
-            sized = new float[3 * size[0] * size[1]];
+        if (c.sized() != c.pixels()) {
             // Nearest when enlarging keeps the latent pixels crisp; bilinear averages when shrinking.
-            Resample filter = size[0] > grid.width() ? Resample.NEAREST : Resample.BILINEAR;
-            Resampler.resize(pixels, 0, grid.width(), grid.height(), 3, filter, sized, 0, size[0], size[1]);
+            Resample filter = c.width() > c.grid().width() ? Resample.NEAREST : Resample.BILINEAR;
+            Resampler.resize(c.pixels(), 0, c.grid().width(), c.grid().height(), 3, filter, c.sized(), 0, c.width(),
+                    c.height());
         }
         if (png == null) {
             png = new PngEncoder();
         }
-        byte[] bytes = png.encode(ImageTensors.toImage(sized, 0, size[0], size[1]));
-        target.sink().onPreview(new Preview(offset + step, target.total(), options.mode(), size[0], size[1], bytes));
+        byte[] bytes = png.encode(ImageTensors.toImage(c.sized(), 0, c.width(), c.height()));
+        target.sink().onPreview(new Preview(offset + step, target.total(), options.mode(), c.width(), c.height(), bytes));
+    }
+
+    /**
+     * One job's preview buffers.
+     *
+     * @param tile     [3, cellHeight, cellWidth] one image drawn
+     * @param pixels   [3, grid height, grid width] every image in its cell (the tile itself for one
+     *                 image); cells without an image stay mid grey (0 in [-1, 1])
+     * @param unscaled [C, h, w] one image's latents for the decoder (decode mode; else empty)
+     * @param sized    [3, height, width] the picture fitted to max-side (pixels itself when it fits)
+     */
+    private record Canvas(Grid grid, float[] tile, float[] pixels, float[] unscaled, int width, int height,
+                          float[] sized) {
+    }
+
+    private Canvas canvas() {
+        boolean decode = options.mode() == PreviewMode.DECODE;
+        int scale = decode ? target.geometry().vaeScaleFactor() : 1;
+        Grid grid = Grid.of(target.images(), target.latentWidth() * scale, target.latentHeight() * scale);
+        float[] tile = new float[3 * grid.cellHeight() * grid.cellWidth()];
+        float[] pixels = target.images() == 1 ? tile : new float[3 * grid.height() * grid.width()];
+        float[] unscaled = new float[decode ? target.geometry().latentChannels() * target.latentHeight()
+                * target.latentWidth() : 0];
+        int[] size = fit(grid.width(), grid.height());
+        float[] sized = size[0] == grid.width() && size[1] == grid.height() ? pixels : new float[3 * size[0] * size[1]];
+        return new Canvas(grid, tile, pixels, unscaled, size[0], size[1], sized);
     }
 
     /** Where a job's pictures go in its preview: ⌈√n⌉ columns, filled row by row. */
@@ -173,8 +197,8 @@ final class Previewer implements AutoCloseable {
             if (decoder == null) {
                 decoder = drawing.decoder();
             }
-            int perImage = g.latentChannels() * h * w;
-            float[] unscaled = new float[perImage];
+            float[] unscaled = canvas.unscaled();
+            int perImage = unscaled.length;
             float inverse = 1f / g.scalingFactor();
             for (int i = 0; i < perImage; i++) {
                 unscaled[i] = x0[image * perImage + i] * inverse;
