@@ -242,10 +242,10 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
     public InputStream open(String bucket, String key) throws IOException {
         try {
             check(bucket, key);
-        ensureBucket(bucket);
         } catch (IllegalArgumentException e) {
             throw new NotFoundException("not a valid object reference: " + e.getMessage());
         }
+        ensureBucket(bucket);
         try {
             return s3.getObject(b -> b.bucket(bucket).key(key));
         } catch (NoSuchKeyException | NoSuchBucketException e) {

@@ -2,6 +2,7 @@ package dev.easel.engine.pipeline;
 
 import dev.easel.engine.onnx.CrossAttentionProjections.Kind;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -117,7 +118,7 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
         EnumSet<Kind> out = EnumSet.noneOf(Kind.class);
         for (String label : labels) {
             String wanted = label == null ? "" : label.trim();
-            out.add(java.util.Arrays.stream(Kind.values()).filter(k -> k.label().equals(wanted)).findFirst()
+            out.add(Arrays.stream(Kind.values()).filter(k -> k.label().equals(wanted)).findFirst()
                     .orElseThrow(() -> new InvalidRequestException("rewrite-projections",
                             "must name key or value, got '" + label + "'")));
         }
