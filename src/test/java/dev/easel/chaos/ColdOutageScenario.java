@@ -15,26 +15,10 @@ import java.util.Optional;
  * (readiness includes the broker). {@code coldstorage}: S3Proxy — the S3 client, the bucket of
  * {@code easel.s3.create-bucket} and the job path's warm-up meet a dead store, and the worker must
  * turn ready while it is away (readiness does not include it) and hold its jobs in their retries.
+ *
+ * @param firstSeed the seed of the scenario's first job spec (each scenario its own)
  */
-final class ColdOutageScenario implements Scenario {
-
-    private final String name;
-    private final StackServer server;
-    private final boolean readyWhileDown;
-    private final int firstSeed;
-
-    /** @param firstSeed the seed of the scenario's first job spec (each scenario its own) */
-    ColdOutageScenario(String name, StackServer server, boolean readyWhileDown, int firstSeed) {
-        this.name = name;
-        this.server = server;
-        this.readyWhileDown = readyWhileDown;
-        this.firstSeed = firstSeed;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
+record ColdOutageScenario(String name, StackServer server, boolean readyWhileDown, int firstSeed) implements Scenario {
 
     @Override
     public void run(Chaos chaos, Outcome outcome) throws Exception {

@@ -11,20 +11,7 @@ import java.util.Optional;
  * server's lead before the outage until the lead after it. {@code broker}: Kafka stopped for 60 s
  * (quick: 20 s); {@code storage}: S3Proxy killed for 30 s (quick: 15 s).
  */
-final class OutageScenario implements Scenario {
-
-    private final String name;
-    private final StackServer server;
-
-    OutageScenario(String name, StackServer server) {
-        this.name = name;
-        this.server = server;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
+record OutageScenario(String name, StackServer server) implements Scenario {
 
     @Override
     public void run(Chaos chaos, Outcome outcome) throws Exception {

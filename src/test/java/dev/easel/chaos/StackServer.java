@@ -2,6 +2,7 @@ package dev.easel.chaos;
 
 import java.time.Duration;
 import java.util.Locale;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.ToIntFunction;
 
@@ -12,55 +13,39 @@ import java.util.function.ToIntFunction;
  * SIGKILL.
  */
 enum StackServer {
-    KAFKA("Kafka", Settings::brokerJobs, Settings::brokerOutage, Settings::brokerLead) {
-        @Override
-        String takeDown(Chaos chaos) {
-            long t = System.nanoTime();
-            int status = chaos.stack.stopKafka();
-            return String.format(Locale.ROOT, "stopped (exit status %d, %.1f s)", status, Chaos.seconds(System.nanoTime() - t));
-        }
+    KAFKA("Kafka", Scale.BROKER, StackServer::stopKafka, chaos -> chaos.stack.restartKafka()),
+    KAFKA_KILLED("Kafka", Scale.BROKER, chaos -> {
+        chaos.stack.killKafka();
+        return "killed with SIGKILL";
+    }, chaos -> chaos.stack.restartKafka()),
+    S3PROXY("S3Proxy", Scale.STORAGE, chaos -> {
+        chaos.stack.killS3Proxy();
+        return "killed with SIGKILL";
+    }, chaos -> chaos.stack.restartS3Proxy());
 
-        @Override
-        void bringBack(Chaos chaos) {
-            chaos.stack.restartKafka();
-        }
-    },
-    KAFKA_KILLED("Kafka", Settings::brokerJobs, Settings::brokerOutage, Settings::brokerLead) {
-        @Override
-        String takeDown(Chaos chaos) {
-            chaos.stack.killKafka();
-            return "killed with SIGKILL";
-        }
-
-        @Override
-        void bringBack(Chaos chaos) {
-            chaos.stack.restartKafka();
-        }
-    },
-    S3PROXY("S3Proxy", Settings::storageJobs, Settings::storageOutage, Settings::storageLead) {
-        @Override
-        String takeDown(Chaos chaos) {
-            chaos.stack.killS3Proxy();
-            return "killed with SIGKILL";
-        }
-
-        @Override
-        void bringBack(Chaos chaos) {
-            chaos.stack.restartS3Proxy();
-        }
-    };
+    /** How big an outage of the server is: jobs sent, its length, and how long jobs flow before and after it. */
+    private record Scale(ToIntFunction<Settings> jobs, Function<Settings, Duration> outage,
+                         Function<Settings, Duration> lead) {
+        static final Scale BROKER = new Scale(Settings::brokerJobs, Settings::brokerOutage, Settings::brokerLead);
+        static final Scale STORAGE = new Scale(Settings::storageJobs, Settings::storageOutage, Settings::storageLead);
+    }
 
     private final String label;
-    private final ToIntFunction<Settings> jobs;
-    private final Function<Settings, Duration> outage;
-    private final Function<Settings, Duration> lead;
+    private final Scale scale;
+    private final Function<Chaos, String> takeDown;
+    private final Consumer<Chaos> bringBack;
 
-    StackServer(String label, ToIntFunction<Settings> jobs, Function<Settings, Duration> outage,
-                Function<Settings, Duration> lead) {
+    StackServer(String label, Scale scale, Function<Chaos, String> takeDown, Consumer<Chaos> bringBack) {
         this.label = label;
-        this.jobs = jobs;
-        this.outage = outage;
-        this.lead = lead;
+        this.scale = scale;
+        this.takeDown = takeDown;
+        this.bringBack = bringBack;
+    }
+
+    private static String stopKafka(Chaos chaos) {
+        long t = System.nanoTime();
+        int status = chaos.stack.stopKafka();
+        return String.format(Locale.ROOT, "stopped (exit status %d, %.1f s)", status, Chaos.seconds(System.nanoTime() - t));
     }
 
     /** Its name in the log and the figures. */
@@ -70,21 +55,25 @@ enum StackServer {
 
     /** Jobs the outage scenario sends. */
     int jobs(Settings s) {
-        return jobs.applyAsInt(s);
+        return scale.jobs().applyAsInt(s);
     }
 
     Duration outage(Settings s) {
-        return outage.apply(s);
+        return scale.outage().apply(s);
     }
 
     /** How long jobs flow before the outage and after it. */
     Duration lead(Settings s) {
-        return lead.apply(s);
+        return scale.lead().apply(s);
     }
 
     /** Takes the server away; returns a line for the log. */
-    abstract String takeDown(Chaos chaos);
+    String takeDown(Chaos chaos) {
+        return takeDown.apply(chaos);
+    }
 
     /** Brings it back (once it answers). */
-    abstract void bringBack(Chaos chaos);
+    void bringBack(Chaos chaos) {
+        bringBack.accept(chaos);
+    }
 }

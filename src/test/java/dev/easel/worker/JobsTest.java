@@ -223,6 +223,17 @@ class JobsTest {
                 .satisfies(r -> assertThat(r.getMdcCopy()).containsEntry(LogContext.JOB_ID, "k"));
     }
 
+    /** A valid job pulled after a fault completes. */
+    private void theWorkerGoesOn() {
+        jobs.pulled(record("j2", job("j2", 64, "")));
+        assertTheLastAnswerIsACompleted("j2");
+    }
+
+    private void assertTheLastAnswerIsACompleted(String jobId) {
+        assertThat(last().subject()).isEqualTo(jobId);
+        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+    }
+
     /** An intake with a bug: it throws on the job with id "poison". */
     private void poisonIntake() {
         worker.intake = (registry, limits) -> new JobIntake(registry, limits, java.time.Clock.systemUTC()) {
@@ -253,8 +264,7 @@ class JobsTest {
         assertThat(events.get(0).data().path("retryable").asBoolean()).isFalse();
         assertThat(messaging.deadLettersSent()).singleElement()
                 .satisfies(d -> assertThat(d.reason()).contains("NullPointerException"));
-        assertThat(last().subject()).isEqualTo("j2");
-        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+        assertTheLastAnswerIsACompleted("j2");
         assertThat(jobs("failed")).isEqualTo(1);
         assertThat(jobs("completed")).isEqualTo(1);
     }
@@ -271,9 +281,7 @@ class JobsTest {
         assertThat(jobs("dead_lettered")).isEqualTo(1);
 
         messaging.broker.breakOn(null);
-        jobs.pulled(record("j2", job("j2", 64, "")));
-        assertThat(last().subject()).isEqualTo("j2");
-        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+        theWorkerGoesOn();
     }
 
     @Test
@@ -321,9 +329,7 @@ class JobsTest {
             assertThat(e.data().path("reason").asText()).startsWith("invalid job: width");
         });
         messaging.broker.breakOn(null);
-        jobs.pulled(record("j2", job("j2", 64, "")));
-        assertThat(last().subject()).isEqualTo("j2");
-        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+        theWorkerGoesOn();
     }
 
     @Test
