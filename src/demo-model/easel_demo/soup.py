@@ -34,7 +34,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", help="finetune.pt files (finetune.py's --work results)")
     ap.add_argument("--bundle", required=True, help="the bundle whose unet/model.onnx is replaced")
-    ap.add_argument("--weights", type=float, nargs="+", help="shares of the runs (default: equal)")
+    ap.add_argument("--weights", type=float, nargs="+",
+                    help="shares of the runs, after them on the command line (default: equal)")
     args = ap.parse_args(argv)
     weights = args.weights or [1.0] * len(args.runs)
     if len(weights) != len(args.runs) or min(weights) < 0 or sum(weights) <= 0:

@@ -54,7 +54,8 @@ import org.apache.kafka.common.config.SslConfigs;
  * <p>For fault tests ({@code dev.easel.chaos}) each server can be taken away and brought back on the
  * same port with the same data: {@link #stopKafka()} (an orderly broker shutdown) or
  * {@link #killKafka()} (SIGKILL) / {@link #restartKafka()}, {@link #killS3Proxy()} /
- * {@link #restartS3Proxy()} (SIGKILL, then a fresh process over the same bucket directory). A restarted server's output is appended to its log.
+ * {@link #restartS3Proxy()} (SIGKILL, then a fresh process over the same bucket directory). A
+ * restarted server's output is appended to its log.
  *
  * <p>By default the broker's client listener is PLAINTEXT without authentication. {@link Options}
  * secure it instead ({@link #start(Path, Options)}): SASL/SCRAM-SHA-512 over plain TCP or over TLS
