@@ -116,47 +116,55 @@ final class Previewer implements AutoCloseable {
         Canvas c = canvas;
         for (int image = 0; image < target.images(); image++) {
             draw(x0, image, c.tile());
-            if (c.pixels() != c.tile()) {
-                c.grid().place(c.tile(), image, c.pixels());
+            if (c.cell() != c.tile()) {
+                // Nearest when enlarging keeps the latent pixels crisp; bilinear averages when shrinking.
+                Resample filter = c.picture().cellWidth() > c.tileWidth() ? Resample.NEAREST : Resample.BILINEAR;
+                Resampler.resize(c.tile(), 0, c.tileWidth(), c.tileHeight(), 3, filter, c.cell(), 0,
+                        c.picture().cellWidth(), c.picture().cellHeight());
             }
-        }
-        if (c.sized() != c.pixels()) {
-            // Nearest when enlarging keeps the latent pixels crisp; bilinear averages when shrinking.
-            Resample filter = c.width() > c.grid().width() ? Resample.NEAREST : Resample.BILINEAR;
-            Resampler.resize(c.pixels(), 0, c.grid().width(), c.grid().height(), 3, filter, c.sized(), 0, c.width(),
-                    c.height());
+            if (c.pixels() != c.cell()) {
+                c.picture().place(c.cell(), image, c.pixels());
+            }
         }
         if (png == null) {
             png = new PngEncoder();
         }
-        byte[] bytes = png.encode(ImageTensors.toImage(c.sized(), 0, c.width(), c.height()));
-        target.sink().onPreview(new Preview(offset + step, target.total(), options.mode(), c.width(), c.height(), bytes));
+        int width = c.picture().width();
+        int height = c.picture().height();
+        byte[] bytes = png.encode(ImageTensors.toImage(c.pixels(), 0, width, height));
+        target.sink().onPreview(new Preview(offset + step, target.total(), options.mode(), width, height, bytes));
     }
 
     /**
-     * One job's preview buffers.
+     * One job's preview buffers. Each image is fitted to its cell before it is placed, so a job of
+     * many large images never holds more than one of them at full size.
      *
-     * @param tile     [3, cellHeight, cellWidth] one image drawn
-     * @param pixels   [3, grid height, grid width] every image in its cell (the tile itself for one
-     *                 image); cells without an image stay mid grey (0 in [-1, 1])
+     * @param tile     [3, tileHeight, tileWidth] one image as drawn (latent size, or decoded)
+     * @param cell     [3, cell height, cell width] of {@code picture}: the tile fitted (the tile itself when it fits)
+     * @param pixels   [3, height, width] of {@code picture}: every image in its cell (the cell itself for
+     *                 one image); cells without an image stay mid grey (0 in [-1, 1])
      * @param unscaled [C, h, w] one image's latents for the decoder (decode mode; else empty)
-     * @param sized    [3, height, width] the picture fitted to max-side (pixels itself when it fits)
      */
-    private record Canvas(Grid grid, float[] tile, float[] pixels, float[] unscaled, int width, int height,
-                          float[] sized) {
+    private record Canvas(int tileWidth, int tileHeight, float[] tile, Grid picture, float[] cell, float[] pixels,
+                          float[] unscaled) {
     }
 
     private Canvas canvas() {
         boolean decode = options.mode() == PreviewMode.DECODE;
         int scale = decode ? target.geometry().vaeScaleFactor() : 1;
-        Grid grid = Grid.of(target.images(), target.latentWidth() * scale, target.latentHeight() * scale);
-        float[] tile = new float[3 * grid.cellHeight() * grid.cellWidth()];
-        float[] pixels = target.images() == 1 ? tile : new float[3 * grid.height() * grid.width()];
+        int tileWidth = target.latentWidth() * scale;
+        int tileHeight = target.latentHeight() * scale;
+        Grid full = Grid.of(target.images(), tileWidth, tileHeight);
+        int[] size = fit(full.width(), full.height());
+        Grid picture = new Grid(full.columns(), full.rows(), Math.max(1, size[0] / full.columns()),
+                Math.max(1, size[1] / full.rows()));
+        float[] tile = new float[3 * tileHeight * tileWidth];
+        float[] cell = picture.cellWidth() == tileWidth && picture.cellHeight() == tileHeight ? tile
+                : new float[3 * picture.cellHeight() * picture.cellWidth()];
+        float[] pixels = target.images() == 1 ? cell : new float[3 * picture.height() * picture.width()];
         float[] unscaled = new float[decode ? target.geometry().latentChannels() * target.latentHeight()
                 * target.latentWidth() : 0];
-        int[] size = fit(grid.width(), grid.height());
-        float[] sized = size[0] == grid.width() && size[1] == grid.height() ? pixels : new float[3 * size[0] * size[1]];
-        return new Canvas(grid, tile, pixels, unscaled, size[0], size[1], sized);
+        return new Canvas(tileWidth, tileHeight, tile, picture, cell, pixels, unscaled);
     }
 
     /** Where a job's pictures go in its preview: ⌈√n⌉ columns, filled row by row. */

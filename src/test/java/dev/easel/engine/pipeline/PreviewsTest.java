@@ -177,6 +177,42 @@ class PreviewsTest {
     }
 
     @Test
+    void theLargestJobsDecodePreviewIsEightCellsFittedToMaxSide() {
+        // The limits' largest job: 8 images of 1024×1024 (128×128 latents). Each decoded image is
+        // fitted to its cell before it is placed: a 3×3 grid of 42-px cells within max side 128.
+        Recorder sink = new Recorder();
+        int[] decodes = {0};
+        Previewer.Decoder decoder = new Previewer.Decoder() {
+            @Override
+            public void decode(float[] unscaled, float[] pixels) {
+                decodes[0]++;
+                java.util.Arrays.fill(pixels, unscaled[0] > 0 ? 1f : -1f);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Previewer previewer = new Previewer(new PreviewOptions(1, PreviewMode.DECODE, 128), drawing(null, decoder),
+                new Previewer.Target(SD, 8, 128, 128, 1, sink));
+        int perImage = 4 * 128 * 128;
+        float[] x0 = new float[8 * perImage];
+        for (int image = 0; image < 8; image++) {
+            java.util.Arrays.fill(x0, image * perImage, (image + 1) * perImage, image % 2 == 0 ? 0.5f : -0.5f);
+        }
+        previewer.show(x0, 1);
+
+        assertThat(decodes[0]).isEqualTo(8);
+        Preview p = sink.previews.get(0);
+        assertThat(p.width()).isEqualTo(126);
+        assertThat(p.height()).isEqualTo(126);
+        RgbImage image = new PngDecoder().decode(p.png()).rgb();
+        assertThat(pixel(image, 20, 20)).isEqualTo(255); // image 0
+        assertThat(pixel(image, 62, 20)).isEqualTo(0); // image 1
+        assertThat(pixel(image, 104, 104)).isEqualTo(128); // no ninth image
+    }
+
+    @Test
     void decodePreviewDecodesTheUnscaledCleanEstimateAndFitsMaxSide() {
         List<Preview> got = new ArrayList<>();
         List<float[]> decoded = new ArrayList<>();
