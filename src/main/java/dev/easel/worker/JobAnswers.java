@@ -144,7 +144,7 @@ final class JobAnswers {
             event = events.event(run.tenant.id(), run.jobId, data, "");
         }
         run.retries.publish(kind.wireName() + " event", () -> events.publish(event));
-        run.answered = true;
+        run.answer = event.data();
         run.webhooks.send(kind, event);
         if (outcome instanceof Outcome.Failed failed && failed.deadLetter()) {
             deadLetter(run, failed.failed().reason(), null);
@@ -154,8 +154,9 @@ final class JobAnswers {
 
     /**
      * A record that is no job at all (unreadable, or a poison record): its dead letter only.
-     * Never throws for a broker that will not take it: retried within the budget, then logged and
-     * counted, so one record cannot stop the worker.
+     * Never throws for a broker that will not take it, nor for a send that breaks: retried within
+     * the budget, then logged and counted, so one record cannot stop the worker (and a job answered
+     * before its dead letter is not answered again). Only shutdown's interruption escapes.
      */
     void deadLetter(JobRun run, String reason, Throwable cause) {
         if (run.record.isEmpty()) {
@@ -165,7 +166,9 @@ final class JobAnswers {
             ProducerRecord<byte[], byte[]> letter = run.retries.storage("dead letter's original",
                     () -> deadLetters.letter(run.record.get(), reason, cause));
             run.retries.publish("dead letter", () -> deadLetters.send(letter), true);
-        } catch (IOException | UnansweredJobException e) {
+        } catch (JobAbandonedException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
             var record = run.record.get();
             LOG.errorf("job %s: dead letter of %s-%d@%d not published (%s); the record is committed and its copy"
                     + " is only on the jobs topic", run.jobId, record.topic(), record.partition(), record.offset(),

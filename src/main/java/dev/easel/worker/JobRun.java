@@ -25,8 +25,11 @@ final class JobRun {
     /** The job's metadata, echoed in its events; null when it has none. */
     JsonNode metadata;
     JobWebhooks webhooks;
-    /** Whether its final event is published: a fault after that must not answer it again. */
-    boolean answered;
+    /**
+     * Its final event's data once published, else null: a fault after that must not answer it
+     * again, and a pushed job returns this answer, not a redelivery.
+     */
+    JsonNode answer;
     /** The started event, once made. */
     dev.easel.contract.JobEvents.JobEvent startedEvent;
     /** The started event's publication, awaited before the final event; done when none was made. */

@@ -163,13 +163,13 @@ public class Jobs {
      * be nacked, which stops the jobs channel, and after the restart the same record would come
      * first again; a pushed one would be redelivered again and again.
      *
-     * @return the failure as published; empty when it could not be answered (a pulled record then
-     *         gets its dead letter alone) or was answered already
+     * @return the job's answer as published: the failure, or the answer it had before the fault;
+     *         empty when it could not be answered (a pulled record then gets its dead letter alone)
      */
     private Optional<JsonNode> poisoned(JobRun run, boolean tenantsTopic, RuntimeException e) {
         LOG.errorf(e, "job %s broke the worker outside its run", run.jobId);
-        if (run.answered) {
-            return Optional.empty(); // its answer is out: a second one would contradict it
+        if (run.answer != null) {
+            return Optional.of(run.answer); // its answer is out: a second one would contradict it
         }
         JobEvents.Failed failed = new JobEvents.Failed(internalError(e), null, false, run.metadata);
         // A stray topic's record has no tenant to answer: its dead letter only, as when it is read.

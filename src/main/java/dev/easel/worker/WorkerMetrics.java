@@ -116,7 +116,7 @@ public class WorkerMetrics {
     /** A dead letter the broker did not take within the job's retry budget; logged, and the record committed. */
     void deadLetterLost() {
         Counter.builder("easel.dead.letters.lost")
-                .description("Dead letters not published within the retry budget (logged; the record was committed)")
+                .description("Dead letters not published within the retry budget, or whose send broke (logged; the record was committed)")
                 .register(registry)
                 .increment();
     }

@@ -328,6 +328,8 @@ class JobsTest {
             assertThat(e.type()).isEqualTo(JobEvents.FAILED);
             assertThat(e.data().path("reason").asText()).startsWith("invalid job: width");
         });
+        assertThat(worker.meters.find("easel.dead.letters.lost").counter().count()).isEqualTo(1);
+        assertThat(jobs("rejected")).isEqualTo(1);
         messaging.broker.breakOn(null);
         theWorkerGoesOn();
     }
