@@ -3,13 +3,13 @@ package dev.easel.contract;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.easel.engine.pipeline.ClipOptions;
+import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.GenerationRequest;
 import dev.easel.engine.pipeline.ImageInput;
 import dev.easel.engine.pipeline.MicroConditioning;
 import dev.easel.engine.pipeline.ModelDefaults;
 import dev.easel.engine.pipeline.PreviewMode;
 import dev.easel.engine.pipeline.PreviewOptions;
-import dev.easel.engine.pipeline.StableDiffusionModel;
 import dev.easel.engine.tokenizer.PromptMode;
 import java.time.Instant;
 import java.util.List;
@@ -214,11 +214,12 @@ public record Job(int version, String id, String model, String prompt, Optional<
      *                 has an initImage
      * @param random   draws the seed when the job has none
      * @param defaults what the job's model gives the parameters the job leaves out
-     * @param refiner  the loaded refiner model, present exactly when the job names one
+     * @param refiner  the refiner model's pipeline (its steps run through the pipeline's batcher when
+     *                 batching is on), present exactly when the job names one
      * @throws IllegalArgumentException if {@code image} or {@code refiner} does not match the job
      */
     public GenerationPlan toGenerationRequest(Optional<ImageInput> image, RandomGenerator random, JobDefaults defaults,
-                                              Optional<StableDiffusionModel> refiner) {
+                                              Optional<DiffusionPipeline> refiner) {
         if (image.isPresent() != initImage.isPresent()) {
             throw new IllegalArgumentException("job " + id + (initImage.isPresent()
                     ? " has an initImage but no decoded image was given" : " has no initImage but an image was given"));
@@ -243,8 +244,7 @@ public record Job(int version, String id, String model, String prompt, Optional<
                 .micro(micro());
         scheduler.ifPresent(builder::scheduler);
         image.ifPresent(builder::image);
-        refiner.ifPresent(r -> builder.refiner(new dev.easel.engine.pipeline.Refiner(r,
-                this.refiner.orElseThrow().effectiveSwitchAt())));
+        refiner.ifPresent(r -> builder.refiner(r.asRefiner(this.refiner.orElseThrow().effectiveSwitchAt())));
         builder.clip(clipOptions());
         previews.ifPresent(p -> builder.previews(p.toEngine()));
         return new GenerationPlan(builder.build(), chosen, seed.isEmpty());

@@ -183,7 +183,7 @@ final class JobRunner {
                 storeThreads);
 
         GenerationPlan plan = job.toGenerationRequest(image, ThreadLocalRandom.current(), accepted.models().defaults(),
-                accepted.models().refiner().map(DiffusionPipeline::model));
+                accepted.models().refiner());
         GenerationRequest request = plan.request().withPreviews(settings.previews().apply(plan.request().previews()));
         GenerationResult result = pipeline.generate(request, progress(run, location),
                 cancellation(run, job, shutdown));

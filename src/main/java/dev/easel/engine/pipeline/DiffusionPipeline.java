@@ -41,7 +41,7 @@ public final class DiffusionPipeline {
 
     /**
      * A pipeline whose concurrent jobs share UNet runs as {@code batching} allows (an SDXL refiner
-     * stage runs its own UNet).
+     * stage shares the runs of its own pipeline's batcher: {@link #asRefiner}).
      */
     public DiffusionPipeline(StableDiffusionModel model, GenerationLimits limits, UnetBatcher.Settings batching) {
         this.model = model;
@@ -57,6 +57,14 @@ public final class DiffusionPipeline {
 
     public StableDiffusionModel model() {
         return model;
+    }
+
+    /**
+     * This pipeline's model as another's refiner, its steps run where this pipeline runs its own:
+     * through its batcher when batching is on, so refiner stages of concurrent jobs share runs.
+     */
+    public Refiner asRefiner(double switchAt) {
+        return new Refiner(model, switchAt, unet);
     }
 
     /** Generates the request's images; see {@link GenerationRequest} for every option. */

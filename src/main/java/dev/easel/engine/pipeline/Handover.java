@@ -105,7 +105,7 @@ final class Handover {
                 DiffusionPipeline.AfterStep.NONE);
         DenoisingLoop.Setup setup = new DenoisingLoop.Setup(scheduler, () -> pipeline.scheduler(request, model),
                 base.shape(), start, text, request.guidanceScale(), base.noise(), scheduler.timesteps().length);
-        try (DenoisingLoop loop = new DenoisingLoop(model.unet(), setup, base.clock())) {
+        try (DenoisingLoop loop = new DenoisingLoop(refiner.unet(), setup, base.clock())) {
             loop.run(DenoisingLoop.Steering.NONE, (step, ignored) -> progress.onStep(baseSteps + step, total()),
                     cancellation, base.previews());
         }

@@ -180,4 +180,42 @@ class BatchedPipelineTest {
             assertThat(batched.batcher().orElseThrow().stats().batchedRuns()).isPositive();
         }
     }
+
+    /**
+     * SDXL jobs handing over to a refiner at once share the refiner's runs through the refiner
+     * pipeline's batcher (its lane, its UNet), and each keeps its unbatched pictures.
+     */
+    @Test
+    void refinerStagesShareTheRefinersRuns(@TempDir Path other) throws Exception {
+        EngineOptions options = EngineOptions.cpu().withIntraOpThreads(1);
+        Path baseBundle = RandomSdxlBundle.create(RandomSdxlBundle.Spec.defaults()).writeTo(other.resolve("xl"));
+        Path refinerBundle = RandomSdxlBundle.create(RandomSdxlBundle.Spec.refiner()).writeTo(other.resolve("refiner"));
+        try (StableDiffusionModel xl = StableDiffusionModel.load(baseBundle, options);
+             StableDiffusionModel refinerModel = StableDiffusionModel.load(refinerBundle, options)) {
+            UnetBatcher.Settings batching = new UnetBatcher.Settings(4, WAIT);
+            DiffusionPipeline base = new DiffusionPipeline(xl, GenerationLimits.defaults(), batching);
+            DiffusionPipeline refiner = new DiffusionPipeline(refinerModel, GenerationLimits.defaults(), batching);
+            List<GenerationRequest.Builder> jobs = List.of(
+                    request("euler", 6, 5f, 31),
+                    request("ddim", 6, 5f, 32).numImages(2),
+                    request("euler_a", 6, 1f, 33));
+            List<GenerationRequest> batchedRequests = jobs.stream().map(j -> j.refiner(refiner.asRefiner(0.5)).build())
+                    .toList();
+            List<GenerationResult> results = together(base, batchedRequests,
+                    List.of(Cancellation.NONE, Cancellation.NONE, Cancellation.NONE));
+
+            DiffusionPipeline xlAlone = new DiffusionPipeline(xl, GenerationLimits.defaults());
+            for (int j = 0; j < jobs.size(); j++) {
+                GenerationRequest unbatched = jobs.get(j).refiner(new Refiner(refinerModel, 0.5)).build();
+                assertSamePictures(xlAlone.generate(unbatched, ProgressListener.NONE, Cancellation.NONE),
+                        results.get(j), "refined SDXL job " + j);
+            }
+            UnetBatcher.Stats refined = refiner.batcher().orElseThrow().stats();
+            long baseSteps = base.batcher().orElseThrow().stats().steps();
+            assertThat(refined.steps()).as("refiner steps through its batcher").isPositive();
+            assertThat(baseSteps).as("base steps").isPositive();
+            assertThat(baseSteps + refined.steps()).as("every step of the three jobs, once").isEqualTo(3 * 6);
+            assertThat(refined.batchedRuns()).as("refiner runs with more than one job").isPositive();
+        }
+    }
 }
