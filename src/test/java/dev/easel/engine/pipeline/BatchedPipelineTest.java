@@ -188,7 +188,7 @@ class BatchedPipelineTest {
      * batches what it holds is left to the tests above and to UnetBatcherTest.
      */
     @Test
-    void refinerStagesShareTheRefinersRuns(@TempDir Path other) throws Exception {
+    void refinerStepsRunThroughTheRefinersBatcher(@TempDir Path other) throws Exception {
         EngineOptions options = EngineOptions.cpu().withIntraOpThreads(1);
         Path baseBundle = RandomSdxlBundle.create(RandomSdxlBundle.Spec.defaults()).writeTo(other.resolve("xl"));
         Path refinerBundle = RandomSdxlBundle.create(RandomSdxlBundle.Spec.refiner()).writeTo(other.resolve("refiner"));
