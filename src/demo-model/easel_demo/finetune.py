@@ -208,19 +208,18 @@ class CaptionedBatches:
         return world.training_caption(scene, self.rng, self.r.partial_share)
 
 
-def is_hard(scene):
-    """The scenes the demo model draws worst: one small square or triangle. Their corners span a
-    latent pixel or two and come out round (small squares under partial prompts: 3 of 11 read as
-    squares, docs in the model card), so --hard-share draws a part of each batch from them."""
-    objs = scene["objects"]
-    return len(objs) == 1 and objs[0]["size"] == "small" and objs[0]["shape"] != "circle"
-
-
 def is_small(scene):
     """One small object of any shape: the scenes whose partial prompts the demo model drew worst
     when the prompt names no place (model card, "What fails")."""
     objs = scene["objects"]
     return len(objs) == 1 and objs[0]["size"] == "small"
+
+
+def is_hard(scene):
+    """The scenes the demo model draws worst: one small square or triangle. Their corners span a
+    latent pixel or two and come out round (small squares under partial prompts: 3 of 11 read as
+    squares, docs in the model card), so --hard-share draws a part of each batch from them."""
+    return is_small(scene) and scene["objects"][0]["shape"] != "circle"
 
 
 HARD_SCENES = {"corners": is_hard, "small": is_small}
