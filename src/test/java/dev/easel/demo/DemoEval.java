@@ -84,8 +84,8 @@ public final class DemoEval implements Callable<Integer> {
             + " partial-prompts.json (same format; e.g. a development set from export.partial_prompts(another seed)).")
     Path partialPrompts;
 
-    @Option(names = "--misses", description = "Print every partial prompt the checker reads wrong (object count, color or"
-            + " shape), with what it read: where a model fails, not only how often.")
+    @Option(names = "--misses", description = "Print every partial prompt and README example the checker reads"
+            + " wrong (object count, color or shape), with what it read: where a model fails, not only how often.")
     boolean misses;
 
     @Option(names = "--dump", description = "Write every picture as PNG into this directory.")
@@ -212,7 +212,7 @@ public final class DemoEval implements Callable<Integer> {
             rows.add(row(guided, "one object, partial prompt, held-out pair", evaluator.evaluate(partialNovel, defaults,
                     dumper("partial-novel-" + defaultScheduler))));
             rows.add(row(guided, "README's examples, " + examples.size() + " seeds", evaluator.evaluate(examples,
-                    defaults, dumper("example-" + defaultScheduler))));
+                    defaults, dumper("example-" + defaultScheduler).andThen(misses("example")))));
             DemoEvaluator.Settings off = defaults.withGuidance(1f);
             rows.add(row(unguided, "one object", evaluator.evaluate(single, off, dumper("single-noguidance"))));
             rows.add(row(unguided, "two objects", evaluator.evaluate(two, off, dumper("two-noguidance"))));
