@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.easel.engine.onnx.EngineOptions;
 import dev.easel.engine.onnx.UnetBatcher;
+import dev.easel.engine.onnx.UnetStep;
+import dev.easel.engine.onnx.UnetSteps;
 import dev.easel.fixtures.RandomSdBundle;
 import dev.easel.fixtures.RandomSdxlBundle;
 import java.io.IOException;
@@ -183,26 +185,41 @@ class BatchedPipelineTest {
 
     /**
      * SDXL jobs with a refiner run its steps through the refiner pipeline's batcher (its lane, its
-     * UNet), where jobs refining at the same moment share runs, and each keeps its unbatched
-     * pictures. Whether two jobs overlap in the refiner's few steps is timing, so that the lane
-     * batches what it holds is left to the tests above and to UnetBatcherTest.
+     * UNet), share its runs, and each keeps its unbatched pictures. Whether jobs reach the refiner
+     * together is timing (the first to arrive would run alone, being everyone in the lane), so each
+     * job's refiner stage waits at its start until all three have opened the lane.
      */
     @Test
-    void refinerStepsRunThroughTheRefinersBatcher(@TempDir Path other) throws Exception {
+    void refinerStagesShareTheRefinersRuns(@TempDir Path other) throws Exception {
         EngineOptions options = EngineOptions.cpu().withIntraOpThreads(1);
         Path baseBundle = RandomSdxlBundle.create(RandomSdxlBundle.Spec.defaults()).writeTo(other.resolve("xl"));
         Path refinerBundle = RandomSdxlBundle.create(RandomSdxlBundle.Spec.refiner()).writeTo(other.resolve("refiner"));
         try (StableDiffusionModel xl = StableDiffusionModel.load(baseBundle, options);
              StableDiffusionModel refinerModel = StableDiffusionModel.load(refinerBundle, options)) {
-            UnetBatcher.Settings batching = new UnetBatcher.Settings(4, WAIT);
-            DiffusionPipeline base = new DiffusionPipeline(xl, GenerationLimits.defaults(), batching);
-            DiffusionPipeline refiner = new DiffusionPipeline(refinerModel, GenerationLimits.defaults(), batching);
+            DiffusionPipeline base = new DiffusionPipeline(xl, GenerationLimits.defaults(),
+                    new UnetBatcher.Settings(4, WAIT));
+            // A long wait: once the three are in the lane, a run starts when all of them have handed in a step.
+            DiffusionPipeline refiner = new DiffusionPipeline(refinerModel, GenerationLimits.defaults(),
+                    new UnetBatcher.Settings(4, Duration.ofSeconds(30)));
             List<GenerationRequest.Builder> jobs = List.of(
                     request("euler", 6, 5f, 31),
                     request("ddim", 6, 5f, 32).numImages(2),
                     request("euler_a", 6, 1f, 33));
-            List<GenerationRequest> batchedRequests = jobs.stream().map(j -> j.refiner(refiner.asRefiner(0.5)).build())
-                    .toList();
+            UnetSteps lane = refiner.asRefiner(0.5).unet();
+            CountDownLatch inLane = new CountDownLatch(jobs.size());
+            UnetSteps gated = (shape, conditioning) -> {
+                UnetStep steps = lane.start(shape, conditioning);
+                inLane.countDown();
+                try {
+                    assertThat(inLane.await(1, TimeUnit.MINUTES)).as("all three jobs reach the refiner").isTrue();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new AssertionError(e);
+                }
+                return steps;
+            };
+            List<GenerationRequest> batchedRequests = jobs.stream()
+                    .map(j -> j.refiner(new Refiner(refinerModel, 0.5, gated)).build()).toList();
             List<GenerationResult> results = together(base, batchedRequests,
                     List.of(Cancellation.NONE, Cancellation.NONE, Cancellation.NONE));
 
@@ -217,6 +234,7 @@ class BatchedPipelineTest {
             assertThat(refined.steps()).as("refiner steps through its batcher").isPositive();
             assertThat(baseSteps).as("base steps").isPositive();
             assertThat(baseSteps + refined.steps()).as("every step of the three jobs, once").isEqualTo(3 * 6);
+            assertThat(refined.batchedRuns()).as("refiner runs with more than one job").isPositive();
         }
     }
 }
