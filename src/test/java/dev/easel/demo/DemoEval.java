@@ -14,11 +14,14 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.BiConsumer;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -90,6 +93,15 @@ public final class DemoEval implements Callable<Integer> {
 
     @Option(names = "--dump", description = "Write every picture as PNG into this directory.")
     Path dump;
+
+    /** The rows of the scheduler table, for --rows. */
+    enum Row { ONE, TWO, NOVEL, PARTIAL, PARTIAL_NOVEL, EXAMPLES, UNGUIDED, SCHEDULERS }
+
+    @Option(names = "--rows", split = ",", converter = RowConverter.class, description = "Only these rows of the table"
+            + " (one, two, novel, partial, partial-novel, examples, unguided, schedulers; default: all). A model"
+            + " selection that reads three rows need not draw the other eight hundred pictures; each row draws the"
+            + " same pictures as in the full table.")
+    Set<Row> onlyRows;
 
     /** The CLIP modes --clip-modes can compare. */
     enum ClipMode { PLAIN, RERANK, VERIFIER, GUIDANCE }
@@ -203,20 +215,34 @@ public final class DemoEval implements Callable<Integer> {
             String defaultScheduler = asDefaultScheduler == null ? loaded.config().defaultScheduler() : asDefaultScheduler;
             String guided = String.format(Locale.ROOT, "%s, guidance %.1f", defaultScheduler, defaults.guidance());
             String unguided = defaultScheduler + ", no guidance";
-            rows.add(row(guided, "one object", evaluator.evaluate(single, defaults, dumper("single-" + defaultScheduler))));
-            rows.add(row(guided, "two objects", evaluator.evaluate(two, defaults, dumper("two-" + defaultScheduler))));
-            rows.add(row(guided, "one object, held-out color–shape pair",
-                    evaluator.evaluate(novel, defaults, dumper("novel-" + defaultScheduler))));
-            rows.add(row(guided, "one object, partial prompt", evaluator.evaluate(partialTest, defaults,
-                    dumper("partial-" + defaultScheduler).andThen(misses("partial")))));
-            rows.add(row(guided, "one object, partial prompt, held-out pair", evaluator.evaluate(partialNovel, defaults,
-                    dumper("partial-novel-" + defaultScheduler))));
-            rows.add(row(guided, "README's examples, " + examples.size() + " seeds", evaluator.evaluate(examples,
-                    defaults, dumper("example-" + defaultScheduler).andThen(misses("example")))));
+            if (wanted(Row.ONE)) {
+                rows.add(row(guided, "one object", evaluator.evaluate(single, defaults, dumper("single-" + defaultScheduler))));
+            }
+            if (wanted(Row.TWO)) {
+                rows.add(row(guided, "two objects", evaluator.evaluate(two, defaults, dumper("two-" + defaultScheduler))));
+            }
+            if (wanted(Row.NOVEL)) {
+                rows.add(row(guided, "one object, held-out color–shape pair",
+                        evaluator.evaluate(novel, defaults, dumper("novel-" + defaultScheduler))));
+            }
+            if (wanted(Row.PARTIAL)) {
+                rows.add(row(guided, "one object, partial prompt", evaluator.evaluate(partialTest, defaults,
+                        dumper("partial-" + defaultScheduler).andThen(misses("partial")))));
+            }
+            if (wanted(Row.PARTIAL_NOVEL)) {
+                rows.add(row(guided, "one object, partial prompt, held-out pair", evaluator.evaluate(partialNovel,
+                        defaults, dumper("partial-novel-" + defaultScheduler))));
+            }
+            if (wanted(Row.EXAMPLES)) {
+                rows.add(row(guided, "README's examples, " + examples.size() + " seeds", evaluator.evaluate(examples,
+                        defaults, dumper("example-" + defaultScheduler).andThen(misses("example")))));
+            }
             DemoEvaluator.Settings off = defaults.withGuidance(1f);
-            rows.add(row(unguided, "one object", evaluator.evaluate(single, off, dumper("single-noguidance"))));
-            rows.add(row(unguided, "two objects", evaluator.evaluate(two, off, dumper("two-noguidance"))));
-            for (String scheduler : schedulers) {
+            if (wanted(Row.UNGUIDED)) {
+                rows.add(row(unguided, "one object", evaluator.evaluate(single, off, dumper("single-noguidance"))));
+                rows.add(row(unguided, "two objects", evaluator.evaluate(two, off, dumper("two-noguidance"))));
+            }
+            for (String scheduler : wanted(Row.SCHEDULERS) ? schedulers : List.<String>of()) {
                 if (scheduler.equals(defaultScheduler)) {
                     continue;
                 }
@@ -278,6 +304,24 @@ public final class DemoEval implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "%n%.0f s in all%n", (System.nanoTime() - start) / 1e9);
         return 0;
+    }
+
+    private boolean wanted(Row row) {
+        return onlyRows == null || onlyRows.contains(row);
+    }
+
+    /** "partial-novel" → {@link Row#PARTIAL_NOVEL}; an unknown name is refused listing the known ones. */
+    static final class RowConverter implements CommandLine.ITypeConverter<Row> {
+        @Override
+        public Row convert(String value) {
+            try {
+                return Row.valueOf(value.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException("--rows: unknown row '" + value + "' (one of "
+                        + Arrays.stream(Row.values()).map(r -> r.name().toLowerCase(Locale.ROOT).replace('_', '-'))
+                        .collect(Collectors.joining(", ")) + ")");
+            }
+        }
     }
 
     private List<HeldOutPrompt> heldOut() {
