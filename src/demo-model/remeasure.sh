@@ -8,11 +8,12 @@
 # docs/images/demo-grid.png and docs/images/rewrite-red-blue.png; it retrains the pink LoRA on the new
 # UNet into src/demo-model/loras/pink.safetensors (src/demo-model/README.md, "A LoRA that teaches pink").
 # The figures themselves are copied into the model card, README.md and docs/rewriting.md by hand: each
-# table there names the command that made it. The console screenshot (docs/images/console.png) needs
-# the local stack and a browser: deployment/run-local.sh, then
+# table there names the command that made it. Last, README's console screenshot (docs/images/console.png)
+# is taken again: deployment/run-local.sh on port 18080 with a made-up key, and the browser test
+# (src/test/browser, as .ci/run installs it) driving a job on it, as by hand:
 #   node src/test/browser/console.spec.mjs http://localhost:8080 KEY demo 30 docs/images/console.png
 # 13 minutes on the two-core build machine without the LoRA (2026-12-06), and 8 more to retrain
-# it; set REMEASURE_SKIP_LORA=1 to keep the adapter.
+# it; set REMEASURE_SKIP_LORA=1 to keep the adapter, REMEASURE_SKIP_CONSOLE=1 to keep the screenshot.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="${1:-target/remeasure}"
@@ -76,4 +77,23 @@ for i, (tile, label) in enumerate(zip(tiles, ("base model", "after the edit red=
     draw.text((i * 264 + 4, 262), label, fill="black")
 sheet.save(target)
 EOF
+if [ "${REMEASURE_SKIP_CONSOLE:-0}" != 1 ]; then
+  echo "==> console screenshot ($(date +%T))"
+  [ -d src/test/browser/node_modules/playwright-core ] \
+    || npm ci --prefix src/test/browser --no-audit --no-fund --loglevel=error >/dev/null
+  key="easel_remeasure_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  port=18080
+  EASEL_API_KEY="$key" EASEL_HTTP_PORT=$port deployment/run-local.sh > "$out/run-local.txt" 2>&1 &
+  local_stack=$!
+  # run-local.sh's trap stops the worker, Kafka and S3Proxy on TERM, whatever happens below.
+  trap 'kill -TERM $local_stack 2>/dev/null || true; wait $local_stack 2>/dev/null || true' EXIT
+  for _ in $(seq 1 300); do
+    curl -sf "localhost:$port/q/health/ready" >/dev/null && break
+    kill -0 $local_stack 2>/dev/null || { echo "run-local.sh stopped:"; tail -20 "$out/run-local.txt"; exit 1; }
+    sleep 1
+  done
+  node src/test/browser/console.spec.mjs "http://localhost:$port" "$key" demo 30 docs/images/console.png \
+    > "$out/console.txt" 2>&1 || { echo "the console test failed:"; tail -20 "$out/console.txt"; exit 1; }
+fi
+
 echo "==> done ($(date +%T)): tables in $out, pictures in docs/images"
