@@ -12,8 +12,9 @@
 # is taken again: deployment/run-local.sh on port 18080 with a made-up key, and the browser test
 # (src/test/browser, as .ci/run installs it) driving a job on it, as by hand:
 #   node src/test/browser/console.spec.mjs http://localhost:8080 KEY demo 30 docs/images/console.png
-# 13 minutes on the two-core build machine without the LoRA (2026-12-06), and 8 more to retrain
-# it; set REMEASURE_SKIP_LORA=1 to keep the adapter, REMEASURE_SKIP_CONSOLE=1 to keep the screenshot.
+# 13 minutes on the two-core build machine without the LoRA (2026-12-06), 2 more for the screenshot,
+# and 8 more to retrain the LoRA; set REMEASURE_SKIP_LORA=1 to keep the adapter,
+# REMEASURE_SKIP_CONSOLE=1 to keep the screenshot.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="${1:-target/remeasure}"
