@@ -93,6 +93,8 @@ if [ "${REMEASURE_SKIP_CONSOLE:-0}" != 1 ]; then
     kill -0 $local_stack 2>/dev/null || { echo "run-local.sh stopped:"; tail -20 "$out/run-local.txt"; exit 1; }
     sleep 1
   done
+  curl -sf "localhost:$port/q/health/ready" >/dev/null \
+    || { echo "the worker was not ready in 300 s:"; tail -20 "$out/run-local.txt"; exit 1; }
   node src/test/browser/console.spec.mjs "http://localhost:$port" "$key" demo 30 docs/images/console.png \
     > "$out/console.txt" 2>&1 || { echo "the console test failed:"; tail -20 "$out/console.txt"; exit 1; }
 fi
