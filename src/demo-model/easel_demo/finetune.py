@@ -108,7 +108,10 @@ class Finetune:
         if os.path.exists(p):
             return torch.load(p)
         log(f"rendering {self.args.train_images} training scenes")
-        images, _, scenes = world.dataset(self.args.train_images, self.args.seed, "train")
+        taught = frozenset(self.args.teach_pair)
+        if taught:
+            log(f"teaching the held-out pairs {sorted(taught)}")
+        images, _, scenes = world.dataset(self.args.train_images, self.args.seed, "train", taught)
         enc = onnx_weights(VaeEncoder(**self.config["vae"]), export_encoder_mean,
                            os.path.join(self.bundle, "vae_encoder", "model.onnx")).eval()
         with torch.no_grad():
@@ -283,6 +286,15 @@ def teach_partial(unet, inputs, r, work):
     return ema
 
 
+def held_out_pair(text):
+    """COLOR:SHAPE, one of world.HELD_OUT_PAIRS (argparse type of --teach-pair)."""
+    pair = tuple(text.split(":", 1))
+    if pair not in world.HELD_OUT_PAIRS:
+        known = ", ".join(f"{c}:{s}" for c, s in sorted(world.HELD_OUT_PAIRS))
+        raise argparse.ArgumentTypeError(f"{text!r} is not a held-out pair ({known})")
+    return pair
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bundle", default=os.path.join(DEMO_ROOT, "bundle"),
@@ -304,6 +316,9 @@ def main(argv=None):
                     help="which scenes --hard-share draws: corners (a small square or triangle) or small (any small object)")
     ap.add_argument("--unplaced-share", type=float, default=0.0,
                     help="the share of the hard scenes' captions that name the size but not the place")
+    ap.add_argument("--teach-pair", type=held_out_pair, action="append", default=[], metavar="COLOR:SHAPE",
+                    help="a held-out color-shape pair (world.HELD_OUT_PAIRS) whose scenes this fine-tune trains on "
+                         "after all (repeatable; README's \"a green triangle\": green:triangle)")
     ap.add_argument("--checkpoint-every", type=int, default=100)
     ap.add_argument("--no-export", action="store_true", help="train only; leave the bundle as it is")
     args = ap.parse_args(argv)

@@ -69,13 +69,16 @@ def is_test_scene(scene):
     return int(hashlib.sha256(scene_key(scene).encode()).hexdigest(), 16) % 10 == 0
 
 
-def has_held_out_pair(scene):
-    return any((o["color"], o["shape"]) in HELD_OUT_PAIRS for o in scene["objects"])
+def has_held_out_pair(scene, taught=frozenset()):
+    """Whether the scene holds a held-out color-shape pair other than the taught ones."""
+    return any((o["color"], o["shape"]) in HELD_OUT_PAIRS - taught for o in scene["objects"])
 
 
-def split_of(scene):
-    """'train', 'test' (unseen scene, seen pairs) or 'novel' (contains a held-out color-shape pair)."""
-    if has_held_out_pair(scene):
+def split_of(scene, taught=frozenset()):
+    """'train', 'test' (unseen scene, seen pairs) or 'novel' (contains a held-out color-shape pair).
+    taught: held-out pairs a fine-tune teaches after all (finetune.py --teach-pair); their scenes
+    fall in 'train' or 'test' like any other."""
+    if has_held_out_pair(scene, taught):
         return "novel"
     return "test" if is_test_scene(scene) else "train"
 
@@ -95,10 +98,10 @@ def random_scene(rng: random.Random, two_object_share=0.4):
     return scene
 
 
-def sample_scene(rng: random.Random, split="train", two_object_share=0.4):
+def sample_scene(rng: random.Random, split="train", two_object_share=0.4, taught=frozenset()):
     while True:
         scene = random_scene(rng, two_object_share)
-        if split_of(scene) == split:
+        if split_of(scene, taught) == split:
             return scene
 
 
@@ -172,13 +175,14 @@ def render(scene, rng: random.Random, palette=None):
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
-def dataset(n, seed, split="train"):
-    """n (image uint8 [n,64,64,3], captions, scenes) drawn from a split, deterministically."""
+def dataset(n, seed, split="train", taught=frozenset()):
+    """n (image uint8 [n,64,64,3], captions, scenes) drawn from a split, deterministically (taught:
+    as in split_of)."""
     rng = random.Random(seed)
     images = np.empty((n, SIZE, SIZE, 3), np.uint8)
     captions, scenes = [], []
     for i in range(n):
-        scene = sample_scene(rng, split)
+        scene = sample_scene(rng, split, taught=taught)
         images[i] = render(scene, rng)
         captions.append(caption(scene, rng))
         scenes.append(scene)
