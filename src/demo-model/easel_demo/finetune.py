@@ -105,10 +105,17 @@ class Finetune:
     def scenes(self):
         """The training scenes of train.py (same seed, same order) and their VAE latents."""
         p = self.path("latents.pt")
-        if os.path.exists(p):
-            return torch.load(p)
-        log(f"rendering {self.args.train_images} training scenes")
         taught = frozenset(self.args.teach_pair)
+        if os.path.exists(p):
+            data = torch.load(p)
+            # The cached scenes show which held-out pairs they were drawn with; another --teach-pair
+            # in the same --work would otherwise train on them silently.
+            drawn = {(o["color"], o["shape"]) for s in data["scenes"] for o in s["objects"]} & world.HELD_OUT_PAIRS
+            if drawn != taught:
+                raise SystemExit(f"{p}: its scenes teach {sorted(drawn) or 'no held-out pair'}, this run "
+                                 f"{sorted(taught) or 'none'} (--teach-pair); use another --work")
+            return data
+        log(f"rendering {self.args.train_images} training scenes")
         if taught:
             log(f"teaching the held-out pairs {sorted(taught)}")
         images, _, scenes = world.dataset(self.args.train_images, self.args.seed, "train", taught)
