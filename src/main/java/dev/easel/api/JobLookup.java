@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
+import org.jboss.logging.Logger;
 
 /**
  * A job's state, read from the object store (the source of truth; there is no database): its
@@ -26,6 +27,7 @@ import java.util.Optional;
 @ApplicationScoped
 public class JobLookup {
 
+    private static final Logger LOG = Logger.getLogger(JobLookup.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Pointers, status records and manifests are small; anything this big is not one of ours. */
     private static final int MAX_RECORD_BYTES = 1 << 20;
@@ -60,21 +62,16 @@ public class JobLookup {
         }
         String bucket = pointer.map(JobPointer::bucket).orElse(defaultBucket);
         JobKeys keys = JobKeys.of(pointer.map(JobPointer::keyPrefix).orElse(tenant.keyPrefix()), id);
-        Optional<Manifest> manifest = read(bucket, keys.manifest(), Manifest.class);
+        Optional<Manifest> manifest = manifest(id, bucket, keys);
         if (manifest.isPresent()) {
             return Optional.of(JobView.completed(manifest.get(),
-                    key -> store.presignGet(manifest.get().bucket(), key, presignTtl).toString()));
+                    key -> store.presignGet(bucket, key, presignTtl).toString()));
         }
         Optional<JobStatus> status = read(bucket, keys.status(), JobStatus.class);
         if (status.isPresent()) {
             return Optional.of(JobView.of(id, status.get()));
         }
         return pointer.map(p -> JobView.queued(id));
-    }
-
-    /** Whether the job's result manifest exists: it is complete and will not run again. */
-    boolean completed(String bucket, JobKeys keys) throws IOException {
-        return store.exists(bucket, keys.manifest());
     }
 
     /** Records where a submitted job's objects will be, for {@link #find}. */
@@ -88,9 +85,19 @@ public class JobLookup {
         return read(defaultBucket, JobKeys.pointer(tenant.id(), id), JobPointer.class);
     }
 
-    /** The job's result manifest, if it is complete. */
-    Optional<Manifest> manifest(String bucket, JobKeys keys) throws IOException {
-        return read(bucket, keys.manifest(), Manifest.class);
+    /**
+     * The job's result manifest, if it is complete. One that names another job, bucket or prefix
+     * ({@link Manifest#isFor}) is ignored: the job's output may be a bucket its tenant writes, and
+     * presigning what a forged manifest names would hand out other tenants' objects.
+     */
+    Optional<Manifest> manifest(String id, String bucket, JobKeys keys) throws IOException {
+        Optional<Manifest> manifest = read(bucket, keys.manifest(), Manifest.class);
+        if (manifest.isPresent() && !manifest.get().isFor(id, bucket, keys)) {
+            LOG.warnf("job %s: %s/%s names another job, bucket or prefix than the job's own; ignored", id, bucket,
+                    keys.manifest());
+            return Optional.empty();
+        }
+        return manifest;
     }
 
     Instant now() {

@@ -93,7 +93,8 @@ public class JobsResource {
             return Response.status(Response.Status.BAD_REQUEST).entity(invalid.rejection()).build();
         }
         Job job = ((Validated.Valid<Job>) validated).value();
-        Optional<FairUse.Refusal> refused = fairUse.admit(tenant, job.id());
+        FairUse.Admission admission = fairUse.admit(tenant, job.id());
+        Optional<FairUse.Refusal> refused = admission.refusal();
         count(tenant, refused.isPresent() ? "refused" : "accepted");
         if (refused.isPresent()) {
             return Response.status(429).header("Retry-After", Long.toString(refused.get().retryAfter().toSeconds()))
@@ -101,7 +102,9 @@ public class JobsResource {
                     .build();
         }
         Response response = submit(tenant, job);
-        if (response.getStatus() >= 300) {
+        // Only the submission that began counting the job releases it: a 409 or 503 for a re-post
+        // of a job still in flight must not free its place.
+        if (response.getStatus() >= 300 && admission.counted()) {
             fairUse.answered(tenant.id(), job.id());
         }
         return response;
@@ -125,7 +128,7 @@ public class JobsResource {
                     && !earlier.get().digest().equals(digest)) {
                 return conflict(job.id());
             }
-            Optional<Manifest> manifest = lookup.manifest(bucket, keys);
+            Optional<Manifest> manifest = lookup.manifest(job.id(), bucket, keys);
             if (manifest.isPresent()) {
                 if (manifest.get().jobDigest() != null && !manifest.get().jobDigest().equals(digest)) {
                     return conflict(job.id());

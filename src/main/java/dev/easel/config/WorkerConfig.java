@@ -134,7 +134,9 @@ public interface WorkerConfig {
      * {@code retryable: true} and dead-lettered. Meanwhile the job's thread retries with backoff
      * and jitter and its record stays uncommitted, so consumption pauses rather than failing jobs
      * through an outage. An answer the broker will not take is retried until it does, however
-     * long: without the broker there is no answer to give. Default 10m.
+     * long: without the broker there is no answer to give. Counted from the job's start, and for
+     * a pulled job again once its images are made, so a long generation leaves its uploads a whole
+     * budget. Default 10m.
      */
     @WithDefault("10m")
     Duration retryBudget();

@@ -35,6 +35,7 @@ import java.util.stream.Collectors;
  */
 public final class JobParser {
 
+    private final Limited limited;
     private final JobLimits limits;
     private final Clock clock;
     private final Supplier<String> ids;
@@ -43,7 +44,11 @@ public final class JobParser {
 
     /** A parser with the system clock, random ids for jobs without one, and no token counting. */
     public JobParser(JobLimits limits) {
-        this(limits, Clock.systemUTC(), JobIds::generate, ModelFacts.UNKNOWN);
+        this(new Limited(limits, mapper(limits)), Clock.systemUTC(), JobIds::generate, ModelFacts.UNKNOWN);
+    }
+
+    /** The limits and the JSON mapper made for them, shared by every parser derived from one (a mapper is costly to build). */
+    private record Limited(JobLimits limits, ObjectMapper mapper) {
     }
 
     /**
@@ -57,22 +62,23 @@ public final class JobParser {
         static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty(), PromptMode.PLAIN);
     }
 
-    private JobParser(JobLimits limits, Clock clock, Supplier<String> ids, ModelFacts model) {
-        this.limits = limits;
+    private JobParser(Limited limited, Clock clock, Supplier<String> ids, ModelFacts model) {
+        this.limited = limited;
+        this.limits = limited.limits();
         this.clock = clock;
         this.ids = ids;
         this.model = model;
-        this.mapper = mapper(limits);
+        this.mapper = limited.mapper();
     }
 
     /** Judges {@code deadline} against this clock. */
     public JobParser withClock(Clock value) {
-        return new JobParser(limits, value, ids, model);
+        return new JobParser(limited, value, ids, model);
     }
 
     /** Supplies the id of a job submitted without one; the default is {@link JobIds#generate()}. */
     public JobParser withIdGenerator(Supplier<String> value) {
-        return new JobParser(limits, clock, value, model);
+        return new JobParser(limited, clock, value, model);
     }
 
     /**
@@ -81,7 +87,7 @@ public final class JobParser {
      * {@code ClipTokenizer::countTokens} (BPE tokens without start and end tokens).
      */
     public JobParser withTokenCounter(ToIntFunction<String> value) {
-        return new JobParser(limits, clock, ids, new ModelFacts(Optional.of(value), model.hasClip(), model.promptSyntax()));
+        return new JobParser(limited, clock, ids, new ModelFacts(Optional.of(value), model.hasClip(), model.promptSyntax()));
     }
 
     /**
@@ -89,7 +95,7 @@ public final class JobParser {
      * has no CLIP model; a worker passes what its model has.
      */
     public JobParser withClip(boolean available) {
-        return new JobParser(limits, clock, ids, new ModelFacts(model.tokenCounter(), Optional.of(available),
+        return new JobParser(limited, clock, ids, new ModelFacts(model.tokenCounter(), Optional.of(available),
                 model.promptSyntax()));
     }
 
@@ -98,7 +104,7 @@ public final class JobParser {
      * {@link JobRules#WEIGHTED_CHUNKS} chunks.
      */
     public JobParser withPromptSyntax(PromptMode value) {
-        return new JobParser(limits, clock, ids, new ModelFacts(model.tokenCounter(), model.hasClip(), value));
+        return new JobParser(limited, clock, ids, new ModelFacts(model.tokenCounter(), model.hasClip(), value));
     }
 
     /** The job in {@code json} (UTF-8, UTF-16 or UTF-32), or why it is not acceptable. */

@@ -32,6 +32,19 @@ public record Manifest(String jobId, String model, String bucket, List<StoredIma
                 Answer answer) {
 
     /**
+     * Whether this can be the result of job {@code id} stored in {@code bucket} under {@code keys}:
+     * the same job id and bucket, and every image under the job's own prefix. A manifest is read from
+     * wherever the job's output points, which may be a bucket its tenant can write itself; the worker
+     * presigns what a manifest names with its own credentials, so one naming another bucket or key
+     * (another tenant's images) is not an answer but a forgery, and is not trusted.
+     */
+    public boolean isFor(String id, String bucket, JobKeys keys) {
+        return id.equals(jobId) && bucket.equals(this.bucket) && images != null
+                && images.stream().allMatch(i -> i != null && i.objectKey() != null
+                        && i.objectKey().startsWith(keys.toString()));
+    }
+
+    /**
      * The completed event's CloudEvent attributes that are not derived from the manifest, and its data.
      *
      * @param eventId the CloudEvent {@code id} (and the webhook's {@code webhook-id} is derived from it)

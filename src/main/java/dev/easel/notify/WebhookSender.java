@@ -181,7 +181,7 @@ public final class WebhookSender {
             if (e.getCause() instanceof IOException io) {
                 return Attempt.failure(describe(io));
             }
-            throw new IllegalStateException("webhook request to " + target + " failed unexpectedly", e.getCause());
+            throw new IllegalStateException("webhook request to " + LoggedUrl.of(target) + " failed unexpectedly", e.getCause());
         }
         int status = response.statusCode();
         if (status >= 200 && status < 300) {

@@ -92,11 +92,11 @@ public final class WebhookTargetGuard {
     public TargetVerdict check(URI url) throws UnknownHostException {
         String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
-            return TargetVerdict.refuse("scheme must be http or https, got " + (scheme.isEmpty() ? "none" : scheme) + ": " + url);
+            return TargetVerdict.refuse("scheme must be http or https, got " + (scheme.isEmpty() ? "none" : scheme) + ": " + LoggedUrl.of(url));
         }
         String host = url.getHost();
         if (host == null || host.isEmpty()) {
-            return TargetVerdict.refuse("URL has no valid host: " + url);
+            return TargetVerdict.refuse("URL has no valid host: " + LoggedUrl.of(url));
         }
         List<InetAddress> addresses = Arrays.asList(resolver.resolve(host));
         for (InetAddress address : addresses) {

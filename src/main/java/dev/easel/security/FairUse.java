@@ -41,10 +41,27 @@ public class FairUse {
     }
 
     /**
-     * Takes one submission of the tenant, or says why not; an admitted one counts in flight until
-     * {@link #answered}.
+     * The answer to one submission.
+     *
+     * @param refusal why it must wait, if it must
+     * @param counted whether this submission began counting its job in flight: only then may its
+     *                caller release the job ({@link #answered}) when it was not queued after all. A
+     *                re-post of a job already in flight is admitted (posting the same job again is
+     *                idempotent) but counts nothing new, so its failure must not release the first.
      */
-    public Optional<Refusal> admit(Tenant tenant, String jobId) {
+    public record Admission(Optional<Refusal> refusal, boolean counted) {
+
+        static Admission refused(Refusal refusal) {
+            return new Admission(Optional.of(refusal), false);
+        }
+    }
+
+    /**
+     * Takes one submission of the tenant, or says why not. Every submission costs a token, a re-post
+     * of a job in flight included (each puts another record on the jobs topic); a new job also counts
+     * in flight until {@link #answered}.
+     */
+    public Admission admit(Tenant tenant, String jobId) {
         Tenant.FairUseLimits limits = tenant.limits();
         Account account = accounts.computeIfAbsent(tenant.id(), id -> {
             Account fresh = new Account();
@@ -58,22 +75,22 @@ public class FairUse {
             account.tokens = Math.min(limits.submissionsPerMinute(), account.tokens + (now - account.refilledAt) * perNano);
             account.refilledAt = now;
             account.inFlight.values().removeIf(at -> now - at > FORGET_AFTER.toNanos());
-            if (account.inFlight.containsKey(jobId)) {
-                return Optional.empty(); // the same job again: idempotent, not a new submission
-            }
-            if (account.inFlight.size() >= limits.maxInFlight()) {
-                return Optional.of(new Refusal("tenant " + tenant.id() + " has " + account.inFlight.size()
+            boolean again = account.inFlight.containsKey(jobId);
+            if (!again && account.inFlight.size() >= limits.maxInFlight()) {
+                return Admission.refused(new Refusal("tenant " + tenant.id() + " has " + account.inFlight.size()
                         + " jobs in flight, the most allowed (max-in-flight " + limits.maxInFlight() + ")", Duration.ofSeconds(5)));
             }
             if (account.tokens < 1) {
                 long waitNanos = (long) Math.ceil((1 - account.tokens) / perNano);
-                return Optional.of(new Refusal("tenant " + tenant.id() + " submitted more than "
+                return Admission.refused(new Refusal("tenant " + tenant.id() + " submitted more than "
                         + limits.submissionsPerMinute() + " jobs in the last minute (submissions-per-minute)",
                         Duration.ofSeconds(Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L))));
             }
             account.tokens -= 1;
-            account.inFlight.put(jobId, now);
-            return Optional.empty();
+            if (!again) {
+                account.inFlight.put(jobId, now);
+            }
+            return new Admission(Optional.empty(), !again);
         }
     }
 

@@ -18,6 +18,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.net.URI;
 import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -50,11 +52,13 @@ public class JobIntake {
     /**
      * Reads a job.
      *
-     * @param json       the job document (JSON bytes)
-     * @param fallbackId the id to answer under when the job has no valid one (the record's key)
-     * @param tenant     whose job it is: its storage references must be inside the tenant's grants
+     * @param json        the job document (JSON bytes)
+     * @param fallbackId  the id to answer under when the job has no valid one (the record's key)
+     * @param tenant      whose job it is: its storage references must be inside the tenant's grants
+     * @param submittedAt when it was submitted (its record's time): a {@code deadline} must be after
+     *                    it. One that has passed since is no fault of the job; the runner answers it.
      */
-    Intake take(byte[] json, Optional<String> fallbackId, Tenant tenant) {
+    Intake take(byte[] json, Optional<String> fallbackId, Tenant tenant, Instant submittedAt) {
         Validated<JsonNode> read = parser.read(json);
         if (read instanceof Validated.Invalid<JsonNode> invalid) {
             return new Intake.Rejected(fallbackId.orElseGet(JobIds::generate), invalid.rejection(), Optional.empty(),
@@ -67,7 +71,7 @@ public class JobIntake {
         Optional<DiffusionPipeline> pipeline = text(tree, "model").flatMap(models::pipeline);
         long loadMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - loadStart);
 
-        Validated<Job> parsed = parser(pipeline).parse(tree);
+        Validated<Job> parsed = parser(pipeline).withClock(Clock.fixed(submittedAt, ZoneOffset.UTC)).parse(tree);
         if (parsed instanceof Validated.Invalid<Job> invalid) {
             JobRejection rejection = invalid.rejection();
             String id = rejection.id().or(() -> fallbackId).orElseGet(JobIds::generate);

@@ -30,6 +30,10 @@ import dev.easel.store.PermanentStorageException;
 import dev.easel.store.StoredObject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -38,10 +42,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
@@ -118,7 +122,7 @@ final class JobRunner {
         }
         run.location = Optional.of(location);
         try {
-            Optional<Manifest> done = manifest(run, location);
+            Optional<Manifest> done = manifest(run, job.id(), location);
             if (done.isPresent()) {
                 LOG.infof("job %s is already complete (%s/%s): answering it again", job.id(), location.bucket(),
                         location.keys().manifest());
@@ -129,6 +133,12 @@ final class JobRunner {
             if (cancelled.isPresent()) {
                 return new Outcome.Cancelled(new JobEvents.Cancelled("cancelled before it started: "
                         + cancelled.get(), run.metadata));
+            }
+            // Its deadline passed while it was queued: a final answer, like a deadline passed while it ran.
+            Optional<Instant> deadline = job.deadline().filter(d -> !clock.instant().isBefore(d));
+            if (deadline.isPresent()) {
+                return new Outcome.Failed(new JobEvents.Failed("deadline passed: " + deadline.get()
+                        + " came before the job could start", null, false, run.metadata), false);
             }
             if (job.output().isPresent() && !run.retries.storage("bucket check", () -> buckets.usable(location.bucket()))) {
                 run.location = Optional.empty(); // nowhere to write its status either
@@ -165,13 +175,42 @@ final class JobRunner {
         }
     }
 
-    private Optional<Manifest> manifest(JobRun run, Location location) throws IOException {
+    /**
+     * Where a job without a seed draws one: from its tenant and id, not at random, so that every run
+     * of the job draws the same seed and writes the same images. A job runs more than once when its
+     * record is redelivered (a worker killed before its commit) or, rarely, twice at once (a
+     * rebalance hands an uncommitted record to another worker, or the same job is posted again while
+     * queued): with random seeds the two runs would overwrite each other's images with different
+     * ones and answer with different seeds. Ids are unique per job, so jobs still get different seeds.
+     */
+    static SplittableRandom seedSource(String tenantId, String jobId) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest((tenantId + "\n" + jobId).getBytes(StandardCharsets.UTF_8));
+            return new SplittableRandom(ByteBuffer.wrap(digest).getLong());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
+    }
+
+    private Optional<Manifest> manifest(JobRun run, String jobId, Location location) throws IOException {
         // HEAD first: almost every job is new, and a bodiless 404 is cheaper for both ends than a
         // GET's XML error; only a redelivered, completed job pays the second request.
         Optional<StoredObject> stored = run.retries.storage("manifest check", () ->
                 store.exists(location.bucket(), location.keys().manifest())
                         ? store.get(location.bucket(), location.keys().manifest(), MAX_MANIFEST_BYTES) : Optional.empty());
-        return stored.isEmpty() ? Optional.empty() : Optional.of(JSON.readValue(stored.get().bytes(), Manifest.class));
+        if (stored.isEmpty()) {
+            return Optional.empty();
+        }
+        Manifest manifest = JSON.readValue(stored.get().bytes(), Manifest.class);
+        // The output may be a bucket the tenant writes itself; a manifest naming other keys would
+        // have the worker presign them (Manifest.isFor), so it is no answer: the job runs and replaces it.
+        if (!manifest.isFor(jobId, location.bucket(), location.keys())) {
+            LOG.warnf("job %s: %s/%s names another job, bucket or prefix than the job's own; ignored", jobId,
+                    location.bucket(), location.keys().manifest());
+            return Optional.empty();
+        }
+        return Optional.of(manifest);
     }
 
     private Outcome generate(JobRun run, Intake.Accepted accepted, Location location, Optional<ImageInput> image,
@@ -182,11 +221,12 @@ final class JobRunner {
         run.runningStatus = DeferredWrite.after(settings.runningStatusDelay(), () -> writeRunning(run, location),
                 storeThreads);
 
-        GenerationPlan plan = job.toGenerationRequest(image, ThreadLocalRandom.current(), accepted.models().defaults(),
+        GenerationPlan plan = job.toGenerationRequest(image, seedSource(run.tenant.id(), job.id()), accepted.models().defaults(),
                 accepted.models().refiner());
         GenerationRequest request = plan.request().withPreviews(settings.previews().apply(plan.request().previews()));
         GenerationResult result = pipeline.generate(request, progress(run, location),
                 cancellation(run, job, shutdown));
+        run.retries.generationDone();
 
         long encodeStart = System.nanoTime();
         String scheduler = pipeline.schedulerName(request);

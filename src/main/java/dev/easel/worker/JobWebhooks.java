@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.contract.EventKind;
 import dev.easel.contract.JobEvents.JobEvent;
 import dev.easel.contract.JobWebhook;
+import dev.easel.notify.LoggedUrl;
 import dev.easel.notify.WebhookEvent;
 import dev.easel.notify.WebhookOutcome;
 import dev.easel.notify.WebhookSender;
@@ -24,19 +25,26 @@ final class JobWebhooks {
     private static final Logger LOG = Logger.getLogger(JobWebhooks.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /**
+     * What every job's webhooks share.
+     *
+     * @param sender  delivers one webhook, with its retries
+     * @param threads where deliveries run, beside the jobs
+     * @param metrics counts their outcomes
+     * @param pending the deliveries not yet over, which shutdown waits for
+     */
+    record Delivery(WebhookSender sender, Executor threads, WorkerMetrics metrics, PendingDeliveries pending) {
+    }
+
     private final String jobId;
     private final Optional<JobWebhook> webhook;
-    private final WebhookSender sender;
-    private final Executor threads;
-    private final WorkerMetrics metrics;
+    private final Delivery delivery;
     private CompletableFuture<Void> last = CompletableFuture.completedFuture(null);
 
-    JobWebhooks(String jobId, Optional<JobWebhook> webhook, WebhookSender sender, Executor threads, WorkerMetrics metrics) {
+    JobWebhooks(String jobId, Optional<JobWebhook> webhook, Delivery delivery) {
         this.jobId = jobId;
         this.webhook = webhook;
-        this.sender = sender;
-        this.threads = threads;
-        this.metrics = metrics;
+        this.delivery = delivery;
     }
 
     /** Queues the event's webhook, when the job asked for events of its kind. */
@@ -48,17 +56,18 @@ final class JobWebhooks {
         @SuppressWarnings("unchecked")
         Map<String, Object> fields = JSON.convertValue(event.data(), Map.class);
         WebhookEvent message = new WebhookEvent(WebhookEvent.id(event.id()), kind, jobId, event.time(), fields);
+        delivery.pending().started();
         last = last.thenRunAsync(() -> {
-            WebhookOutcome outcome = sender.deliver(target, message);
-            metrics.webhook(outcome);
+            WebhookOutcome outcome = delivery.sender().deliver(target, message);
+            delivery.metrics().webhook(outcome);
             if (!outcome.delivered()) {
                 LOG.warnf("job %s: webhook %s to %s not delivered: %s after %d attempt(s)%s", jobId,
-                        kind.webhookType(), target, outcome.result(), outcome.attempts(),
+                        kind.webhookType(), LoggedUrl.of(target), outcome.result(), outcome.attempts(),
                         outcome.lastError().map(e -> " (" + e + ")").orElse(""));
             }
-        }, threads).exceptionally(e -> {
-            LOG.errorf(e, "job %s: webhook %s to %s failed", jobId, kind.webhookType(), target);
+        }, delivery.threads()).exceptionally(e -> {
+            LOG.errorf(e, "job %s: webhook %s to %s failed", jobId, kind.webhookType(), LoggedUrl.of(target));
             return null;
-        });
+        }).whenComplete((ignored, e) -> delivery.pending().finished());
     }
 }

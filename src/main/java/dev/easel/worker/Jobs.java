@@ -22,6 +22,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
@@ -46,13 +47,19 @@ import org.jboss.logging.Logger;
 public class Jobs {
 
     private static final Logger LOG = Logger.getLogger(Jobs.class);
+    /**
+     * How long shutdown waits for webhook deliveries under way: part of the 20 s the pods' termination
+     * grace leaves past the shutdown grace (deployment/README.md, "Shutdown").
+     */
+    static final Duration WEBHOOK_WAIT = Duration.ofSeconds(5);
 
     private final JobIntake intake;
     private final Tenants tenants;
     private final JobRunner runner;
     private final JobAnswers answers;
     private final Retries.Policy retries;
-    private final WebhookSender webhookSender;
+    private final JobWebhooks.Delivery webhooks;
+    private final PendingDeliveries pendingWebhooks = new PendingDeliveries();
     private final WorkerMetrics metrics;
     private final Cancellation shutdown;
     private final Clock clock;
@@ -86,7 +93,7 @@ public class Jobs {
         this.intake = wiring.intake();
         this.tenants = wiring.tenants();
         this.retries = wiring.retries();
-        this.webhookSender = wiring.webhooks();
+        this.webhooks = new JobWebhooks.Delivery(wiring.webhooks(), webhookThreads, wiring.metrics(), pendingWebhooks);
         this.metrics = wiring.metrics();
         this.shutdown = wiring.shutdown();
         this.clock = wiring.clock();
@@ -96,8 +103,17 @@ public class Jobs {
                 new JobRunner.Infrastructure(storeThreads, metrics, clock, shutdown));
     }
 
+    /**
+     * After the drain: the webhooks of jobs answered near its end may still be under way, and their
+     * records are committed, so they get {@link #WEBHOOK_WAIT} more (a receiver that is down keeps
+     * its retries longer than that: those are logged as not delivered, their events are on the topic).
+     */
     @PreDestroy
     void stop() {
+        if (!pendingWebhooks.awaitNone(WEBHOOK_WAIT)) {
+            LOG.warnf("shutting down with %d webhook deliveries unfinished after %s; their events are on the events"
+                    + " topic", pendingWebhooks.count(), WEBHOOK_WAIT);
+        }
         webhookThreads.shutdown();
         storeThreads.shutdown();
         backlog.close();
@@ -154,7 +170,17 @@ public class Jobs {
             metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
             return null;
         }
-        return handle(run, ((JobRecords.Readable) decoded).json(), key);
+        // The deadline is judged against when the job was submitted (the record's time), not when
+        // it is read: a job whose deadline passed while it was queued was valid, and is answered
+        // "deadline passed" by the runner, not refused as invalid and dead-lettered.
+        Instant now = clock.instant();
+        Instant submittedAt = record.timestamp() == RecordBatch.NO_TIMESTAMP ? now
+                : min(now, Instant.ofEpochMilli(record.timestamp()));
+        return handle(run, ((JobRecords.Readable) decoded).json(), key, submittedAt);
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
     }
 
     /**
@@ -218,7 +244,8 @@ public class Jobs {
             JobRun run = new JobRun(tenant, provisional, Optional.empty(), retries.start(provisional, shutdown, true),
                     queueMs, startNanos, noWebhook(provisional));
             try {
-                return handle(run, json, Optional.empty());
+                Instant now = clock.instant();
+                return handle(run, json, Optional.empty(), sentAt.map(t -> min(now, t)).orElse(now));
             } catch (JobAbandonedException | UnansweredJobException e) {
                 throw e;
             } catch (RuntimeException e) {
@@ -228,15 +255,15 @@ public class Jobs {
         });
     }
 
-    /** Intake, run, answer. */
-    private JsonNode handle(JobRun run, byte[] json, Optional<String> key) {
-        Intake taken = intake.take(json, key, run.tenant);
+    /** Intake, run, answer; {@code submittedAt}: when the job was submitted, for its deadline. */
+    private JsonNode handle(JobRun run, byte[] json, Optional<String> key, Instant submittedAt) {
+        Intake taken = intake.take(json, key, run.tenant, submittedAt);
         run.jobId = taken.jobId();
         if (taken instanceof Intake.Rejected rejected) {
             LogContext.set(rejected.jobId(), null);
             LOG.infof("job %s rejected: %s", rejected.jobId(), rejected.rejection().summary());
             run.metadata = rejected.metadata().orElse(null);
-            run.webhooks = new JobWebhooks(run.jobId, rejected.webhook(), webhookSender, webhookThreads, metrics);
+            run.webhooks = new JobWebhooks(run.jobId, rejected.webhook(), webhooks);
             JobEvents.Failed failed = new JobEvents.Failed("invalid job: " + rejected.rejection().summary(),
                     rejected.rejection().violations(), false, run.metadata);
             JsonNode answer = answers.answer(run, new Outcome.Failed(failed, true));
@@ -246,7 +273,7 @@ public class Jobs {
         Intake.Accepted accepted = (Intake.Accepted) taken;
         // Every line logged for the job from here on (and on the threads it hands work to) names it.
         LogContext.set(accepted.job().id(), accepted.job().model());
-        run.webhooks = new JobWebhooks(run.jobId, accepted.job().webhook(), webhookSender, webhookThreads, metrics);
+        run.webhooks = new JobWebhooks(run.jobId, accepted.job().webhook(), webhooks);
         Outcome outcome;
         try {
             outcome = runner.run(run, accepted, shutdown);
@@ -288,7 +315,7 @@ public class Jobs {
     }
 
     private JobWebhooks noWebhook(String jobId) {
-        return new JobWebhooks(jobId, Optional.empty(), webhookSender, webhookThreads, metrics);
+        return new JobWebhooks(jobId, Optional.empty(), webhooks);
     }
 
     private static ExecutorService threads(String name) {

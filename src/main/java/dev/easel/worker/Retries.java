@@ -16,7 +16,8 @@ import org.jboss.logging.Logger;
 
 /**
  * One job's retries of transient faults: backoff with full jitter, within the job's budget
- * ({@code easel.worker.retry-budget}, counted from the job's start). Blocks the job's thread, so
+ * ({@code easel.worker.retry-budget}, counted from the job's start, and for a pulled job again from
+ * the end of its generation: {@link #generationDone}). Blocks the job's thread, so
  * its record stays uncommitted and consumption pauses while storage or the broker is away.
  *
  * <p>Shutdown ends the waiting: the job is abandoned ({@link JobAbandonedException}), left
@@ -47,7 +48,7 @@ final class Retries {
     private final Cancellation shutdown;
     private final boolean answersWithinBudget;
     private final LongSupplier nanoTime;
-    private final long deadline;
+    private volatile long deadline; // moved once, by generationDone, while uploads may read it
     private final Backoff backoff;
 
     Retries(Policy policy, String jobId, Cancellation shutdown, boolean answersWithinBudget, LongSupplier nanoTime) {
@@ -58,6 +59,18 @@ final class Retries {
         this.nanoTime = nanoTime;
         this.deadline = nanoTime.getAsLong() + policy.budget().toNanos();
         this.backoff = new Backoff(policy.initialBackoff(), policy.maxBackoff(), ThreadLocalRandom.current());
+    }
+
+    /**
+     * The images are made. A pulled job's budget starts again here, so the uploads and the answer
+     * of a job that ran longer than the budget still ride out a storage fault (otherwise its first
+     * transient error would fail the job and throw its compute away). A pushed job keeps its one
+     * budget from the start: its sender is waiting for the whole answer, and redelivers without one.
+     */
+    void generationDone() {
+        if (!answersWithinBudget) {
+            deadline = nanoTime.getAsLong() + policy.budget().toNanos();
+        }
     }
 
     /**

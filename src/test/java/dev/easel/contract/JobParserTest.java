@@ -370,6 +370,29 @@ class JobParserTest {
         accept(PARSER, job("'negativePrompt': '" + prompt + "'"));
     }
 
+    /** A text over the character bound is refused by the schema, before the tokenizer sees it. */
+    @Test
+    void anOversizedPromptIsRefusedBeforeAnyTokenizing() {
+        java.util.concurrent.atomic.AtomicInteger tokenized = new java.util.concurrent.atomic.AtomicInteger();
+        JobParser counting = PARSER.withTokenCounter(text -> {
+            tokenized.incrementAndGet();
+            return 1;
+        });
+        String word = "a".repeat(8001);
+        JobRejection rejection = reject(counting, withPrompt(word, "'negativePrompt': '" + word
+                + "', 'promptSyntax': 'weighted'"));
+        assertThat(rejection.violations()).extracting(Violation::field, Violation::problem, Violation::limit)
+                .containsExactlyInAnyOrder(tuple("prompt", "must be at most 8000 characters, got 8001", "≤ 8000 characters"),
+                        tuple("negativePrompt", "must be at most 8000 characters, got 8001", "≤ 8000 characters"));
+        assertThat(tokenized).hasValue(0);
+        accept(counting, withPrompt("a".repeat(8000), "'promptSyntax': 'weighted'"));
+        assertThat(tokenized).hasValue(1);
+    }
+
+    private static String withPrompt(String prompt, String extra) {
+        return job(extra).replaceFirst("\"prompt\": \"a cat\"", "\"prompt\": \"" + prompt + "\"");
+    }
+
     @Test
     void weightedPromptsMayRunToFourChunks() {
         JobParser counting = PARSER.withTokenCounter(text -> text.split(" ").length);

@@ -428,8 +428,11 @@ class K8sManifestsTest {
                 .findFirst().orElse(null);
     }
 
-    /** What shutdown takes beyond the grace period (deployment/README.md, "Shutdown"). */
-    static final Duration SHUTDOWN_MARGIN = Duration.ofSeconds(15);
+    /**
+     * What shutdown takes beyond the grace period (deployment/README.md, "Shutdown"): the cut-off
+     * job's last step and the connector's commit, then webhooks under way ({@code Jobs.WEBHOOK_WAIT}).
+     */
+    static final Duration SHUTDOWN_MARGIN = Duration.ofSeconds(20);
 
     /** The grace period plus {@link #SHUTDOWN_MARGIN}: how long a pod must be allowed to stop. */
     static Duration shutdownTimeout(Rendered r) {

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
 /**
  * No secret in the logs: a full job run (with a webhook, so the signer runs), a rejected job, a
  * refused credential and a bad token, and none of the secrets the
- * worker holds appears in any line: webhook signing secret, S3 secret key, API keys, tokens.
+ * worker holds appears in any line: webhook signing secret, S3 secret key, API keys, tokens, and a
+ * webhook URL's path and query (only its scheme, host and port are logged).
  */
 @QuarkusTest
 @WithTestResource(WorkerStack.class)
@@ -40,7 +41,10 @@ class SecretsInLogsIT {
         String unknownKey = "easel_" + UUID.randomUUID().toString().replace("-", "") + "notAKeyOfAnyone";
         try (LogCapture logs = LogCapture.of("")) {
             String id = "secrets-" + UUID.randomUUID();
-            String hook = "http://127.0.0.1:9/hook"; // refused: the delivery fails and is logged
+            // Refused: the delivery fails and is logged. A webhook URL's path and query are often secrets too.
+            String hookPath = "services/T0HOOKPATH/B0SECRET";
+            String hookToken = "hooktoken-" + UUID.randomUUID();
+            String hook = "http://127.0.0.1:9/" + hookPath + "?token=" + hookToken;
             HttpResponse<String> ok = post(TestKeys.DEFAULT, "{\"version\": 1, \"id\": \"" + id + "\", \"model\": \""
                     + WorkerStack.MODEL + "\", \"prompt\": \"a red circle\", \"width\": 64, \"height\": 64, \"steps\": 2,"
                     + " \"webhook\": {\"url\": \"" + hook + "\"}}");
@@ -61,8 +65,10 @@ class SecretsInLogsIT {
             assertThat(lines).isNotEmpty();
             String all = lines.stream().collect(Collectors.joining("\n"));
             assertThat(all).contains(id); // the capture did see the job
+            assertThat(all).contains("webhook").contains("http://127.0.0.1:9/…"); // and the failed delivery, redacted
             for (String secret : List.of(WorkerStack.SIGNING_SECRET, WorkerStack.SIGNING_SECRET.substring(6),
-                    LocalStack.S3_SECRET_KEY, TestKeys.DEFAULT, TestKeys.ACME, TestKeys.BETA, unknownKey, token)) {
+                    LocalStack.S3_SECRET_KEY, TestKeys.DEFAULT, TestKeys.ACME, TestKeys.BETA, unknownKey, token, hookPath,
+                    hookToken)) {
                 assertThat(all).as("a log line holds a secret").doesNotContain(secret);
             }
         }

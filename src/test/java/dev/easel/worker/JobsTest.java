@@ -163,6 +163,130 @@ class JobsTest {
         assertThat(jobs("duplicate")).isEqualTo(1);
     }
 
+    /** A job's output may be a bucket its tenant writes: a manifest there naming other keys is not presigned. */
+    @Test
+    void aManifestNamingAnotherTenantsImageIsNoAnswerAndTheJobRuns() throws Exception {
+        String forged = "{\"jobId\":\"j16\",\"model\":\"oracle\",\"bucket\":\"" + TestWorker.BUCKET
+                + "\",\"images\":[{\"objectKey\":\"beta/secret/0.png\",\"seed\":1}],\"seed\":1,"
+                + "\"seedChosen\":false,\"completedAt\":\"2026-01-01T00:00:00Z\"}";
+        store.put(TestWorker.BUCKET, dev.easel.security.Tenants.DEFAULT + "/j16/result.json", forged.getBytes(StandardCharsets.UTF_8),
+                "application/json", Map.of());
+        store.puts.clear();
+
+        jobs.pulled(record("j16", job("j16", 64, "")));
+
+        assertThat(messaging.eventTypes()).startsWith(JobEvents.STARTED).endsWith(JobEvents.COMPLETED);
+        assertThat(last().data().path("images").findValuesAsText("objectKey")).containsExactly("default/j16/0.png");
+        assertThat(last().data().toString()).doesNotContain("beta/secret");
+        assertThat(json(PREFIX + "j16/result.json").at("/images/0/objectKey").asText()).isEqualTo("default/j16/0.png");
+        assertThat(jobs("duplicate")).isZero();
+        assertThat(logs.records(r -> r.getFormattedMessage().contains("names another job, bucket or prefix")))
+                .hasSize(1);
+    }
+
+    /**
+     * A job without a seed draws it from its tenant and id: run again (its manifest lost, or two
+     * runs at once after a rebalance) it writes the same image, not another one over the first.
+     */
+    @Test
+    void aJobWithoutASeedDrawsTheSameSeedEveryTimeItRuns() throws Exception {
+        com.fasterxml.jackson.databind.node.ObjectNode unseeded = (com.fasterxml.jackson.databind.node.ObjectNode)
+                new ObjectMapper().readTree(job("j17", 64, ""));
+        unseeded.remove("seed");
+        byte[] body = new ObjectMapper().writeValueAsBytes(unseeded);
+        jobs.pulled(record("j17", body));
+        JsonNode first = last().data();
+        byte[] image = store.objects.get(PREFIX + "j17/0.png").bytes();
+        store.objects.remove(PREFIX + "j17/result.json");
+
+        jobs.pulled(record("j17", body));
+
+        JsonNode second = last().data();
+        assertThat(second.at("/images/0/seed").asLong()).isEqualTo(first.at("/images/0/seed").asLong())
+                .isEqualTo(JobRunner.seedSource(dev.easel.security.Tenants.DEFAULT, "j17").nextLong(1L << 32));
+        assertThat(store.objects.get(PREFIX + "j17/0.png").bytes()).isEqualTo(image);
+        assertThat(JobRunner.seedSource(dev.easel.security.Tenants.DEFAULT, "j18").nextLong(1L << 32))
+                .isNotEqualTo(first.at("/images/0/seed").asLong());
+        assertThat(JobRunner.seedSource("acme", "j17").nextLong(1L << 32))
+                .isNotEqualTo(first.at("/images/0/seed").asLong());
+    }
+
+    /**
+     * A job whose deadline passed while it was queued (a backlog, a worker scaling up from zero) was
+     * valid when submitted: it fails for good, "deadline passed", without a dead letter, as one
+     * whose deadline passes while it runs; only a record written after its deadline is invalid.
+     */
+    @Test
+    void aJobWhoseDeadlinePassedWhileQueuedFailsForGoodWithoutADeadLetter() {
+        java.time.Instant submitted = java.time.Instant.now().minus(Duration.ofHours(2)).truncatedTo(
+                java.time.temporal.ChronoUnit.SECONDS);
+        java.time.Instant deadline = submitted.plus(Duration.ofHours(1));
+        jobs.pulled(timed(record("j19", job("j19", 64, ", \"deadline\": \"" + deadline + "\"")), submitted));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        assertThat(last().data().path("reason").asText())
+                .isEqualTo("deadline passed: " + deadline + " came before the job could start");
+        assertThat(last().data().path("retryable").asBoolean()).isFalse();
+        assertThat(messaging.deadLettersSent()).isEmpty();
+        assertThat(store.puts).doesNotContain(PREFIX + "j19/0.png");
+        assertThat(jobs("failed")).isEqualTo(1);
+
+        jobs.pulled(timed(record("j20", job("j20", 64, ", \"deadline\": \"" + deadline + "\"")),
+                deadline.plusSeconds(1)));
+
+        assertThat(last().data().path("reason").asText()).startsWith("invalid job: deadline: is " + deadline
+                + ", not after the time of submission " + deadline.plusSeconds(1));
+        assertThat(messaging.deadLettersSent()).hasSize(1);
+        assertThat(jobs("rejected")).isEqualTo(1);
+    }
+
+    private static ConsumerRecord<byte[], byte[]> timed(ConsumerRecord<byte[], byte[]> record, java.time.Instant at) {
+        return new ConsumerRecord<>(record.topic(), record.partition(), record.offset(), at.toEpochMilli(),
+                org.apache.kafka.common.record.TimestampType.CREATE_TIME, record.key().length, record.value().length,
+                record.key(), record.value(), new org.apache.kafka.common.header.internals.RecordHeaders(),
+                Optional.empty());
+    }
+
+    /**
+     * A job's webhook goes out after its record is committed, so one under way at shutdown would
+     * never be made: stop() waits for it (up to Jobs.WEBHOOK_WAIT).
+     */
+    @Test
+    void shutdownWaitsForAWebhookUnderWay() throws Exception {
+        com.sun.net.httpserver.HttpServer receiver = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        java.util.concurrent.CountDownLatch arrived = new java.util.concurrent.CountDownLatch(1);
+        receiver.createContext("/hook", exchange -> {
+            arrived.countDown();
+            try {
+                Thread.sleep(500); // a slow receiver: the delivery is under way when the worker stops
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            exchange.sendResponseHeaders(204, -1);
+            exchange.close();
+        });
+        receiver.setExecutor(Executors.newCachedThreadPool());
+        receiver.start();
+        try {
+            worker.webhookSender = TestWorker.webhooks(List.of(dev.easel.notify.Cidr.parse("127.0.0.0/8")));
+            rebuild();
+            String hook = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
+            jobs.pulled(record("j21", job("j21", 64, ", \"webhook\": {\"url\": \"" + hook
+                    + "\", \"events\": [\"completed\"]}")));
+            assertThat(arrived.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+
+            jobs.stop();
+
+            Counter delivered = worker.meters.find("easel.webhook.deliveries").tag("result", "delivered").counter();
+            assertThat(delivered).isNotNull();
+            assertThat(delivered.count()).isEqualTo(1);
+        } finally {
+            jobs = worker.build(); // stopped once: @AfterEach stops a fresh one
+            receiver.stop(0);
+        }
+    }
+
     @Test
     void invalidJobFailsWithViolationsAndIsDeadLettered() {
         jobs.pulled(record("j3", job("j3", 100, "")));
@@ -238,11 +362,12 @@ class JobsTest {
     private void poisonIntake() {
         worker.intake = (registry, limits) -> new JobIntake(registry, limits, java.time.Clock.systemUTC()) {
             @Override
-            Intake take(byte[] json, Optional<String> fallbackId, dev.easel.security.Tenant tenant) {
+            Intake take(byte[] json, Optional<String> fallbackId, dev.easel.security.Tenant tenant,
+                        java.time.Instant submittedAt) {
                 if (new String(json, StandardCharsets.UTF_8).contains("\"poison\"")) {
                     throw new NullPointerException("a bug in intake");
                 }
-                return super.take(json, fallbackId, tenant);
+                return super.take(json, fallbackId, tenant, submittedAt);
             }
         };
         rebuild();

@@ -38,6 +38,8 @@ final class TestWorker {
     PreviewCaps previews = PreviewCaps.DEFAULT;
     Duration retryBudget = Duration.ofSeconds(2);
     Cancellation shutdown = () -> { };
+    /** Delivers the jobs' webhooks (loopback refused, as in production, unless a test allows it). */
+    WebhookSender webhookSender = webhooks();
     /** How the intake is made from the registry (a test may inject a faulty one). */
     java.util.function.BiFunction<ModelRegistry, JobLimits, JobIntake> intake =
             (registry, limits) -> new JobIntake(registry, limits, Clock.systemUTC());
@@ -56,15 +58,20 @@ final class TestWorker {
         registry.useLoras(loras);
         JobLimits limits = JobLimits.defaults();
         return new Jobs(new Jobs.Wiring(intake.apply(registry, limits), tenants, limits, store, store,
-                messaging.publisher(), messaging.deadLetters(store, BUCKET), webhooks(),
+                messaging.publisher(), messaging.deadLetters(store, BUCKET), webhookSender,
                 new JobRunner.Settings(BUCKET, Duration.ofHours(1), runningStatusDelay, previews),
                 new Retries.Policy(retryBudget, Duration.ofMillis(5), Duration.ofMillis(50), Duration.ofSeconds(5), broker),
                 cancellations, shutdown, new WorkerMetrics(meters), Clock.systemUTC()));
     }
 
     static WebhookSender webhooks() {
+        return webhooks(List.of());
+    }
+
+    /** A sender that may also reach {@code allowed} (e.g. a receiver on 127.0.0.1). */
+    static WebhookSender webhooks(List<dev.easel.notify.Cidr> allowed) {
         return new WebhookSender(new WebhookSettings("whsec_dGVzdC1wcm9maWxlLW9ubHktbm90LWEtcmVhbC1zZWNyZXQ=",
-                Duration.ofSeconds(1), 1, Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(10), List.of(),
+                Duration.ofSeconds(1), 1, Duration.ofSeconds(2), Duration.ofMillis(10), Duration.ofMillis(10), allowed,
                 "test"));
     }
 }

@@ -18,15 +18,23 @@ import java.util.zip.Inflater;
  * <p>Safety: the file size and the IHDR dimensions are checked against {@link PngLimits} before
  * anything is inflated, the image data is inflated into a buffer of exactly the size the header
  * implies (a stream that would produce more is rejected after one extra byte), every chunk CRC is
- * verified, and compressed text is capped at 1 MiB. Failures throw {@link ImageException}.
+ * verified, and text is capped at 1 MiB for all its chunks together (compressed or not; each chunk
+ * also costs {@value #TEXT_CHUNK_COST} bytes, so many tiny ones are bounded too). Failures throw
+ * {@link ImageException}.
  *
  * <p>Immutable and thread-safe.
  */
 public final class PngDecoder {
 
     private static final byte[] SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    /** Compressed text (zTXt, iTXt) may inflate to at most this; prompts and parameters are far smaller. */
+    /**
+     * All text chunks (tEXt, zTXt, iTXt) together may hold at most this, inflated; prompts and
+     * parameters are far smaller. Per image, not per chunk: a few KiB of zTXt chunks each inflating to
+     * nearly the limit would otherwise make gigabytes of an 8 MiB input.
+     */
     private static final int MAX_TEXT_BYTES = 1 << 20;
+    /** What each text chunk costs of {@link #MAX_TEXT_BYTES} beside its key and value (its map entry). */
+    static final int TEXT_CHUNK_COST = 64;
     /** Adam7 passes: x start, y start, x step, y step. */
     private static final int[][] ADAM7 = {
         {0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
@@ -73,6 +81,8 @@ public final class PngDecoder {
         private final byte[] png;
         private final CRC32 crc = new CRC32();
         private final Map<String, String> text = new LinkedHashMap<>();
+        /** What is left of {@link #MAX_TEXT_BYTES} for this image's text. */
+        private int textLeft = MAX_TEXT_BYTES;
         private int width;
         private int height;
         private int bitDepth;
@@ -317,9 +327,13 @@ public final class PngDecoder {
                 return; // malformed ancillary chunk: skipped, as the spec allows
             }
             String key = new String(png, data, keyEnd - data, StandardCharsets.ISO_8859_1);
+            spendText(key.length() + TEXT_CHUNK_COST);
             int pos = keyEnd + 1;
             switch (type) {
-                case "tEXt" -> text.put(key, new String(png, pos, end - pos, StandardCharsets.ISO_8859_1));
+                case "tEXt" -> {
+                    spendText(end - pos);
+                    text.put(key, new String(png, pos, end - pos, StandardCharsets.ISO_8859_1));
+                }
                 case "zTXt" -> {
                     if (pos < end) {
                         text.put(key, new String(inflateText(key, pos + 1, end - pos - 1), StandardCharsets.ISO_8859_1));
@@ -336,6 +350,9 @@ public final class PngDecoder {
                         return;
                     }
                     int start = translatedEnd + 1;
+                    if (!compressed) {
+                        spendText(end - start);
+                    }
                     byte[] value = compressed ? inflateText(key, start, end - start)
                             : Arrays.copyOfRange(png, start, end);
                     text.put(key, new String(value, StandardCharsets.UTF_8));
@@ -343,19 +360,31 @@ public final class PngDecoder {
             }
         }
 
+        private void spendText(int bytes) {
+            if (bytes > textLeft) {
+                throw textOverLimit();
+            }
+            textLeft -= bytes;
+        }
+
+        private ImageException textOverLimit() {
+            return new ImageException("PNG text chunks hold more than " + MAX_TEXT_BYTES + " bytes in all (inflated, "
+                    + TEXT_CHUNK_COST + " more per chunk); limit " + MAX_TEXT_BYTES);
+        }
+
         private byte[] inflateText(String key, int offset, int length) {
+            int cap = textLeft; // one byte more than this is over the image's text budget
             Inflater inflater = new Inflater();
             try {
                 inflater.setInput(png, offset, length);
-                byte[] out = new byte[Math.min(MAX_TEXT_BYTES + 1, Math.max(64, length * 4))];
+                byte[] out = new byte[(int) Math.min(cap + 1L, Math.max(64, length * 4L))];
                 int filled = 0;
                 while (!inflater.finished()) {
                     if (filled == out.length) {
-                        if (out.length > MAX_TEXT_BYTES) {
-                            throw new ImageException("PNG text '" + key + "' inflates to more than " + MAX_TEXT_BYTES
-                                    + " bytes; limit " + MAX_TEXT_BYTES);
+                        if (out.length > cap) {
+                            throw textOverLimit();
                         }
-                        out = Arrays.copyOf(out, Math.min(MAX_TEXT_BYTES + 1, out.length * 2));
+                        out = Arrays.copyOf(out, (int) Math.min(cap + 1L, out.length * 2L));
                     }
                     int n = inflater.inflate(out, filled, out.length - filled);
                     if (n == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
@@ -363,6 +392,7 @@ public final class PngDecoder {
                     }
                     filled += n;
                 }
+                spendText(filled);
                 return Arrays.copyOf(out, filled);
             } catch (DataFormatException e) {
                 throw new ImageException("PNG is corrupt: bad compressed text '" + key + "' (" + e.getMessage() + ")", e);

@@ -53,6 +53,11 @@ public final class ClipTokenizer {
 
     /** Enough for any real prompt vocabulary; a flood of unique pieces only clears it. */
     private static final int CACHE_LIMIT = 32_768;
+    /**
+     * Longer pieces are encoded but not cached: real words are far shorter, and caching a caller's
+     * long runs of letters would let 32 768 of them hold hundreds of megabytes.
+     */
+    static final int MAX_CACHED_PIECE = 64;
 
     private final BpeModel model;
     private final int maxLength;
@@ -202,6 +207,9 @@ public final class ClipTokenizer {
     }
 
     private int[] cachedBpe(String piece) {
+        if (piece.length() > MAX_CACHED_PIECE) {
+            return model.encodeWord(piece);
+        }
         int[] ids = cache.get(piece);
         if (ids == null) {
             ids = model.encodeWord(piece);

@@ -241,6 +241,45 @@ class PngDecoderTest {
                 e.getMessage());
     }
 
+    /**
+     * zTXt chunks of about 1 KiB that each inflate to nearly 1 MiB: capped per chunk only, an 8 MiB
+     * input would hold gigabytes of text. The cap is for all the image's text together.
+     */
+    @Test
+    void capsTheTextOfAllChunksTogether() {
+        int nearlyAll = (1 << 20) - 1024;
+        byte[] compressed = TestPngWriter.zlib(new byte[nearlyAll]);
+        byte[][] chunks = new byte[8][];
+        for (int i = 0; i < chunks.length; i++) {
+            ByteArrayOutputStream data = new ByteArrayOutputStream();
+            data.writeBytes(("k" + i + "\0\0").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)); // key, NUL, method 0
+            data.writeBytes(compressed);
+            chunks[i] = TestPngWriter.chunk("zTXt", data.toByteArray());
+        }
+        byte[] one = TestPngWriter.write(1, 1, 0, 8, false, 0, new int[] {0}, chunks[0]);
+        assertEquals(nearlyAll, decoder.decode(one).text().get("k0").length());
+
+        byte[] png = TestPngWriter.write(1, 1, 0, 8, false, 0, new int[] {0}, chunks);
+        assertTrue(png.length < 16 * 1024, png.length + " bytes");
+        assertEquals("PNG text chunks hold more than 1048576 bytes in all (inflated, 64 more per chunk); limit 1048576",
+                assertThrows(ImageException.class, () -> decoder.decode(png)).getMessage());
+    }
+
+    /** Many empty tEXt chunks cost their keys and map entries: bounded by the same cap. */
+    @Test
+    void capsTheNumberOfTextChunks() {
+        byte[][] chunks = new byte[20_000][];
+        for (int i = 0; i < chunks.length; i++) {
+            chunks[i] = TestPngWriter.chunk("tEXt", ("k" + i + "\0").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        }
+        byte[] few = TestPngWriter.write(1, 1, 0, 8, false, 0, new int[] {0}, Arrays.copyOf(chunks, 100));
+        assertEquals(100, decoder.decode(few).text().size());
+
+        byte[] png = TestPngWriter.write(1, 1, 0, 8, false, 0, new int[] {0}, chunks);
+        assertTrue(assertThrows(ImageException.class, () -> decoder.decode(png)).getMessage()
+                .startsWith("PNG text chunks hold more than 1048576 bytes in all"));
+    }
+
     @Test
     void rejectsTruncatedFile() {
         byte[] png = new PngEncoder().encode(randomImage(40, 30, 3));

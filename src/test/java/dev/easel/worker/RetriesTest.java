@@ -1,0 +1,88 @@
+package dev.easel.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.easel.engine.pipeline.Cancellation;
+import dev.easel.store.PermanentStorageException;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** One job's retry budget, on a clock that runs in real time and jumps when a test says (a job generating). */
+class RetriesTest {
+
+    private static final Duration BUDGET = Duration.ofSeconds(10);
+    private final long origin = System.nanoTime();
+    /** How far the test has moved the clock on. */
+    private final AtomicLong nanos = new AtomicLong();
+    private final Retries.Policy policy = new Retries.Policy(BUDGET, Duration.ofMillis(1), Duration.ofMillis(2),
+            Duration.ofSeconds(1), new BrokerHealth());
+
+    @Test
+    void aTransientFaultIsRetriedWithinTheBudget() throws Exception {
+        Retries retries = pulled();
+        assertThat(retries.storage("put", failing(3))).isEqualTo("stored");
+    }
+
+    @Test
+    void aPermanentFaultIsNotRetried() {
+        Retries retries = pulled();
+        AtomicInteger calls = new AtomicInteger();
+        assertThatThrownBy(() -> retries.storage("put", () -> {
+            calls.incrementAndGet();
+            throw new PermanentStorageException("AccessDenied", null);
+        })).isInstanceOf(PermanentStorageException.class);
+        assertThat(calls).hasValue(1);
+    }
+
+    @Test
+    void pastTheBudgetTheFaultFailsTheCall() {
+        Retries retries = pulled();
+        nanos.addAndGet(BUDGET.toNanos());
+        assertThatThrownBy(() -> retries.storage("put", failing(1))).isInstanceOf(Retries.BudgetSpentException.class)
+                .hasMessageStartingWith("storage: put failed for PT10S (the retry budget)");
+    }
+
+    /** A pulled job that generated for longer than the budget still rides out a fault while it uploads. */
+    @Test
+    void aPulledJobsBudgetStartsAgainWhenItsGenerationIsDone() throws Exception {
+        Retries retries = pulled();
+        nanos.addAndGet(BUDGET.toNanos() * 3); // generating
+        retries.generationDone();
+        assertThat(retries.storage("image 0", failing(2))).isEqualTo("stored");
+
+        nanos.addAndGet(BUDGET.toNanos());
+        assertThatThrownBy(() -> retries.storage("manifest", failing(1))).isInstanceOf(Retries.BudgetSpentException.class);
+    }
+
+    /** A pushed job's sender waits for the whole answer: one budget from the start. */
+    @Test
+    void aPushedJobKeepsOneBudget() {
+        Retries retries = new Retries(policy, "j", Cancellation.NONE, true, this::now);
+        nanos.addAndGet(BUDGET.toNanos() * 3);
+        retries.generationDone();
+        assertThatThrownBy(() -> retries.storage("image 0", failing(1))).isInstanceOf(Retries.BudgetSpentException.class);
+    }
+
+    private long now() {
+        return System.nanoTime() - origin + nanos.get();
+    }
+
+    private Retries pulled() {
+        return new Retries(policy, "j", Cancellation.NONE, false, this::now);
+    }
+
+    /** A call that fails {@code times} times with a transient fault, then succeeds. */
+    private static Retries.StorageCall<String> failing(int times) {
+        AtomicInteger left = new AtomicInteger(times);
+        return () -> {
+            if (left.getAndDecrement() > 0) {
+                throw new IOException("connection refused (test)");
+            }
+            return "stored";
+        };
+    }
+}
