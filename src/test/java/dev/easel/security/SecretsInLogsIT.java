@@ -65,7 +65,6 @@ class SecretsInLogsIT {
             assertThat(lines).isNotEmpty();
             String all = lines.stream().collect(Collectors.joining("\n"));
             assertThat(all).contains(id); // the capture did see the job
-            assertThat(all).contains("webhook").contains("http://127.0.0.1:9/…"); // and the failed delivery, redacted
             for (String secret : List.of(WorkerStack.SIGNING_SECRET, WorkerStack.SIGNING_SECRET.substring(6),
                     LocalStack.S3_SECRET_KEY, TestKeys.DEFAULT, TestKeys.ACME, TestKeys.BETA, unknownKey, token, hookPath,
                     hookToken)) {

@@ -287,6 +287,23 @@ class JobsTest {
         }
     }
 
+    /** A webhook URL's path and query are often secrets: a failed delivery logs its scheme, host and port only. */
+    @Test
+    void aFailedWebhookIsLoggedWithoutItsPathOrQuery() throws Exception {
+        jobs.pulled(record("j22", job("j22", 64, ", \"webhook\": {\"url\": "
+                + "\"http://127.0.0.1:9/services/T0SECRET?token=hook-secret\", \"events\": [\"completed\"]}")));
+        long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        List<String> lines = List.of();
+        while (lines.isEmpty() && System.nanoTime() < until) {
+            Thread.sleep(20);
+            lines = logs.records(r -> r.getFormattedMessage().contains("not delivered")).stream()
+                    .map(r -> r.getFormattedMessage()).toList();
+        }
+        assertThat(lines).singleElement().satisfies(line -> assertThat(line)
+                .contains("webhook job.completed to http://127.0.0.1:9/… not delivered")
+                .doesNotContain("T0SECRET").doesNotContain("hook-secret"));
+    }
+
     @Test
     void invalidJobFailsWithViolationsAndIsDeadLettered() {
         jobs.pulled(record("j3", job("j3", 100, "")));
