@@ -4,15 +4,18 @@ model of its own, often better than each run.
 
     /usr/bin/python3 -m easel_demo.soup --bundle bundle work-a/finetune.pt work-b/finetune.pt
 
-Each input is a finetune.py result (its EMA weights); --weights gives their shares (default equal).
-Only the bundle's unet/model.onnx is replaced.
+Each input is a finetune.py result (its EMA weights): finetune.pt, or the finetune-ckpt.pt of a run
+still going (its EMA so far, for a learning curve; the UNet's shape then comes from
+checkpoints/config.json, as finetune.py's own). --weights gives their shares (default equal). Only the
+bundle's unet/model.onnx is replaced.
 """
 import argparse
+import json
 import os
 
 import torch
 
-from .finetune import export_unet
+from .finetune import DEMO_ROOT, export_unet
 from .models import UNet
 from .train import log
 
@@ -30,6 +33,19 @@ def average(states, weights):
     return out
 
 
+def load_run(path):
+    """{unet_ema, config} of a finetune.pt, or of a finetune-ckpt.pt (which keeps no config: finetune.py
+    builds its UNet from checkpoints/config.json)."""
+    run = torch.load(path, map_location="cpu")
+    if "unet_ema" not in run:
+        raise SystemExit(f"{path}: not a finetune.py result or checkpoint (no 'unet_ema')")
+    if "config" not in run:
+        with open(os.path.join(DEMO_ROOT, "checkpoints", "config.json")) as f:
+            run = {**run, "config": json.load(f)["unet"]}
+        log(f"{path}: a checkpoint at step {run.get('step', '?')}, its EMA so far")
+    return run
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", help="finetune.pt files (finetune.py's --work results)")
@@ -41,7 +57,7 @@ def main(argv=None):
     if len(weights) != len(args.runs) or min(weights) < 0 or sum(weights) <= 0:
         raise SystemExit("--weights: one non-negative share per run, not all zero")
     weights = [w / sum(weights) for w in weights]
-    loaded = [torch.load(p, map_location="cpu") for p in args.runs]
+    loaded = [load_run(p) for p in args.runs]
     configs = {repr(sorted(x["config"].items())) for x in loaded}
     if len(configs) != 1:
         raise SystemExit("the runs' UNets differ in their configuration")
