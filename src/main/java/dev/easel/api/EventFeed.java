@@ -5,6 +5,7 @@ import dev.easel.config.SseConfig;
 import dev.easel.config.TopicsConfig;
 import dev.easel.messaging.JobEventRecords;
 import dev.easel.security.FairUse;
+import dev.easel.security.Tenants;
 import dev.easel.worker.WorkerLifecycle;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -42,7 +43,12 @@ import org.jboss.logging.Logger;
  * processes coming and going cause no rebalances and leave no groups behind. It starts at the end of
  * the partitions that exist at startup; partitions found later (the topic created by the first
  * event, or grown) are read from their beginning. Broker settings are the application's
- * {@code kafka.*} ones, as for the messaging channels. Off with {@code easel.sse.enabled=false}.
+ * {@code kafka.*} ones, as for the messaging channels.
+ *
+ * <p>It also tells {@link FairUse} when a job submitted here is answered, wherever it ran: so it runs
+ * whenever tenants have limits ({@code easel.security.enabled}), even with event streams off
+ * ({@code easel.sse.enabled=false}), when it decodes only the records of jobs that fair use counts.
+ * Otherwise a tenant's in-flight jobs would be freed only after an hour. Off when neither is on.
  */
 @ApplicationScoped
 public class EventFeed {
@@ -55,6 +61,7 @@ public class EventFeed {
     private static final Duration LOOK_FOR_PARTITIONS = Duration.ofSeconds(30);
 
     private final boolean enabled;
+    private final boolean forFairUse;
     private final String topic;
     private final Map<String, Object> consumerConfig;
     private final JobEventHub hub;
@@ -65,9 +72,12 @@ public class EventFeed {
 
     @Inject
     EventFeed(SseConfig sse, TopicsConfig topics, EventsConfig events,
-              @Identifier("default-kafka-broker") Map<String, Object> kafka, JobEventHub hub, FairUse fairUse) {
+              @Identifier("default-kafka-broker") Map<String, Object> kafka, JobEventHub hub, FairUse fairUse,
+              Tenants tenants) {
         this.fairUse = fairUse;
         this.enabled = sse.enabled();
+        // Without security every job is the default tenant's, whose limits are unbounded: nothing to free.
+        this.forFairUse = tenants.enabled();
         this.topic = topics.events();
         this.hub = hub;
         Map<String, Object> config = new HashMap<>(kafka);
@@ -88,7 +98,10 @@ public class EventFeed {
 
     void onStart(@Observes StartupEvent event) {
         if (!enabled) {
-            LOG.info("job event streams are off (easel.sse.enabled=false)");
+            LOG.info("job event streams are off (easel.sse.enabled=false)"
+                    + (forFairUse ? "; the events topic is still read, for fair use's jobs in flight" : ""));
+        }
+        if (!enabled && !forFairUse) {
             return;
         }
         consumer = new KafkaConsumer<>(consumerConfig);

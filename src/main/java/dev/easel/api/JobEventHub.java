@@ -44,7 +44,13 @@ public class JobEventHub {
      */
     public Subscription subscribe(String tenant, String jobId) {
         Subscription subscription = new Subscription(tenant, jobId);
-        byJob.computeIfAbsent(jobId, id -> ConcurrentHashMap.newKeySet()).add(subscription);
+        // Added inside the map's atomic step: added after it, to a set that remove() has just dropped
+        // from the map, the subscription would never get an event.
+        byJob.compute(jobId, (id, set) -> {
+            Set<Subscription> subscriptions = set == null ? ConcurrentHashMap.newKeySet() : set;
+            subscriptions.add(subscription);
+            return subscriptions;
+        });
         String reason = closedFor;
         if (reason != null) { // after closeAll: it would never get an event
             subscription.end(reason);

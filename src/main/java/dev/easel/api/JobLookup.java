@@ -57,9 +57,8 @@ public class JobLookup {
             return Optional.empty();
         }
         Optional<JobPointer> pointer = read(defaultBucket, pointerKey, JobPointer.class);
-        if (pointer.isPresent() && !pointer.get().queued()) {
-            return Optional.empty();
-        }
+        // A submission the broker did not take: unknown, unless an earlier one of the id ran.
+        boolean notQueued = pointer.isPresent() && !pointer.get().queued();
         String bucket = pointer.map(JobPointer::bucket).orElse(defaultBucket);
         JobKeys keys = JobKeys.of(pointer.map(JobPointer::keyPrefix).orElse(tenant.keyPrefix()), id);
         Optional<Manifest> manifest = manifest(id, bucket, keys);
@@ -68,10 +67,24 @@ public class JobLookup {
                     key -> store.presignGet(bucket, key, presignTtl).toString()));
         }
         Optional<JobStatus> status = read(bucket, keys.status(), JobStatus.class);
-        if (status.isPresent()) {
+        if (status.isPresent() && !(pointer.isPresent() && !notQueued && before(status.get(), pointer.get()))) {
             return Optional.of(JobView.of(id, status.get()));
         }
-        return pointer.map(p -> JobView.queued(id));
+        return notQueued ? Optional.empty() : pointer.map(p -> JobView.queued(id));
+    }
+
+    /**
+     * Whether the status record is older than the submission: a failed or cancelled job posted again
+     * is queued anew (only a manifest keeps a job from running again), and its old answer is not its
+     * state until the new run writes one.
+     */
+    private static boolean before(JobStatus status, JobPointer pointer) {
+        try {
+            return status.updatedAt() != null && pointer.submittedAt() != null
+                    && Instant.parse(status.updatedAt()).isBefore(Instant.parse(pointer.submittedAt()));
+        } catch (java.time.format.DateTimeParseException e) {
+            return false;
+        }
     }
 
     /** Records where a submitted job's objects will be, for {@link #find}. */

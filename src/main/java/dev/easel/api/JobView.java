@@ -27,6 +27,8 @@ public record JobView(String id, String status, String statusUrl, String model, 
     public static final String CANCELLED = JobStatus.CANCELLED;
     /** The broker's commit of the submission was not confirmed: the job may or may not run. */
     public static final String UNCONFIRMED = "unconfirmed";
+    /** The states after which nothing more happens to the job. */
+    static final java.util.Set<String> FINAL = java.util.Set.of(COMPLETED, FAILED, CANCELLED);
 
     /**
      * One stored image; {@code url} is presigned, fresh on every answer.

@@ -103,11 +103,16 @@ public class JobsResource {
         }
         Response response = submit(tenant, job);
         // Only the submission that began counting the job releases it: a 409 or 503 for a re-post
-        // of a job still in flight must not free its place.
-        if (response.getStatus() >= 300 && admission.counted()) {
+        // of a job still in flight must not free its place. A job answered already (a re-post of a
+        // completed one) gets no event that would free it.
+        if (admission.counted() && (response.getStatus() >= 300 || answered(response))) {
             fairUse.answered(tenant.id(), job.id());
         }
         return response;
+    }
+
+    private static boolean answered(Response response) {
+        return response.getEntity() instanceof JobView view && JobView.FINAL.contains(view.status());
     }
 
     private Response submit(Tenant tenant, Job job) {
@@ -122,8 +127,10 @@ public class JobsResource {
         }
         String digest = intake.digest(job);
         JobPointer pointer = new JobPointer(job.id(), bucket, prefix, lookup.now().toString(), digest, null);
+        Optional<JobPointer> queuedBefore;
         try {
             Optional<JobPointer> earlier = lookup.pointer(tenant, job.id());
+            queuedBefore = earlier.filter(JobPointer::queued);
             if (earlier.isPresent() && earlier.get().queued() && earlier.get().digest() != null
                     && !earlier.get().digest().equals(digest)) {
                 return conflict(job.id());
@@ -150,7 +157,14 @@ public class JobsResource {
                 JobView view = JobView.unconfirmed(job.id());
                 return Response.accepted(view).location(URI.create(view.statusUrl())).build();
             }
-            markNotQueued(tenant, pointer);
+            // A re-post of a job queued before: that record is still on the topic, so the earlier
+            // pointer is put back; marked not queued, the job would vanish from GET, events and
+            // DELETE while it runs (and with this post's time, its old answer would read as stale).
+            if (queuedBefore.isPresent()) {
+                restorePointer(tenant, queuedBefore.get());
+            } else {
+                markNotQueued(tenant, pointer);
+            }
             return unavailable(job.id(), "not_queued", "the broker did not take the job: "
                     + Objects.requireNonNullElse(e.getCause(), e).getMessage());
         } catch (InterruptedException e) {
@@ -228,6 +242,14 @@ public class JobsResource {
     }
 
     /** Best effort: GET then says 404 rather than queued; a pointer left as it was still says queued. */
+    private void restorePointer(Tenant tenant, JobPointer earlier) {
+        try {
+            lookup.writePointer(tenant, earlier);
+        } catch (IOException e) {
+            LOG.warnf("job %s: not queued again, and its earlier pointer not restored: %s", earlier.id(), e.getMessage());
+        }
+    }
+
     private void markNotQueued(Tenant tenant, JobPointer pointer) {
         try {
             lookup.writePointer(tenant, new JobPointer(pointer.id(), pointer.bucket(), pointer.keyPrefix(), pointer.submittedAt(),

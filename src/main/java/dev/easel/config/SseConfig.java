@@ -14,7 +14,8 @@ public interface SseConfig {
     /**
      * {@code easel.sse.enabled}: whether this process serves event streams. Each such process reads
      * the whole events topic (one Kafka consumer, no group); turn it off on workers that serve no
-     * HTTP clients. Off, the endpoint answers 503. Default true.
+     * HTTP clients. Off, the endpoint answers 503; with security on the topic is still read, to free
+     * the fair-use places of the jobs submitted here when they are answered. Default true.
      */
     @WithDefault("true")
     boolean enabled();

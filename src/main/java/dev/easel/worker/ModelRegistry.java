@@ -233,8 +233,17 @@ public class ModelRegistry {
         loader.start();
     }
 
-    /** After the running jobs have drained: closing a session under a running job crashes the JVM in native code. */
-    void onStop(@Observes @Priority(WorkerLifecycle.AFTER_DRAIN_PRIORITY) ShutdownEvent event) {
+    /**
+     * After the running jobs have drained: closing a session under a running job crashes the JVM in
+     * native code. A job still busy past the drain's cut-off wait (decoding many large candidates,
+     * building a rewritten model) keeps the models open: the process is exiting anyway.
+     */
+    void onStop(@Observes @Priority(WorkerLifecycle.AFTER_DRAIN_PRIORITY) ShutdownEvent event, WorkerLifecycle lifecycle) {
+        int running = lifecycle.runningJobs();
+        if (running > 0) {
+            LOG.warnf("%d job(s) still running at shutdown: the models are left open, not closed under them", running);
+            return;
+        }
         // Variants first: a variant's model borrows its base's sessions (StableDiffusionModel#rewritten).
         loaded.thenAccept(pipelines -> {
             rewrites.closeAll();
@@ -254,6 +263,15 @@ public class ModelRegistry {
     /** Loads every configured bundle, once; the startup observer runs it on its own thread. */
     void loadAll() {
         Map<String, DiffusionPipeline> pipelines = new TreeMap<>();
+        try {
+            loadEach(pipelines);
+        } finally {
+            // Whatever escaped: jobs wait on this, and would wait for ever.
+            loaded.complete(Map.copyOf(pipelines));
+        }
+    }
+
+    private void loadEach(Map<String, DiffusionPipeline> pipelines) {
         for (Map.Entry<String, Path> bundle : new TreeMap<>(bundles).entrySet()) {
             String name = bundle.getKey();
             long start = System.nanoTime();
@@ -272,10 +290,11 @@ public class ModelRegistry {
             } catch (BundleException e) {
                 statuses.put(name, Status.failed(e.getMessage(), Duration.ofNanos(System.nanoTime() - start)));
                 LOG.errorf("model %s is unavailable: %s", name, e.getMessage());
-            } catch (RuntimeException | LinkageError e) {
+            } catch (RuntimeException | LinkageError | OutOfMemoryError e) {
                 // ONNX Runtime errors, a native library that will not link (a GPU build on a node
-                // without CUDA): still only this model's problem, and loading must finish, or jobs
-                // and the readiness check would wait for it for ever.
+                // without CUDA), a model too big for the memory left (direct buffers of patched
+                // weights): still only this model's problem, and loading must finish, or jobs and the
+                // readiness check would wait for it for ever.
                 statuses.put(name, Status.failed("cannot load " + bundle.getValue() + ": " + e,
                         Duration.ofNanos(System.nanoTime() - start)));
                 LOG.errorf(e, "model %s is unavailable: cannot load %s", name, bundle.getValue());
@@ -285,7 +304,6 @@ public class ModelRegistry {
         if (bundles.isEmpty()) {
             LOG.warn("no models configured (easel.models.<name>.path): every job will fail");
         }
-        loaded.complete(Map.copyOf(pipelines));
     }
 
     /**
@@ -329,7 +347,7 @@ public class ModelRegistry {
             Duration took = Duration.ofNanos(System.nanoTime() - start);
             statuses.put(name, Status.loaded(took));
             LOG.infof("model %s built from %s in %d ms", name, variant.base(), took.toMillis());
-        } catch (RuntimeException | LinkageError e) {
+        } catch (RuntimeException | LinkageError | OutOfMemoryError e) {
             String why = "cannot rewrite " + variant.base() + ": " + (e instanceof InvalidRequestException
                     ? "easel.models." + name + ".rewrite." + rewriteKey((InvalidRequestException) e) + ": " + problem((InvalidRequestException) e)
                     : e.toString());
@@ -366,7 +384,7 @@ public class ModelRegistry {
                     : "easel.models." + name + ".loras";
             why = "cannot apply LoRA to " + variant.base() + ": " + key + ": " + problem(e);
             cause = e;
-        } catch (RuntimeException | LinkageError e) {
+        } catch (RuntimeException | LinkageError | OutOfMemoryError e) {
             why = "cannot apply LoRA to " + variant.base() + ": " + e;
             cause = e;
         }

@@ -92,6 +92,39 @@ class JobEventHubTest {
         assertThat(hub.subscribers("j1")).isZero();
     }
 
+    /**
+     * A stream subscribed while the job's last other stream goes away is always in the hub: added
+     * outside the map's atomic step, it could land in the set just dropped and never get an event.
+     * A stress test of a narrow race: it need not fail on every run without the fix.
+     */
+    @Test
+    void aStreamSubscribedWhileAnotherLeavesIsFollowed() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            for (int round = 0; round < 2000; round++) {
+                String job = "race-" + round;
+                JobEventHub.Subscription leaving = hub.subscribe("default", job);
+                java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+                java.util.concurrent.Future<?> gone = pool.submit(() -> {
+                    start.await();
+                    leaving.close();
+                    return null;
+                });
+                java.util.concurrent.Future<JobEventHub.Subscription> joined = pool.submit(() -> {
+                    start.await();
+                    return hub.subscribe("default", job);
+                });
+                gone.get();
+                JobEventHub.Subscription subscription = joined.get();
+                assertThat(hub.subscribers(job)).as(job).isEqualTo(1);
+                assertThat(hub.wants(job)).isTrue();
+                subscription.close();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void closeAllEndsOpenStreamsAndLaterOnes() {
         AssertSubscriber<JobEvent> open = subscribe("j1", 10);

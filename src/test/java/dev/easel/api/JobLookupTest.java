@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.config.S3Config;
 import dev.easel.contract.JobKeys;
+import dev.easel.contract.JobStatus;
 import dev.easel.contract.Manifest;
 import dev.easel.security.Tenant;
 import dev.easel.security.Tenants;
@@ -72,6 +73,33 @@ class JobLookupTest {
         store.put(OWN_BUCKET, keys.manifest(), manifest("j4", OWN_BUCKET, keys.image(0)));
         assertThat(lookup.manifest("j3", OWN_BUCKET, keys)).isEmpty();
         assertThat(store.presigned).isEmpty();
+    }
+
+    /** A re-post the broker did not take leaves no job, unless an earlier submission of the id ran. */
+    @Test
+    void aSubmissionTheBrokerDidNotTakeIsUnknownUnlessTheIdRanBefore() throws Exception {
+        lookup.writePointer(tenant, new JobPointer("j5", OWN_BUCKET, "p", "2026-12-07T00:00:00Z", "d",
+                JobPointer.NOT_QUEUED));
+        assertThat(lookup.find(tenant, "j5")).isEmpty();
+
+        store.put(OWN_BUCKET, JobKeys.of("p", "j5").status(), status(JobStatus.FAILED, "2026-12-06T23:00:00Z"));
+        assertThat(lookup.find(tenant, "j5").orElseThrow().status()).isEqualTo("failed");
+    }
+
+    /** A failed job posted again runs again: its old answer is not its state until the new run writes one. */
+    @Test
+    void anAnswerOlderThanTheSubmissionIsNotTheJobsState() throws Exception {
+        JobKeys keys = pointTo("j6", OWN_BUCKET, "p"); // submitted 2026-12-07T00:00:00Z
+        store.put(OWN_BUCKET, keys.status(), status(JobStatus.FAILED, "2026-12-06T23:00:00Z"));
+        assertThat(lookup.find(tenant, "j6").orElseThrow().status()).isEqualTo("queued");
+
+        store.put(OWN_BUCKET, keys.status(), status(JobStatus.RUNNING, "2026-12-07T00:00:05Z"));
+        assertThat(lookup.find(tenant, "j6").orElseThrow().status()).isEqualTo("running");
+    }
+
+    private static byte[] status(String state, String updatedAt) throws Exception {
+        return JSON.writeValueAsBytes(new JobStatus(state, state.equals(JobStatus.FAILED) ? "broke" : null, null,
+                state.equals(JobStatus.FAILED) ? false : null, updatedAt));
     }
 
     private JobKeys pointTo(String id, String bucket, String prefix) throws Exception {

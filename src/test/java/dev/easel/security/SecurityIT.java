@@ -143,6 +143,30 @@ class SecurityIT {
         assertThat(again.statusCode()).as(again.body()).isEqualTo(202);
     }
 
+    /**
+     * A re-post of a completed job is answered from its manifest at once, and no event will come to
+     * free a place in flight: gamma (1 job in flight) can still submit after re-posting one.
+     */
+    @Test
+    void rePostingACompletedJobHoldsNoPlaceInFlight() throws Exception {
+        String done = "sec-repost-" + UUID.randomUUID();
+        assertThat(post(TestKeys.GAMMA, job(done, "")).statusCode()).isEqualTo(202);
+        awaitCompleted(TestKeys.GAMMA, done);
+
+        long until = System.nanoTime() + WAIT.toNanos();
+        HttpResponse<String> next;
+        do { // until the event feed has seen the first job's answer and freed its place
+            HttpResponse<String> again = post(TestKeys.GAMMA, job(done, ""));
+            assertThat(again.statusCode()).as(again.body()).isEqualTo(202);
+            assertThat(JSON.readTree(again.body()).path("status").asText()).isEqualTo("completed");
+            next = post(TestKeys.GAMMA, job("sec-after-repost-" + UUID.randomUUID(), ""));
+            if (next.statusCode() == 429) {
+                Thread.sleep(500);
+            }
+        } while (next.statusCode() == 429 && System.nanoTime() < until);
+        assertThat(next.statusCode()).as(next.body()).isEqualTo(202);
+    }
+
     private JsonNode awaitCompleted(String key, String id) throws Exception {
         long until = System.nanoTime() + WAIT.toNanos();
         JsonNode view = null;

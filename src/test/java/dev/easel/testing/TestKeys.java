@@ -12,6 +12,8 @@ public final class TestKeys {
     public static final String ACME = "easel_test-acme-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI";
     /** Tenant {@code beta}: at most 3 jobs in flight. */
     public static final String BETA = "easel_test-beta-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI";
+    /** Tenant {@code gamma}: at most 1 job in flight (SecurityIT's fair-use checks of its own). */
+    public static final String GAMMA = "easel_test-gamma-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH";
 
     private TestKeys() {
     }

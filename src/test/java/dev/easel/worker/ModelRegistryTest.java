@@ -93,4 +93,31 @@ class ModelRegistryTest {
         registry.loadedNow().values().forEach(p -> p.model().close());
         cold.loadedNow().values().forEach(p -> p.model().close());
     }
+
+    /**
+     * A job still busy past the drain's cut-off (decoding, building a rewritten model) keeps the
+     * models open at shutdown: closed under it, ONNX Runtime would crash the JVM in native code.
+     */
+    @Test
+    void shutdownLeavesTheModelsOpenWhileAJobStillRuns(@TempDir Path dir) throws IOException {
+        Path bundle = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("random"));
+        ModelRegistry registry = new ModelRegistry(Map.of("sd", bundle), Map.of(), EngineOptions.cpu()
+                .withIntraOpThreads(1), GenerationLimits.defaults());
+        registry.loadAll();
+        WorkerLifecycle lifecycle = new WorkerLifecycle(java.time.Duration.ZERO);
+        assertThat(lifecycle.begin()).isTrue();
+        var request = dev.easel.engine.pipeline.GenerationRequest.builder("a red circle").size(64, 64).steps(2).seed(5)
+                .build();
+        var pipeline = registry.pipeline("sd").orElseThrow();
+
+        registry.onStop(null, lifecycle);
+
+        assertThat(pipeline.generate(request, dev.easel.engine.pipeline.ProgressListener.NONE,
+                dev.easel.engine.pipeline.Cancellation.NONE).images()).hasSize(1);
+        lifecycle.end();
+        registry.onStop(null, lifecycle);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> pipeline.generate(request,
+                dev.easel.engine.pipeline.ProgressListener.NONE, dev.easel.engine.pipeline.Cancellation.NONE))
+                .isInstanceOf(IllegalStateException.class);
+    }
 }

@@ -147,6 +147,7 @@ public final class DiffusionPipeline {
         }
         float[] finalLatents = start.latents().clone();
         cancellation.check();
+        NonFiniteOutputException.check(finalLatents, "the denoised latents");
         List<GeneratedImage> images = decode(decoder, start.latents(), shape, request, clock);
         if (objective.isEmpty()) {
             return new GenerationResult(images, finalLatents, clock.stop(), new double[0]);
@@ -345,6 +346,7 @@ public final class DiffusionPipeline {
                 long t0 = System.nanoTime();
                 run.decode(unscaled, j, pixels);
                 clock.vaeDecode += System.nanoTime() - t0;
+                NonFiniteOutputException.check(pixels, "the VAE's picture " + j);
                 images.add(new GeneratedImage(ImageTensors.toImage(pixels, 0, request.width(), request.height()),
                         request.seed() + j));
             }

@@ -19,6 +19,8 @@ public record GenerationLimits(int maxSide, long maxPixels, int maxSteps, int ma
      * text encoder, and "BREAK BREAK …" makes chunks without tokens.
      */
     public static final int MAX_PROMPT_CHUNKS = 4;
+    /** The largest attention weight, (word:100), in size: larger ones overflow the text states (docs/job-contract.md, promptSyntax). */
+    public static final float MAX_PROMPT_WEIGHT = 100f;
 
     /** Limits with the default CLIP limits. */
     public GenerationLimits(int maxSide, long maxPixels, int maxSteps, int maxImages, float maxGuidance) {

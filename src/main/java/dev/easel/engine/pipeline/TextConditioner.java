@@ -195,16 +195,22 @@ final class TextConditioner {
             return branches.get(branch).weights(c);
         }
 
-        /** A weight like (a:1e999) overflows; scaling hidden states by it would give NaN pictures. */
+        /**
+         * A weight of 400 nines overflows; one of 3e38 is finite, but scaling hidden states by it
+         * overflows them: either way the pictures would be NaN, stored as black. Real weights are
+         * near 1 (A1111's brackets: 1.1 per level), so the bound is far above any in use.
+         */
         void checkWeights() {
             for (int b = 0; b < branches.size(); b++) {
                 PromptChunks chunks = branches.get(b);
                 for (int c = 0; c < chunks.count(); c++) {
                     for (float w : chunks.weights(c)) {
-                        if (!Float.isFinite(w)) {
+                        if (!Float.isFinite(w) || Math.abs(w) > GenerationLimits.MAX_PROMPT_WEIGHT) {
                             String field = branches.size() == 2 && b == 0 ? "negativePrompt" : "prompt";
-                            throw new InvalidRequestException(field, "has an attention weight that is not a finite"
-                                    + " number (weights must be finite, e.g. (word:1.3))");
+                            throw new InvalidRequestException(field, "has an attention weight "
+                                    + (Float.isFinite(w) ? "of " + w : "that is not a finite number")
+                                    + " (weights must be finite and within ±" + GenerationLimits.MAX_PROMPT_WEIGHT
+                                    + ", e.g. (word:1.3))");
                         }
                     }
                 }

@@ -224,6 +224,11 @@ class SdxlBundlesPipelineTest {
                 "not a finite number");
         assertField(() -> run(pipeline, request().negativePrompt(infinite).promptSyntax(PromptMode.WEIGHTED)
                 .build()), "negativePrompt", "not a finite number");
+        // 3e38 is a finite float, but the states times it overflow: refused past ±100.
+        String huge = "(a:3" + "0".repeat(38) + ") circle";
+        assertField(() -> run(pipeline, request(huge).promptSyntax(PromptMode.WEIGHTED).build()), "prompt",
+                "weights must be finite and within ±100");
+        assertPicture(run(pipeline, request("(a:100) circle").promptSyntax(PromptMode.WEIGHTED).build()), 1);
     }
 
     /** Exports with a static text sequence of 77 (some fp16 TensorRT-minded ones) cannot take a second chunk. */
