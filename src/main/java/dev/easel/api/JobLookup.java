@@ -67,7 +67,9 @@ public class JobLookup {
                     key -> store.presignGet(bucket, key, presignTtl).toString()));
         }
         Optional<JobStatus> status = read(bucket, keys.status(), JobStatus.class);
-        if (status.isPresent() && !(pointer.isPresent() && !notQueued && before(status.get(), pointer.get()))) {
+        boolean stale = status.isPresent() && pointer.filter(JobPointer::queued).filter(p -> before(status.get(), p))
+                .isPresent();
+        if (status.isPresent() && !stale) {
             return Optional.of(JobView.of(id, status.get()));
         }
         return notQueued ? Optional.empty() : pointer.map(p -> JobView.queued(id));

@@ -131,8 +131,8 @@ public class JobsResource {
         try {
             Optional<JobPointer> earlier = lookup.pointer(tenant, job.id());
             queuedBefore = earlier.filter(JobPointer::queued);
-            if (earlier.isPresent() && earlier.get().queued() && earlier.get().digest() != null
-                    && !earlier.get().digest().equals(digest)) {
+            if (queuedBefore.isPresent() && queuedBefore.get().digest() != null
+                    && !queuedBefore.get().digest().equals(digest)) {
                 return conflict(job.id());
             }
             Optional<Manifest> manifest = lookup.manifest(job.id(), bucket, keys);
