@@ -99,6 +99,35 @@ try {
   check(await page.locator('#banner').isHidden(), 'no banner for a violation of a form field');
   check(await page.locator('.error[data-for="height"]').textContent() === '', 'other fields show no error');
 
+  // 5. With event streams off on the server (its 503), the page still reaches the answer: it reads
+  // the job's status until it is final. The route stands in for a server started with
+  // easel.sse.enabled=false; the job itself runs on the real worker.
+  const firstJob = await page.textContent('#job-id');
+  await page.route('**/v1/jobs/*/events', (route) => route.fulfill({
+    status: 503, contentType: 'application/json',
+    body: JSON.stringify({ error: 'unavailable', reason: 'job event streams are off on this server (easel.sse.enabled=false)' }),
+  }));
+  let statusReads = 0;
+  page.on('request', (r) => { if (/\/v1\/jobs\/[^/]+$/.test(new URL(r.url()).pathname)) statusReads++; });
+  await page.fill('#width', width);
+  await page.fill('#seed', '43');
+  await page.click('#submit');
+  await page.waitForFunction((before) => {
+    const id = document.querySelector('#job-id').textContent;
+    return id && id !== before && id !== '…';
+  }, firstJob);
+  await page.locator('#job-status[data-status="completed"]').waitFor();
+  await page.waitForFunction(() => {
+    const img = document.querySelector('#images img');
+    return img && img.complete && img.naturalWidth > 0;
+  });
+  const polled = await page.locator('#events li').allTextContents();
+  check(polled.some((e) => e.includes('HTTP 503')) && !polled.some((e) => e.startsWith('progress')),
+    `without its event stream the job's picture still came, by reading its status (${polled.join(' | ')})`);
+  // The job runs for seconds: its first read finds it queued or running, a later one completed.
+  check(statusReads >= 2, `its status was read until it was final (${statusReads} reads)`);
+  await page.unroute('**/v1/jobs/*/events');
+
   check(pageErrors.length === 0, `no script errors on the page ${JSON.stringify(pageErrors)}`);
   console.log('console.spec: all checks passed');
 } catch (e) {

@@ -171,7 +171,20 @@ async function showJob(id) {
   } catch (e) {
     if (e.name !== 'AbortError') log('event stream: ' + e.message);
   }
-  if (!controller.signal.aborted) await showResult(id);
+  await settle(id, controller.signal);
+}
+
+/**
+ * Reads the job's status until it is final. The stream may have ended before the job did: event
+ * streams off on the server (503), the stream closed by it, the connection lost. A job's page then
+ * still reaches its answer, a little later, instead of staying at "queued".
+ */
+async function settle(id, signal) {
+  for (let wait = 1000; !signal.aborted; wait = Math.min(wait * 2, 5000)) {
+    const status = await showResult(id, signal);
+    if (status === null || FINAL.includes(status)) return;
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
 }
 
 /**
@@ -245,10 +258,29 @@ function onEvent(id, { name, data }) {
   }
 }
 
-/** GET /v1/jobs/{id}: its status, and for a completed job its images (presigned URLs, fresh each time). */
-async function showResult(id) {
-  const result = await api(`/v1/jobs/${encodeURIComponent(id)}`);
-  if (!result.ok) { banner(`Job ${id}: ${describe(result)}`); return; }
+/**
+ * GET /v1/jobs/{id}: its status, and for a completed job its images (presigned URLs, fresh each time).
+ * Returns the status; '' to ask again (the server could not tell now), null to stop (no such job,
+ * no access, or another job is shown now).
+ */
+async function showResult(id, signal) {
+  let result;
+  try {
+    result = await api(`/v1/jobs/${encodeURIComponent(id)}`);
+  } catch (e) {
+    log('status: ' + e.message);
+    return '';
+  }
+  if (signal && signal.aborted) return null;
+  if (!result.ok) {
+    banner(`Job ${id}: ${describe(result)}`);
+    $('banner').dataset.from = 'status';
+    return result.status >= 500 ? '' : null;
+  }
+  if ($('banner').dataset.from === 'status') { // a passing fault of an earlier read, over now
+    banner('');
+    delete $('banner').dataset.from;
+  }
   const view = result.body;
   setStatus(id, view.status);
   if (view.status === 'completed') {
@@ -259,6 +291,7 @@ async function showResult(id) {
     banner(`Job ${id} ${view.status}: ${view.reason || ''}`);
     if (view.violations) showViolations(view.violations);
   }
+  return view.status;
 }
 
 function figure(image, view) {

@@ -300,23 +300,34 @@ final class JobRunner {
         return stored;
     }
 
-    /** Waits for every upload, so none is still running when the manifest is written; rethrows the first failure. */
+    /**
+     * Waits for every upload, so none is still running when the manifest is written; rethrows the
+     * first failure, an unchecked one (JobAbandonedException at shutdown, a bug, an Error) before a
+     * storage one. None is dropped: a manifest must never name an image that was not stored.
+     */
     private static void awaitAll(List<CompletableFuture<Void>> uploads) throws IOException {
         IOException failure = null;
-        RuntimeException unchecked = null;
+        Throwable unchecked = null;
         for (CompletableFuture<Void> upload : uploads) {
             try {
                 upload.join();
             } catch (CompletionException e) {
-                if (e.getCause() instanceof UncheckedIOException io && failure == null) {
-                    failure = io.getCause();
-                } else if (e.getCause() instanceof RuntimeException r && unchecked == null) {
-                    unchecked = r; // JobAbandonedException at shutdown
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                if (cause instanceof UncheckedIOException io) {
+                    failure = failure == null ? io.getCause() : failure;
+                } else if (unchecked == null) {
+                    unchecked = cause;
                 }
             }
         }
-        if (unchecked != null) {
-            throw unchecked;
+        if (unchecked instanceof RuntimeException r) {
+            throw r;
+        }
+        if (unchecked instanceof Error error) {
+            throw error;
+        }
+        if (unchecked != null) { // a checked exception thrown sneakily: still no manifest
+            throw new IllegalStateException(unchecked);
         }
         if (failure != null) {
             throw failure;

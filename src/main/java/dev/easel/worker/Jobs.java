@@ -143,7 +143,7 @@ public class Jobs {
                 return answerPulled(run, tenant.isPresent(), key);
             } catch (JobAbandonedException | UnansweredJobException e) {
                 throw e;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | OutOfMemoryError | StackOverflowError | AssertionError e) {
                 poisoned(run, tenant.isPresent(), e);
                 return null;
             }
@@ -192,7 +192,7 @@ public class Jobs {
      * @return the job's answer as published: the failure, or the answer it had before the fault;
      *         empty when it could not be answered (a pulled record then gets its dead letter alone)
      */
-    private Optional<JsonNode> poisoned(JobRun run, boolean tenantsTopic, RuntimeException e) {
+    private Optional<JsonNode> poisoned(JobRun run, boolean tenantsTopic, Throwable e) {
         LOG.errorf(e, "job %s broke the worker outside its run", run.jobId);
         if (run.answer != null) {
             return Optional.of(run.answer); // its answer is out: a second one would contradict it
@@ -221,7 +221,7 @@ public class Jobs {
         }
     }
 
-    private static String internalError(RuntimeException e) {
+    private static String internalError(Throwable e) {
         return "internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 
@@ -248,7 +248,7 @@ public class Jobs {
                 return handle(run, json, Optional.empty(), sentAt.map(t -> min(now, t)).orElse(now));
             } catch (JobAbandonedException | UnansweredJobException e) {
                 throw e;
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | OutOfMemoryError | StackOverflowError | AssertionError e) {
                 return poisoned(run, true, e).orElseThrow(() -> new UnansweredJobException(
                         "internal error, and its failure could not be answered: " + e.getMessage(), e));
             }
@@ -279,8 +279,10 @@ public class Jobs {
             outcome = runner.run(run, accepted, shutdown);
         } catch (JobAbandonedException | UnansweredJobException e) {
             throw e;
-        } catch (RuntimeException e) {
-            // A bug, or a job that breaks the engine: poison. Answered and dead-lettered, and the worker goes on.
+        } catch (RuntimeException | OutOfMemoryError | StackOverflowError | AssertionError e) {
+            // A bug, or a job that breaks the engine (its tensors too big for the heap, a recursion too
+            // deep): poison. Answered and dead-lettered, and the worker goes on; other Errors (a native
+            // library that does not link) are the worker's, not the job's, and stop the jobs channel.
             LOG.errorf(e, "job %s failed", run.jobId);
             outcome = new Outcome.Failed(new JobEvents.Failed(internalError(e), null, false, run.metadata), true);
         }

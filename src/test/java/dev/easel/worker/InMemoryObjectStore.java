@@ -24,6 +24,13 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
     private final java.util.concurrent.atomic.AtomicInteger outage = new java.util.concurrent.atomic.AtomicInteger();
     final java.util.Set<String> missingBuckets = ConcurrentHashMap.newKeySet();
 
+    /** The put of a key ending so throws this Error, as a bug or an exhausted heap would. */
+    private volatile Map.Entry<String, Error> brokenPut;
+
+    void breakPutOf(String keySuffix, Error error) {
+        brokenPut = Map.entry(keySuffix, error);
+    }
+
     /** Every put fails from now on. */
     void failPuts() {
         failing = true;
@@ -52,6 +59,10 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
         checkOutage();
         if (failing) {
             throw new IOException("storage is down");
+        }
+        Map.Entry<String, Error> broken = brokenPut;
+        if (broken != null && key.endsWith(broken.getKey())) {
+            throw broken.getValue();
         }
         if (missingBuckets.contains(bucket)) {
             throw new dev.easel.store.PermanentStorageException("NoSuchBucket " + bucket, null);

@@ -411,6 +411,49 @@ class JobsTest {
         assertThat(jobs("completed")).isEqualTo(1);
     }
 
+    /** An Error a job brings on (its tensors too big for the heap) is the job's fault, not the worker's. */
+    @Test
+    void aJobThatExhaustsTheHeapFailsAndIsDeadLetteredAndTheWorkerGoesOn() {
+        worker.intake = (registry, limits) -> new JobIntake(registry, limits, java.time.Clock.systemUTC()) {
+            @Override
+            Intake take(byte[] json, Optional<String> fallbackId, dev.easel.security.Tenant tenant,
+                        java.time.Instant submittedAt) {
+                if (new String(json, StandardCharsets.UTF_8).contains("\"huge\"")) {
+                    throw new OutOfMemoryError("Java heap space (test)");
+                }
+                return super.take(json, fallbackId, tenant, submittedAt);
+            }
+        };
+        rebuild();
+
+        jobs.pulled(record("huge", job("huge", 64, "")));
+
+        assertThat(messaging.events()).singleElement().satisfies(e -> {
+            assertThat(e.type()).isEqualTo(JobEvents.FAILED);
+            assertThat(e.data().path("reason").asText())
+                    .isEqualTo("internal error: OutOfMemoryError: Java heap space (test)");
+        });
+        assertThat(messaging.deadLettersSent()).singleElement()
+                .satisfies(d -> assertThat(d.reason()).contains("OutOfMemoryError"));
+        theWorkerGoesOn();
+    }
+
+    /** An upload that dies of an Error on its own thread is not lost: no manifest names its image. */
+    @Test
+    void anImageWhoseUploadDiesOfAnErrorIsNeverNamedByAManifest() {
+        store.breakPutOf("j16/0.png", new StackOverflowError("deep (test)"));
+
+        jobs.pulled(record("j16", job("j16", 64, ", \"numImages\": 2")));
+
+        assertThat(store.objects).doesNotContainKey(PREFIX + "j16/result.json")
+                .doesNotContainKey(PREFIX + "j16/0.png");
+        assertThat(messaging.eventTypes()).doesNotContain(JobEvents.COMPLETED).endsWith(JobEvents.FAILED);
+        assertThat(last().data().path("reason").asText()).isEqualTo("internal error: StackOverflowError: deep (test)");
+        assertThat(messaging.deadLettersSent()).hasSize(1);
+        store.breakPutOf("never", new AssertionError());
+        theWorkerGoesOn();
+    }
+
     @Test
     void aJobWhoseAnswerBreaksIsDeadLetteredAndTheWorkerGoesOn() {
         messaging.broker.breakOn(AckingMessaging.EVENTS);

@@ -58,8 +58,8 @@ public final class UnetRun implements UnetStep {
     private final DirectTensor text;
     /** [batch, outChannels, height, width], pinned output */
     private final DirectTensor out;
-    /** SDXL: [batch, projection] and [batch, 5 or 6], written once */
-    private final List<DirectTensor> added = new ArrayList<>();
+    /** Every tensor above, and SDXL's [batch, projection] and [batch, 5 or 6] written once: closed together. */
+    private final List<DirectTensor> owned = new ArrayList<>();
     private final Map<String, OnnxTensor> inputs;
     private final Map<String, OnnxTensor> pinned;
 
@@ -73,25 +73,36 @@ public final class UnetRun implements UnetStep {
         }
         this.model = model;
         this.shape = shape;
-        this.sample = DirectTensor.allocate(env, types.sample(), shape.batch(), shape.inChannels(), shape.height(),
-                shape.width());
-        this.timestep = types.scalarTimestep()
-                ? DirectTensor.allocate(env, types.timestep())
-                : DirectTensor.allocate(env, types.timestep(), shape.batch());
-        this.text = DirectTensor.allocate(env, types.text(), shape.batch(), sequence, hidden);
-        this.out = DirectTensor.allocate(env, types.out(), shape.batch(), shape.outChannels(), shape.height(),
-                shape.width());
-        text.write(textEmbeddings, 0);
-        Map<String, OnnxTensor> feeds = new HashMap<>(Map.of(Unet.SAMPLE, sample.tensor(), Unet.TIMESTEP,
-                timestep.tensor(), Unet.TEXT, text.tensor()));
-        addRows(env, types.textEmbeds(), conditioning.textEmbeds(), shape.batch()).ifPresent(t -> {
-            feeds.put(Unet.TEXT_EMBEDS, t.tensor());
-        });
-        addRows(env, types.timeIds(), conditioning.timeIds(), shape.batch()).ifPresent(t -> {
-            feeds.put(Unet.TIME_IDS, t.tensor());
-        });
-        this.inputs = Map.copyOf(feeds);
-        this.pinned = Map.of(Unet.OUT, out.tensor());
+        // A later allocation can fail (native memory for a big batch): those made before it are closed.
+        try {
+            this.sample = own(DirectTensor.allocate(env, types.sample(), shape.batch(), shape.inChannels(),
+                    shape.height(), shape.width()));
+            this.timestep = own(types.scalarTimestep()
+                    ? DirectTensor.allocate(env, types.timestep())
+                    : DirectTensor.allocate(env, types.timestep(), shape.batch()));
+            this.text = own(DirectTensor.allocate(env, types.text(), shape.batch(), sequence, hidden));
+            this.out = own(DirectTensor.allocate(env, types.out(), shape.batch(), shape.outChannels(), shape.height(),
+                    shape.width()));
+            text.write(textEmbeddings, 0);
+            Map<String, OnnxTensor> feeds = new HashMap<>(Map.of(Unet.SAMPLE, sample.tensor(), Unet.TIMESTEP,
+                    timestep.tensor(), Unet.TEXT, text.tensor()));
+            addRows(env, types.textEmbeds(), conditioning.textEmbeds(), shape.batch()).ifPresent(t -> {
+                feeds.put(Unet.TEXT_EMBEDS, t.tensor());
+            });
+            addRows(env, types.timeIds(), conditioning.timeIds(), shape.batch()).ifPresent(t -> {
+                feeds.put(Unet.TIME_IDS, t.tensor());
+            });
+            this.inputs = Map.copyOf(feeds);
+            this.pinned = Map.of(Unet.OUT, out.tensor());
+        } catch (RuntimeException | Error e) {
+            close();
+            throw e;
+        }
+    }
+
+    private DirectTensor own(DirectTensor tensor) {
+        owned.add(tensor);
+        return tensor;
     }
 
     /** Allocates and writes one [batch, width] added condition, kept for closing. */
@@ -100,8 +111,7 @@ public final class UnetRun implements UnetStep {
         if (type.isEmpty() || rows.isEmpty()) {
             return Optional.empty();
         }
-        DirectTensor tensor = DirectTensor.allocate(env, type.get(), batch, rows.get().length / batch);
-        added.add(tensor);
+        DirectTensor tensor = own(DirectTensor.allocate(env, type.get(), batch, rows.get().length / batch));
         tensor.write(rows.get(), 0);
         return Optional.of(tensor);
     }
@@ -123,10 +133,7 @@ public final class UnetRun implements UnetStep {
 
     @Override
     public void close() {
-        sample.close();
-        timestep.close();
-        text.close();
-        out.close();
-        added.forEach(DirectTensor::close);
+        owned.forEach(DirectTensor::close);
+        owned.clear();
     }
 }

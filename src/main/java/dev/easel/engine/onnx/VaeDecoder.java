@@ -90,8 +90,13 @@ public final class VaeDecoder implements AutoCloseable {
 
         private DecoderRun(int latentChannels, int height, int width, int scaleFactor) {
             in = DirectTensor.allocate(sessions.environment(), latent.type(), 1, latentChannels, height, width);
-            out = DirectTensor.allocate(sessions.environment(), image.type(), 1, 3, (long) height * scaleFactor,
-                    (long) width * scaleFactor);
+            try { // the output is the big one: if it cannot be allocated, the input is not left open
+                out = DirectTensor.allocate(sessions.environment(), image.type(), 1, 3, (long) height * scaleFactor,
+                        (long) width * scaleFactor);
+            } catch (RuntimeException | Error e) {
+                in.close();
+                throw e;
+            }
             inputs = Map.of(LATENT, in.tensor());
             pinned = Map.of(SAMPLE, out.tensor());
         }

@@ -40,10 +40,15 @@ final class ClipSteering implements DenoisingLoop.Steering, AutoCloseable {
                 : Optional.of(new GradientGuidance(job.model().clipGuidance("clipGuidanceScale"),
                         (float) options.guidanceScale().getAsDouble(), objective.get().promptEmbedding(),
                         job.model().geometry(), job.shape(), clock));
-        Optional<VerifierSearch> verifier = options.verifier().map(v -> new VerifierSearch(job.model(), v.branches(),
-                points.orElseThrow(), objective.get(), new VerifierSearch.Geometry(job.shape(), job.request().width(),
-                        job.request().height(), job.request().seed()), clock));
-        return new ClipSteering(gradient, verifier);
+        try { // the verifier's model or buffers can fail to open: the gradient's tensors are not left open
+            Optional<VerifierSearch> verifier = options.verifier().map(v -> new VerifierSearch(job.model(),
+                    v.branches(), points.orElseThrow(), objective.get(), new VerifierSearch.Geometry(job.shape(),
+                            job.request().width(), job.request().height(), job.request().seed()), clock));
+            return new ClipSteering(gradient, verifier);
+        } catch (RuntimeException | Error e) {
+            gradient.ifPresent(GradientGuidance::close);
+            throw e;
+        }
     }
 
     /** A gradient graph built for one picture size (the demo model's: 64×64) takes only that size. */
