@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Fans job events out to this process's event streams, by job id. {@link EventFeed} publishes every
@@ -18,31 +19,51 @@ import java.util.concurrent.ConcurrentMap;
  * {@code easel.sse.subscriber-buffer}) until its client takes them, and ends after the job's
  * {@code completed} or {@code failed} event. A client that falls that far behind is ended with
  * {@link StreamClosedException} rather than holding memory for it: it reconnects and gets the state.
+ * A tenant holds at most {@code easel.sse.max-streams-per-tenant} subscriptions at once.
  */
 @ApplicationScoped
 public class JobEventHub {
 
     private final int buffer;
+    private final int maxPerTenant;
     private final ConcurrentMap<String, Set<Subscription>> byJob = new ConcurrentHashMap<>();
+    /** Open subscriptions by tenant; a tenant without any has no entry. */
+    private final ConcurrentMap<String, Integer> byTenant = new ConcurrentHashMap<>();
     private volatile String closedFor;
 
     @Inject
     JobEventHub(SseConfig config) {
-        this(config.subscriberBuffer());
+        this(config.subscriberBuffer(), config.maxStreamsPerTenant());
     }
 
-    JobEventHub(int buffer) {
+    JobEventHub(int buffer, int maxPerTenant) {
         if (buffer < 1) {
             throw new IllegalArgumentException("easel.sse.subscriber-buffer must be at least 1, got " + buffer);
         }
+        if (maxPerTenant < 1) {
+            throw new IllegalArgumentException("easel.sse.max-streams-per-tenant must be at least 1, got "
+                    + maxPerTenant);
+        }
         this.buffer = buffer;
+        this.maxPerTenant = maxPerTenant;
     }
 
     /**
      * Starts buffering the job's events at once, before anyone subscribes to {@link Subscription#stream()}:
      * subscribe first, then read the job's state, and no event in between is lost.
+     *
+     * @throws TooManyStreamsException when the tenant already holds its most streams here
      */
     public Subscription subscribe(String tenant, String jobId) {
+        boolean[] admitted = {false};
+        byTenant.compute(tenant, (t, open) -> {
+            int now = open == null ? 0 : open;
+            admitted[0] = now < maxPerTenant;
+            return admitted[0] ? now + 1 : open;
+        });
+        if (!admitted[0]) {
+            throw new TooManyStreamsException(maxPerTenant);
+        }
         Subscription subscription = new Subscription(tenant, jobId);
         // Added inside the map's atomic step: added after it, to a set that remove() has just dropped
         // from the map, the subscription would never get an event.
@@ -83,11 +104,20 @@ public class JobEventHub {
         return subscriptions == null ? 0 : subscriptions.size();
     }
 
+    /** Streams the tenant holds open; for tests. */
+    int streamsOf(String tenant) {
+        return byTenant.getOrDefault(tenant, 0);
+    }
+
+    /** Runs on every way a subscription ends (final event, ended, closed, client gone); counts it out once. */
     private void remove(Subscription subscription) {
         byJob.computeIfPresent(subscription.jobId, (id, set) -> {
             set.remove(subscription);
             return set.isEmpty() ? null : set;
         });
+        if (subscription.released.compareAndSet(false, true)) {
+            byTenant.computeIfPresent(subscription.tenant, (t, open) -> open <= 1 ? null : open - 1);
+        }
     }
 
     /** A stream of one job's events, from its subscription on; one subscriber. */
@@ -96,6 +126,7 @@ public class JobEventHub {
         private final String tenant;
         private final String jobId;
         private final ArrayBlockingQueue<JobEvent> queue = new ArrayBlockingQueue<>(buffer);
+        private final AtomicBoolean released = new AtomicBoolean();
         private final UnicastProcessor<JobEvent> processor;
         private boolean ended; // guarded by this
 
@@ -147,6 +178,15 @@ public class JobEventHub {
             }
             remove(this);
             processor.cancel();
+        }
+    }
+
+    /** A new stream past {@code easel.sse.max-streams-per-tenant}; the message says so. */
+    public static final class TooManyStreamsException extends RuntimeException {
+
+        TooManyStreamsException(int max) {
+            super("this tenant already has " + max + " event streams open here (easel.sse.max-streams-per-tenant);"
+                    + " close one, or read GET /v1/jobs/{id}", null, false, false);
         }
     }
 

@@ -37,7 +37,8 @@ import org.jboss.resteasy.reactive.ResponseHeader;
  * {@code GET /v1/jobs/{id}}), then its live events from the events topic ({@code started},
  * {@code progress}, {@code preview} for jobs that asked, {@code completed}, {@code failed}); the
  * stream ends after a final one, at once
- * when the state already is. 404 for a job the store does not know, as the status endpoint.
+ * when the state already is. 404 for a job the store does not know, as the status endpoint; 429
+ * past the tenant's open streams ({@code easel.sse.max-streams-per-tenant}).
  */
 @Path("/v1/jobs/{id}/events")
 public class JobEventsResource {
@@ -78,7 +79,14 @@ public class JobEventsResource {
         }
         // Subscribed before the state is read: an event published meanwhile waits in the subscription.
         Tenant tenant = caller.get().tenant();
-        JobEventHub.Subscription subscription = hub.subscribe(tenant.id(), id);
+        JobEventHub.Subscription subscription;
+        try {
+            subscription = hub.subscribe(tenant.id(), id);
+        } catch (JobEventHub.TooManyStreamsException e) {
+            throw new WebApplicationException(Response.status(429).header("Retry-After", "5")
+                    .entity(Map.of("error", "too_many_streams", "id", id, "reason", e.getMessage()))
+                    .type(MediaType.APPLICATION_JSON).build());
+        }
         JobView state;
         try {
             Optional<JobView> found = lookup.find(tenant, id);

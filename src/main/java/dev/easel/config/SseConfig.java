@@ -34,4 +34,13 @@ public interface SseConfig {
      */
     @WithDefault("256")
     int subscriberBuffer();
+
+    /**
+     * {@code easel.sse.max-streams-per-tenant}: event streams one tenant may hold open in this
+     * process at once; past it a new one is refused with 429 until one ends. Each stream holds a
+     * connection, a buffer and a heartbeat: without a bound one tenant could take them all.
+     * Default 100.
+     */
+    @WithDefault("100")
+    int maxStreamsPerTenant();
 }

@@ -1,6 +1,7 @@
 package dev.easel.api;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.easel.contract.JobEvents;
@@ -15,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /** The hub's fan-out, ends and bound, without HTTP or Kafka. */
 class JobEventHubTest {
 
-    private final JobEventHub hub = new JobEventHub(3);
+    private final JobEventHub hub = new JobEventHub(3, 4);
     private final AtomicInteger ids = new AtomicInteger();
 
     @Test
@@ -48,6 +49,43 @@ class JobEventHubTest {
         assertThat(hub.subscribers("j1")).isZero();
         assertThat(hub.wants("j1")).isFalse();
         other.assertNotTerminated();
+    }
+
+    /** One tenant cannot take every stream: past its bound it is refused, others are not, and a stream's end frees its place. */
+    @Test
+    void aTenantHoldsAtMostItsBoundOfStreamsAndEachEndFreesOne() {
+        JobEventHub.Subscription closed = hub.subscribe("default", "j1");
+        AssertSubscriber<JobEvent> finished = subscribe("j2", 10);
+        AssertSubscriber<JobEvent> gone = subscribe("j3", 10);
+        JobEventHub.Subscription ended = hub.subscribe("default", "j4");
+
+        assertThatThrownBy(() -> hub.subscribe("default", "j5"))
+                .isInstanceOf(JobEventHub.TooManyStreamsException.class)
+                .hasMessageContaining("4 event streams").hasMessageContaining("easel.sse.max-streams-per-tenant");
+        hub.subscribe("other", "j5").close(); // another tenant's bound is its own
+
+        closed.close();
+        closed.close(); // counted out once, however often it ends
+        hub.publish(event("j2", JobEvents.COMPLETED));
+        gone.cancel(); // the client went away
+        ended.stream().subscribe().withSubscriber(AssertSubscriber.create(10));
+        hub.closeAll("stopping");
+        finished.assertCompleted();
+
+        assertThat(hub.streamsOf("default")).isZero();
+        assertThat(hub.streamsOf("other")).isZero();
+    }
+
+    @Test
+    void theBoundComesBackAfterStreamsEnd() {
+        JobEventHub.Subscription a = hub.subscribe("default", "j1");
+        for (int i = 2; i <= 4; i++) {
+            hub.subscribe("default", "j" + i);
+        }
+        a.close();
+
+        hub.subscribe("default", "j5").close();
+        assertThat(hub.streamsOf("default")).isEqualTo(3);
     }
 
     @Test

@@ -85,6 +85,41 @@ class JobEventsIT {
         });
     }
 
+    /**
+     * A tenant's open streams are bounded (%test: easel.sse.max-streams-per-tenant=5), others' are
+     * not touched. Tenant gamma follows only this test's job here.
+     */
+    @Test
+    void aTenantPastItsOpenStreamsIsRefusedWith429() throws Exception {
+        String blocker = "sse-blocker-" + UUID.randomUUID();
+        assertThat(post(job(blocker, WorkerStack.SLOW_MODEL, 256, 40)).statusCode()).isEqualTo(202);
+        awaitStatus(blocker, "running");
+        String id = "sse-bound-" + UUID.randomUUID();
+        assertThat(post(job(id, WorkerStack.MODEL, 64, 2), TestKeys.GAMMA).statusCode()).isEqualTo(202);
+
+        List<HttpResponse<Stream<String>>> open = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            open.add(open(id, TestKeys.GAMMA));
+        }
+        HttpResponse<String> refused = http.send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id + "/events"))
+                .header(TestKeys.HEADER, TestKeys.GAMMA).header("Accept", "text/event-stream").build(),
+                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<Stream<String>> otherTenant = open(blocker);
+
+        assertThat(open).allSatisfy(r -> assertThat(r.statusCode()).isEqualTo(200));
+        assertThat(refused.statusCode()).isEqualTo(429);
+        assertThat(refused.headers().firstValue("Retry-After")).isPresent();
+        JsonNode body = JSON.readTree(refused.body());
+        assertThat(body.path("error").asText()).isEqualTo("too_many_streams");
+        assertThat(body.path("reason").asText()).contains("5 event streams").contains("easel.sse.max-streams-per-tenant");
+        assertThat(otherTenant.statusCode()).isEqualTo(200);
+        // Every open stream still gets the job's answer, and ends with it.
+        for (HttpResponse<Stream<String>> stream : open) {
+            assertThat(readToEnd(stream)).last().extracting(Event::name).isEqualTo("completed");
+        }
+        readToEnd(otherTenant);
+    }
+
     @Test
     void unknownJobIsNotFound() throws Exception {
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(
@@ -101,7 +136,11 @@ class JobEventsIT {
     }
 
     private HttpResponse<Stream<String>> open(String id) throws Exception {
-        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id + "/events")).header(TestKeys.HEADER, TestKeys.DEFAULT)
+        return open(id, TestKeys.DEFAULT);
+    }
+
+    private HttpResponse<Stream<String>> open(String id, String key) throws Exception {
+        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + id + "/events")).header(TestKeys.HEADER, key)
                 .header("Accept", "text/event-stream").build(), HttpResponse.BodyHandlers.ofLines());
     }
 
@@ -150,7 +189,11 @@ class JobEventsIT {
     }
 
     private HttpResponse<String> post(byte[] job) throws Exception {
-        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs")).header(TestKeys.HEADER, TestKeys.DEFAULT).POST(HttpRequest.BodyPublishers.ofByteArray(job))
+        return post(job, TestKeys.DEFAULT);
+    }
+
+    private HttpResponse<String> post(byte[] job, String key) throws Exception {
+        return http.send(HttpRequest.newBuilder(base.resolve("v1/jobs")).header(TestKeys.HEADER, key).POST(HttpRequest.BodyPublishers.ofByteArray(job))
                 .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofString());
     }
 
