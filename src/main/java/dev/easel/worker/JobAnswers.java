@@ -11,6 +11,7 @@ import dev.easel.contract.Manifest;
 import dev.easel.messaging.DeadLetters;
 import dev.easel.messaging.EventPublisher;
 import dev.easel.store.ObjectStore;
+import dev.easel.store.StoredObject;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Clock;
@@ -18,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.jboss.logging.Logger;
@@ -33,6 +35,9 @@ final class JobAnswers {
     private static final Logger LOG = Logger.getLogger(JobAnswers.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration PROGRESS_WAIT = Duration.ofSeconds(15);
+    /** The status object's metadata naming the delivery its answer was for ({@link JobRun#delivery()}). */
+    static final String DELIVERY = "delivery";
+    private static final int MAX_STATUS_BYTES = 1 << 20;
 
     private final EventPublisher events;
     private final DeadLetters deadLetters;
@@ -212,17 +217,51 @@ final class JobAnswers {
         }
         try {
             run.retries.storage("status", () -> {
-                putStatus(location, run.jobId, bytes);
+                putStatus(location, run.jobId, run.delivery(), bytes);
                 return null;
             });
         } catch (IOException e) {
             LOG.warnf("job %s: %s status not stored yet (%s); it will be when storage is back", run.jobId,
                     status.state(), e.getMessage());
-            backlog.add(run.jobId, () -> putStatus(location, run.jobId, bytes));
+            backlog.add(run.jobId, () -> putStatus(location, run.jobId, run.delivery(), bytes));
         }
     }
 
-    private void putStatus(Location location, String jobId, byte[] bytes) throws IOException {
-        store.put(location.bucket(), location.keys().status(), bytes, "application/json", Map.of("job-id", jobId));
+    private void putStatus(Location location, String jobId, Optional<String> delivery, byte[] bytes) throws IOException {
+        store.put(location.bucket(), location.keys().status(), bytes, "application/json", delivery.isEmpty()
+                ? Map.of("job-id", jobId) : Map.of("job-id", jobId, DELIVERY, delivery.get()));
+    }
+
+    /**
+     * The failure or cancellation this very delivery of the job was answered with already: its
+     * worker published it and died before the record's offset was committed. Answered again with
+     * the same reason (and dead-lettered again where it was: a dead letter may repeat, it may not
+     * be lost), instead of running the job again, which could answer it differently, or even
+     * complete a job its submitter was told had been cancelled. A re-post of the job is another
+     * delivery: it runs. Completed jobs are answered again from their manifest, before this.
+     */
+    Optional<Outcome> answeredBefore(JobRun run, Location location) throws IOException {
+        Optional<String> delivery = run.delivery();
+        if (delivery.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<StoredObject> stored = run.retries.storage("status check", () ->
+                store.exists(location.bucket(), location.keys().status())
+                        ? store.get(location.bucket(), location.keys().status(), MAX_STATUS_BYTES) : Optional.empty());
+        if (stored.isEmpty() || !delivery.get().equals(stored.get().metadata().get(DELIVERY))) {
+            return Optional.empty();
+        }
+        JobStatus status = JSON.readValue(stored.get().bytes(), JobStatus.class);
+        Optional<Outcome> outcome = switch (status.state()) {
+            case JobStatus.FAILED -> Optional.of(new Outcome.Failed(new JobEvents.Failed(status.reason(),
+                    status.violations(), Boolean.TRUE.equals(status.retryable()), run.metadata),
+                    !status.reason().startsWith(JobRunner.DEADLINE_PASSED)));
+            case JobStatus.CANCELLED -> Optional.of(new Outcome.Cancelled(new JobEvents.Cancelled(status.reason(),
+                    run.metadata)));
+            default -> Optional.empty(); // running: it died before its answer, and runs again
+        };
+        outcome.ifPresent(o -> LOG.infof("job %s (%s) was answered %s already: answering it again", run.jobId,
+                delivery.get(), status.state()));
+        return outcome;
     }
 }

@@ -17,6 +17,8 @@ final class JobRun {
     String jobId;
     /** The record it came in, in pull mode: for its dead letter. Empty for a pushed job. */
     final Optional<ConsumerRecord<byte[], byte[]>> record;
+    /** A pushed job's CloudEvent time, which its sender's redeliveries repeat; empty when it had none. */
+    Optional<java.time.Instant> pushedAt = Optional.empty();
     final Retries retries;
     final long queueMs;
     final long startNanos;
@@ -42,6 +44,19 @@ final class JobRun {
     CompletableFuture<Void> preview = CompletableFuture.completedFuture(null);
     /** Previews queued behind {@link #preview} and not yet sent or given up. */
     final java.util.concurrent.atomic.AtomicInteger previewsPending = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Which delivery of the job this is: a redelivery of the same record (its answer published, its
+     * offset not yet committed when the worker died) has the same; a re-post of the job has another.
+     * Empty when it cannot be told (a pushed job without a time).
+     */
+    Optional<String> delivery() {
+        if (record.isPresent()) {
+            ConsumerRecord<byte[], byte[]> r = record.get();
+            return Optional.of(r.topic() + "-" + r.partition() + "@" + r.offset());
+        }
+        return pushedAt.map(t -> "pushed@" + t);
+    }
 
     JobRun(dev.easel.security.Tenant tenant, String jobId, Optional<ConsumerRecord<byte[], byte[]>> record,
            Retries retries, long queueMs, long startNanos, JobWebhooks webhooks) {

@@ -62,6 +62,8 @@ final class JobRunner {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Manifests are a few hundred bytes per image; anything this big is not one of ours. */
     private static final int MAX_MANIFEST_BYTES = 1 << 20;
+    /** How every deadline failure's reason begins: the one failure that is not dead-lettered. */
+    static final String DEADLINE_PASSED = "deadline passed: ";
     private static final String PNG = "image/png";
     private static final Duration PROGRESS_WEBHOOK_INTERVAL = Duration.ofSeconds(1);
     /** Previews of one job queued for the store and broker at most; more are dropped. */
@@ -128,6 +130,10 @@ final class JobRunner {
                         location.keys().manifest());
                 return new Outcome.Completed(done.get(), true);
             }
+            Optional<Outcome> answered = answers.answeredBefore(run, location);
+            if (answered.isPresent()) {
+                return answered.get();
+            }
             // Before any other work: a cancelled job costs no storage calls and cannot fail instead.
             Optional<String> cancelled = cancellations.reason(run.tenant.id(), job.id());
             if (cancelled.isPresent()) {
@@ -137,7 +143,7 @@ final class JobRunner {
             // Its deadline passed while it was queued: a final answer, like a deadline passed while it ran.
             Optional<Instant> deadline = job.deadline().filter(d -> !clock.instant().isBefore(d));
             if (deadline.isPresent()) {
-                return new Outcome.Failed(new JobEvents.Failed("deadline passed: " + deadline.get()
+                return new Outcome.Failed(new JobEvents.Failed(DEADLINE_PASSED + deadline.get()
                         + " came before the job could start", null, false, run.metadata), false);
             }
             if (job.output().isPresent() && !run.retries.storage("bucket check", () -> buckets.usable(location.bucket()))) {
@@ -162,7 +168,7 @@ final class JobRunner {
             return new Outcome.Cancelled(new JobEvents.Cancelled("cancelled while running: " + e.getMessage(),
                     run.metadata));
         } catch (GenerationCancelledException e) {
-            return new Outcome.Failed(new JobEvents.Failed("deadline passed: generation stopped at "
+            return new Outcome.Failed(new JobEvents.Failed(DEADLINE_PASSED + "generation stopped at "
                     + job.deadline().map(Instant::toString).orElse("?") + " (" + e.getMessage() + ")", null, false,
                     run.metadata), false);
         } catch (PermanentStorageException e) {

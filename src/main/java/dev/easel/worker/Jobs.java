@@ -243,6 +243,7 @@ public class Jobs {
             String provisional = "pushed-" + startNanos;
             JobRun run = new JobRun(tenant, provisional, Optional.empty(), retries.start(provisional, shutdown, true),
                     queueMs, startNanos, noWebhook(provisional));
+            run.pushedAt = sentAt;
             try {
                 Instant now = clock.instant();
                 return handle(run, json, Optional.empty(), sentAt.map(t -> min(now, t)).orElse(now));

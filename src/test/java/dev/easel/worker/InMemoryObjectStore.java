@@ -24,11 +24,14 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
     private final java.util.concurrent.atomic.AtomicInteger outage = new java.util.concurrent.atomic.AtomicInteger();
     final java.util.Set<String> missingBuckets = ConcurrentHashMap.newKeySet();
 
-    /** The put of a key ending so throws this Error, as a bug or an exhausted heap would. */
-    private volatile Map.Entry<String, Error> brokenPut;
+    /** The put of a key ending so throws this: an Error (a bug, an exhausted heap) or an IOException (storage refusing it). */
+    private volatile Map.Entry<String, Throwable> brokenPut;
 
-    void breakPutOf(String keySuffix, Error error) {
-        brokenPut = Map.entry(keySuffix, error);
+    void breakPutOf(String keySuffix, Throwable failure) {
+        if (!(failure instanceof Error || failure instanceof IOException || failure instanceof RuntimeException)) {
+            throw new IllegalArgumentException("a put cannot throw " + failure);
+        }
+        brokenPut = Map.entry(keySuffix, failure);
     }
 
     /** Every put fails from now on. */
@@ -60,9 +63,15 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
         if (failing) {
             throw new IOException("storage is down");
         }
-        Map.Entry<String, Error> broken = brokenPut;
+        Map.Entry<String, Throwable> broken = brokenPut;
         if (broken != null && key.endsWith(broken.getKey())) {
-            throw broken.getValue();
+            if (broken.getValue() instanceof Error e) {
+                throw e;
+            }
+            if (broken.getValue() instanceof IOException e) {
+                throw e;
+            }
+            throw (RuntimeException) broken.getValue();
         }
         if (missingBuckets.contains(bucket)) {
             throw new dev.easel.store.PermanentStorageException("NoSuchBucket " + bucket, null);

@@ -411,6 +411,49 @@ class JobsTest {
         assertThat(jobs("completed")).isEqualTo(1);
     }
 
+    /**
+     * Its worker answered it and died before committing: the same record comes again. It is answered
+     * as it was the first time, not run again (storage works now: a second run would complete a job
+     * already answered failed). A re-post of the job, another record, runs.
+     */
+    @Test
+    void aRedeliveredFailedJobIsAnsweredWithItsFirstFailureAndARepostRuns() throws Exception {
+        store.breakPutOf("j18/0.png", new dev.easel.store.PermanentStorageException("AccessDenied (test)", null));
+        jobs.pulled(record("j18", job("j18", 64, "")));
+        String first = last().data().path("reason").asText();
+        assertThat(first).isEqualTo("storage refused the job: AccessDenied (test)");
+        store.breakPutOf("never", new AssertionError());
+        int before = messaging.events().size();
+
+        jobs.pulled(record("j18", job("j18", 64, "")));
+
+        List<String> again = messaging.eventTypes().subList(before, messaging.events().size());
+        assertThat(again).as("no started event: it did not run again").containsExactly(JobEvents.FAILED);
+        assertThat(last().data().path("reason").asText()).isEqualTo(first);
+        assertThat(store.objects).doesNotContainKey(PREFIX + "j18/0.png");
+        assertThat(messaging.deadLettersSent()).as("the dead letter is sent again: it may repeat, not be lost")
+                .hasSize(2);
+
+        jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 1, "j18".getBytes(StandardCharsets.UTF_8), job("j18", 64, "")));
+
+        assertTheLastAnswerIsACompleted("j18");
+        assertThat(store.objects).containsKey(PREFIX + "j18/0.png");
+    }
+
+    /** A cancelled job redelivered keeps its first reason, though its cancellation now reads "before it started". */
+    @Test
+    void aRedeliveredCancelledJobKeepsItsFirstReason() {
+        worker.cancellations.cancel("default", "j19", "DELETE by its submitter", System.currentTimeMillis());
+        jobs.pulled(record("j19", job("j19", 64, "")));
+        String first = last().data().path("reason").asText();
+        worker.cancellations.cancel("default", "j19", "a second DELETE", System.currentTimeMillis());
+
+        jobs.pulled(record("j19", job("j19", 64, "")));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.CANCELLED, JobEvents.CANCELLED);
+        assertThat(last().data().path("reason").asText()).isEqualTo(first);
+    }
+
     /** An Error a job brings on (its tensors too big for the heap) is the job's fault, not the worker's. */
     @Test
     void aJobThatExhaustsTheHeapFailsAndIsDeadLetteredAndTheWorkerGoesOn() {
