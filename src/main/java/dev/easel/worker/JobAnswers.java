@@ -255,7 +255,7 @@ final class JobAnswers {
         Optional<Outcome> outcome = switch (status.state()) {
             case JobStatus.FAILED -> Optional.of(new Outcome.Failed(new JobEvents.Failed(status.reason(),
                     status.violations(), Boolean.TRUE.equals(status.retryable()), run.metadata),
-                    !status.reason().startsWith(JobRunner.DEADLINE_PASSED)));
+                    status.reason() == null || !status.reason().startsWith(JobRunner.DEADLINE_PASSED)));
             case JobStatus.CANCELLED -> Optional.of(new Outcome.Cancelled(new JobEvents.Cancelled(status.reason(),
                     run.metadata)));
             default -> Optional.empty(); // running: it died before its answer, and runs again

@@ -461,7 +461,7 @@ public final class UnetBatcher implements UnetSteps {
                 out = add(DirectTensor.allocate(env, types.out(), rows, key.outChannels(), key.height(), key.width()));
                 textEmbeds = types.textEmbeds().map(type -> add(DirectTensor.allocate(env, type, rows, key.textEmbeds())));
                 timeIds = types.timeIds().map(type -> add(DirectTensor.allocate(env, type, rows, key.timeIds())));
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) { // ByteBuffer.allocateDirect's OutOfMemoryError too
                 close();
                 throw e;
             }
