@@ -34,6 +34,10 @@ public class JobEventHub {
     @Inject
     JobEventHub(SseConfig config) {
         this(config.subscriberBuffer(), config.maxStreamsPerTenant());
+        // Checked here, made with the feed at start-up, rather than on a stream's first heartbeat.
+        if (config.heartbeat().isNegative() || config.heartbeat().isZero()) {
+            throw new IllegalArgumentException("easel.sse.heartbeat must be > 0, got " + config.heartbeat());
+        }
     }
 
     JobEventHub(int buffer, int maxPerTenant) {

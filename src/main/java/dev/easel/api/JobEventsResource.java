@@ -101,18 +101,23 @@ public class JobEventsResource {
             throw failure(Response.Status.SERVICE_UNAVAILABLE, Map.of("error", "unavailable", "id", id,
                     "reason", "storage failed: " + e.getMessage()));
         }
-        OutboundSseEvent first = sse.newEventBuilder().name(STATE).data(String.class, write(state)).build();
-        if (isFinal(state.status())) {
+        try {
+            OutboundSseEvent first = sse.newEventBuilder().name(STATE).data(String.class, write(state)).build();
+            if (isFinal(state.status())) {
+                subscription.close();
+                return Multi.createFrom().item(first);
+            }
+            Multi<OutboundSseEvent> live = subscription.stream()
+                    .select().where(new Unseen(state))
+                    .map(event -> sse.newEventBuilder().name(JobEventRecords.shortType(event.type())).id(event.id())
+                            .data(String.class, write(event.data())).build())
+                    .onFailure(JobEventHub.StreamClosedException.class).recoverWithItem(closed -> sse.newEventBuilder()
+                            .name(CLOSED).data(String.class, write(Map.of("reason", closed.getMessage()))).build());
+            return withHeartbeats(Multi.createBy().concatenating().streams(Multi.createFrom().item(first), live), sse);
+        } catch (RuntimeException e) { // no stream for it: its place in the tenant's bound is given back
             subscription.close();
-            return Multi.createFrom().item(first);
+            throw e;
         }
-        Multi<OutboundSseEvent> live = subscription.stream()
-                .select().where(new Unseen(state))
-                .map(event -> sse.newEventBuilder().name(JobEventRecords.shortType(event.type())).id(event.id())
-                        .data(String.class, write(event.data())).build())
-                .onFailure(JobEventHub.StreamClosedException.class).recoverWithItem(closed -> sse.newEventBuilder()
-                        .name(CLOSED).data(String.class, write(Map.of("reason", closed.getMessage()))).build());
-        return withHeartbeats(Multi.createBy().concatenating().streams(Multi.createFrom().item(first), live), sse);
     }
 
     /** Comment lines while the stream is open; they end with it. */

@@ -35,8 +35,5 @@ public interface TenantsConfig {
         /** {@code submissions-per-minute}: HTTP submissions per minute, at most. Default 120. */
         @WithDefault("120")
         int submissionsPerMinute();
-
-        /** {@code jobs-topic}: the topic its jobs are read from (pull mode). Default {@code easel.jobs.<id>}. */
-        Optional<String> jobsTopic();
     }
 }

@@ -42,15 +42,42 @@ public record JobLimits(int maxWidth, int maxHeight, long maxPixels, int maxStep
                 ClipLimits.defaults());
     }
 
+    /**
+     * Most {@code metadata} a deployment may allow: it is echoed in every event of the job, and a
+     * completed event must stay well within the broker's 1 MiB default record size.
+     */
+    public static final int MAX_METADATA_BYTES = 256 * 1024;
+
     public JobLimits {
-        if (maxWidth < 8 || maxHeight < 8 || maxPixels < 64 || maxSteps < 1 || maxImages < 1 || !(maxGuidance >= 0)
-                || maxPromptTokens < 1 || maxInputImageBytes < 1 || maxInputImageWidth < 1 || maxInputImageHeight < 1
-                || maxInputImagePixels < 1 || maxMetadataBytes < 2 || maxIdLength < 1) {
-            throw new IllegalArgumentException("job limits out of range: " + this);
+        // Named one by one (the fields are not yet assigned here: printing this would show zeros).
+        atLeast("easel.limits.max-width", maxWidth, 8);
+        atLeast("easel.limits.max-height", maxHeight, 8);
+        atLeast("easel.limits.max-pixels", maxPixels, 64);
+        atLeast("easel.limits.max-steps", maxSteps, 1);
+        atLeast("easel.limits.max-images", maxImages, 1);
+        if (!(maxGuidance >= 0)) {
+            throw new IllegalArgumentException("easel.limits.max-guidance must be ≥ 0, got " + maxGuidance);
+        }
+        atLeast("easel.limits.max-prompt-tokens", maxPromptTokens, 1);
+        atLeast("easel.limits.max-input-image-bytes", maxInputImageBytes, 1);
+        atLeast("easel.limits.max-input-image-width", maxInputImageWidth, 1);
+        atLeast("easel.limits.max-input-image-height", maxInputImageHeight, 1);
+        atLeast("easel.limits.max-input-image-pixels", maxInputImagePixels, 1);
+        atLeast("easel.limits.max-metadata-bytes", maxMetadataBytes, 2);
+        atLeast("easel.limits.max-id-length", maxIdLength, 1);
+        if (maxMetadataBytes > MAX_METADATA_BYTES) {
+            throw new IllegalArgumentException("easel.limits.max-metadata-bytes must be at most " + MAX_METADATA_BYTES
+                    + " (it is echoed in every event of a job), got " + maxMetadataBytes);
         }
         if (maxIdLength > SCHEMA_MAX_ID_LENGTH) {
-            throw new IllegalArgumentException("maxIdLength " + maxIdLength + " exceeds the job schema's "
-                    + SCHEMA_MAX_ID_LENGTH);
+            throw new IllegalArgumentException("easel.limits.max-id-length must be at most the job schema's "
+                    + SCHEMA_MAX_ID_LENGTH + ", got " + maxIdLength);
+        }
+    }
+
+    private static void atLeast(String property, long value, long least) {
+        if (value < least) {
+            throw new IllegalArgumentException(property + " must be at least " + least + ", got " + value);
         }
     }
 

@@ -138,6 +138,22 @@ public final class JobParser {
         return new Validated.Valid<>(tree);
     }
 
+    /**
+     * A {@code rewrite} the engine would refuse whatever the model (a context template with two
+     * {@code {}}, or one glued to a word): refused here, naming the job's field, before the job is
+     * queued, and not only when a worker builds the edit.
+     */
+    private static Optional<Violation> editViolation(Job job) {
+        try {
+            job.rewrite().ifPresent(Job.Rewrite::toEngine);
+            return Optional.empty();
+        } catch (dev.easel.engine.pipeline.InvalidRequestException e) {
+            String problem = e.getMessage().startsWith(e.field() + ": ")
+                    ? e.getMessage().substring(e.field().length() + 2) : e.getMessage();
+            return Optional.of(new Violation(Job.Rewrite.jobField(e.field()), problem, "an edit the engine can make"));
+        }
+    }
+
     /** The job in a tree from {@link #read}, or why it is not acceptable; fills in the tree's defaults. */
     public Validated<Job> parse(JsonNode tree) {
         Optional<String> overflow = infiniteNumber(tree, "$");
@@ -161,7 +177,9 @@ public final class JobParser {
             job.set("id", TextNode.valueOf(ids.get()));
         }
         try {
-            return new Validated.Valid<>(mapper.treeToValue(job, Job.class));
+            Job parsed = mapper.treeToValue(job, Job.class);
+            Optional<Violation> edit = editViolation(parsed);
+            return edit.isPresent() ? reject(id, List.of(edit.get())) : new Validated.Valid<>(parsed);
         } catch (JsonProcessingException e) {
             if (numberOutOfRange(e)) {
                 // A whole number that no schema bound stops and the Job record cannot hold, e.g. an

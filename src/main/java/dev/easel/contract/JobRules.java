@@ -82,6 +82,7 @@ final class JobRules {
         // The schema bounds each list; an edit needs something to change (preserve only constrains one).
         c.present("rewrite").filter(r -> !r.has("replace") && !r.has("erase") && !c.flagged.contains("rewrite"))
                 .ifPresent(r -> c.add("rewrite", "has neither replace nor erase", "at least one of replace, erase"));
+        rewriteSize(c);
         loras(c);
         for (String field : TEXT_FIELDS) {
             c.text(field).ifPresent(text -> controlCharacters(c, field, text));
@@ -91,6 +92,25 @@ final class JobRules {
             tokens(c, "negativePrompt", counter);
         });
         return c.violations;
+    }
+
+    /**
+     * {@code rewrite}: every concept is encoded and edited in every context, so the work (text
+     * encoder runs, and rows of the closed-form edit, up to 76 each) grows with contexts × concepts;
+     * the schema bounds each list alone, this their product.
+     */
+    private void rewriteSize(Checks c) {
+        JsonNode rewrite = c.job.get("rewrite");
+        if (rewrite == null || !rewrite.isObject() || c.flagged.stream().anyMatch(f -> f.startsWith("rewrite"))) {
+            return;
+        }
+        int contexts = Math.max(1, rewrite.path("contexts").size());
+        int concepts = rewrite.path("replace").size() + rewrite.path("erase").size() + rewrite.path("preserve").size();
+        if ((long) contexts * concepts > MAX_REWRITE_ENCODINGS) {
+            c.add("rewrite", contexts + " contexts × " + concepts + " concepts (replace, erase and preserve) = "
+                    + contexts * concepts + " concepts in context, each encoded and edited",
+                    "≤ " + MAX_REWRITE_ENCODINGS + " concepts in context per job");
+        }
     }
 
     /**
@@ -171,6 +191,12 @@ final class JobRules {
     }
 
     /** Texts that end up in the images' PNG text chunks, where a control character cannot go. */
+    /**
+     * Most concepts in context in one job's {@code rewrite} (contexts × (replace + erase +
+     * preserve)): 64 keeps one edit's build to seconds on an SD-1.5-sized model; a bigger edit
+     * belongs in a named model variant, built once at start-up.
+     */
+    public static final int MAX_REWRITE_ENCODINGS = 64;
     static final List<String> TEXT_FIELDS = List.of("prompt", "negativePrompt", "edit.source", "edit.target");
 
     /**

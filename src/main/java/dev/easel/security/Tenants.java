@@ -170,12 +170,15 @@ public class Tenants {
                 new Tenant.FairUseLimits(Integer.MAX_VALUE, Integer.MAX_VALUE), jobsTopic));
     }
 
-    private static Map<Tenant, List<String>> tenants(TenantsConfig config, String defaultBucket, String jobsTopic) {
+    static Map<Tenant, List<String>> tenants(TenantsConfig config, String defaultBucket, String jobsTopic) {
         Map<Tenant, List<String>> tenants = new HashMap<>();
         config.tenants().forEach((id, tenant) -> {
             if (!ID.matcher(id).matches()) {
                 throw new IllegalArgumentException("easel.tenants." + id + ": tenant ids are 1-64 letters and digits");
             }
+            // 0 would refuse every submission (with a Retry-After that never comes true), not mean "unlimited".
+            atLeastOne("easel.tenants." + id + ".max-in-flight", tenant.maxInFlight());
+            atLeastOne("easel.tenants." + id + ".submissions-per-minute", tenant.submissionsPerMinute());
             StorageGrant own = new StorageGrant(defaultBucket, id + "/");
             String topic = id.equals(DEFAULT) ? jobsTopic : jobsTopic + TOPIC_INFIX + id;
             tenants.put(new Tenant(id, grants(tenant.reads(), own), grants(tenant.writes(), own),
@@ -183,6 +186,12 @@ public class Tenants {
                     tenant.apiKeys().orElse(List.of()));
         });
         return tenants;
+    }
+
+    private static void atLeastOne(String property, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(property + " must be at least 1, got " + value);
+        }
     }
 
     private static List<StorageGrant> grants(Optional<List<String>> configured, StorageGrant own) {

@@ -45,7 +45,18 @@ final class LoraLibrary {
             return Optional.empty();
         }
         Path file = dir.get().resolve(name + EXTENSION).normalize();
-        return file.getParent().equals(dir.get()) && Files.isRegularFile(file) ? Optional.of(file) : Optional.empty();
+        if (!file.getParent().equals(dir.get())) {
+            return Optional.empty();
+        }
+        // A link is followed only within the directory (Kubernetes mounts files as links into
+        // ..data/ there): one that leads out of it would read a file no adapter name should reach.
+        try {
+            Path real = file.toRealPath();
+            return real.startsWith(dir.get().toRealPath()) && Files.isRegularFile(real) ? Optional.of(file)
+                    : Optional.empty();
+        } catch (IOException e) { // missing, or a dangling link
+            return Optional.empty();
+        }
     }
 
     /** The engine's adapter for a name and scale. */

@@ -32,6 +32,27 @@ final class Retries {
     record Policy(Duration budget, Duration initialBackoff, Duration maxBackoff, Duration publishTimeout,
                   BrokerHealth broker) {
 
+        /** Settings that would retry without waiting, fail on the first fault, or not retry at all are refused, named. */
+        Policy {
+            positive("easel.worker.retry-budget", budget);
+            positive("easel.worker.retry-initial-backoff", initialBackoff);
+            if (maxBackoff.compareTo(initialBackoff) < 0) {
+                throw new IllegalArgumentException("easel.worker.retry-max-backoff must be at least"
+                        + " easel.worker.retry-initial-backoff (" + initialBackoff + "), got " + maxBackoff);
+            }
+            if (publishTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+                // The producer's delivery timeout must cover its linger and request timeouts (≥ 1 s).
+                throw new IllegalArgumentException("easel.worker.publish-timeout must be at least 1s, got "
+                        + publishTimeout);
+            }
+        }
+
+        private static void positive(String property, Duration value) {
+            if (value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException(property + " must be > 0, got " + value);
+            }
+        }
+
         Retries start(String jobId, Cancellation shutdown, boolean answersWithinBudget) {
             return new Retries(this, jobId, shutdown, answersWithinBudget, System::nanoTime);
         }

@@ -89,6 +89,32 @@ class JobEventHubTest {
     }
 
     @Test
+    void aHeartbeatThatIsNotPositiveIsRefusedNamingTheSetting() {
+        dev.easel.config.SseConfig zero = new dev.easel.config.SseConfig() {
+            @Override
+            public boolean enabled() {
+                return true;
+            }
+
+            @Override
+            public java.time.Duration heartbeat() {
+                return java.time.Duration.ZERO;
+            }
+
+            @Override
+            public int subscriberBuffer() {
+                return 256;
+            }
+
+            @Override
+            public int maxStreamsPerTenant() {
+                return 100;
+            }
+        };
+        assertThatThrownBy(() -> new JobEventHub(zero)).hasMessage("easel.sse.heartbeat must be > 0, got PT0S");
+    }
+
+    @Test
     void eventsBeforeTheStreamIsSubscribedAreKept() {
         JobEventHub.Subscription subscription = hub.subscribe("default", "j1");
         hub.publish(event("j1", JobEvents.STARTED));

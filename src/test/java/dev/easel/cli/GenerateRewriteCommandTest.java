@@ -60,7 +60,7 @@ class GenerateRewriteCommandTest {
         assertThat(alone.err()).contains("preserve", "only applies with --rewrite or --erase");
         CommandLineTest.Run lambda = generate("bad", "--rewrite", "a=b", "--rewrite-lambda", "-1");
         assertEquals(2, lambda.exit());
-        assertThat(lambda.err()).contains("rewrite-lambda", "> 0");
+        assertThat(lambda.err()).contains("rewrite-lambda", "≥ 1.0E-6");
         CommandLineTest.Run kinds = generate("bad", "--rewrite", "a=b", "--rewrite-projections", "key,query");
         assertEquals(2, kinds.exit());
         assertThat(kinds.err().strip()).isEqualTo("error: rewrite-projections: must name key or value, got 'query'");

@@ -90,6 +90,37 @@ class JobParserTest {
                 .orElseThrow().toEngine().projections()).isEqualTo(dev.easel.engine.pipeline.Rewrite.none().projections());
     }
 
+    /** Each list is bounded by the schema; their product (every concept in every context) by JobRules. */
+    @Test
+    void aRewriteOfTooManyConceptsInContextIsRefusedNamingTheProduct() {
+        String eight = "['a','b','c','d','e','f','g','h']";
+        String contexts = String.join(",", java.util.Collections.nCopies(8, "'{} .'"));
+        // 8 contexts × 8 concepts = 64: the most.
+        accept(PARSER, job("'rewrite': {'erase': " + eight + ", 'contexts': [" + contexts + "]}"));
+
+        JobRejection rejection = reject(PARSER, job("'rewrite': {'erase': " + eight + ", 'preserve': ['p'],"
+                + " 'contexts': [" + contexts + "]}"));
+
+        assertThat(rejection.violations()).singleElement().satisfies(v -> {
+            assertThat(v.field()).isEqualTo("rewrite");
+            assertThat(v.problem()).isEqualTo("8 contexts × 9 concepts (replace, erase and preserve) = 72 concepts"
+                    + " in context, each encoded and edited");
+            assertThat(v.limit()).isEqualTo("≤ " + JobRules.MAX_REWRITE_ENCODINGS + " concepts in context per job");
+        });
+    }
+
+    /** The schema sees only that {} is there; the engine's rule (once, as a word of its own) is checked at intake too. */
+    @Test
+    void aContextTheEngineCannotUseIsRefusedAtIntakeNamingRewriteContexts() {
+        for (String context : List.of("{} and {}", "re{}", "a {}dish")) {
+            JobRejection rejection = reject(PARSER, job("'rewrite': {'erase': ['red'], 'contexts': ['" + context + "']}"));
+            assertThat(rejection.violations()).as(context).singleElement().satisfies(v -> {
+                assertThat(v.field()).isEqualTo("rewrite.contexts");
+                assertThat(v.problem()).contains("'{}' exactly once, as a word of its own").contains(context);
+            });
+        }
+    }
+
     @Test
     void lorasAreNamesWithScales() {
         Job job = accept(PARSER, job("'loras': [{'name': 'film-grain_v2.1', 'scale': -0.5}, {'name': 'anime'}]"));
@@ -250,7 +281,10 @@ class JobParserTest {
                 Arguments.of("rewrite.erase[0]", "'rewrite': {'erase': ['']}", "at least 1 characters", "≥ 1 characters"),
                 Arguments.of("rewrite.replace[0].target", "'rewrite': {'replace': [{'source': 'circle'}]}",
                         "is required", "required field"),
-                Arguments.of("rewrite.lambda", "'rewrite': {'erase': ['red'], 'lambda': 0}", "greater than 0", "> 0"),
+                Arguments.of("rewrite.lambda", "'rewrite': {'erase': ['red'], 'lambda': 0}", "must be at least", "≥ "),
+                // Past 0 but so small that the edit's matrix is singular in float64: refused too.
+                Arguments.of("rewrite.lambda", "'rewrite': {'erase': ['red'], 'lambda': 1e-300}", "must be at least",
+                        "≥ "),
                 Arguments.of("rewrite.preserveScale", "'rewrite': {'erase': ['red'], 'preserveScale': 0}",
                         "greater than 0", "> 0"),
                 Arguments.of("rewrite.rows", "'rewrite': {'erase': ['red'], 'rows': 'all'}", "must be one of",
@@ -429,6 +463,16 @@ class JobParserTest {
         assertThat(rejection.id()).contains("a".repeat(17));
         assertThatThrownBy(() -> new JobLimits(2048, 2048, 1 << 20, 150, 8, 30, 75, 1 << 20, 2048, 2048, 1 << 20,
                 1024, 129)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("128");
+    }
+
+    /** A limit out of range fails start-up naming its setting and the value given (not a record of zeros). */
+    @Test
+    void aLimitOutOfRangeIsNamedByItsSetting() {
+        assertThatThrownBy(() -> new JobLimits(2048, 2048, 1 << 20, 0, 8, 30, 75, 1 << 20, 2048, 2048, 1 << 20,
+                1024, 64)).hasMessage("easel.limits.max-steps must be at least 1, got 0");
+        // Echoed in every event: a bound that keeps a completed event within a broker's record size.
+        assertThatThrownBy(() -> new JobLimits(2048, 2048, 1 << 20, 150, 8, 30, 75, 1 << 20, 2048, 2048, 1 << 20,
+                1 << 20, 64)).hasMessageStartingWith("easel.limits.max-metadata-bytes must be at most 262144");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.easel.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -23,6 +24,46 @@ class TenantsTest {
     private final Tenants tenants = new Tenants(true, Map.of(acme, List.of("ci:" + ApiKeys.hash(key))), "images",
             "easel.jobs", Optional.of(new JwtVerifier(Optional.of(keys.getPublic()), Optional.empty(), ISSUER,
             Optional.empty(), "tenant")));
+
+    /** 0 would refuse every submission with a Retry-After that never comes true: refused at start-up, named. */
+    @Test
+    void aFairUseLimitBelowOneIsRefusedNamingTheSetting() {
+        assertThatThrownBy(() -> Tenants.tenants(() -> Map.of("acme", limits(0, 120)), "images", "easel.jobs"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("easel.tenants.acme.max-in-flight must be at least 1, got 0");
+        assertThatThrownBy(() -> Tenants.tenants(() -> Map.of("acme", limits(16, -1)), "images", "easel.jobs"))
+                .hasMessage("easel.tenants.acme.submissions-per-minute must be at least 1, got -1");
+        assertThat(Tenants.tenants(() -> Map.of("acme", limits(1, 1)), "images", "easel.jobs")).hasSize(1);
+    }
+
+    private static dev.easel.config.TenantsConfig.TenantConfig limits(int maxInFlight, int perMinute) {
+        return new dev.easel.config.TenantsConfig.TenantConfig() {
+            @Override
+            public java.util.Optional<List<String>> apiKeys() {
+                return java.util.Optional.empty();
+            }
+
+            @Override
+            public java.util.Optional<List<String>> reads() {
+                return java.util.Optional.empty();
+            }
+
+            @Override
+            public java.util.Optional<List<String>> writes() {
+                return java.util.Optional.empty();
+            }
+
+            @Override
+            public int maxInFlight() {
+                return maxInFlight;
+            }
+
+            @Override
+            public int submissionsPerMinute() {
+                return perMinute;
+            }
+        };
+    }
 
     @Test
     void anApiKeyIsItsTenantAndNeverStoredInTheClear() {

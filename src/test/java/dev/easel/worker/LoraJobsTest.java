@@ -140,6 +140,28 @@ class LoraJobsTest {
         assertThat(LoraLibrary.none().known()).contains("easel.loras.dir");
     }
 
+    /** A link in the directory is an adapter only when it leads to a file inside it. */
+    @Test
+    void aLinkLeadingOutOfTheDirectoryIsNoAdapter() throws Exception {
+        Path outside = Files.createTempDirectory("lora-outside").resolve("secret.safetensors");
+        Files.write(outside, new byte[] {1, 2, 3});
+        Files.createSymbolicLink(adapters.resolve("escape.safetensors"), outside);
+        Files.createDirectories(adapters.resolve("..data"));
+        Files.copy(adapters.resolve("style.safetensors"), adapters.resolve("..data/mounted.safetensors"));
+        Files.createSymbolicLink(adapters.resolve("mounted.safetensors"), Path.of("..data/mounted.safetensors"));
+        try {
+            LoraLibrary library = new LoraLibrary(Optional.of(adapters));
+
+            assertThat(library.file("escape")).isEmpty();
+            assertThat(library.file("mounted")).isPresent();
+        } finally {
+            Files.delete(adapters.resolve("escape.safetensors"));
+            Files.delete(adapters.resolve("mounted.safetensors"));
+            Files.delete(adapters.resolve("..data/mounted.safetensors"));
+            Files.delete(adapters.resolve("..data"));
+        }
+    }
+
     private static AckingMessaging.SentEvent last(AckingMessaging messaging) {
         List<AckingMessaging.SentEvent> events = messaging.events();
         return events.get(events.size() - 1);

@@ -21,6 +21,21 @@ class RetriesTest {
     private final Retries.Policy policy = new Retries.Policy(BUDGET, Duration.ofMillis(1), Duration.ofMillis(2),
             Duration.ofSeconds(1), new BrokerHealth());
 
+    /** Settings that would retry without waiting, fail on the first fault or never retry are refused by name. */
+    @Test
+    void settingsThatCannotRetryAreRefusedNamingTheSetting() {
+        Duration ms = Duration.ofMillis(1);
+        Duration s = Duration.ofSeconds(1);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Retries.Policy(Duration.ZERO, ms, ms, s, null))
+                .hasMessage("easel.worker.retry-budget must be > 0, got PT0S");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Retries.Policy(BUDGET, ms.negated(), ms, s, null))
+                .hasMessageStartingWith("easel.worker.retry-initial-backoff must be > 0");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Retries.Policy(BUDGET, s, ms, s, null))
+                .hasMessageStartingWith("easel.worker.retry-max-backoff must be at least easel.worker.retry-initial-backoff");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Retries.Policy(BUDGET, ms, ms, ms, null))
+                .hasMessage("easel.worker.publish-timeout must be at least 1s, got PT0.001S");
+    }
+
     @Test
     void aTransientFaultIsRetriedWithinTheBudget() throws Exception {
         Retries retries = pulled();

@@ -89,9 +89,9 @@ final class ConceptEncoder {
         return rows == Rewrite.Rows.THROUGH_EOS ? e.eos() : e.rows().length - 1;
     }
 
-    /** Word tokens of {@code text}, without BOS and EOS. */
+    /** Word tokens of {@code text}, without BOS and EOS, counted before truncation (a concept past the length is refused, not cut). */
     private int words(String text) {
-        return Math.max(0, model.config().tokenizers().get(0).encode(text).length - 2);
+        return model.config().tokenizers().get(0).countTokens(text);
     }
 
     /** {@code concept} inside {@code context}, checked to stand there as words of its own. */
@@ -99,6 +99,11 @@ final class ConceptEncoder {
         int words = words(concept);
         if (words == 0 && !mayBeEmpty) {
             throw new InvalidRequestException(field, "concept '" + concept + "' has no tokens; name a concept in words");
+        }
+        int fits = model.config().tokenizers().get(0).maxLength() - 2;
+        if (words > fits) {
+            throw new InvalidRequestException(field, "concept '" + concept + "' is " + words + " tokens; at most " + fits
+                    + " fit the text encoder");
         }
         int slot = context.indexOf(Rewrite.SLOT);
         int before = words(context.substring(0, slot).trim());

@@ -15,7 +15,7 @@ import java.util.Set;
  * @param erasures     concepts mapped to {@code anchor} (UCE erasure)
  * @param anchor       what erased concepts become; "" (the empty prompt) by default, as UCE
  * @param preserved    concepts whose projections are kept (UCE's preservation terms)
- * @param lambda       λ > 0, how strongly the original weights are kept; 0.1 by default (TIME §4, UCE's code)
+ * @param lambda       λ ≥ {@link #MIN_LAMBDA}, how strongly the original weights are kept; 0.1 by default (TIME §4, UCE's code)
  * @param projections  which projections are edited; key and value by default
  * @param rows         which of a concept's token rows the edit maps ({@link Rows})
  * @param contexts     prompt templates, each with one {@code {}} where a concept goes; every concept is
@@ -73,13 +73,22 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
     public record Replacement(String source, String target) {
     }
 
+    /**
+     * Smallest λ: the edit's matrix λI + Σ c cᵀ has rank at most its rows plus λ's share; below this,
+     * float64 rounding of Σ c cᵀ (about 1e-16 of its trace, some 1e-11 for CLIP's embeddings)
+     * could outweigh λ and leave it not positive definite.
+     */
+    public static final double MIN_LAMBDA = 1e-6;
+
     public Rewrite {
         replacements = List.copyOf(replacements);
         erasures = List.copyOf(erasures);
         preserved = List.copyOf(preserved);
         projections = projections.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(projections));
-        if (!(lambda > 0) || Double.isInfinite(lambda)) {
-            throw new InvalidRequestException("rewrite-lambda", "must be a finite number > 0, got " + lambda);
+        if (!(lambda >= MIN_LAMBDA) || Double.isInfinite(lambda)) {
+            throw new InvalidRequestException("rewrite-lambda", "must be a finite number ≥ " + MIN_LAMBDA
+                    + " (smaller, λI + Σ c cᵀ is singular in float64 for an edit of fewer rows than the text width),"
+                    + " got " + lambda);
         }
         if (projections.isEmpty()) {
             throw new InvalidRequestException("rewrite-projections", "names no projection (key, value) to edit");

@@ -211,6 +211,10 @@ class ConceptRewriteTest {
         assertThatThrownBy(() -> model.rewritten(edit.withContexts(java.util.List.of("{} " + "a ".repeat(98)))))
                 .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite-context", e.field()))
                 .hasMessageContaining("fit 75 tokens");
+        // A concept longer than the text encoder takes is refused naming its field, not cut to its first 75 tokens.
+        assertThatThrownBy(() -> model.rewritten(Rewrite.none().erase("a ".repeat(100).trim())))
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("erase", e.field()))
+                .hasMessageContaining("is 100 tokens; at most 75 fit");
     }
 
     @Test
@@ -226,6 +230,10 @@ class ConceptRewriteTest {
                 .isInstanceOf(InvalidRequestException.class).hasMessageContaining("nothing to edit");
         assertThatThrownBy(() -> Rewrite.none().withLambda(0))
                 .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite-lambda", e.field()));
+        // Above 0 but below what float64 can keep positive definite: refused, not a failed factorisation.
+        assertThatThrownBy(() -> Rewrite.none().withLambda(1e-300))
+                .isInstanceOfSatisfying(InvalidRequestException.class, e -> assertEquals("rewrite-lambda", e.field()));
+        assertEquals(Rewrite.MIN_LAMBDA, Rewrite.none().withLambda(Rewrite.MIN_LAMBDA).lambda());
     }
 
     @Test
