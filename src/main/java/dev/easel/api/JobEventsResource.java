@@ -99,7 +99,7 @@ public class JobEventsResource {
             subscription.close();
             LOG.warnf("job %s: storage failed: %s", id, e.getMessage());
             throw failure(Response.Status.SERVICE_UNAVAILABLE, Map.of("error", "unavailable", "id", id,
-                    "reason", "storage failed: " + e.getMessage()));
+                    "reason", "storage is unavailable; try again"));
         }
         try {
             OutboundSseEvent first = sse.newEventBuilder().name(STATE).data(String.class, write(state)).build();

@@ -147,7 +147,7 @@ public class JobsResource {
             // Before the job is on Kafka, so a queued job always has its pointer for GET to find.
             lookup.writePointer(tenant, pointer);
         } catch (IOException e) {
-            return unavailable(job.id(), "not_queued", "storage failed: " + e.getMessage());
+            return unavailable(job.id(), "not_queued", STORAGE_DOWN, e.getMessage());
         }
         try {
             queue.submit(tenant.jobsTopic(), job.id(), intake.toJson(job)).get();
@@ -165,11 +165,11 @@ public class JobsResource {
             } else {
                 markNotQueued(tenant, pointer);
             }
-            return unavailable(job.id(), "not_queued", "the broker did not take the job: "
-                    + Objects.requireNonNullElse(e.getCause(), e).getMessage());
+            return unavailable(job.id(), "not_queued", "the broker did not take the job; try again",
+                    Objects.requireNonNullElse(e.getCause(), e).getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return unavailable(job.id(), "not_queued", "interrupted");
+            return unavailable(job.id(), "not_queued", "interrupted", "");
         }
         JobView view = JobView.queued(job.id());
         return Response.accepted(view).location(URI.create(view.statusUrl())).build();
@@ -184,7 +184,7 @@ public class JobsResource {
                     .orElseGet(() -> Response.status(Response.Status.NOT_FOUND)
                             .entity(Map.of("error", "not_found", "id", id)).build());
         } catch (IOException e) {
-            return unavailable(id, "unavailable", "storage failed: " + e.getMessage());
+            return unavailable(id, "unavailable", STORAGE_DOWN, e.getMessage());
         }
     }
 
@@ -211,7 +211,7 @@ public class JobsResource {
         try {
             found = lookup.find(caller.get().tenant(), id);
         } catch (IOException e) {
-            return unavailable(id, "unavailable", "storage failed: " + e.getMessage());
+            return unavailable(id, "unavailable", STORAGE_DOWN, e.getMessage());
         }
         if (found.isEmpty()) {
             return Response.status(Response.Status.NOT_FOUND).entity(Map.of("error", "not_found", "id", id)).build();
@@ -229,11 +229,11 @@ public class JobsResource {
             Throwable cause = Objects.requireNonNullElse(e.getCause(), e);
             String problem = cause instanceof TransactionalSender.Unconfirmed
                     ? "the broker did not confirm the cancellation; it may still take effect: DELETE again"
-                    : "the broker did not take the cancellation: " + cause.getMessage();
-            return unavailable(id, "not_cancelled", problem);
+                    : "the broker did not take the cancellation; DELETE again";
+            return unavailable(id, "not_cancelled", problem, cause.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return unavailable(id, "not_cancelled", "interrupted");
+            return unavailable(id, "not_cancelled", "interrupted", "");
         }
         LOG.infof("job %s: cancellation requested (%s), status was %s", id, why, view.status());
         ObjectNode body = json.valueToTree(view);
@@ -264,13 +264,19 @@ public class JobsResource {
                 .tags("tenant", tenant.id(), "result", result).register(meters).increment();
     }
 
+    private static final String STORAGE_DOWN = "storage is unavailable; try again";
+
     private static Response conflict(String id) {
         return Response.status(Response.Status.CONFLICT).entity(Map.of("error", "conflict", "id", id, "reason",
                 "a different job was submitted under this id; re-post the same job, or use another id")).build();
     }
 
-    private static Response unavailable(String id, String error, String reason) {
-        LOG.warnf("job %s: %s", id, reason);
+    /**
+     * 503 with a reason for the caller; the detail (the store's or the broker's own message, which
+     * names buckets, keys and hosts) goes to the log only.
+     */
+    private static Response unavailable(String id, String error, String reason, String detail) {
+        LOG.warnf("job %s: %s (%s)", id, reason, detail);
         return Response.status(Response.Status.SERVICE_UNAVAILABLE).entity(Map.of("error", error, "id", id,
                 "reason", reason)).build();
     }
