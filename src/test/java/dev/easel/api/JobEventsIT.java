@@ -41,10 +41,7 @@ class JobEventsIT {
 
     @Test
     void streamFollowsAQueuedJobToItsCompletionAndEnds() throws Exception {
-        // One job at a time (easel.worker.concurrency=1): while a slow job runs, the next waits queued.
-        String blocker = "sse-blocker-" + UUID.randomUUID();
-        assertThat(post(job(blocker, WorkerStack.SLOW_MODEL, 256, 40)).statusCode()).isEqualTo(202);
-        awaitStatus(blocker, "running");
+        blockTheWorker();
         String id = "sse-" + UUID.randomUUID();
         assertThat(post(job(id, WorkerStack.MODEL, 64, 4)).statusCode()).isEqualTo(202);
 
@@ -91,9 +88,7 @@ class JobEventsIT {
      */
     @Test
     void aTenantPastItsOpenStreamsIsRefusedWith429() throws Exception {
-        String blocker = "sse-blocker-" + UUID.randomUUID();
-        assertThat(post(job(blocker, WorkerStack.SLOW_MODEL, 256, 40)).statusCode()).isEqualTo(202);
-        awaitStatus(blocker, "running");
+        String blocker = blockTheWorker();
         String id = "sse-bound-" + UUID.randomUUID();
         assertThat(post(job(id, WorkerStack.MODEL, 64, 2), TestKeys.GAMMA).statusCode()).isEqualTo(202);
 
@@ -129,6 +124,18 @@ class JobEventsIT {
 
         assertThat(response.statusCode()).isEqualTo(404);
         assertThat(JSON.readTree(response.body()).path("error").asText()).isEqualTo("not_found");
+    }
+
+    /**
+     * One job at a time (easel.worker.concurrency=1): while this slow job runs, the next waits queued.
+     *
+     * @return the slow job's id, once it runs
+     */
+    private String blockTheWorker() throws Exception {
+        String blocker = "sse-blocker-" + UUID.randomUUID();
+        assertThat(post(job(blocker, WorkerStack.SLOW_MODEL, 256, 40)).statusCode()).isEqualTo(202);
+        awaitStatus(blocker, "running");
+        return blocker;
     }
 
     /** One server-sent event; comment lines (heartbeats) are not events. */

@@ -377,12 +377,20 @@ class JobsTest {
 
     /** An intake with a bug: it throws on the job with id "poison". */
     private void poisonIntake() {
+        poisonIntake("poison", new NullPointerException("a bug in intake"));
+    }
+
+    /** An intake that throws {@code failure} (unchecked) on the job with that id. */
+    private void poisonIntake(String id, Throwable failure) {
         worker.intake = (registry, limits) -> new JobIntake(registry, limits, java.time.Clock.systemUTC()) {
             @Override
             Intake take(byte[] json, Optional<String> fallbackId, dev.easel.security.Tenant tenant,
                         java.time.Instant submittedAt) {
-                if (new String(json, StandardCharsets.UTF_8).contains("\"poison\"")) {
-                    throw new NullPointerException("a bug in intake");
+                if (new String(json, StandardCharsets.UTF_8).contains("\"" + id + "\"")) {
+                    if (failure instanceof Error error) {
+                        throw error;
+                    }
+                    throw (RuntimeException) failure;
                 }
                 return super.take(json, fallbackId, tenant, submittedAt);
             }
@@ -457,17 +465,7 @@ class JobsTest {
     /** An Error a job brings on (its tensors too big for the heap) is the job's fault, not the worker's. */
     @Test
     void aJobThatExhaustsTheHeapFailsAndIsDeadLetteredAndTheWorkerGoesOn() {
-        worker.intake = (registry, limits) -> new JobIntake(registry, limits, java.time.Clock.systemUTC()) {
-            @Override
-            Intake take(byte[] json, Optional<String> fallbackId, dev.easel.security.Tenant tenant,
-                        java.time.Instant submittedAt) {
-                if (new String(json, StandardCharsets.UTF_8).contains("\"huge\"")) {
-                    throw new OutOfMemoryError("Java heap space (test)");
-                }
-                return super.take(json, fallbackId, tenant, submittedAt);
-            }
-        };
-        rebuild();
+        poisonIntake("huge", new OutOfMemoryError("Java heap space (test)"));
 
         jobs.pulled(record("huge", job("huge", 64, "")));
 
