@@ -259,6 +259,18 @@ class K8sManifestsTest {
         assertThat(r.app().getImage()).doesNotEndWith("-cuda");
     }
 
+    /** Followed as written, the runbook starts a worker (security on needs a tenant) whose example job runs. */
+    @Test
+    void theRunbooksSecretHasATenantAndItsExampleJobIsValid() throws IOException {
+        String runbook = Files.readString(RUNBOOK);
+        assertThat(runbook).containsPattern("--from-literal=EASEL_TENANTS_[A-Z0-9]+_API_KEYS=");
+        Matcher job = Pattern.compile("echo '(\\{.*?\\})' \\|").matcher(runbook);
+        assertThat(job.find()).as("the runbook's example job").isTrue();
+        assertThat(new dev.easel.contract.JobParser(dev.easel.contract.JobLimits.defaults())
+                .parse(job.group(1).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .as(job.group(1)).isInstanceOf(dev.easel.contract.Validated.Valid.class);
+    }
+
     @Test
     void knativeServiceTakesOneJobPerWorkerThreadScalesToZeroAndDoesNotAlsoConsume() throws IOException {
         Rendered r = render("knative");
@@ -267,6 +279,13 @@ class K8sManifestsTest {
                 .isEqualTo(Integer.parseInt(r.appEnvironment().get("EASEL_WORKER_CONCURRENCY")));
         assertThat(template.path("metadata").path("annotations").path("autoscaling.knative.dev/min-scale").asText()).isEqualTo("0");
         assertThat(r.appEnvironment()).containsEntry("MP_MESSAGING_INCOMING_JOBS_ENABLED", "false");
+        // A KafkaSource sends no credential: with the default (true) every delivery would be a 401.
+        assertThat(r.appEnvironment()).containsEntry("EASEL_SECURITY_PUSH_NEEDS_CREDENTIAL", "false");
+        JsonNode policy = r.one("NetworkPolicy").path("spec");
+        assertThat(policy.path("podSelector").path("matchLabels").path("serving.knative.dev/service").asText())
+                .as("the policy guards the Service's pods").isEqualTo(r.knativeService().path("metadata").path("name").asText());
+        assertThat(policy.path("ingress").get(0).path("from").get(0).path("namespaceSelector").path("matchExpressions")
+                .get(0).path("values").toString()).contains("knative-serving", "knative-eventing");
         assertThat(template.path("spec").path("timeoutSeconds").asLong())
                 .as("the request timeout (and pod termination grace) outlasts a graceful shutdown")
                 .isGreaterThan(shutdownTimeout(r).toSeconds());
