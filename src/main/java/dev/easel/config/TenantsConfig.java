@@ -35,5 +35,13 @@ public interface TenantsConfig {
         /** {@code submissions-per-minute}: HTTP submissions per minute, at most. Default 120. */
         @WithDefault("120")
         int submissionsPerMinute();
+
+        /**
+         * {@code webhook-secret}: the {@code whsec_} secret its jobs' webhooks are signed with
+         * (docs/webhooks.md), from a Secret. Without one they are signed with
+         * {@code easel.webhooks.signing-secret}, which every tenant without its own shares: each of
+         * those could then sign webhooks its receivers' peers would accept.
+         */
+        Optional<String> webhookSecret();
     }
 }

@@ -16,26 +16,30 @@ import java.util.UUID;
  * @param id the {@code webhook-id} header: unique per event and the same on every retry, so
  *     receivers can drop duplicates
  * @param type what happened
+ * @param tenant whose job it is: its webhooks are signed with the tenant's secret, and the body
+ *     names it, so a receiver can refuse another tenant's job (ids are only unique per tenant)
  * @param jobId the job it happened to
  * @param timestamp when it happened (the body's {@code timestamp}; each attempt's
  *     {@code webhook-timestamp} header is the time of that attempt)
  * @param data event-specific fields, serialised with Jackson
  */
-public record WebhookEvent(String id, EventKind type, String jobId, Instant timestamp, Map<String, ?> data) {
+public record WebhookEvent(String id, EventKind type, String tenant, String jobId, Instant timestamp,
+                           Map<String, ?> data) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public WebhookEvent {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(tenant, "tenant");
         Objects.requireNonNull(jobId, "jobId");
         Objects.requireNonNull(timestamp, "timestamp");
         data = Collections.unmodifiableMap(new LinkedHashMap<>(data)); // keeps the caller's field order
     }
 
-    /** An event happening now, with a fresh {@code msg_…} id. */
-    public static WebhookEvent of(EventKind type, String jobId, Map<String, ?> data) {
-        return new WebhookEvent(id(UUID.randomUUID().toString()), type, jobId, Instant.now(), data);
+    /** An event of the tenant's job happening now, with a fresh {@code msg_…} id. */
+    public static WebhookEvent of(EventKind type, String tenant, String jobId, Map<String, ?> data) {
+        return new WebhookEvent(id(UUID.randomUUID().toString()), type, tenant, jobId, Instant.now(), data);
     }
 
     /**
@@ -47,8 +51,8 @@ public record WebhookEvent(String id, EventKind type, String jobId, Instant time
     }
 
     /**
-     * The request body: {@code {"type":…,"timestamp":…,"jobId":…,"data":{…}}}, the Standard
-     * Webhooks envelope plus the job id.
+     * The request body: {@code {"type":…,"timestamp":…,"tenant":…,"jobId":…,"data":{…}}}, the
+     * Standard Webhooks envelope plus the tenant and the job id.
      *
      * @throws IllegalArgumentException when {@code data} holds something Jackson cannot write
      */
@@ -56,6 +60,7 @@ public record WebhookEvent(String id, EventKind type, String jobId, Instant time
         Map<String, Object> envelope = new LinkedHashMap<>();
         envelope.put("type", type.webhookType());
         envelope.put("timestamp", timestamp.toString());
+        envelope.put("tenant", tenant);
         envelope.put("jobId", jobId);
         envelope.put("data", data);
         try {

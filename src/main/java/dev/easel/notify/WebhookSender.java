@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Random;
@@ -57,14 +58,29 @@ public final class WebhookSender {
     private final WebhookSettings settings;
     private final HttpClient client;
     private final WebhookTargetGuard guard;
+    /** Signs the webhooks of tenants without their own secret (and every webhook with security off). */
     private final WebhookSigner signer;
+    /** Tenants' own secrets ({@code easel.tenants.<id>.webhook-secret}), by tenant id. */
+    private final Map<String, WebhookSigner> tenantSigners;
     private final Backoff backoff;
     private final Clock wallClock;
     private final RetryClock retryClock;
 
-    /** A sender with a shared HTTP client, the system clocks and real backoff waits. */
+    /** A sender with a shared HTTP client, the system clocks and real backoff waits; one secret signs all. */
     public WebhookSender(WebhookSettings settings) {
-        this(settings, new WebhookTargetGuard(settings.allowedCidrs()), Clock.systemUTC(), RetryClock.SYSTEM, new Random());
+        this(settings, Map.of());
+    }
+
+    /**
+     * As above, a tenant's webhooks signed with its own secret where it has one: a receiver that
+     * holds only its tenant's secret cannot be sent another tenant's events, nor forge them.
+     *
+     * @param tenantSecrets {@code whsec_} secrets by tenant id
+     * @throws IllegalArgumentException naming {@code easel.tenants.<id>.webhook-secret} for a malformed one
+     */
+    public WebhookSender(WebhookSettings settings, Map<String, String> tenantSecrets) {
+        this(settings, new WebhookTargetGuard(settings.allowedCidrs()), Clock.systemUTC(), RetryClock.SYSTEM, new Random(),
+                tenantSecrets);
     }
 
     /**
@@ -73,7 +89,19 @@ public final class WebhookSender {
      * @param random draws the jitter ({@link Random} is safe to share between threads)
      */
     WebhookSender(WebhookSettings settings, WebhookTargetGuard guard, Clock wallClock, RetryClock retryClock, Random random) {
+        this(settings, guard, wallClock, retryClock, random, Map.of());
+    }
+
+    WebhookSender(WebhookSettings settings, WebhookTargetGuard guard, Clock wallClock, RetryClock retryClock, Random random,
+                  Map<String, String> tenantSecrets) {
         this.settings = settings;
+        Map<String, WebhookSigner> signers = new java.util.HashMap<>();
+        tenantSecrets.forEach((tenant, secret) -> {
+            String property = "easel.tenants." + tenant + ".webhook-secret";
+            WebhookSettings.checkSecret(property, secret);
+            signers.put(tenant, new WebhookSigner(secret));
+        });
+        this.tenantSigners = Map.copyOf(signers);
         this.client = HttpClient.newBuilder()
                 .connectTimeout(settings.attemptTimeout())
                 // A redirect would lead to a host the guard has not checked.
@@ -119,7 +147,7 @@ public final class WebhookSender {
                 if (!verdict.allowed()) {
                     return outcome(WebhookOutcome.Result.TARGET_REFUSED, attempt - 1, lastStatus, verdict.reason(), start);
                 }
-                result = send(target, event.id(), body, timeout);
+                result = send(target, event, body, timeout);
             } catch (UnknownHostException e) {
                 result = Attempt.failure("cannot resolve host " + target.getHost());
             } catch (InterruptedException e) {
@@ -146,7 +174,7 @@ public final class WebhookSender {
                 return outcome(WebhookOutcome.Result.EXHAUSTED, attempt, lastStatus, result.error(), start);
             }
             LOG.debugf("webhook %s for job %s: attempt %d to %s failed (%s), retrying in %d ms",
-                    event.id(), event.jobId(), attempt, target, result.error(), wait.toMillis());
+                    event.id(), event.jobId(), attempt, LoggedUrl.of(target), result.error(), wait.toMillis());
             try {
                 retryClock.sleep(wait);
             } catch (InterruptedException e) {
@@ -157,14 +185,15 @@ public final class WebhookSender {
     }
 
     /** One signed POST, bounded as a whole (connect, headers and body) by {@code timeout}. */
-    private Attempt send(URI target, String id, String body, Duration timeout) throws InterruptedException {
+    private Attempt send(URI target, WebhookEvent event, String body, Duration timeout) throws InterruptedException {
+        String id = event.id();
         long timestamp = wallClock.instant().getEpochSecond();
         HttpRequest request = HttpRequest.newBuilder(target)
                 .header("content-type", "application/json")
                 .header("user-agent", settings.userAgent())
                 .header("webhook-id", id)
                 .header("webhook-timestamp", Long.toString(timestamp))
-                .header("webhook-signature", signer.sign(id, timestamp, body))
+                .header("webhook-signature", tenantSigners.getOrDefault(event.tenant(), signer).sign(id, timestamp, body))
                 .POST(BodyPublishers.ofString(body, StandardCharsets.UTF_8))
                 .build();
         CompletableFuture<HttpResponse<Void>> exchange = client.sendAsync(request, BodyHandlers.discarding());

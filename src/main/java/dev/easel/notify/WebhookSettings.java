@@ -70,7 +70,12 @@ public record WebhookSettings(
     }
 
     private static void checkSecret(String secret) {
-        String problem = "easel.webhooks.signing-secret must be " + SECRET_PREFIX + " followed by the base64 of 24 to 64 random bytes";
+        checkSecret("easel.webhooks.signing-secret", secret);
+    }
+
+    /** @throws IllegalArgumentException naming {@code property} when the secret is not a Standard Webhooks one */
+    static void checkSecret(String property, String secret) {
+        String problem = property + " must be " + SECRET_PREFIX + " followed by the base64 of 24 to 64 random bytes";
         if (secret == null || !secret.startsWith(SECRET_PREFIX)) {
             throw new IllegalArgumentException(problem);
         }

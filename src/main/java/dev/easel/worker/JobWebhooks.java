@@ -55,7 +55,8 @@ final class JobWebhooks {
         URI target = webhook.get().url();
         @SuppressWarnings("unchecked")
         Map<String, Object> fields = JSON.convertValue(event.data(), Map.class);
-        WebhookEvent message = new WebhookEvent(WebhookEvent.id(event.id()), kind, jobId, event.time(), fields);
+        WebhookEvent message = new WebhookEvent(WebhookEvent.id(event.id()), kind, event.tenant(), jobId, event.time(),
+                fields);
         delivery.pending().started();
         last = last.thenRunAsync(() -> {
             WebhookOutcome outcome = delivery.sender().deliver(target, message);

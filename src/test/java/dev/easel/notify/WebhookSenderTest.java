@@ -132,7 +132,7 @@ class WebhookSenderTest {
     }
 
     private static WebhookEvent event() {
-        return WebhookEvent.of(EventKind.COMPLETED, "job-42", Map.of("images", List.of("s3://bucket/job-42/0.png")));
+        return WebhookEvent.of(EventKind.COMPLETED, "default", "job-42", Map.of("images", List.of("s3://bucket/job-42/0.png")));
     }
 
     @Test
@@ -163,6 +163,35 @@ class WebhookSenderTest {
         assertThat(body.get("jobId").asText()).isEqualTo("job-42");
         assertThat(Instant.parse(body.get("timestamp").asText())).isEqualTo(event.timestamp());
         assertThat(body.get("data").get("images").get(0).asText()).isEqualTo("s3://bucket/job-42/0.png");
+    }
+
+    /**
+     * A tenant with its own secret: its webhooks verify with it and not with the shared one, and
+     * name the tenant, so a receiver holding one tenant's secret accepts none of another's.
+     */
+    @Test
+    void aTenantsWebhooksAreSignedWithItsOwnSecretAndNameIt() throws Exception {
+        String acmeSecret = "whsec_" + java.util.Base64.getEncoder().encodeToString("acme-only-secret-32-bytes-long!!".getBytes(
+                StandardCharsets.UTF_8));
+        WebhookSettings settings = settings(Duration.ofSeconds(5), 4, Duration.ofMinutes(1), List.of(LOCAL));
+        WebhookSender sender = new WebhookSender(settings, new WebhookTargetGuard(settings.allowedCidrs()),
+                Clock.systemUTC(), retryClock, new Random(7), Map.of("acme", acmeSecret));
+
+        sender.deliver(hook, WebhookEvent.of(EventKind.COMPLETED, "acme", "job-42", Map.of()));
+        sender.deliver(hook, WebhookEvent.of(EventKind.COMPLETED, "beta", "job-42", Map.of()));
+
+        Received acme = received.get(0);
+        Received beta = received.get(1);
+        assertThatCode(() -> new Webhook(acmeSecret).verify(acme.body(), acme.headers())).doesNotThrowAnyException();
+        assertThatThrownBy(() -> new Webhook(SECRET).verify(acme.body(), acme.headers()))
+                .isInstanceOf(WebhookVerificationException.class);
+        assertThatThrownBy(() -> new Webhook(acmeSecret).verify(beta.body(), beta.headers()))
+                .as("beta's job, though its id is acme's too").isInstanceOf(WebhookVerificationException.class);
+        assertThatCode(() -> new Webhook(SECRET).verify(beta.body(), beta.headers())).doesNotThrowAnyException();
+        assertThat(JSON.readTree(acme.body()).get("tenant").asText()).isEqualTo("acme");
+        assertThat(JSON.readTree(beta.body()).get("tenant").asText()).isEqualTo("beta");
+        assertThatThrownBy(() -> new WebhookSender(settings, Map.of("acme", "whsec_short")))
+                .hasMessageStartingWith("easel.tenants.acme.webhook-secret must be whsec_");
     }
 
     @Test

@@ -62,6 +62,11 @@ class TenantsTest {
             public int submissionsPerMinute() {
                 return perMinute;
             }
+
+            @Override
+            public java.util.Optional<String> webhookSecret() {
+                return java.util.Optional.empty();
+            }
         };
     }
 
