@@ -40,6 +40,12 @@ final class JobWebhooks {
     private final Optional<JobWebhook> webhook;
     private final Delivery delivery;
     private CompletableFuture<Void> last = CompletableFuture.completedFuture(null);
+    /**
+     * The newest progress webhook not yet begun, when one is queued: a newer progress replaces it
+     * instead of queueing behind it. A slow or dead receiver then holds one delivery in flight and
+     * one waiting, not one per step, and the final webhook waits behind at most those two.
+     */
+    private WebhookEvent waitingProgress; // guarded by this
 
     JobWebhooks(String jobId, Optional<JobWebhook> webhook, Delivery delivery) {
         this.jobId = jobId;
@@ -48,7 +54,7 @@ final class JobWebhooks {
     }
 
     /** Queues the event's webhook, when the job asked for events of its kind. */
-    void send(EventKind kind, JobEvent event) {
+    synchronized void send(EventKind kind, JobEvent event) {
         if (webhook.isEmpty() || !webhook.get().events().contains(kind)) {
             return;
         }
@@ -57,9 +63,29 @@ final class JobWebhooks {
         Map<String, Object> fields = JSON.convertValue(event.data(), Map.class);
         WebhookEvent message = new WebhookEvent(WebhookEvent.id(event.id()), kind, event.tenant(), jobId, event.time(),
                 fields);
+        if (kind == EventKind.PROGRESS) {
+            boolean queued = waitingProgress != null;
+            waitingProgress = message;
+            if (queued) {
+                return; // the queued progress delivery will carry this newer one
+            }
+            queue(target, kind, this::takeWaitingProgress);
+        } else {
+            queue(target, kind, () -> message);
+        }
+    }
+
+    private synchronized WebhookEvent takeWaitingProgress() {
+        WebhookEvent newest = waitingProgress;
+        waitingProgress = null;
+        return newest;
+    }
+
+    /** Delivers, after every webhook queued before it, the event {@code message} gives when its turn comes. */
+    private void queue(URI target, EventKind kind, java.util.function.Supplier<WebhookEvent> message) {
         delivery.pending().started();
         last = last.thenRunAsync(() -> {
-            WebhookOutcome outcome = delivery.sender().deliver(target, message);
+            WebhookOutcome outcome = delivery.sender().deliver(target, message.get());
             delivery.metrics().webhook(outcome);
             if (!outcome.delivered()) {
                 LOG.warnf("job %s: webhook %s to %s not delivered: %s after %d attempt(s)%s", jobId,
