@@ -9,7 +9,8 @@ import picocli.CommandLine.ParseResult;
 
 /**
  * Turns the engine's expected failures into one clear line and an exit code (2: bad request or
- * input, 3: broken model bundle); anything else keeps its stack trace.
+ * input, a file that cannot be read or written among them; 3: broken model bundle); anything
+ * else keeps its stack trace.
  */
 final class ErrorHandler implements IExecutionExceptionHandler {
 
@@ -26,6 +27,25 @@ final class ErrorHandler implements IExecutionExceptionHandler {
             cmd.getErr().println("error: broken model bundle: " + e.getMessage());
             return BAD_BUNDLE;
         }
+        if (e instanceof java.io.IOException io) {
+            // A file the user named (--latents-in, --out, …) that cannot be read or written.
+            cmd.getErr().println("error: " + describe(io));
+            return BAD_INPUT;
+        }
         throw e;
+    }
+
+    /** NIO's file exceptions carry only the path as their message: say what happened to it. */
+    static String describe(java.io.IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file: " + e.getMessage();
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied: " + e.getMessage();
+        }
+        if (e instanceof java.nio.file.FileSystemException fs && fs.getReason() != null) {
+            return fs.getFile() + ": " + fs.getReason();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 }

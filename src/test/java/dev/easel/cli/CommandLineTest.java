@@ -118,6 +118,15 @@ class CommandLineTest {
         assertThat(scheduler.err()).contains("scheduler", "heun", "pndm, ddim, euler, euler_a, dpmpp_2m");
     }
 
+    /** A file the user named that is not there is one line naming it, not a stack trace. */
+    @Test
+    void aMissingInputFileIsOneClearLineAndExitCode2() {
+        Run run = run("generate", "--model", bundle.toString(), "--prompt", "x", "--latents-in",
+                dir.resolve("nope.npy").toString(), "--out", dir.resolve("bad").toString());
+        assertEquals(2, run.exit());
+        assertThat(run.err().strip()).isEqualTo("error: no such file: " + dir.resolve("nope.npy"));
+    }
+
     @Test
     void brokenBundleIsExitCode3() {
         Run run = run("generate", "--model", SharedData.sd15Bundle().toString(), "--prompt", "x", "--out",
