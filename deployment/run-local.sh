@@ -12,6 +12,10 @@
 #              EASEL_HTTP_PORT (default: 8080).
 #              EASEL_LOG_JSON (true: JSON log lines as in production; default: false, text for a terminal).
 set -euo pipefail
+# Paths the caller gives are the caller's: made absolute before moving to the repository root.
+absolute() { case "$1" in /*) printf %s "$1" ;; *) printf %s "$PWD/$1" ;; esac; }
+[ -n "${EASEL_MODEL:-}" ] && EASEL_MODEL="$(absolute "$EASEL_MODEL")"
+[ -n "${EASEL_OUT:-}" ] && EASEL_OUT="$(absolute "$EASEL_OUT")"
 cd "$(dirname "$0")/.."
 
 if [ -n "${EASEL_MODEL:-}" ]; then
@@ -77,6 +81,11 @@ if [ "${1:-}" = "--generate-only" ]; then
 fi
 
 port="${EASEL_HTTP_PORT:-8080}"
+# A port in use would only show as Quarkus' error after everything else has started.
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "port $port is in use: stop what listens there, or set EASEL_HTTP_PORT to a free port" >&2
+  exit 1
+fi
 stack_log=target/run-local-stack.log
 pids=()
 stop() {
@@ -117,6 +126,14 @@ java $(jvm_opts serve) -XX:TieredStopAtLevel=1 -Deasel.onnx.optimized-cache="$(p
   -Dmp.messaging.incoming.jobs.group.instance.id="easel-local-$(hostname)" \
   -Deasel.log.json="${EASEL_LOG_JSON:-false}" -jar target/quarkus-app/quarkus-run.jar serve &
 pids+=($!)
+
+# The usage below once the worker answers: until then a curl would only be refused.
+for _ in $(seq 1 300); do
+  kill -0 "${pids[1]}" 2>/dev/null || { echo "the worker stopped before it was ready (its log is above)" >&2; exit 1; }
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 1
+done
+echo "==> the worker is up (readiness, once the model is loaded: curl -s localhost:$port/q/health/ready)"
 
 cat <<USAGE
 ==> job console in a browser: http://localhost:$port/ (enter the API key above; README.md, "Job console")
