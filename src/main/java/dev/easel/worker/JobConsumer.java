@@ -35,11 +35,13 @@ public class JobConsumer {
 
     private final Jobs jobs;
     private final WorkerLifecycle lifecycle;
+    private final TailCommits tails;
 
     @Inject
-    JobConsumer(Jobs jobs, WorkerLifecycle lifecycle) {
+    JobConsumer(Jobs jobs, WorkerLifecycle lifecycle, TailCommits tails) {
         this.jobs = jobs;
         this.lifecycle = lifecycle;
+        this.tails = tails;
     }
 
     /**
@@ -59,14 +61,18 @@ public class JobConsumer {
                     record.offset());
             return LEFT_PENDING;
         }
+        tails.started(record);
+        boolean acked = false;
         try {
             jobs.pulled(record);
+            acked = true;
             return message.ack();
         } catch (JobAbandonedException | UnansweredJobException e) {
             LOG.infof("%s-%d@%d cut off (%s): left uncommitted", record.topic(), record.partition(), record.offset(),
                     e.getMessage());
             return LEFT_PENDING;
         } finally {
+            tails.ended(record, acked);
             lifecycle.end();
         }
     }
