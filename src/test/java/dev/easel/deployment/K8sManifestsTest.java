@@ -296,7 +296,10 @@ class K8sManifestsTest {
         Rendered r = render("knative");
         JsonNode source = r.one("KafkaSource").path("spec");
         Map<String, String> env = r.appEnvironment();
-        assertThat(texts(source.path("topics"))).containsExactly(env.get("EASEL_TOPICS_JOBS"));
+        // The jobs topic, and the tenants' topics an operator adds beside it (k8s/README.md).
+        assertThat(texts(source.path("topics"))).contains(env.get("EASEL_TOPICS_JOBS"))
+                .allSatisfy(topic -> assertThat(topic).matches(java.util.regex.Pattern.quote(env.get("EASEL_TOPICS_JOBS"))
+                        + "([.]tenant[.][A-Za-z0-9]+)?"));
         assertThat(String.join(",", texts(source.path("bootstrapServers")))).isEqualTo(env.get("KAFKA_BOOTSTRAP_SERVERS"));
         JsonNode sink = source.path("sink");
         assertThat(sink.path("ref").path("apiVersion").asText()).isEqualTo("serving.knative.dev/v1");
@@ -320,15 +323,24 @@ class K8sManifestsTest {
         assertThat(spec.path("minReplicaCount").asInt()).isZero();
         assertThat(spec.path("maxReplicaCount").asInt()).as("at most one pod per partition of the jobs topic")
                 .isBetween(1, jobsTopicPartitions());
+        // The jobs topic's trigger; one per tenant topic an operator adds beside it (k8s/README.md).
+        Map<String, String> env = r.appEnvironment();
+        String tenantTopic = java.util.regex.Pattern.quote(env.get("EASEL_TOPICS_JOBS")) + "[.]tenant[.][A-Za-z0-9]+";
         JsonNode kafka = null;
         for (JsonNode trigger : spec.path("triggers")) {
-            if (trigger.path("type").asText().equals("kafka")) {
+            if (!trigger.path("type").asText().equals("kafka")) {
+                continue;
+            }
+            String topic = trigger.path("metadata").path("topic").asText();
+            if (topic.equals(env.get("EASEL_TOPICS_JOBS"))) {
                 kafka = trigger.path("metadata");
+            } else {
+                assertThat(topic).as("a kafka trigger on another topic than a tenant's jobs topic").matches(tenantTopic);
+                assertThat(trigger.path("metadata").path("consumerGroup").asText())
+                        .isEqualTo(application.getProperty("mp.messaging.incoming.jobs.group.id"));
             }
         }
-        assertThat(kafka).isNotNull();
-        Map<String, String> env = r.appEnvironment();
-        assertThat(kafka.path("topic").asText()).isEqualTo(env.get("EASEL_TOPICS_JOBS"));
+        assertThat(kafka).as("a kafka trigger on " + env.get("EASEL_TOPICS_JOBS")).isNotNull();
         assertThat(kafka.path("bootstrapServers").asText()).isEqualTo(env.get("KAFKA_BOOTSTRAP_SERVERS"));
         assertThat(kafka.path("consumerGroup").asText()).isEqualTo(application.getProperty("mp.messaging.incoming.jobs.group.id"));
         assertThat(Integer.parseInt(kafka.path("lagThreshold").asText())).isPositive();
