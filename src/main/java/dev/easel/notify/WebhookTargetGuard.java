@@ -20,7 +20,9 @@ import java.util.Optional;
  * unspecified ({@code 0.0.0.0/8}, {@code ::}), loopback ({@code 127/8}, {@code ::1}), private
  * ({@code 10/8}, {@code 172.16/12}, {@code 192.168/16}, {@code fc00::/7}, {@code fec0::/10}),
  * link-local ({@code 169.254/16}, {@code fe80::/10}), CGNAT ({@code 100.64/10}), multicast
- * ({@code 224/4}, {@code ff00::/8}) and reserved/broadcast ({@code 240/4}) addresses, and IPv6
+ * ({@code 224/4}, {@code ff00::/8}), reserved/broadcast ({@code 240/4}), IETF protocol
+ * ({@code 192.0.0/24}), benchmarking ({@code 198.18/15}), local-use NAT64 ({@code 64:ff9b:1::/48})
+ * and Teredo ({@code 2001::/32}) addresses, and IPv6
  * addresses that embed one of those IPv4 addresses (IPv4-compatible {@code ::a.b.c.d}, NAT64
  * {@code 64:ff9b::/96}, 6to4 {@code 2002::/16}; IPv4-mapped {@code ::ffff:a.b.c.d} already
  * arrives as IPv4).
@@ -56,6 +58,8 @@ public final class WebhookTargetGuard {
             Map.entry(Cidr.parse("169.254.0.0/16"), "link-local"),
             Map.entry(Cidr.parse("172.16.0.0/12"), "private"),
             Map.entry(Cidr.parse("192.168.0.0/16"), "private"),
+            Map.entry(Cidr.parse("192.0.0.0/24"), "IETF protocol assignments"),
+            Map.entry(Cidr.parse("198.18.0.0/15"), "benchmarking (often used inside networks)"),
             Map.entry(Cidr.parse("224.0.0.0/4"), "multicast"),
             Map.entry(Cidr.parse("240.0.0.0/4"), "reserved or broadcast"),
             Map.entry(Cidr.parse("::/128"), "unspecified"),
@@ -63,7 +67,10 @@ public final class WebhookTargetGuard {
             Map.entry(Cidr.parse("fc00::/7"), "private (unique local)"),
             Map.entry(Cidr.parse("fe80::/10"), "link-local"),
             Map.entry(Cidr.parse("fec0::/10"), "private (site-local)"),
-            Map.entry(Cidr.parse("ff00::/8"), "multicast"));
+            Map.entry(Cidr.parse("ff00::/8"), "multicast"),
+            Map.entry(Cidr.parse("64:ff9b:1::/48"), "local-use NAT64"),
+            // Teredo embeds an IPv4 address obfuscated (XORed): refused whole rather than decoded.
+            Map.entry(Cidr.parse("2001::/32"), "Teredo tunnel"));
 
     private static final Cidr IPV4_COMPATIBLE = Cidr.parse("::/96");
     private static final Cidr NAT64 = Cidr.parse("64:ff9b::/96");

@@ -40,6 +40,11 @@ class WebhookTargetGuardTest {
         "http://[::127.0.0.1]/hook,          loopback (embeds 127.0.0.1)",
         "http://[64:ff9b::a9fe:a9fe]/hook,   link-local (embeds 169.254.169.254)",
         "http://[2002:c0a8:0101::1]/hook,    private (embeds 192.168.1.1)",
+        "http://192.0.0.8/hook,              IETF protocol assignments",
+        "http://198.19.0.1/hook,             benchmarking",
+        "http://[64:ff9b:1::a00:1]/hook,     local-use NAT64",
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook, Teredo tunnel",
+        "http://2130706433/hook,             loopback",
     })
     void refusesInternalAddresses(String url, String category) throws Exception {
         TargetVerdict verdict = guard.check(URI.create(url));
