@@ -100,6 +100,9 @@ public class JobEventsResource {
             LOG.warnf("job %s: storage failed: %s", id, e.getMessage());
             throw failure(Response.Status.SERVICE_UNAVAILABLE, Map.of("error", "unavailable", "id", id,
                     "reason", "storage is unavailable; try again"));
+        } catch (RuntimeException e) { // the 404 above, or a lookup that broke: its place is given back
+            subscription.close();
+            throw e;
         }
         try {
             OutboundSseEvent first = sse.newEventBuilder().name(STATE).data(String.class, write(state)).build();

@@ -110,7 +110,8 @@ public class PushResource {
                 return Response.status(Response.Status.BAD_REQUEST).entity(Map.of("error", "no_tenant", "reason",
                         "no credential, and the event's source names no tenant's jobs topic (…#<topic>)")).build();
             }
-            JsonNode answer = jobs.pushed(readable.json(), sentAt(readable.form(), headers, body), tenant.get());
+            JsonNode answer = jobs.pushed(readable.json(), sentAt(readable.form(), headers, body), tenant.get(),
+                    identity(readable.form(), headers, body));
             return Response.ok(answer).build();
         } catch (UnansweredJobException e) {
             LOG.warnf("pushed job not answered, asking for redelivery: %s", e.getMessage());
@@ -140,6 +141,31 @@ public class PushResource {
             }
         }
         return headers;
+    }
+
+    /**
+     * The event's {@code source} and {@code id}, which identify it (CloudEvents: unique per source),
+     * and which a sender's redelivery repeats; empty for an event without both.
+     */
+    static Optional<String> identity(JobRecords.Form form, Headers headers, byte[] body) {
+        String source = null;
+        String id = null;
+        if (form == JobRecords.Form.BINARY_CLOUD_EVENT) {
+            source = headers.lastHeader("ce_source") == null ? null
+                    : new String(headers.lastHeader("ce_source").value(), StandardCharsets.UTF_8);
+            id = headers.lastHeader("ce_id") == null ? null
+                    : new String(headers.lastHeader("ce_id").value(), StandardCharsets.UTF_8);
+        } else if (form == JobRecords.Form.STRUCTURED_CLOUD_EVENT) {
+            try {
+                JsonNode event = JSON.readTree(body);
+                source = event.path("source").isTextual() ? event.path("source").asText() : null;
+                id = event.path("id").isTextual() ? event.path("id").asText() : null;
+            } catch (IOException e) {
+                return Optional.empty(); // JobRecords has read it already; cannot happen
+            }
+        }
+        return source == null || id == null || source.isEmpty() || id.isEmpty() ? Optional.empty()
+                : Optional.of(source + "#" + id);
     }
 
     /** The event's {@code time}, when it has a valid one: the job's submission, for its queue timing. */

@@ -17,8 +17,8 @@ final class JobRun {
     String jobId;
     /** The record it came in, in pull mode: for its dead letter. Empty for a pushed job. */
     final Optional<ConsumerRecord<byte[], byte[]>> record;
-    /** A pushed job's CloudEvent time, which its sender's redeliveries repeat; empty when it had none. */
-    Optional<java.time.Instant> pushedAt = Optional.empty();
+    /** A pushed job's CloudEvent source and id, which its sender's redeliveries repeat; empty when it had none. */
+    Optional<String> pushedAs = Optional.empty();
     final Retries retries;
     final long queueMs;
     final long startNanos;
@@ -48,14 +48,24 @@ final class JobRun {
     /**
      * Which delivery of the job this is: a redelivery of the same record (its answer published, its
      * offset not yet committed when the worker died) has the same; a re-post of the job has another.
-     * Empty when it cannot be told (a pushed job without a time).
+     * Empty when it cannot be told (a pushed job without a CloudEvent id).
      */
     Optional<String> delivery() {
         if (record.isPresent()) {
             ConsumerRecord<byte[], byte[]> r = record.get();
             return Optional.of(r.topic() + "-" + r.partition() + "@" + r.offset());
         }
-        return pushedAt.map(t -> "pushed@" + t);
+        // Hashed: a sender's source and id are any text, and this goes into an object's metadata.
+        return pushedAs.map(event -> "pushed-" + java.util.HexFormat.of().formatHex(sha256(event), 0, 16));
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(
+                    text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
     }
 
     JobRun(dev.easel.security.Tenant tenant, String jobId, Optional<ConsumerRecord<byte[], byte[]>> record,

@@ -197,7 +197,7 @@ public class Jobs {
         if (run.answer != null) {
             return Optional.of(run.answer); // its answer is out: a second one would contradict it
         }
-        JobEvents.Failed failed = new JobEvents.Failed(internalError(e), null, false, run.metadata);
+        JobEvents.Failed failed = new JobEvents.Failed(internalError(e), null, e instanceof OutOfMemoryError, run.metadata);
         // A stray topic's record has no tenant to answer: its dead letter only, as when it is read.
         Optional<JsonNode> answer = tenantsTopic ? failedAndDeadLettered(run, failed) : Optional.empty();
         if (answer.isPresent()) {
@@ -232,18 +232,20 @@ public class Jobs {
      *
      * @param sentAt when the job was submitted (the CloudEvent's {@code time}), for the queue timing
      * @param tenant whose job it is
+     * @param event  the CloudEvent's source and id, which its sender's redeliveries repeat; empty
+     *               when it has none (then an earlier answer is never taken for this delivery's)
      * @return the final event's data, as published
      * @throws UnansweredJobException when it must be delivered again
      * @throws JobAbandonedException  when the worker shut down under it
      */
-    public JsonNode pushed(byte[] json, Optional<Instant> sentAt, Tenant tenant) {
+    public JsonNode pushed(byte[] json, Optional<Instant> sentAt, Tenant tenant, Optional<String> event) {
         long startNanos = System.nanoTime();
         long queueMs = sentAt.map(t -> Math.max(0, clock.instant().toEpochMilli() - t.toEpochMilli())).orElse(0L);
         return counted(() -> {
             String provisional = "pushed-" + startNanos;
             JobRun run = new JobRun(tenant, provisional, Optional.empty(), retries.start(provisional, shutdown, true),
                     queueMs, startNanos, noWebhook(provisional));
-            run.pushedAt = sentAt;
+            run.pushedAs = event;
             try {
                 Instant now = clock.instant();
                 return handle(run, json, Optional.empty(), sentAt.map(t -> min(now, t)).orElse(now));
@@ -254,6 +256,11 @@ public class Jobs {
                         "internal error, and its failure could not be answered: " + e.getMessage(), e));
             }
         });
+    }
+
+    /** A pushed job without a CloudEvent identity (tests, and senders that give none). */
+    public JsonNode pushed(byte[] json, Optional<Instant> sentAt, Tenant tenant) {
+        return pushed(json, sentAt, tenant, Optional.empty());
     }
 
     /** Intake, run, answer; {@code submittedAt}: when the job was submitted, for its deadline. */
@@ -285,7 +292,9 @@ public class Jobs {
             // deep): poison. Answered and dead-lettered, and the worker goes on; other Errors (a native
             // library that does not link) are the worker's, not the job's, and stop the jobs channel.
             LOG.errorf(e, "job %s failed", run.jobId);
-            outcome = new Outcome.Failed(new JobEvents.Failed(internalError(e), null, false, run.metadata), true);
+            // Out of memory may be another job's doing (several run at once): worth trying again.
+            outcome = new Outcome.Failed(new JobEvents.Failed(internalError(e), null, e instanceof OutOfMemoryError,
+                    run.metadata), true);
         }
         answers.settle(run);
         if (run.record.isEmpty() && outcome instanceof Outcome.Failed failed && failed.failed().retryable()) {

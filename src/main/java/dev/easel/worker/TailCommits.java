@@ -11,6 +11,8 @@ import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -37,7 +39,9 @@ import org.jboss.logging.Logger;
  * end of what is committed (the last stable offset): when that holds no record at all, only
  * markers and aborted submissions, which never run, the group's offset is moved to that end. A
  * record there (a job not yet run, or run and not yet committed) leaves it as it is: nothing is
- * ever skipped. The commit goes through the group's own consumer, on its polling thread.
+ * ever skipped. The commit goes through the group's own consumer, on its polling thread, in one
+ * step with a last check that the partition is still this worker's, idle, and not committed
+ * meanwhile. Every {@link #SWEEP} the idle assigned partitions get a look too.
  */
 @ApplicationScoped
 public class TailCommits {
@@ -48,6 +52,8 @@ public class TailCommits {
     private static final Duration WAIT = Duration.ofSeconds(5);
     /** Checks of one partition after its last job: a late commit of the connector gets a second look. */
     private static final int TRIES = 3;
+    /** How often every idle assigned partition is looked at, besides the looks after each job. */
+    static final Duration SWEEP = Duration.ofSeconds(30);
 
     private final KafkaClientService clients;
     private final Supplier<Consumer<byte[], byte[]>> probes;
@@ -66,6 +72,7 @@ public class TailCommits {
                 @Identifier("default-kafka-broker") Map<String, Object> kafka) {
         this.clients = clients;
         this.probes = CancellationFeed.consumerFactory(kafka, "easel-tail-commits-" + events.instance());
+        scheduler.scheduleWithFixedDelay(this::sweep, SWEEP.toMillis(), SWEEP.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** A job record of this partition is being handled. */
@@ -95,32 +102,84 @@ public class TailCommits {
     private void check(TopicPartition tp, int tries) {
         scheduled.remove(tp);
         try {
-            if (inFlight.getOrDefault(tp, new AtomicInteger()).get() > 0) {
+            if (busy(tp)) {
                 return; // its end schedules the next look
             }
             KafkaConsumer<Object, Object> group = clients.getConsumer(Channels.JOBS_IN);
-            if (group == null || !group.getAssignments().await().atMost(WAIT).contains(tp)) {
+            if (group == null) {
                 return;
             }
-            OffsetAndMetadata committed = group.committed(tp).await().atMost(WAIT).get(tp);
-            if (committed == null) {
+            // The group's offset, or none yet (then it starts at the log's start, auto.offset.reset=earliest).
+            Optional<Tail> tail = group.runOnPollingThread(c -> c.assignment().contains(tp)
+                    ? Optional.of(new Tail(committed(c, tp), c.beginningOffsets(List.of(tp)).get(tp)))
+                    : Optional.<Tail>empty()).await().atMost(WAIT);
+            if (tail.isEmpty()) {
                 return;
             }
             Consumer<byte[], byte[]> reader = probe();
             long stable = reader.endOffsets(List.of(tp), WAIT).get(tp);
-            if (committed.offset() >= stable) {
+            long from = tail.get().from();
+            if (from >= stable) {
                 return;
             }
-            if (!noRecordBetween(reader, tp, committed.offset(), stable)) {
+            if (!noRecordBetween(reader, tp, from, stable)) {
                 if (tries > 1) {
                     schedule(tp, tries - 1);
                 }
                 return;
             }
-            group.commit(Map.of(tp, new OffsetAndMetadata(stable))).await().atMost(WAIT);
-            LOG.debugf("%s: committed %d past transaction markers (was %d)", tp, stable, committed.offset());
+            // Checked again where the commit is made, in one step on the polling thread: still this
+            // worker's partition, nothing in flight, and no commit of the connector's since the read.
+            boolean moved = group.runOnPollingThread(c -> {
+                if (!c.assignment().contains(tp) || busy(tp) || !Objects.equals(committed(c, tp), tail.get().committed())) {
+                    return false;
+                }
+                c.commitSync(Map.of(tp, new OffsetAndMetadata(stable)));
+                return true;
+            }).await().atMost(WAIT);
+            if (moved) {
+                LOG.debugf("%s: committed %d past transaction markers (was %d)", tp, stable, from);
+            }
         } catch (RuntimeException e) {
             LOG.debugf("%s: not committed past its markers: %s", tp, e.toString());
+        }
+    }
+
+    /** What the group has of a partition: its committed offset (null: none yet) and where reading starts. */
+    private record Tail(Long committed, long start) {
+        long from() {
+            return committed == null ? start : committed;
+        }
+    }
+
+    private static Long committed(Consumer<?, ?> consumer, TopicPartition tp) {
+        OffsetAndMetadata offset = consumer.committed(Set.of(tp)).get(tp);
+        return offset == null ? null : offset.offset();
+    }
+
+    private boolean busy(TopicPartition tp) {
+        AtomicInteger running = inFlight.get(tp);
+        return running != null && running.get() > 0;
+    }
+
+    /**
+     * Every assigned partition with nothing in flight gets a look now and then: one that took no
+     * job here (an aborted submission only, or its last job answered by the worker before this one)
+     * gets no look from {@link #ended} at all.
+     */
+    private void sweep() {
+        try {
+            KafkaConsumer<Object, Object> group = clients.getConsumer(Channels.JOBS_IN);
+            if (group == null) {
+                return;
+            }
+            for (TopicPartition tp : group.getAssignments().await().atMost(WAIT)) {
+                if (!busy(tp)) {
+                    schedule(tp, 1);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.debugf("tail commits: no sweep now: %s", e.toString());
         }
     }
 

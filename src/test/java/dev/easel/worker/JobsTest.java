@@ -448,6 +448,24 @@ class JobsTest {
         assertThat(store.objects).containsKey(PREFIX + "j18/0.png");
     }
 
+    /** Push mode: the sender's redelivery repeats the CloudEvent's source and id; a re-post is another event, and runs. */
+    @Test
+    void aPushedJobRedeliveredIsAnsweredAsBeforeAndAnotherEventOfItRuns() {
+        store.breakPutOf("j20/0.png", new dev.easel.store.PermanentStorageException("AccessDenied (test)", null));
+        JsonNode first = jobs.pushed(job("j20", 64, ""), Optional.empty(), DEFAULT, Optional.of("/src#event-1"));
+        store.breakPutOf("never", new AssertionError());
+        int before = messaging.events().size();
+
+        JsonNode again = jobs.pushed(job("j20", 64, ""), Optional.empty(), DEFAULT, Optional.of("/src#event-1"));
+
+        assertThat(again.path("reason").asText()).isEqualTo(first.path("reason").asText())
+                .isEqualTo("storage refused the job: AccessDenied (test)");
+        assertThat(messaging.eventTypes().subList(before, messaging.events().size())).containsExactly(JobEvents.FAILED);
+
+        JsonNode another = jobs.pushed(job("j20", 64, ""), Optional.empty(), DEFAULT, Optional.of("/src#event-2"));
+        assertThat(another.has("images")).as("a new event of the job runs it: %s", another).isTrue();
+    }
+
     /** A cancelled job redelivered keeps its first reason, though its cancellation now reads "before it started". */
     @Test
     void aRedeliveredCancelledJobKeepsItsFirstReason() {
@@ -473,6 +491,8 @@ class JobsTest {
             assertThat(e.type()).isEqualTo(JobEvents.FAILED);
             assertThat(e.data().path("reason").asText())
                     .isEqualTo("internal error: OutOfMemoryError: Java heap space (test)");
+            // Another job running beside it may have taken the memory: worth a retry (from its dead letter).
+            assertThat(e.data().path("retryable").asBoolean()).isTrue();
         });
         assertThat(messaging.deadLettersSent()).singleElement()
                 .satisfies(d -> assertThat(d.reason()).contains("OutOfMemoryError"));
@@ -490,6 +510,7 @@ class JobsTest {
                 .doesNotContainKey(PREFIX + "j16/0.png");
         assertThat(messaging.eventTypes()).doesNotContain(JobEvents.COMPLETED).endsWith(JobEvents.FAILED);
         assertThat(last().data().path("reason").asText()).isEqualTo("internal error: StackOverflowError: deep (test)");
+        assertThat(last().data().path("retryable").asBoolean()).as("the job's own recursion: it would fail again").isFalse();
         assertThat(messaging.deadLettersSent()).hasSize(1);
         store.breakPutOf("never", new AssertionError());
         theWorkerGoesOn();
