@@ -87,24 +87,13 @@ public class JobEventsResource {
                     .entity(Map.of("error", "too_many_streams", "id", id, "reason", e.getMessage()))
                     .type(MediaType.APPLICATION_JSON).build());
         }
-        JobView state;
+        // Until the stream is handed over, any way out gives the subscription (and the tenant's place) back.
         try {
             Optional<JobView> found = lookup.find(tenant, id);
             if (found.isEmpty()) {
-                subscription.close();
                 throw failure(Response.Status.NOT_FOUND, Map.of("error", "not_found", "id", id));
             }
-            state = found.get();
-        } catch (IOException e) {
-            subscription.close();
-            LOG.warnf("job %s: storage failed: %s", id, e.getMessage());
-            throw failure(Response.Status.SERVICE_UNAVAILABLE, Map.of("error", "unavailable", "id", id,
-                    "reason", "storage is unavailable; try again"));
-        } catch (RuntimeException e) { // the 404 above, or a lookup that broke: its place is given back
-            subscription.close();
-            throw e;
-        }
-        try {
+            JobView state = found.get();
             OutboundSseEvent first = sse.newEventBuilder().name(STATE).data(String.class, write(state)).build();
             if (isFinal(state.status())) {
                 subscription.close();
@@ -117,7 +106,12 @@ public class JobEventsResource {
                     .onFailure(JobEventHub.StreamClosedException.class).recoverWithItem(closed -> sse.newEventBuilder()
                             .name(CLOSED).data(String.class, write(Map.of("reason", closed.getMessage()))).build());
             return withHeartbeats(Multi.createBy().concatenating().streams(Multi.createFrom().item(first), live), sse);
-        } catch (RuntimeException e) { // no stream for it: its place in the tenant's bound is given back
+        } catch (IOException e) {
+            subscription.close();
+            LOG.warnf("job %s: storage failed: %s", id, e.getMessage());
+            throw failure(Response.Status.SERVICE_UNAVAILABLE, Map.of("error", "unavailable", "id", id,
+                    "reason", "storage is unavailable; try again"));
+        } catch (RuntimeException e) {
             subscription.close();
             throw e;
         }

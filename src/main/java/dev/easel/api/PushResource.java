@@ -69,16 +69,7 @@ public class PushResource {
         if (known.isPresent()) {
             return known;
         }
-        String source = null;
-        if (form == JobRecords.Form.BINARY_CLOUD_EVENT && headers.lastHeader("ce_source") != null) {
-            source = new String(headers.lastHeader("ce_source").value(), StandardCharsets.UTF_8);
-        } else if (form == JobRecords.Form.STRUCTURED_CLOUD_EVENT) {
-            try {
-                source = JSON.readTree(body).path("source").asText(null);
-            } catch (IOException e) {
-                return Optional.empty();
-            }
-        }
+        String source = attribute(form, headers, body, "source").orElse(null);
         int hash = source == null ? -1 : source.lastIndexOf('#');
         return hash < 0 ? Optional.empty() : tenants.ofTopic(source.substring(hash + 1));
     }
@@ -148,41 +139,33 @@ public class PushResource {
      * and which a sender's redelivery repeats; empty for an event without both.
      */
     static Optional<String> identity(JobRecords.Form form, Headers headers, byte[] body) {
-        String source = null;
-        String id = null;
+        Optional<String> source = attribute(form, headers, body, "source").filter(s -> !s.isEmpty());
+        Optional<String> id = attribute(form, headers, body, "id").filter(s -> !s.isEmpty());
+        return source.isEmpty() || id.isEmpty() ? Optional.empty() : Optional.of(source.get() + "#" + id.get());
+    }
+
+    /** A CloudEvent attribute: its {@code ce_} header in binary mode, its member in structured mode; empty when absent. */
+    private static Optional<String> attribute(JobRecords.Form form, Headers headers, byte[] body, String name) {
         if (form == JobRecords.Form.BINARY_CLOUD_EVENT) {
-            source = headers.lastHeader("ce_source") == null ? null
-                    : new String(headers.lastHeader("ce_source").value(), StandardCharsets.UTF_8);
-            id = headers.lastHeader("ce_id") == null ? null
-                    : new String(headers.lastHeader("ce_id").value(), StandardCharsets.UTF_8);
-        } else if (form == JobRecords.Form.STRUCTURED_CLOUD_EVENT) {
+            return Optional.ofNullable(headers.lastHeader("ce_" + name))
+                    .map(h -> new String(h.value(), StandardCharsets.UTF_8));
+        }
+        if (form == JobRecords.Form.STRUCTURED_CLOUD_EVENT) {
             try {
-                JsonNode event = JSON.readTree(body);
-                source = event.path("source").isTextual() ? event.path("source").asText() : null;
-                id = event.path("id").isTextual() ? event.path("id").asText() : null;
+                JsonNode value = JSON.readTree(body).path(name);
+                return value.isTextual() ? Optional.of(value.asText()) : Optional.empty();
             } catch (IOException e) {
                 return Optional.empty(); // JobRecords has read it already; cannot happen
             }
         }
-        return source == null || id == null || source.isEmpty() || id.isEmpty() ? Optional.empty()
-                : Optional.of(source + "#" + id);
+        return Optional.empty();
     }
 
     /** The event's {@code time}, when it has a valid one: the job's submission, for its queue timing. */
     static Optional<Instant> sentAt(JobRecords.Form form, Headers headers, byte[] body) {
-        String time = null;
-        if (form == JobRecords.Form.BINARY_CLOUD_EVENT && headers.lastHeader("ce_time") != null) {
-            time = new String(headers.lastHeader("ce_time").value(), StandardCharsets.UTF_8);
-        } else if (form == JobRecords.Form.STRUCTURED_CLOUD_EVENT) {
-            try {
-                JsonNode value = JSON.readTree(body).path("time");
-                time = value.isTextual() ? value.asText() : null;
-            } catch (IOException e) {
-                return Optional.empty(); // JobRecords has read it already; cannot happen
-            }
-        }
+        Optional<String> time = attribute(form, headers, body, "time");
         try {
-            return time == null ? Optional.empty() : Optional.of(OffsetDateTime.parse(time).toInstant());
+            return time.map(t -> OffsetDateTime.parse(t).toInstant());
         } catch (DateTimeParseException e) {
             return Optional.empty();
         }

@@ -55,17 +55,9 @@ final class JobRun {
             ConsumerRecord<byte[], byte[]> r = record.get();
             return Optional.of(r.topic() + "-" + r.partition() + "@" + r.offset());
         }
-        // Hashed: a sender's source and id are any text, and this goes into an object's metadata.
-        return pushedAs.map(event -> "pushed-" + java.util.HexFormat.of().formatHex(sha256(event), 0, 16));
-    }
-
-    private static byte[] sha256(String text) {
-        try {
-            return java.security.MessageDigest.getInstance("SHA-256").digest(
-                    text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java runtime has SHA-256", e);
-        }
+        // Hashed (the same SHA-256 hex as API keys): a sender's source and id are any text, and
+        // this goes into an object's metadata.
+        return pushedAs.map(event -> "pushed-" + dev.easel.security.ApiKeys.hash(event));
     }
 
     JobRun(dev.easel.security.Tenant tenant, String jobId, Optional<ConsumerRecord<byte[], byte[]>> record,

@@ -94,4 +94,20 @@ class JobViewTest {
         assertThat(PushResource.sentAt(JobRecords.Form.STRUCTURED_CLOUD_EVENT, new RecordHeaders(), event))
                 .contains(Instant.parse("2030-01-01T00:00:00Z"));
     }
+
+    /** A pushed event's identity, which its sender's redeliveries repeat: source and id, in either binding. */
+    @Test
+    void anEventsIdentityIsItsSourceAndId() {
+        Headers binary = new RecordHeaders();
+        binary.add("ce_source", "/kafka#easel.jobs".getBytes(StandardCharsets.UTF_8));
+        binary.add("ce_id", "partition:0/offset:7".getBytes(StandardCharsets.UTF_8));
+        byte[] structured = "{\"source\": \"/s\", \"id\": \"e1\"}".getBytes(StandardCharsets.UTF_8);
+
+        assertThat(PushResource.identity(JobRecords.Form.BINARY_CLOUD_EVENT, binary, new byte[0]))
+                .contains("/kafka#easel.jobs#partition:0/offset:7");
+        assertThat(PushResource.identity(JobRecords.Form.STRUCTURED_CLOUD_EVENT, new RecordHeaders(), structured))
+                .contains("/s#e1");
+        assertThat(PushResource.identity(JobRecords.Form.STRUCTURED_CLOUD_EVENT, new RecordHeaders(),
+                "{\"source\": \"/s\"}".getBytes(StandardCharsets.UTF_8))).as("no id").isEmpty();
+    }
 }
