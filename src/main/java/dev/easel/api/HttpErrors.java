@@ -21,6 +21,12 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 @ApplicationScoped
 public class HttpErrors {
 
+    /**
+     * Retry-After of a 503 for a fault around the worker (the broker or the store away, a worker
+     * shutting down): a few seconds, so clients neither hammer nor wait longer than an outage lasts.
+     */
+    static final String RETRY_AFTER_SECONDS = "5";
+
     private final long maxBodyBytes;
 
     HttpErrors(@ConfigProperty(name = "quarkus.http.limits.max-body-size", defaultValue = "10240K") MemorySize maxBody) {

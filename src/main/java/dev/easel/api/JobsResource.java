@@ -277,7 +277,7 @@ public class JobsResource {
      */
     private static Response unavailable(String id, String error, String reason, String detail) {
         LOG.warnf("job %s: %s (%s)", id, reason, detail);
-        return Response.status(Response.Status.SERVICE_UNAVAILABLE).entity(Map.of("error", error, "id", id,
-                "reason", reason)).build();
+        return Response.status(Response.Status.SERVICE_UNAVAILABLE).header("Retry-After", HttpErrors.RETRY_AFTER_SECONDS)
+                .entity(Map.of("error", error, "id", id, "reason", reason)).build();
     }
 }

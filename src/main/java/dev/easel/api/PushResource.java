@@ -46,6 +46,9 @@ public class PushResource {
 
     private static final Logger LOG = Logger.getLogger(PushResource.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    static final String UNANSWERED = "the job has no final answer yet (the broker or storage is unavailable);"
+            + " deliver it again";
+    static final String CUT_OFF = "this worker is shutting down and cut the job off; deliver it again";
 
     private final Jobs jobs;
     private final WorkerLifecycle lifecycle;
@@ -105,13 +108,15 @@ public class PushResource {
                     identity(readable.form(), headers, body));
             return Response.ok(answer).build();
         } catch (UnansweredJobException e) {
+            // The detail (a broker's or a store's message, an internal error) stays in the log: the
+            // sender learns only what to do, as JobsResource's 503s say.
             LOG.warnf("pushed job not answered, asking for redelivery: %s", e.getMessage());
-            return Response.status(Response.Status.SERVICE_UNAVAILABLE)
-                    .entity(Map.of("error", "unanswered", "reason", e.getMessage())).build();
+            return Response.status(Response.Status.SERVICE_UNAVAILABLE).header("Retry-After", HttpErrors.RETRY_AFTER_SECONDS)
+                    .entity(Map.of("error", "unanswered", "reason", UNANSWERED)).build();
         } catch (JobAbandonedException e) {
             LOG.infof("pushed job cut off, asking for redelivery: %s", e.getMessage());
-            return Response.status(Response.Status.SERVICE_UNAVAILABLE)
-                    .entity(Map.of("error", "shutting_down", "reason", e.getMessage())).build();
+            return Response.status(Response.Status.SERVICE_UNAVAILABLE).header("Retry-After", HttpErrors.RETRY_AFTER_SECONDS)
+                    .entity(Map.of("error", "shutting_down", "reason", CUT_OFF)).build();
         } finally {
             lifecycle.end();
         }
