@@ -1,5 +1,6 @@
 package dev.easel.contract;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.easel.contract.Violation;
 import java.util.List;
@@ -16,6 +17,8 @@ import java.util.List;
  * @param updatedAt  when this record was written (ISO-8601, UTC)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+// A field a later version adds must not make this version's readers (API pods mid-rollout) fail.
+@JsonIgnoreProperties(ignoreUnknown = true)
 public record JobStatus(String state, String reason, List<Violation> violations, Boolean retryable, String updatedAt) {
 
     public static final String RUNNING = "running";

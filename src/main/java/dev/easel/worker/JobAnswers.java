@@ -17,6 +17,7 @@ import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -37,6 +38,8 @@ final class JobAnswers {
     private static final Duration PROGRESS_WAIT = Duration.ofSeconds(15);
     /** The status object's metadata naming the delivery its answer was for ({@link JobRun#delivery()}). */
     static final String DELIVERY = "delivery";
+    /** The status object's metadata saying whether its failure was dead-lettered ("true" or "false"). */
+    static final String DEAD_LETTERED = "dead-lettered";
     private static final int MAX_STATUS_BYTES = 1 << 20;
 
     private final EventPublisher events;
@@ -139,13 +142,14 @@ final class JobAnswers {
             JobEvents.Failed data = failed.failed();
             LOG.infof("job %s failed (retryable: %s): %s", run.jobId, data.retryable(), data.reason());
             writeStatus(run, new JobStatus(JobStatus.FAILED, data.reason(), data.violations(), data.retryable(),
-                    clock.instant().toString()));
+                    clock.instant().toString()), Optional.of(failed.deadLetter()));
             event = events.event(run.tenant.id(), run.jobId, data, "");
         } else {
             kind = EventKind.CANCELLED;
             JobEvents.Cancelled data = ((Outcome.Cancelled) outcome).cancelled();
             LOG.infof("job %s cancelled: %s", run.jobId, data.reason());
-            writeStatus(run, new JobStatus(JobStatus.CANCELLED, data.reason(), null, null, clock.instant().toString()));
+            writeStatus(run, new JobStatus(JobStatus.CANCELLED, data.reason(), null, null, clock.instant().toString()),
+                    Optional.empty());
             event = events.event(run.tenant.id(), run.jobId, data, "");
         }
         run.retries.publish(kind.wireName() + " event", () -> events.publish(event));
@@ -204,7 +208,7 @@ final class JobAnswers {
      * The job's status record, when it has a location: retried within the budget, then handed to
      * the backlog, which writes it once storage is back.
      */
-    private void writeStatus(JobRun run, JobStatus status) {
+    private void writeStatus(JobRun run, JobStatus status, Optional<Boolean> deadLettered) {
         if (run.location.isEmpty()) {
             return;
         }
@@ -217,19 +221,28 @@ final class JobAnswers {
         }
         try {
             run.retries.storage("status", () -> {
-                putStatus(location, run.jobId, run.delivery(), bytes);
+                putStatus(location, run, deadLettered, bytes);
                 return null;
             });
         } catch (IOException e) {
             LOG.warnf("job %s: %s status not stored yet (%s); it will be when storage is back", run.jobId,
                     status.state(), e.getMessage());
-            backlog.add(run.jobId, () -> putStatus(location, run.jobId, run.delivery(), bytes));
+            backlog.add(run.jobId, () -> putStatus(location, run, deadLettered, bytes));
         }
     }
 
-    private void putStatus(Location location, String jobId, Optional<String> delivery, byte[] bytes) throws IOException {
-        store.put(location.bucket(), location.keys().status(), bytes, "application/json", delivery.isEmpty()
-                ? Map.of("job-id", jobId) : Map.of("job-id", jobId, DELIVERY, delivery.get()));
+    /**
+     * status.json, with in its object metadata the delivery it answers and, for a failure, whether
+     * it was dead-lettered: what {@link #answeredBefore} needs to answer a redelivery the same way.
+     * Metadata rather than fields of the record, which readers of an older version would refuse.
+     */
+    private void putStatus(Location location, JobRun run, Optional<Boolean> deadLettered, byte[] bytes)
+            throws IOException {
+        Map<String, String> metadata = new HashMap<>();
+        metadata.put("job-id", run.jobId);
+        run.delivery().ifPresent(d -> metadata.put(DELIVERY, d));
+        deadLettered.ifPresent(d -> metadata.put(DEAD_LETTERED, d.toString()));
+        store.put(location.bucket(), location.keys().status(), bytes, "application/json", metadata);
     }
 
     /**
@@ -255,7 +268,7 @@ final class JobAnswers {
         Optional<Outcome> outcome = switch (status.state()) {
             case JobStatus.FAILED -> Optional.of(new Outcome.Failed(new JobEvents.Failed(status.reason(),
                     status.violations(), Boolean.TRUE.equals(status.retryable()), run.metadata),
-                    status.reason() == null || !status.reason().startsWith(JobRunner.DEADLINE_PASSED)));
+                    deadLettered(stored.get().metadata(), status)));
             case JobStatus.CANCELLED -> Optional.of(new Outcome.Cancelled(new JobEvents.Cancelled(status.reason(),
                     run.metadata)));
             default -> Optional.empty(); // running: it died before its answer, and runs again
@@ -263,5 +276,18 @@ final class JobAnswers {
         outcome.ifPresent(o -> LOG.infof("job %s (%s) was answered %s already: answering it again", run.jobId,
                 delivery.get(), status.state()));
         return outcome;
+    }
+
+    /**
+     * Whether the failure was dead-lettered, as its status object says; one written before the
+     * object said so (an earlier version) was, unless its deadline had passed: the only failure
+     * that version answered without a dead letter.
+     */
+    static boolean deadLettered(Map<String, String> metadata, JobStatus status) {
+        String said = metadata.get(DEAD_LETTERED);
+        if (said != null) {
+            return Boolean.parseBoolean(said);
+        }
+        return status.reason() == null || !status.reason().startsWith(JobRunner.DEADLINE_PASSED);
     }
 }

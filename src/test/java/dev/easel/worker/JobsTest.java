@@ -230,6 +230,14 @@ class JobsTest {
         assertThat(messaging.deadLettersSent()).isEmpty();
         assertThat(store.puts).doesNotContain(PREFIX + "j19/0.png");
         assertThat(jobs("failed")).isEqualTo(1);
+        assertThat(store.objects.get(PREFIX + "j19/status.json").metadata()).containsEntry("dead-lettered", "false");
+
+        // Its worker died before committing: redelivered, it is answered the same way, still without a dead letter.
+        jobs.pulled(timed(record("j19", job("j19", 64, ", \"deadline\": \"" + deadline + "\"")), submitted));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED, JobEvents.FAILED);
+        assertThat(last().data().path("reason").asText()).startsWith("deadline passed: " + deadline);
+        assertThat(messaging.deadLettersSent()).isEmpty();
 
         jobs.pulled(timed(record("j20", job("j20", 64, ", \"deadline\": \"" + deadline + "\"")),
                 deadline.plusSeconds(1)));
@@ -441,6 +449,7 @@ class JobsTest {
         assertThat(store.objects).doesNotContainKey(PREFIX + "j18/0.png");
         assertThat(messaging.deadLettersSent()).as("the dead letter is sent again: it may repeat, not be lost")
                 .hasSize(2);
+        assertThat(store.objects.get(PREFIX + "j18/status.json").metadata()).containsEntry("dead-lettered", "true");
 
         jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 1, "j18".getBytes(StandardCharsets.UTF_8), job("j18", 64, "")));
 
