@@ -66,6 +66,23 @@ public final class WebhookSender {
     private final Clock wallClock;
     private final RetryClock retryClock;
 
+    /**
+     * What a sender consults besides its settings, replaced in tests.
+     *
+     * @param guard     decides which targets may be called
+     * @param wallClock for {@code webhook-timestamp} and HTTP-date {@code Retry-After}
+     * @param retryClock measures the budget and waits between attempts
+     * @param random    draws the jitter ({@link Random} is safe to share between threads)
+     */
+    record Surroundings(WebhookTargetGuard guard, Clock wallClock, RetryClock retryClock, Random random) {
+
+        /** The guard of the settings' allowed ranges, the system clocks and real waits. */
+        static Surroundings of(WebhookSettings settings) {
+            return new Surroundings(new WebhookTargetGuard(settings.allowedCidrs()), Clock.systemUTC(), RetryClock.SYSTEM,
+                    new Random());
+        }
+    }
+
     /** A sender with a shared HTTP client, the system clocks and real backoff waits; one secret signs all. */
     public WebhookSender(WebhookSettings settings) {
         this(settings, Map.of());
@@ -79,21 +96,10 @@ public final class WebhookSender {
      * @throws IllegalArgumentException naming {@code easel.tenants.<id>.webhook-secret} for a malformed one
      */
     public WebhookSender(WebhookSettings settings, Map<String, String> tenantSecrets) {
-        this(settings, new WebhookTargetGuard(settings.allowedCidrs()), Clock.systemUTC(), RetryClock.SYSTEM, new Random(),
-                tenantSecrets);
+        this(settings, Surroundings.of(settings), tenantSecrets);
     }
 
-    /**
-     * @param wallClock for {@code webhook-timestamp} and HTTP-date {@code Retry-After}
-     * @param retryClock measures the budget and waits between attempts
-     * @param random draws the jitter ({@link Random} is safe to share between threads)
-     */
-    WebhookSender(WebhookSettings settings, WebhookTargetGuard guard, Clock wallClock, RetryClock retryClock, Random random) {
-        this(settings, guard, wallClock, retryClock, random, Map.of());
-    }
-
-    WebhookSender(WebhookSettings settings, WebhookTargetGuard guard, Clock wallClock, RetryClock retryClock, Random random,
-                  Map<String, String> tenantSecrets) {
+    WebhookSender(WebhookSettings settings, Surroundings surroundings, Map<String, String> tenantSecrets) {
         this.settings = settings;
         Map<String, WebhookSigner> signers = new java.util.HashMap<>();
         tenantSecrets.forEach((tenant, secret) -> {
@@ -111,11 +117,11 @@ public final class WebhookSender {
                 // One small POST per event: HTTP/2 would bring nothing but h2c upgrade attempts.
                 .version(HttpClient.Version.HTTP_1_1)
                 .build();
-        this.guard = guard;
+        this.guard = surroundings.guard();
         this.signer = new WebhookSigner(settings.signingSecret());
-        this.backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff(), random);
-        this.wallClock = wallClock;
-        this.retryClock = retryClock;
+        this.backoff = new Backoff(settings.initialBackoff(), settings.maxBackoff(), surroundings.random());
+        this.wallClock = surroundings.wallClock();
+        this.retryClock = surroundings.retryClock();
     }
 
     /**

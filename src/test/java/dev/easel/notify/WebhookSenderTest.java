@@ -124,7 +124,12 @@ class WebhookSenderTest {
     }
 
     private WebhookSender sender(WebhookSettings settings) {
-        return new WebhookSender(settings, new WebhookTargetGuard(settings.allowedCidrs()), Clock.systemUTC(), retryClock, new Random(7));
+        return new WebhookSender(settings, surroundings(settings), Map.of());
+    }
+
+    private WebhookSender.Surroundings surroundings(WebhookSettings settings) {
+        return new WebhookSender.Surroundings(new WebhookTargetGuard(settings.allowedCidrs()), Clock.systemUTC(), retryClock,
+                new Random(7));
     }
 
     private WebhookSender sender() {
@@ -174,8 +179,7 @@ class WebhookSenderTest {
         String acmeSecret = "whsec_" + java.util.Base64.getEncoder().encodeToString("acme-only-secret-32-bytes-long!!".getBytes(
                 StandardCharsets.UTF_8));
         WebhookSettings settings = settings(Duration.ofSeconds(5), 4, Duration.ofMinutes(1), List.of(LOCAL));
-        WebhookSender sender = new WebhookSender(settings, new WebhookTargetGuard(settings.allowedCidrs()),
-                Clock.systemUTC(), retryClock, new Random(7), Map.of("acme", acmeSecret));
+        WebhookSender sender = new WebhookSender(settings, surroundings(settings), Map.of("acme", acmeSecret));
 
         sender.deliver(hook, WebhookEvent.of(EventKind.COMPLETED, "acme", "job-42", Map.of()));
         sender.deliver(hook, WebhookEvent.of(EventKind.COMPLETED, "beta", "job-42", Map.of()));
