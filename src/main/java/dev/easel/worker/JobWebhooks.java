@@ -42,8 +42,9 @@ final class JobWebhooks {
     private CompletableFuture<Void> last = CompletableFuture.completedFuture(null);
     /**
      * The newest progress webhook not yet begun, when one is queued: a newer progress replaces it
-     * instead of queueing behind it. A slow or dead receiver then holds one delivery in flight and
-     * one waiting, not one per step, and the final webhook waits behind at most those two.
+     * instead of queueing behind it, and the job's answer drops it (the answer supersedes it). A
+     * slow or dead receiver then holds one delivery in flight, not one per step, and the answer
+     * waits behind at most that one.
      */
     private WebhookEvent waitingProgress; // guarded by this
 
@@ -71,6 +72,7 @@ final class JobWebhooks {
             }
             queue(target, kind, this::takeWaitingProgress);
         } else {
+            waitingProgress = null;
             queue(target, kind, () -> message);
         }
     }
@@ -85,7 +87,11 @@ final class JobWebhooks {
     private void queue(URI target, EventKind kind, java.util.function.Supplier<WebhookEvent> message) {
         delivery.pending().started();
         last = last.thenRunAsync(() -> {
-            WebhookOutcome outcome = delivery.sender().deliver(target, message.get());
+            WebhookEvent event = message.get();
+            if (event == null) {
+                return; // a progress the job's answer superseded before its turn
+            }
+            WebhookOutcome outcome = delivery.sender().deliver(target, event);
             delivery.metrics().webhook(outcome);
             if (!outcome.delivered()) {
                 LOG.warnf("job %s: webhook %s to %s not delivered: %s after %d attempt(s)%s", jobId,

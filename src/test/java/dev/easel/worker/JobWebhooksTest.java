@@ -69,9 +69,9 @@ class JobWebhooksTest {
         threads.shutdownNow();
     }
 
-    /** 30 steps while the receiver hangs on the first: it gets that one, the newest, then the answer. */
+    /** 30 steps while the receiver hangs on the first: it gets that one, then the answer, which supersedes the rest. */
     @Test
-    void progressWhileTheReceiverIsSlowIsCoalescedToTheNewestAndTheAnswerFollows() throws Exception {
+    void progressWhileTheReceiverIsSlowIsDroppedForTheAnswer() throws Exception {
         JobWebhooks webhooks = new JobWebhooks("j1", Optional.of(new JobWebhook(hook,
                 List.of(EventKind.PROGRESS, EventKind.COMPLETED))), delivery());
 
@@ -82,6 +82,26 @@ class JobWebhooksTest {
         }
         webhooks.send(EventKind.COMPLETED, event(JobEvents.COMPLETED, 30));
         release.countDown();
+
+        assertThat(pending.awaitNone(Duration.ofSeconds(20))).isTrue();
+        assertThat(received).extracting(b -> b.path("type").asText() + " " + b.path("data").path("step").asInt())
+                .containsExactly("job.progress 1", "job.completed 30");
+    }
+
+    /** Without an answer yet, the newest of the steps sent meanwhile follows the one in flight. */
+    @Test
+    void progressWhileTheReceiverIsSlowIsCoalescedToTheNewest() throws Exception {
+        JobWebhooks webhooks = new JobWebhooks("j1", Optional.of(new JobWebhook(hook,
+                List.of(EventKind.PROGRESS, EventKind.COMPLETED))), delivery());
+
+        webhooks.send(EventKind.PROGRESS, event(JobEvents.PROGRESS, 1));
+        assertThat(firstArrived.await(10, TimeUnit.SECONDS)).isTrue();
+        for (int step = 2; step <= 30; step++) {
+            webhooks.send(EventKind.PROGRESS, event(JobEvents.PROGRESS, step));
+        }
+        release.countDown();
+        assertThat(pending.awaitNone(Duration.ofSeconds(20))).isTrue();
+        webhooks.send(EventKind.COMPLETED, event(JobEvents.COMPLETED, 30));
 
         assertThat(pending.awaitNone(Duration.ofSeconds(20))).isTrue();
         assertThat(received).extracting(b -> b.path("type").asText() + " " + b.path("data").path("step").asInt())
