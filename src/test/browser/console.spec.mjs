@@ -99,6 +99,13 @@ try {
   check(await page.locator('#banner').isHidden(), 'no banner for a violation of a form field');
   check(await page.locator('.error[data-for="height"]').textContent() === '', 'other fields show no error');
 
+  // Opening a job (here the one shown, from the recent list: no hashchange) reads it again and
+  // clears the errors of what was on screen before.
+  await page.locator('#recent li a').first().click();
+  await page.waitForFunction(() => document.querySelector('.error[data-for="width"]').textContent === '');
+  check(await page.locator('#width.invalid').count() === 0, 'opening a job clears the form\'s earlier errors');
+  await page.locator('#job-status[data-status="completed"]').waitFor();
+
   // 5. With event streams off on the server (its 503), the page still reaches the answer: it reads
   // the job's status until it is final. The route stands in for a server started with
   // easel.sse.enabled=false; the job itself runs on the real worker.
@@ -127,6 +134,70 @@ try {
   // The job runs for seconds: its first read finds it queued or running, a later one completed.
   check(statusReads >= 2, `its status was read until it was final (${statusReads} reads)`);
   await page.unroute('**/v1/jobs/*/events');
+
+  // 6. The answer to a submission is lost after the server queued the job: Generate again sends the
+  // same job under the same id (an idempotent re-post), not a second job.
+  const postedIds = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/v1/jobs') postedIds.push(JSON.parse(r.postData()).id);
+  });
+  await page.route('**/v1/jobs', async (route) => {
+    if (route.request().method() !== 'POST') return route.fallback();
+    await route.fetch(); // the worker queues it…
+    return route.abort('connectionreset'); // …and its answer never reaches the page
+  });
+  await page.fill('#seed', '44');
+  await page.click('#submit');
+  await page.locator('#banner', { hasText: 'Could not reach the worker' }).waitFor();
+  await page.unroute('**/v1/jobs');
+  await page.click('#submit');
+  await page.waitForFunction((id) => document.querySelector('#job-id').textContent === id, postedIds[0]);
+  await page.locator('#job-status[data-status="completed"]').waitFor();
+  check(postedIds.length === 2 && postedIds[0] === postedIds[1] && postedIds[0].startsWith('console-'),
+    `the re-sent submission kept its job id (${postedIds.join(', ')})`);
+  const entries = await page.evaluate((id) => Object.keys(localStorage).filter((k) => k.startsWith('easel.recentJobs.'))
+    .flatMap((k) => JSON.parse(localStorage.getItem(k))).filter((j) => j.id === id).length, postedIds[0]);
+  check(entries === 1, `recent jobs list it once (${entries})`);
+
+  // 7. A stream that goes silent (a laptop that slept): after the idle limit the page reads the
+  // job's status instead. The route holds the stream open without a byte; the limit is shortened.
+  await page.evaluate(() => { window.easelStreamIdleMs = 1500; });
+  await page.route('**/v1/jobs/*/events', () => { /* never answered */ });
+  const beforeStall = await page.textContent('#job-id');
+  await page.fill('#seed', '45');
+  await page.click('#submit');
+  await page.waitForFunction((before) => document.querySelector('#job-id').textContent !== before, beforeStall);
+  await page.locator('#job-status[data-status="completed"]').waitFor();
+  const stalled = await page.locator('#events li').allTextContents();
+  check(stalled.some((e) => e.includes('no data for 1.5 s')),
+    `a silent stream is given up and the job still reaches its answer (${stalled.join(' | ')})`);
+  await page.unroute('**/v1/jobs/*/events');
+  const shownJob = await page.textContent('#job-id');
+
+  // 8. Another key's browser shows only that key's recent jobs.
+  await page.fill('#api-key', 'easel_not-a-key');
+  await page.click('#key-form button');
+  await page.locator('#banner', { hasText: 'HTTP 401' }).waitFor();
+  check(await page.locator('#recent li').count() === 0, 'another key sees none of these recent jobs');
+  await page.fill('#api-key', apiKey);
+  await page.click('#key-form button');
+  await page.locator('#recent li').first().waitFor();
+  check(true, 'the key\'s own recent jobs come back with it');
+
+  // 9. A link to a job opened in a fresh browser: once a key is given, the job shows.
+  const fresh = await browser.newContext();
+  try {
+    const other = await fresh.newPage();
+    other.on('pageerror', (e) => pageErrors.push(e.message));
+    await other.goto(`${base}#job=${encodeURIComponent(shownJob)}`);
+    await other.locator('#banner', { hasText: 'API key' }).waitFor();
+    await other.fill('#api-key', apiKey);
+    await other.click('#key-form button');
+    await other.locator('#job-status[data-status="completed"]').waitFor();
+    check(await other.textContent('#job-id') === shownJob, `a #job= link opens its job once the key is given (${shownJob})`);
+  } finally {
+    await fresh.close();
+  }
 
   check(pageErrors.length === 0, `no script errors on the page ${JSON.stringify(pageErrors)}`);
   console.log('console.spec: all checks passed');

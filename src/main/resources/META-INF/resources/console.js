@@ -3,7 +3,7 @@
 'use strict';
 
 const KEY_STORE = 'easel.apiKey';
-const RECENT_STORE = 'easel.recentJobs';
+const RECENT_STORE = 'easel.recentJobs'; // + '.' and a hash of the key: each key its own list
 const RECENT_MAX = 20;
 const FINAL = ['completed', 'failed', 'cancelled'];
 const NUMBER_FIELDS = ['width', 'height', 'steps', 'guidanceScale', 'seed', 'numImages'];
@@ -11,6 +11,10 @@ const NUMBER_FIELDS = ['width', 'height', 'steps', 'guidanceScale', 'seed', 'num
 const $ = (id) => document.getElementById(id);
 let models = [];
 let watching = null; // the AbortController of the event stream being read
+let unanswered = null; // {body, id} of a submission whose answer never came: sent again with the same id
+// The server sends a heartbeat every 15 s; a stream silent for longer than this is dead (a laptop
+// that slept, a network that changed) and the page reads the job's status instead.
+const streamIdleMs = () => window.easelStreamIdleMs || 45_000;
 
 // --- HTTP ---
 
@@ -59,27 +63,39 @@ function showViolations(violations) {
 
 // --- Models and the form ---
 
+/** Fills the model list; true when the worker listed its models. */
 async function loadModels() {
   $('key-state').textContent = 'loading models…';
-  const result = await api('/v1/models');
+  let result;
+  try {
+    result = await api('/v1/models');
+  } catch (e) {
+    $('key-state').textContent = '';
+    banner('Could not reach the worker: ' + e.message);
+    return false;
+  }
   if (!result.ok) {
     $('key-state').textContent = '';
-    banner(result.status === 401 || result.status === 403
-      ? `Enter a valid API key (${describe(result)})` : `Could not load models (${describe(result)})`);
-    return;
+    const noKey = !localStorage.getItem(KEY_STORE);
+    banner(result.status === 401 && noKey ? 'Enter an API key to start (deployment/run-local.sh prints one).'
+      : result.status === 401 || result.status === 403
+        ? `Enter a valid API key (${describe(result)})` : `Could not load models (${describe(result)})`);
+    return false;
   }
   banner('');
   models = result.body.models || [];
   $('key-state').textContent = `${models.length} model(s)`;
   const select = $('model');
   select.replaceChildren(...models.map((m) => {
-    const option = new Option(`${m.name} (${m.kind}, ${m.state})`, m.name);
+    const option = new Option(`${m.name} (${[m.kind, m.state].filter(Boolean).join(', ')})`, m.name);
     option.disabled = m.state !== 'loaded';
     return option;
   }));
   const firstLoaded = models.find((m) => m.state === 'loaded');
   if (firstLoaded) select.value = firstLoaded.name;
   applyDefaults();
+  renderRecent();
+  return true;
 }
 
 /** The selected model's defaults and schedulers fill the form. */
@@ -113,15 +129,28 @@ function jobFromForm() {
   return job;
 }
 
+/** A job id made here, so that a submission whose answer was lost can be sent again as the same job. */
+function newJobId() {
+  // crypto.randomUUID needs a secure context; a console opened over plain HTTP has getRandomValues only.
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return 'console-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 async function submit(event) {
   event.preventDefault();
   clearErrors();
   const job = jobFromForm();
+  const body = JSON.stringify(job);
+  // The same form sent again after no answer (or a 503) is the same job: re-posting it is
+  // idempotent, where a new id would run it twice if the first post had been queued after all.
+  job.id = unanswered && unanswered.body === body ? unanswered.id : newJobId();
+  unanswered = { body, id: job.id };
   $('submit').disabled = true;
   try {
     const result = await api('/v1/jobs', {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(job),
     });
+    if (result.status < 500) unanswered = null;
     if (result.status === 400 && result.body && result.body.violations) {
       showViolations(result.body.violations);
     } else if (!result.ok) {
@@ -131,7 +160,7 @@ async function submit(event) {
       location.hash = 'job=' + encodeURIComponent(result.body.id);
     }
   } catch (e) {
-    banner('Could not reach the worker: ' + e.message);
+    banner('Could not reach the worker: ' + e.message + ' (Generate again sends the same job)');
   } finally {
     $('submit').disabled = false;
   }
@@ -155,6 +184,7 @@ async function showJob(id) {
   if (watching) watching.abort();
   const controller = new AbortController();
   watching = controller;
+  clearErrors(); // another job's failure or violations do not belong to this one
   $('job').hidden = false;
   $('job-id').textContent = id;
   $('events').replaceChildren();
@@ -192,22 +222,42 @@ async function settle(id, signal) {
  * X-API-Key header that every /v1 endpoint needs (and the key does not belong in a URL).
  */
 async function followEvents(id, signal) {
-  const response = await fetch(`/v1/jobs/${encodeURIComponent(id)}/events`, {
-    headers: { 'X-API-Key': localStorage.getItem(KEY_STORE) || '', Accept: 'text/event-stream' }, signal,
-  });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value.replace(/\r\n?/g, '\n');
-    let end;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (onEvent(id, parseEvent(block))) { reader.cancel(); return; }
+  const stream = new AbortController(); // this stream only: the job's page goes on without it
+  const stop = () => stream.abort();
+  signal.addEventListener('abort', stop);
+  let stalled = false;
+  let idle;
+  const watch = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => { stalled = true; stream.abort(); }, streamIdleMs());
+  };
+  watch();
+  try {
+    const response = await fetch(`/v1/jobs/${encodeURIComponent(id)}/events`, {
+      headers: { 'X-API-Key': localStorage.getItem(KEY_STORE) || '', Accept: 'text/event-stream' },
+      signal: stream.signal,
+    });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      watch(); // any bytes, heartbeats included, show the stream is alive
+      buffer += value.replace(/\r\n?/g, '\n');
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (onEvent(id, parseEvent(block))) { reader.cancel(); return; }
+      }
     }
+  } catch (e) {
+    if (stalled && !signal.aborted) throw new Error(`no data for ${streamIdleMs() / 1000} s; reading the job's status instead`);
+    throw e;
+  } finally {
+    clearTimeout(idle);
+    signal.removeEventListener('abort', stop);
   }
 }
 
@@ -288,8 +338,8 @@ async function showResult(id, signal) {
     $('preview').hidden = true; // the pictures themselves replace it
     $('images').replaceChildren(...view.images.map((image) => figure(image, view)));
   } else if (view.status === 'failed' || view.status === 'cancelled') {
+    if (view.violations) showViolations(view.violations); // beside their fields; then the reason above all
     banner(`Job ${id} ${view.status}: ${view.reason || ''}`);
-    if (view.violations) showViolations(view.violations);
   }
   return view.status;
 }
@@ -320,8 +370,16 @@ function figure(image, view) {
 
 // --- Recent jobs of this browser ---
 
+/** This key's list: a browser shared by two keys (two tenants) shows each only its own jobs. */
+function recentStore() {
+  const key = localStorage.getItem(KEY_STORE) || '';
+  let hash = 0x811c9dc5; // FNV-1a: a name for the list, not a secret (the key itself is stored beside it)
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  return `${RECENT_STORE}.${hash.toString(16)}`;
+}
+
 function recent() {
-  try { return JSON.parse(localStorage.getItem(RECENT_STORE)) || []; } catch { return []; }
+  try { return JSON.parse(localStorage.getItem(recentStore())) || []; } catch { return []; }
 }
 
 /** Adds or updates a job in the list, newest first. */
@@ -331,13 +389,15 @@ function remember(entry) {
   if (known) Object.assign(known, entry);
   else if (entry.model) jobs.unshift({ ...entry, params: paramsOf(jobFromForm()), at: new Date().toISOString() });
   else return;
-  localStorage.setItem(RECENT_STORE, JSON.stringify(jobs.slice(0, RECENT_MAX)));
+  localStorage.setItem(recentStore(), JSON.stringify(jobs.slice(0, RECENT_MAX)));
   renderRecent();
 }
 
+/** What the form asked for; fields left to the server's defaults are left out. */
 function paramsOf(job) {
   const { width, height, steps, guidanceScale, scheduler } = job;
-  return { size: `${width}×${height}`, steps, guidance: guidanceScale, scheduler };
+  const params = { size: width && height ? `${width}×${height}` : undefined, steps, guidance: guidanceScale, scheduler };
+  return Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined && v !== ''));
 }
 
 function renderRecent() {
@@ -345,6 +405,8 @@ function renderRecent() {
     const item = document.createElement('li');
     const link = document.createElement('a');
     link.href = '#job=' + encodeURIComponent(job.id);
+    // The job shown already: no hashchange, yet a click reads it again (fresh image links, cleared errors).
+    link.addEventListener('click', () => { if (location.hash === link.getAttribute('href')) route(); });
     link.textContent = job.prompt || job.id;
     const status = document.createElement('span');
     status.className = 'status';
@@ -367,7 +429,8 @@ document.addEventListener('DOMContentLoaded', () => {
   $('key-form').addEventListener('submit', (event) => {
     event.preventDefault();
     localStorage.setItem(KEY_STORE, $('api-key').value.trim());
-    loadModels();
+    renderRecent(); // this key's jobs, whether or not the key is good
+    loadModels().then((ok) => { if (ok) route(); });
   });
   $('model').addEventListener('change', applyDefaults);
   $('job-form').addEventListener('submit', submit);
@@ -376,6 +439,6 @@ document.addEventListener('DOMContentLoaded', () => {
   });
   window.addEventListener('hashchange', route);
   renderRecent();
-  if (localStorage.getItem(KEY_STORE)) loadModels().then(route);
-  else banner('Enter an API key to start (deployment/run-local.sh prints one).');
+  // Without a stored key too: a worker with authentication off lists its models to anyone.
+  loadModels().then((ok) => { if (ok) route(); });
 });

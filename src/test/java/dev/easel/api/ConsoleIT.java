@@ -68,13 +68,13 @@ class ConsoleIT {
             }
         }, "console-spec-output");
         reader.start();
-        boolean exited = node.waitFor(150, TimeUnit.SECONDS);
+        boolean exited = node.waitFor(240, TimeUnit.SECONDS);
         if (!exited) {
             node.destroyForcibly();
         }
         reader.join(5000);
         synchronized (output) {
-            assertThat(exited).as("console.spec did not finish within 150 s:\n" + output).isTrue();
+            assertThat(exited).as("console.spec did not finish within 240 s:\n" + output).isTrue();
             assertThat(node.exitValue()).as("console.spec failed:\n" + output).isZero();
             assertThat(output).contains("all checks passed");
         }
