@@ -275,14 +275,16 @@ public class ModelRegistry {
         for (Map.Entry<String, Path> bundle : new TreeMap<>(bundles).entrySet()) {
             String name = bundle.getKey();
             long start = System.nanoTime();
+            StableDiffusionModel model = null; // loaded, and not yet the pipelines': closed if what follows fails
             try {
                 Optional<Path> clip = Optional.ofNullable(clips.get(name)).or(() -> ClipLayout.inBundle(bundle.getValue()));
-                StableDiffusionModel model = StableDiffusionModel.load(name, bundle.getValue(), clip, options);
+                model = StableDiffusionModel.load(name, bundle.getValue(), clip, options);
                 DiffusionPipeline pipeline = new DiffusionPipeline(model, limits, batching);
                 if (warmUp) {
                     warmUp(name, pipeline, defaults(pipeline).model());
                 }
                 pipelines.put(name, pipeline);
+                model = null;
                 Duration took = Duration.ofNanos(System.nanoTime() - start);
                 statuses.put(name, Status.loaded(took));
                 LOG.infof("model %s loaded from %s%s in %d ms", name, bundle.getValue(),
@@ -298,6 +300,10 @@ public class ModelRegistry {
                 statuses.put(name, Status.failed("cannot load " + bundle.getValue() + ": " + e,
                         Duration.ofNanos(System.nanoTime() - start)));
                 LOG.errorf(e, "model %s is unavailable: cannot load %s", name, bundle.getValue());
+            } finally {
+                if (model != null) {
+                    model.close(); // its sessions would otherwise hold their memory for the worker's life
+                }
             }
         }
         new TreeMap<>(variants).forEach((name, variant) -> loadVariant(name, variant, pipelines));

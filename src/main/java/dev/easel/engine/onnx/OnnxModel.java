@@ -23,7 +23,10 @@ import java.util.stream.Collectors;
 public final class OnnxModel implements AutoCloseable {
 
     private final Path file;
+    private static final java.util.concurrent.atomic.AtomicInteger OPEN = new java.util.concurrent.atomic.AtomicInteger();
+
     private final OrtSession session;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final Map<String, TensorSpec> inputs;
     private final Map<String, TensorSpec> outputs;
     /** Tensors the session reads in place (replaced initializers): closed after the session. */
@@ -40,6 +43,12 @@ public final class OnnxModel implements AutoCloseable {
         this.weights = java.util.List.copyOf(weights);
         this.inputs = specs(session.getInputInfo());
         this.outputs = specs(session.getOutputInfo());
+        OPEN.incrementAndGet();
+    }
+
+    /** Models opened and not yet closed in this process: what a leak check compares before and after. */
+    public static int openCount() {
+        return OPEN.get();
     }
 
     /** Opens the model with the given session factory and reads its inputs and outputs. */
@@ -193,8 +202,12 @@ public final class OnnxModel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         closeQuietly(session);
         weights.forEach(ai.onnxruntime.OnnxTensor::close);
+        OPEN.decrementAndGet();
     }
 
     private static void closeQuietly(OrtSession session) {

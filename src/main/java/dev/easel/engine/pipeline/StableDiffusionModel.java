@@ -148,7 +148,7 @@ public final class StableDiffusionModel implements AutoCloseable {
 
     private Unet openPatchedUnet(List<dev.easel.engine.onnx.WeightPatch> patches) {
         Path file = unet.model().file();
-        return new Unet(OnnxModel.openPatched(sessions, file, OnnxSessions.Role.LOOP, patches), sessions);
+        return wrapped(OnnxModel.openPatched(sessions, file, OnnxSessions.Role.LOOP, patches), m -> new Unet(m, sessions));
     }
 
     /**
@@ -170,8 +170,8 @@ public final class StableDiffusionModel implements AutoCloseable {
             for (int i = 0; i < textEncoders.size(); i++) {
                 List<dev.easel.engine.onnx.WeightPatch> p = patches.texts().get(i);
                 TextEncoder encoder = textEncoders.get(i);
-                texts.add(p.isEmpty() ? encoder : opened(opened, new TextEncoder(OnnxModel.openPatched(sessions,
-                        encoder.model().file(), OnnxSessions.Role.STAGE, p), sessions)));
+                texts.add(p.isEmpty() ? encoder : opened(opened, wrapped(OnnxModel.openPatched(sessions,
+                        encoder.model().file(), OnnxSessions.Role.STAGE, p), m -> new TextEncoder(m, sessions))));
             }
             Unet adapted = patches.unet().isEmpty() ? unet : opened(opened, openPatchedUnet(patches.unet()));
             Parts parts = new Parts(texts, adapted, vaeDecoder, vaeEncoder, clip, clipGuidance, sessions);
@@ -331,14 +331,17 @@ public final class StableDiffusionModel implements AutoCloseable {
         try {
             List<TextEncoder> texts = new ArrayList<>();
             for (BundleLayout.TextStage stage : layout.texts()) {
-                texts.add(opened(opened, new TextEncoder(OnnxModel.open(sessions, stage.encoder()), sessions)));
+                texts.add(opened(opened, wrapped(OnnxModel.open(sessions, stage.encoder()),
+                        m -> new TextEncoder(m, sessions))));
             }
-            Unet unet = opened(opened, new Unet(OnnxModel.open(sessions, layout.unet(), OnnxSessions.Role.LOOP),
-                    sessions));
+            Unet unet = opened(opened, wrapped(OnnxModel.open(sessions, layout.unet(), OnnxSessions.Role.LOOP),
+                    m -> new Unet(m, sessions)));
             boolean upcast = config.components().forceUpcast();
-            VaeDecoder decoder = opened(opened, new VaeDecoder(vae(sessions, layout.vaeDecoder(), upcast), sessions));
+            VaeDecoder decoder = opened(opened, wrapped(vae(sessions, layout.vaeDecoder(), upcast),
+                    m -> new VaeDecoder(m, sessions)));
             OptionalGraph<VaeEncoder> encoder = layout.vaeEncoder()
-                    .map(file -> OptionalGraph.of(() -> new VaeEncoder(vae(sessions, file, upcast), sessions)))
+                    .map(file -> OptionalGraph.of(() -> wrapped(vae(sessions, file, upcast),
+                            m -> new VaeEncoder(m, sessions))))
                     .orElseGet(OptionalGraph::absent);
             OptionalGraph<ClipModel> clip = clipDir
                     .map(clipRoot -> OptionalGraph.of(() -> ClipModel.load(ClipLayout.of(clipRoot,
@@ -346,7 +349,8 @@ public final class StableDiffusionModel implements AutoCloseable {
                     .orElseGet(OptionalGraph::absent);
             Path guidanceFile = dir.resolve(CLIP_GUIDANCE);
             OptionalGraph<ClipGuidanceModel> guidance = java.nio.file.Files.isRegularFile(guidanceFile)
-                    ? OptionalGraph.of(() -> new ClipGuidanceModel(OnnxModel.open(sessions, guidanceFile), sessions))
+                    ? OptionalGraph.of(() -> wrapped(OnnxModel.open(sessions, guidanceFile),
+                            m -> new ClipGuidanceModel(m, sessions)))
                     : OptionalGraph.absent();
             return new StableDiffusionModel(name, config, new Parts(texts, unet, decoder, encoder, clip, guidance,
                     sessions));
@@ -354,6 +358,20 @@ public final class StableDiffusionModel implements AutoCloseable {
             for (AutoCloseable c : opened) {
                 closeQuietly(c);
             }
+            throw e;
+        }
+    }
+
+    /**
+     * The wrapper of a model just opened; the model is closed when the wrapper refuses it (a graph
+     * that breaks the contract, such as a UNet with an input Easel does not feed): its session may
+     * hold gigabytes, and nothing else holds it yet.
+     */
+    private static <T> T wrapped(OnnxModel model, java.util.function.Function<OnnxModel, T> wrap) {
+        try {
+            return wrap.apply(model);
+        } catch (RuntimeException | Error e) {
+            model.close();
             throw e;
         }
     }

@@ -60,6 +60,25 @@ class StableDiffusionModelTest {
     }
 
     /**
+     * A graph that opens but breaks the contract (here a text encoder where the UNet belongs, as an
+     * LCM export's UNet with its extra timestep_cond input would) fails the load, and every session
+     * opened for it is closed: the text encoder's, and the refused graph's own.
+     */
+    @Test
+    void aRefusedGraphLeavesNoSessionOpen(@TempDir Path dir) throws IOException {
+        Path bundle = OracleBundle.create(OracleBundle.Spec.defaults()).writeTo(dir.resolve("sd"));
+        java.nio.file.Files.copy(bundle.resolve("text_encoder/model.onnx"), bundle.resolve("unet/model.onnx"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        int before = dev.easel.engine.onnx.OnnxModel.openCount();
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StableDiffusionModel.load(bundle,
+                        EngineOptions.cpu().withIntraOpThreads(1)))
+                .isInstanceOf(dev.easel.engine.bundle.BundleException.class).hasMessageContaining("unet");
+
+        assertThat(dev.easel.engine.onnx.OnnxModel.openCount()).isEqualTo(before);
+    }
+
+    /**
      * Optional graphs open on first use with loadOnFirstUse (the CLI's one-off run does not pay for
      * a VAE encoder it does not use), at once with load (the worker learns at start that one is broken).
      */
