@@ -32,6 +32,8 @@ final class JobRun {
      * again, and a pushed job returns this answer, not a redelivery.
      */
     JsonNode answer;
+    /** Answered from an earlier delivery's failure or cancellation ({@link JobAnswers#answeredBefore}): nothing ran. */
+    boolean answeredBefore;
     /** The started event, once made. */
     dev.easel.contract.JobEvents.JobEvent startedEvent;
     /** The started event's publication, awaited before the final event; done when none was made. */

@@ -132,6 +132,7 @@ final class JobRunner {
             }
             Optional<Outcome> answered = answers.answeredBefore(run, location);
             if (answered.isPresent()) {
+                run.answeredBefore = true;
                 return answered.get();
             }
             // Before any other work: a cancelled job costs no storage calls and cannot fail instead.

@@ -301,7 +301,9 @@ public class Jobs {
             throw new UnansweredJobException(failed.failed().reason(), null);
         }
         JsonNode answer = answers.answer(run, outcome);
-        if (outcome instanceof Outcome.Completed completed) {
+        if (run.answeredBefore) {
+            metrics.job(WorkerMetrics.Outcome.DUPLICATE); // its fate was counted when it was decided
+        } else if (outcome instanceof Outcome.Completed completed) {
             metrics.job(completed.again() ? WorkerMetrics.Outcome.DUPLICATE : WorkerMetrics.Outcome.COMPLETED);
         } else if (outcome instanceof Outcome.Failed failed) {
             metrics.job(failed.failed().violations() != null ? WorkerMetrics.Outcome.REJECTED : WorkerMetrics.Outcome.FAILED);

@@ -26,7 +26,7 @@ public class WorkerMetrics {
     public enum Outcome {
         /** Generated and stored. */
         COMPLETED,
-        /** Already complete (a redelivery): its completion was published again. */
+        /** Already answered (a redelivery): its completion, failure or cancellation was published again; nothing ran. */
         DUPLICATE,
         /** A failed event: the job's retries ran out, storage refused it, its deadline passed or it broke the worker. */
         FAILED,

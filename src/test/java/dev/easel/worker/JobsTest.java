@@ -450,6 +450,8 @@ class JobsTest {
         assertThat(messaging.deadLettersSent()).as("the dead letter is sent again: it may repeat, not be lost")
                 .hasSize(2);
         assertThat(store.objects.get(PREFIX + "j18/status.json").metadata()).containsEntry("dead-lettered", "true");
+        assertThat(jobs("failed")).as("its fate is counted once").isEqualTo(1);
+        assertThat(jobs("duplicate")).isEqualTo(1);
 
         jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 1, "j18".getBytes(StandardCharsets.UTF_8), job("j18", 64, "")));
 
@@ -487,6 +489,8 @@ class JobsTest {
 
         assertThat(messaging.eventTypes()).containsExactly(JobEvents.CANCELLED, JobEvents.CANCELLED);
         assertThat(last().data().path("reason").asText()).isEqualTo(first);
+        assertThat(jobs("cancelled")).isEqualTo(1);
+        assertThat(jobs("duplicate")).isEqualTo(1);
     }
 
     /** An Error a job brings on (its tensors too big for the heap) is the job's fault, not the worker's. */
