@@ -45,6 +45,20 @@ sealed interface Intake {
     }
 
     /**
+     * A valid job for a model this worker is configured with but could not load: no fault of the
+     * job, so not rejected as invalid; answered failed, retryable, and dead-lettered for replay.
+     *
+     * @param model the model that failed to load (the job's, or its refiner's)
+     * @param error why it failed, for the worker's log
+     */
+    record Unavailable(Job job, String model, String error) implements Intake {
+        @Override
+        public String jobId() {
+            return job.id();
+        }
+    }
+
+    /**
      * A job that cannot run: invalid, or for a model this worker does not serve.
      *
      * @param webhook  where to send its failed event, when its webhook fields were usable

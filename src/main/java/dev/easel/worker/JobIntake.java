@@ -85,6 +85,10 @@ public class JobIntake {
             return new Intake.Rejected(job.id(), new JobRejection(Optional.of(job.id()), outside),
                     job.webhook().filter(w -> w.events().contains(EventKind.FAILED)), job.metadata().map(m -> m));
         }
+        Optional<String> failed = pipeline.isEmpty() ? models.failure(job.model()) : Optional.empty();
+        if (failed.isPresent()) {
+            return new Intake.Unavailable(job, job.model(), failed.get());
+        }
         if (pipeline.isEmpty()) {
             String known = String.join(", ", models.available());
             JobRejection rejection = new JobRejection(Optional.of(job.id()), List.of(new Violation("model",
@@ -94,6 +98,11 @@ public class JobIntake {
                     job.metadata().map(m -> m));
         }
         Optional<DiffusionPipeline> refiner = job.refiner().flatMap(r -> models.pipeline(r.model()));
+        Optional<String> refinerFailed = job.refiner().isPresent() && refiner.isEmpty()
+                ? models.failure(job.refiner().get().model()) : Optional.empty();
+        if (refinerFailed.isPresent()) {
+            return new Intake.Unavailable(job, job.refiner().get().model(), refinerFailed.get());
+        }
         if (job.refiner().isPresent() && refiner.isEmpty()) {
             JobRejection rejection = new JobRejection(Optional.of(job.id()), List.of(new Violation("refiner.model",
                     "is not a model this worker serves, got \"" + job.refiner().get().model() + "\"",

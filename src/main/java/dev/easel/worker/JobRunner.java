@@ -108,6 +108,25 @@ final class JobRunner {
     }
 
     /**
+     * A valid job whose model (or refiner) this worker is configured with but could not load:
+     * failed, retryable, dead-lettered to be replayed once the model is mended, its status written
+     * where the job's would be. The load error stays in the log and the readiness check: it names
+     * the worker's files, which are not the submitter's business.
+     */
+    Outcome unavailable(JobRun run, Intake.Unavailable unavailable) {
+        Job job = unavailable.job();
+        run.metadata = job.metadata().orElse(null);
+        try {
+            run.location = Optional.of(Location.of(job, run.tenant, settings.defaultBucket()));
+        } catch (IllegalArgumentException e) {
+            run.location = Optional.empty(); // intake checked the prefix; nowhere to write a status otherwise
+        }
+        return new Outcome.Failed(new JobEvents.Failed("model \"" + unavailable.model() + "\" failed to load on"
+                + " this worker; the job is dead-lettered, to be replayed once the model is mended", null, true,
+                run.metadata), true);
+    }
+
+    /**
      * Runs the job.
      *
      * @throws JobAbandonedException when the worker cut it off at shutdown: no answer

@@ -278,13 +278,23 @@ public class Jobs {
             metrics.job(WorkerMetrics.Outcome.REJECTED);
             return answer;
         }
-        Intake.Accepted accepted = (Intake.Accepted) taken;
-        // Every line logged for the job from here on (and on the threads it hands work to) names it.
-        LogContext.set(accepted.job().id(), accepted.job().model());
-        run.webhooks = new JobWebhooks(run.jobId, accepted.job().webhook(), webhooks);
+        if (taken instanceof Intake.Unavailable unavailable) {
+            LogContext.set(unavailable.jobId(), unavailable.job().model());
+            LOG.errorf("job %s cannot run here: model %s failed to load (%s)", run.jobId, unavailable.model(),
+                    unavailable.error());
+            run.webhooks = new JobWebhooks(run.jobId, unavailable.job().webhook(), webhooks);
+        }
         Outcome outcome;
         try {
-            outcome = runner.run(run, accepted, shutdown);
+            if (taken instanceof Intake.Unavailable unavailable) {
+                outcome = runner.unavailable(run, unavailable);
+            } else {
+                Intake.Accepted accepted = (Intake.Accepted) taken;
+                // Every line logged for the job from here on (and on the threads it hands work to) names it.
+                LogContext.set(accepted.job().id(), accepted.job().model());
+                run.webhooks = new JobWebhooks(run.jobId, accepted.job().webhook(), webhooks);
+                outcome = runner.run(run, accepted, shutdown);
+            }
         } catch (JobAbandonedException | UnansweredJobException e) {
             throw e;
         } catch (RuntimeException | OutOfMemoryError | StackOverflowError | AssertionError e) {

@@ -216,9 +216,15 @@ public class ModelRegistry {
 
     /** A registry over models already loaded: for tests of the code that uses it. */
     static ModelRegistry of(Map<String, DiffusionPipeline> pipelines) {
+        return of(pipelines, Map.of());
+    }
+
+    /** As above, with models that failed to load ({@code failed}: why, by name). */
+    static ModelRegistry of(Map<String, DiffusionPipeline> pipelines, Map<String, String> failed) {
         ModelRegistry registry = new ModelRegistry(Map.of(), Map.of(), EngineOptions.cpu(),
                 GenerationLimits.defaults());
         pipelines.keySet().forEach(name -> registry.statuses.put(name, Status.loaded(Duration.ZERO)));
+        failed.forEach((name, why) -> registry.statuses.put(name, Status.failed(why, Duration.ZERO)));
         registry.loaded.complete(Map.copyOf(pipelines));
         return registry;
     }
@@ -412,6 +418,16 @@ public class ModelRegistry {
     /** Every configured model's status, by name; does not wait. */
     public Map<String, Status> statuses() {
         return new TreeMap<>(statuses);
+    }
+
+    /**
+     * Why a configured model failed to load, when it did; waits for startup loading. Empty for a
+     * model that loaded and for a name this worker does not configure.
+     */
+    public Optional<String> failure(String name) {
+        loaded.join();
+        Status status = statuses.get(name);
+        return status != null && status.state() == Status.State.FAILED ? status.error() : Optional.empty();
     }
 
     /** The model's pipeline; waits for startup loading. Empty when the name is unknown or its bundle is broken. */

@@ -428,6 +428,34 @@ class JobsTest {
     }
 
     /**
+     * A valid job for a model this worker is configured with but could not load is no invalid job:
+     * failed, retryable, dead-lettered for replay once the model is mended, its status written, and
+     * the load error (the worker's own files) kept out of the answer.
+     */
+    @Test
+    void aJobForAModelThatFailedToLoadIsARetryableFailureNotARejection() throws Exception {
+        worker.failedModels = Map.of("broken", "cannot load /srv/models/broken: unet/model.onnx: timestep_cond");
+        jobs = worker.build();
+
+        jobs.pulled(record("j31", job("j31", 64, ", \"model\": \"broken\"")));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        JsonNode failed = last().data();
+        assertThat(failed.path("reason").asText()).isEqualTo("model \"broken\" failed to load on this worker; the job"
+                + " is dead-lettered, to be replayed once the model is mended");
+        assertThat(failed.path("retryable").asBoolean()).isTrue();
+        assertThat(failed.has("violations")).isFalse();
+        assertThat(messaging.deadLettersSent()).hasSize(1);
+        assertThat(jobs("failed")).isEqualTo(1);
+        assertThat(jobs("rejected")).isZero();
+        assertThat(new String(store.objects.get(PREFIX + "j31/status.json").bytes(), StandardCharsets.UTF_8))
+                .contains("\"state\":\"failed\"").doesNotContain("/srv/models");
+
+        jobs.pulled(record("j32", job("j32", 64, ", \"model\": \"never-configured\"")));
+        assertThat(last().data().path("reason").asText()).startsWith("invalid job: model: is not a model this worker serves");
+    }
+
+    /**
      * Its worker answered it and died before committing: the same record comes again. It is answered
      * as it was the first time, not run again (storage works now: a second run would complete a job
      * already answered failed). A re-post of the job, another record, runs.

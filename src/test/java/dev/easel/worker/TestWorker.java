@@ -27,6 +27,8 @@ final class TestWorker {
     final BrokerHealth broker = new BrokerHealth();
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
     Map<String, DiffusionPipeline> models;
+    /** Models configured but failed to load: why, by name. */
+    Map<String, String> failedModels = Map.of();
     /** The registry the last {@link #build()} made. */
     ModelRegistry registry;
     /** easel.worker.rewrites.max-cached. */
@@ -52,7 +54,7 @@ final class TestWorker {
     }
 
     Jobs build() {
-        registry = ModelRegistry.of(models);
+        registry = ModelRegistry.of(models, failedModels);
         registry.rewrites(new RewrittenModels(maxRewrites, dev.easel.engine.pipeline.GenerationLimits.defaults(),
                 dev.easel.engine.onnx.UnetBatcher.Settings.OFF));
         registry.useLoras(loras);
