@@ -10,6 +10,7 @@ import dev.easel.worker.JobAbandonedException;
 import dev.easel.worker.Jobs;
 import dev.easel.worker.UnansweredJobException;
 import dev.easel.worker.WorkerLifecycle;
+import dev.easel.worker.WorkerMetrics;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.jboss.logging.Logger;
@@ -54,11 +56,13 @@ public class PushResource {
     private final WorkerLifecycle lifecycle;
     private final CurrentCaller caller;
     private final Tenants tenants;
+    private final WorkerMetrics metrics;
 
     @Inject
-    PushResource(Jobs jobs, WorkerLifecycle lifecycle, CurrentCaller caller, Tenants tenants) {
+    PushResource(Jobs jobs, WorkerLifecycle lifecycle, CurrentCaller caller, Tenants tenants, WorkerMetrics metrics) {
         this.jobs = jobs;
         this.lifecycle = lifecycle;
+        this.metrics = metrics;
         this.caller = caller;
         this.tenants = tenants;
     }
@@ -83,16 +87,14 @@ public class PushResource {
         Headers headers = recordHeaders(http.getRequestHeaders());
         JobRecords.Decoded decoded = JobRecords.decode(headers, body);
         if (decoded instanceof JobRecords.Unreadable unreadable) {
-            return Response.status(Response.Status.BAD_REQUEST)
-                    .entity(Map.of("error", "unreadable_event", "reason", unreadable.reason())).build();
+            return refused("unreadable_event", unreadable.reason(), headers);
         }
         JobRecords.Readable readable = (JobRecords.Readable) decoded;
         if (readable.form() == JobRecords.Form.PLAIN_JSON) {
             // Push mode takes CloudEvents only; a plain job belongs on POST /v1/jobs.
-            return Response.status(Response.Status.BAD_REQUEST).entity(Map.of("error", "unreadable_event", "reason",
-                    "not a CloudEvent: binary mode needs the headers ce-specversion, ce-id, ce-source and ce-type;"
-                    + " structured mode content-type application/cloudevents+json (submit plain jobs to POST /v1/jobs)"))
-                    .build();
+            return refused("unreadable_event", "not a CloudEvent: binary mode needs the headers ce-specversion, ce-id,"
+                    + " ce-source and ce-type; structured mode content-type application/cloudevents+json (submit plain"
+                    + " jobs to POST /v1/jobs)", headers);
         }
         if (!lifecycle.begin()) {
             return Response.status(Response.Status.SERVICE_UNAVAILABLE)
@@ -101,8 +103,8 @@ public class PushResource {
         try {
             Optional<Tenant> tenant = tenant(headers, body, readable.form());
             if (tenant.isEmpty()) {
-                return Response.status(Response.Status.BAD_REQUEST).entity(Map.of("error", "no_tenant", "reason",
-                        "no credential, and the event's source names no tenant's jobs topic (…#<topic>)")).build();
+                return refused("no_tenant", "no credential, and the event's source names no tenant's jobs topic"
+                        + " (…#<topic>)", headers);
             }
             JsonNode answer = jobs.pushed(readable.json(), sentAt(readable.form(), headers, body), tenant.get(),
                     identity(readable.form(), headers, body));
@@ -120,6 +122,29 @@ public class PushResource {
         } finally {
             lifecycle.end();
         }
+    }
+
+    /**
+     * 400 for a request that is no job this worker can read. The sender does not retry it (a
+     * KafkaSource dead-letters it, k8s/knative/kafkasink.yaml), so it is logged and counted here,
+     * as a pulled record that is no job is.
+     */
+    private Response refused(String error, String reason, Headers headers) {
+        Header id = headers.lastHeader("ce_id");
+        Header source = headers.lastHeader("ce_source");
+        LOG.warnf("pushed request refused (%s): %s; ce-source %s, ce-id %s", error, reason, logged(source),
+                logged(id));
+        metrics.unreadablePush();
+        return Response.status(Response.Status.BAD_REQUEST).entity(Map.of("error", error, "reason", reason)).build();
+    }
+
+    /** A header's value for the log: at most 200 characters of the sender's text. */
+    private static String logged(Header header) {
+        if (header == null) {
+            return "-";
+        }
+        String value = new String(header.value(), StandardCharsets.UTF_8);
+        return value.length() <= 200 ? value : value.substring(0, 200) + "…";
     }
 
     /**

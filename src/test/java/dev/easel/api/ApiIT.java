@@ -127,13 +127,27 @@ class ApiIT {
         assertThat(pushed.body()).contains("ce_id");
     }
 
-    /** docs/job-contract.md: push mode takes CloudEvents; a plain JSON body is not one. */
+    /**
+     * docs/job-contract.md: push mode takes CloudEvents; a plain JSON body is not one. Its sender
+     * does not retry a 400, so the worker counts it as a record that is no job.
+     */
     @Test
-    void pushWithoutCloudEventHeadersIsRefused() throws Exception {
+    void pushWithoutCloudEventHeadersIsRefusedAndCounted() throws Exception {
+        double before = deadLettered();
+
         HttpResponse<String> pushed = post("", job("api-push-plain", 64), Map.of("content-type", "application/json"));
 
         assertThat(pushed.statusCode()).isEqualTo(400);
         assertThat(JSON.readTree(pushed.body()).path("reason").asText()).contains("not a CloudEvent");
+        assertThat(deadLettered()).isEqualTo(before + 1);
+    }
+
+    private double deadLettered() throws Exception {
+        String metrics = http.send(HttpRequest.newBuilder(base.resolve("q/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("easel_jobs_total\\{outcome=\"dead_lettered\"} (\\S+)")
+                .matcher(metrics);
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
     }
 
     @Test

@@ -312,6 +312,21 @@ class K8sManifestsTest {
                 .isEqualTo("keda.autoscaling.knative.dev");
     }
 
+    /** What the KafkaSource gives up (a 400, a 503 past its retries) lands on the worker's dead-letter topic. */
+    @Test
+    void kafkaSourceDeadLettersWhatItGivesUpToTheDeadLetterTopic() throws IOException {
+        Rendered r = render("knative");
+        JsonNode deadLetters = r.one("KafkaSource").path("spec").path("delivery").path("deadLetterSink").path("ref");
+        JsonNode sink = r.one("KafkaSink");
+        Map<String, String> env = r.appEnvironment();
+        assertThat(deadLetters.path("kind").asText()).isEqualTo("KafkaSink");
+        assertThat(deadLetters.path("apiVersion").asText()).isEqualTo(sink.path("apiVersion").asText());
+        assertThat(deadLetters.path("name").asText()).isEqualTo(sink.path("metadata").path("name").asText());
+        assertThat(sink.path("spec").path("topic").asText()).isEqualTo(env.get("EASEL_TOPICS_DEAD_LETTERS"));
+        assertThat(String.join(",", texts(sink.path("spec").path("bootstrapServers"))))
+                .isEqualTo(env.get("KAFKA_BOOTSTRAP_SERVERS"));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"keda", "cpu"})
     void scaledObjectWatchesTheWorkersConsumerGroupOnTheJobsTopic(String overlay) throws IOException {
