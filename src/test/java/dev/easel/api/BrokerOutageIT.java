@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Test;
  * The HTTP ways in while the broker is down (stopped for real, then started again on the same port
  * and data): {@code POST /v1/jobs} answers 503 {@code not_queued} and leaves no job behind, a pushed
  * job answers 503 {@code unanswered} once its retry budget is spent; neither answer carries the
- * broker's own message. Once the broker is back, the same submissions are answered, each exactly once.
+ * broker's own message. Once the broker is back, readiness comes back by itself (no job needed), and
+ * the same submissions are answered, each exactly once.
  */
 @QuarkusTest
 @WithTestResource(BrokerOutageIT.Stack.class)
@@ -92,9 +93,17 @@ class BrokerOutageIT {
             assertThat(pushBody.path("error").asText()).isEqualTo("unanswered");
             assertThat(pushBody.path("reason").asText()).isEqualTo(PushResource.UNANSWERED);
             assertThat(unanswered.headers().firstValue("Retry-After")).hasValue("5");
+            assertThat(answersCheck()).as("readiness while answers are refused").isEqualTo("DOWN");
         } finally {
             Stack.running.restartKafka();
         }
+        // Nothing has been answered since: in push mode nothing would come to a worker that is not
+        // ready. The check's own probe finds the broker back.
+        long until = System.nanoTime() + WAIT.toNanos();
+        while (!"UP".equals(answersCheck()) && System.nanoTime() < until) {
+            Thread.sleep(500);
+        }
+        assertThat(answersCheck()).as("readiness once the broker is back, with no job since").isEqualTo("UP");
 
         assertThat(post("v1/jobs", job(posted), Map.of()).statusCode()).isEqualTo(202);
         awaitStatus(posted, "completed");
@@ -109,6 +118,17 @@ class BrokerOutageIT {
                     r -> id.equals(key(r)) && JobEvents.COMPLETED.equals(header(r, "ce_type")), 2, Duration.ofSeconds(10));
             assertThat(completed).as("completed events of %s", id).hasSize(1);
         }
+    }
+
+    /** The status of readiness's answers check (BrokerHealth). */
+    private String answersCheck() throws Exception {
+        JsonNode ready = JSON.readTree(get("q/health/ready").body());
+        for (JsonNode check : ready.path("checks")) {
+            if ("answers".equals(check.path("name").asText())) {
+                return check.path("status").asText();
+            }
+        }
+        throw new AssertionError("no answers check in " + ready);
     }
 
     private void awaitStatus(String id, String wanted) throws Exception {
