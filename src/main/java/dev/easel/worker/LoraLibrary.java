@@ -72,7 +72,8 @@ final class LoraLibrary {
         try (Stream<Path> files = Files.list(dir.get())) {
             List<String> names = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(EXTENSION))
                     .map(n -> n.substring(0, n.length() - EXTENSION.length()))
-                    .filter(n -> NAME.matcher(n).matches()).sorted().toList();
+                    .filter(n -> file(n).isPresent()) // not a link out of the directory: such a name is no adapter
+                    .sorted().toList();
             if (names.isEmpty()) {
                 return "no adapters in easel.loras.dir";
             }

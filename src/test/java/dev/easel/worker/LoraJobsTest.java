@@ -154,6 +154,7 @@ class LoraJobsTest {
 
             assertThat(library.file("escape")).isEmpty();
             assertThat(library.file("mounted")).isPresent();
+            assertThat(library.known()).as("what a refusal offers instead").contains("mounted").doesNotContain("escape");
         } finally {
             Files.delete(adapters.resolve("escape.safetensors"));
             Files.delete(adapters.resolve("mounted.safetensors"));

@@ -20,11 +20,14 @@ import java.util.OptionalInt;
  * @param vaeScaleFactor         image size / latent size, 2^(len(block_out_channels)-1)
  * @param unetSampleSize         unet/config.json sample_size: the latent size the model was trained at
  * @param forceUpcast            vae config.json force_upcast: the VAE must run in float32 (SDXL's)
+ * @param vaeConfigured          whether the VAE has a config.json at all: without one, the model's
+ *                               family decides its scaling factor and upcast
  */
 public record ComponentConfigs(OptionalInt unetInChannels, OptionalInt crossAttentionDim,
                                OptionalInt textHiddenSize, OptionalInt maxPositionEmbeddings,
                                OptionalInt latentChannels, OptionalDouble vaeScalingFactor,
-                               OptionalInt vaeScaleFactor, OptionalInt unetSampleSize, boolean forceUpcast) {
+                               OptionalInt vaeScaleFactor, OptionalInt unetSampleSize, boolean forceUpcast,
+                               boolean vaeConfigured) {
 
     public static ComponentConfigs read(BundleLayout layout) {
         Path unetFile = BundleLayout.configBeside(layout.unet());
@@ -46,7 +49,8 @@ public record ComponentConfigs(OptionalInt unetInChannels, OptionalInt crossAtte
                 vae.map(n -> Json.optionalPositiveDouble(n, "scaling_factor", vaePath)).orElse(OptionalDouble.empty()),
                 vae.map(n -> scaleFactor(n, vaePath)).orElse(OptionalInt.empty()),
                 unet.map(n -> Json.optionalInt(n, "sample_size", unetFile)).orElse(OptionalInt.empty()),
-                vae.map(n -> n.path("force_upcast").asBoolean(false)).orElse(false));
+                vae.map(n -> n.path("force_upcast").asBoolean(false)).orElse(false),
+                vae.isPresent());
     }
 
     private static OptionalInt scaleFactor(JsonNode vae, Path file) {

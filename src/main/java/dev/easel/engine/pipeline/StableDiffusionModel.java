@@ -28,6 +28,8 @@ public final class StableDiffusionModel implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(StableDiffusionModel.class.getName());
     /** SD 1.x's VAE scaling factor, used when the bundle's VAE config does not say. */
     static final float DEFAULT_SCALING_FACTOR = 0.18215f;
+    /** SDXL's VAE (madebyollin's, and SDXL base's config): its latents have a smaller spread. */
+    static final float SDXL_SCALING_FACTOR = 0.13025f;
     /** The gradient graph of CLIP guidance, relative to the bundle (contract: {@link ClipGuidanceModel}). */
     public static final String CLIP_GUIDANCE = "clip_guidance/model.onnx";
 
@@ -336,7 +338,9 @@ public final class StableDiffusionModel implements AutoCloseable {
             }
             Unet unet = opened(opened, wrapped(OnnxModel.open(sessions, layout.unet(), OnnxSessions.Role.LOOP),
                     m -> new Unet(m, sessions)));
-            boolean upcast = config.components().forceUpcast();
+            // Without a VAE config, SDXL's family default: its VAE overflows in float16.
+            boolean upcast = config.components().forceUpcast()
+                    || !config.components().vaeConfigured() && unet.addedConditions();
             VaeDecoder decoder = opened(opened, wrapped(vae(sessions, layout.vaeDecoder(), upcast),
                     m -> new VaeDecoder(m, sessions)));
             OptionalGraph<VaeEncoder> encoder = layout.vaeEncoder()
@@ -450,9 +454,12 @@ public final class StableDiffusionModel implements AutoCloseable {
         }
         int scale = cfg.vaeScaleFactor().orElseGet(() -> vaeDecoder.measureScaleFactor(latent));
         float scaling = (float) cfg.vaeScalingFactor().orElseGet(() -> {
-            LOG.log(Level.INFO, "{0}: no scaling_factor in the VAE config; using SD 1.x''s {1}", name,
-                    DEFAULT_SCALING_FACTOR);
-            return DEFAULT_SCALING_FACTOR;
+            // diffusers' defaults by family: a wrong factor gives washed-out or black pictures, not an error.
+            float fallback = unet.addedConditions() ? SDXL_SCALING_FACTOR : DEFAULT_SCALING_FACTOR;
+            LOG.log(cfg.vaeConfigured() ? Level.INFO : Level.WARNING, "{0}: no scaling_factor in the VAE config"
+                    + " (vae_decoder/config.json{1}); using {2}''s {3}", new Object[] {name,
+                    cfg.vaeConfigured() ? "" : " is missing", unet.addedConditions() ? "SDXL" : "SD 1.x/2.x", fallback});
+            return fallback;
         });
         return new ModelGeometry(latent, in, scale, scaling, hidden, maxTokens);
     }

@@ -81,8 +81,21 @@ public record SchedulerConfig(
     }
 
     public SchedulerConfig {
-        if (numTrainTimesteps < 1) {
-            throw new IllegalArgumentException("num_train_timesteps must be >= 1, got " + numTrainTimesteps);
+        // Every job allocates the schedule's tables (num_train_timesteps entries each), and a
+        // schedule of one step has no neighbour to interpolate: both are refused at load.
+        if (numTrainTimesteps < 2 || numTrainTimesteps > MAX_TRAIN_TIMESTEPS) {
+            throw new IllegalArgumentException("num_train_timesteps must be between 2 and " + MAX_TRAIN_TIMESTEPS
+                    + ", got " + numTrainTimesteps);
+        }
+        // 1 - beta must be a probability: a beta outside (0, 1) gives NaN sigmas and black pictures.
+        requireBeta("beta_start", betaStart);
+        requireBeta("beta_end", betaEnd);
+        if (trainedBetas != null) {
+            for (int i = 0; i < trainedBetas.length; i++) {
+                if (!(trainedBetas[i] >= 0 && trainedBetas[i] < 1)) {
+                    throw new IllegalArgumentException("trained_betas[" + i + "] must be in [0, 1), got " + trainedBetas[i]);
+                }
+            }
         }
         if (trainedBetas != null && trainedBetas.length != numTrainTimesteps) {
             throw new IllegalArgumentException("trained_betas has " + trainedBetas.length
@@ -95,6 +108,15 @@ public record SchedulerConfig(
         Objects.requireNonNull(predictionType, "prediction_type");
         Objects.requireNonNull(finalSigmasType, "final_sigmas_type");
         trainedBetas = trainedBetas == null ? null : trainedBetas.clone();
+    }
+
+    /** The most training timesteps a schedule may have (diffusers' models use 1000). */
+    public static final int MAX_TRAIN_TIMESTEPS = 100_000;
+
+    private static void requireBeta(String key, double beta) {
+        if (!(beta > 0 && beta < 1)) {
+            throw new IllegalArgumentException(key + " must be in (0, 1), got " + beta);
+        }
     }
 
     /** The Stable Diffusion 1.5 schedule (its PNDM scheduler_config.json), for tests and tools. */

@@ -142,15 +142,22 @@ final class BpeModel {
         return out;
     }
 
+    /** How far ids may run past the number of tokens (a vocabulary with gaps). */
+    static final int ID_SLACK = 65_536;
+
     private static Map<String, Integer> readVocab(Path file) {
         JsonNode root = Json.readObject(file);
         Map<String, Integer> ids = new HashMap<>(root.size() * 2);
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
             JsonNode id = entry.getValue();
-            if (!id.canConvertToInt() || !id.isIntegralNumber() || id.intValue() < 0) {
-                throw BundleException.inFile(file,
-                        "token '" + entry.getKey() + "' has id " + id + ", expected a non-negative integer");
+            // Ids index an array as long as the largest: one far beyond the vocabulary's size is an
+            // allocation of gigabytes, not a tokenizer (gaps are allowed, within ID_SLACK).
+            long limit = (long) root.size() + ID_SLACK;
+            if (!id.canConvertToInt() || !id.isIntegralNumber() || id.intValue() < 0 || id.intValue() >= limit) {
+                throw BundleException.inFile(file, "token '" + entry.getKey() + "' has id " + id
+                        + ", expected an integer from 0 to " + (limit - 1) + " (the number of tokens, "
+                        + root.size() + ", plus " + ID_SLACK + ")");
             }
             ids.put(entry.getKey(), id.intValue());
         }

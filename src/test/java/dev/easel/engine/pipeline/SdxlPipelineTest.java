@@ -230,6 +230,25 @@ class SdxlPipelineTest {
     }
 
     /**
+     * A hand-assembled SDXL bundle without the VAE's config.json gets SDXL's VAE settings, not
+     * SD 1.x's: scaling factor 0.13025 and a float16 VAE upcast (SD 1.x's 0.18215 and float16 give
+     * washed-out or black pictures, without an error).
+     */
+    @Test
+    void anSdxlBundleWithoutAVaeConfigGetsSdxlsVaeSettings(@TempDir Path dir) throws IOException {
+        OracleSdxlBundle fp16 = OracleSdxlBundle.create(OracleSdxlBundle.Spec.defaults()
+                .withVariants(SdxlVariants.BASE.withCommon(dev.easel.fixtures.BundleVariants.DEFAULT.withFloat16Io())));
+        Path bundle = fp16.writeTo(dir.resolve("fp16"));
+        java.nio.file.Files.delete(bundle.resolve("vae_decoder/config.json"));
+        java.nio.file.Files.deleteIfExists(bundle.resolve("vae_encoder/config.json"));
+        try (StableDiffusionModel model = StableDiffusionModel.load(bundle, EngineOptions.cpu().withIntraOpThreads(1))) {
+            assertThat(model.geometry().scalingFactor()).isEqualTo(0.13025f);
+            assertThat(model.vaeDecoder().model().inputs().values()).extracting(dev.easel.engine.onnx.TensorSpec::type)
+                    .containsOnly(ai.onnxruntime.OnnxJavaType.FLOAT);
+        }
+    }
+
+    /**
      * An fp16 export: the VAE config's force_upcast has the float16 VAE graphs rewritten to float32
      * in memory (SDXL's VAE overflows in float16), while the UNet stays float16.
      */

@@ -73,8 +73,21 @@ class SchedulerConfigTest {
                 () -> SchedulerConfig.read(write("{\"num_train_timesteps\": \"1000\"}")));
         assertTrue(e.getMessage().contains("num_train_timesteps: invalid value \"1000\"; expected an integer"),
                 e.getMessage());
-        e = assertThrows(BundleException.class, () -> SchedulerConfig.read(write("{\"num_train_timesteps\": 0}")));
-        assertTrue(e.getMessage().contains("num_train_timesteps must be >= 1, got 0"), e.getMessage());
+        e = assertThrows(BundleException.class, () -> SchedulerConfig.read(write("{\"num_train_timesteps\": 1}")));
+        assertTrue(e.getMessage().contains("num_train_timesteps must be between 2 and 100000, got 1"), e.getMessage());
+        // Every job would allocate tables of this size (28 GB).
+        e = assertThrows(BundleException.class,
+                () -> SchedulerConfig.read(write("{\"num_train_timesteps\": 1000000000}")));
+        assertTrue(e.getMessage().contains("num_train_timesteps must be between 2 and 100000, got 1000000000"),
+                e.getMessage());
+        // 1 - beta below zero: NaN sigmas, black pictures, no error.
+        e = assertThrows(BundleException.class, () -> SchedulerConfig.read(write("{\"beta_end\": 1.2}")));
+        assertTrue(e.getMessage().contains("beta_end must be in (0, 1), got 1.2"), e.getMessage());
+        e = assertThrows(BundleException.class, () -> SchedulerConfig.read(write("{\"beta_start\": -0.001}")));
+        assertTrue(e.getMessage().contains("beta_start must be in (0, 1), got -0.001"), e.getMessage());
+        e = assertThrows(BundleException.class,
+                () -> SchedulerConfig.read(write("{\"num_train_timesteps\": 2, \"trained_betas\": [0.1, 1.5]}")));
+        assertTrue(e.getMessage().contains("trained_betas[1] must be in [0, 1), got 1.5"), e.getMessage());
         e = assertThrows(BundleException.class,
                 () -> SchedulerConfig.read(write("{\"num_train_timesteps\": 3, \"trained_betas\": [0.1, 0.2]}")));
         assertTrue(e.getMessage().contains("trained_betas has 2 entries but num_train_timesteps is 3"), e.getMessage());

@@ -146,6 +146,15 @@ class ClipTokenizerBundleTest {
         assertNamesFile(e, "vocab.json", "token 'a' has id \"one\"");
     }
 
+    /** An id far past the vocabulary's size would size an array of gigabytes. */
+    @Test
+    void vocabWithAnIdFarBeyondItsSizeIsReported() throws IOException {
+        write("vocab.json", "{\"a\": 0, \"b\": 2147483647}");
+        write("merges.txt", "#version: 0.2\n");
+        BundleException e = assertThrows(BundleException.class, () -> ClipTokenizer.load(dir));
+        assertNamesFile(e, "vocab.json", "token 'b' has id 2147483647, expected an integer from 0 to 65537");
+    }
+
     @Test
     void vocabWithoutByteLevelTokensIsReported() throws IOException {
         write("vocab.json", "{\"a\": 0}");
