@@ -10,7 +10,6 @@ import dev.easel.worker.JobAbandonedException;
 import dev.easel.worker.Jobs;
 import dev.easel.worker.UnansweredJobException;
 import dev.easel.worker.WorkerLifecycle;
-import dev.easel.worker.WorkerMetrics;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.POST;
@@ -56,13 +55,11 @@ public class PushResource {
     private final WorkerLifecycle lifecycle;
     private final CurrentCaller caller;
     private final Tenants tenants;
-    private final WorkerMetrics metrics;
 
     @Inject
-    PushResource(Jobs jobs, WorkerLifecycle lifecycle, CurrentCaller caller, Tenants tenants, WorkerMetrics metrics) {
+    PushResource(Jobs jobs, WorkerLifecycle lifecycle, CurrentCaller caller, Tenants tenants) {
         this.jobs = jobs;
         this.lifecycle = lifecycle;
-        this.metrics = metrics;
         this.caller = caller;
         this.tenants = tenants;
     }
@@ -134,7 +131,7 @@ public class PushResource {
         Header source = headers.lastHeader("ce_source");
         LOG.warnf("pushed request refused (%s): %s; ce-source %s, ce-id %s", error, reason, logged(source),
                 logged(id));
-        metrics.unreadablePush();
+        jobs.pushRefused();
         return Response.status(Response.Status.BAD_REQUEST).entity(Map.of("error", error, "reason", reason)).build();
     }
 

@@ -258,6 +258,15 @@ public class Jobs {
         });
     }
 
+    /**
+     * A pushed request that is no job this worker can read (no CloudEvent, no JSON object, no
+     * tenant), answered 400 by the push adapter, which the KafkaSource does not retry and
+     * dead-letters: counted as a pulled record that is no job is ({@code dead_lettered}).
+     */
+    public void pushRefused() {
+        metrics.job(WorkerMetrics.Outcome.DEAD_LETTERED);
+    }
+
     /** A pushed job without a CloudEvent identity (tests, and senders that give none). */
     public JsonNode pushed(byte[] json, Optional<Instant> sentAt, Tenant tenant) {
         return pushed(json, sentAt, tenant, Optional.empty());

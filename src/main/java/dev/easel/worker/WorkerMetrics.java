@@ -90,15 +90,6 @@ public class WorkerMetrics {
         return inFlight::decrementAndGet;
     }
 
-    /**
-     * A pushed request that is no job this worker can read (no CloudEvent, no JSON object, no
-     * tenant): answered 400, which the KafkaSource does not retry and dead-letters. Counted as a
-     * pulled record that is no job is: {@code dead_lettered}.
-     */
-    public void unreadablePush() {
-        job(Outcome.DEAD_LETTERED);
-    }
-
     /** One job's work counted under its {@code outcome}. */
     void job(Outcome outcome) {
         Counter.builder("easel.jobs")
