@@ -68,6 +68,12 @@ public class ModelRegistry {
     /** How each model's concurrent jobs share UNet runs. */
     private final UnetBatcher.Settings batching;
     private final CompletableFuture<Map<String, DiffusionPipeline>> loaded = new CompletableFuture<>();
+    /**
+     * Each configured model's own load (bundle or variant): its pipeline, or empty when it failed. A
+     * job waits for its model only, not for a slower one loading after it, and a name this worker
+     * does not configure is answered at once.
+     */
+    private final Map<String, CompletableFuture<Optional<DiffusionPipeline>>> each = new ConcurrentHashMap<>();
     /** Whether each loaded bundle runs once before it counts as loaded ({@code easel.worker.warm-up}). */
     private boolean warmUp;
     private final Map<String, Status> statuses = new ConcurrentHashMap<>();
@@ -166,6 +172,7 @@ public class ModelRegistry {
         this.options = options;
         this.limits = limits;
         this.bundles.keySet().forEach(name -> statuses.put(name, Status.LOADING));
+        this.bundles.keySet().forEach(name -> each.put(name, new CompletableFuture<>()));
         this.rewrites = new RewrittenModels(DEFAULT_MAX_REWRITES, limits, batching);
     }
 
@@ -212,6 +219,7 @@ public class ModelRegistry {
         }
         variants.put(name, variant);
         statuses.put(name, Status.LOADING);
+        each.put(name, new CompletableFuture<>());
     }
 
     /** A registry over models already loaded: for tests of the code that uses it. */
@@ -225,6 +233,8 @@ public class ModelRegistry {
                 GenerationLimits.defaults());
         pipelines.keySet().forEach(name -> registry.statuses.put(name, Status.loaded(Duration.ZERO)));
         failed.forEach((name, why) -> registry.statuses.put(name, Status.failed(why, Duration.ZERO)));
+        pipelines.forEach((name, p) -> registry.each.put(name, CompletableFuture.completedFuture(Optional.of(p))));
+        failed.keySet().forEach(name -> registry.each.put(name, CompletableFuture.completedFuture(Optional.empty())));
         registry.loaded.complete(Map.copyOf(pipelines));
         return registry;
     }
@@ -272,7 +282,8 @@ public class ModelRegistry {
         try {
             loadEach(pipelines);
         } finally {
-            // Whatever escaped: jobs wait on this, and would wait for ever.
+            // Whatever escaped: jobs wait on these, and would wait for ever.
+            each.forEach((name, f) -> f.complete(Optional.ofNullable(pipelines.get(name))));
             loaded.complete(Map.copyOf(pipelines));
         }
     }
@@ -310,9 +321,16 @@ public class ModelRegistry {
                 if (model != null) {
                     model.close(); // its sessions would otherwise hold their memory for the worker's life
                 }
+                each.get(name).complete(Optional.ofNullable(pipelines.get(name))); // its jobs go on now
             }
         }
-        new TreeMap<>(variants).forEach((name, variant) -> loadVariant(name, variant, pipelines));
+        new TreeMap<>(variants).forEach((name, variant) -> {
+            try {
+                loadVariant(name, variant, pipelines);
+            } finally {
+                each.get(name).complete(Optional.ofNullable(pipelines.get(name)));
+            }
+        });
         if (bundles.isEmpty()) {
             LOG.warn("no models configured (easel.models.<name>.path): every job will fail");
         }
@@ -425,14 +443,22 @@ public class ModelRegistry {
      * model that loaded and for a name this worker does not configure.
      */
     public Optional<String> failure(String name) {
-        loaded.join();
+        CompletableFuture<Optional<DiffusionPipeline>> load = each.get(name);
+        if (load == null) {
+            return Optional.empty();
+        }
+        load.join();
         Status status = statuses.get(name);
         return status != null && status.state() == Status.State.FAILED ? status.error() : Optional.empty();
     }
 
-    /** The model's pipeline; waits for startup loading. Empty when the name is unknown or its bundle is broken. */
+    /**
+     * The model's pipeline; waits for that model's load only. Empty at once for a name this worker
+     * does not configure, and once loaded for a model whose bundle is broken.
+     */
     public Optional<DiffusionPipeline> pipeline(String name) {
-        return Optional.ofNullable(loaded.join().get(name));
+        CompletableFuture<Optional<DiffusionPipeline>> load = each.get(name);
+        return load == null ? Optional.empty() : load.join();
     }
 
     /** What the model gives the parameters a job leaves out: its bundle's size, steps, guidance; its prompt syntax. */
@@ -451,9 +477,11 @@ public class ModelRegistry {
                 configured.guidanceScale().map(Double::floatValue).orElse(bundle.guidanceScale()));
     }
 
-    /** The models loaded so far: all of them once loading has finished, none before. Does not wait. */
+    /** The models loaded so far, each as soon as it has. Does not wait. */
     public Map<String, DiffusionPipeline> loadedNow() {
-        return loaded.getNow(Map.of());
+        Map<String, DiffusionPipeline> now = new TreeMap<>();
+        each.forEach((name, load) -> load.getNow(Optional.empty()).ifPresent(p -> now.put(name, p)));
+        return now;
     }
 
     /** The names of the models that loaded; waits for startup loading. */

@@ -120,4 +120,38 @@ class ModelRegistryTest {
                 dev.easel.engine.pipeline.ProgressListener.NONE, dev.easel.engine.pipeline.Cancellation.NONE))
                 .isInstanceOf(IllegalStateException.class);
     }
+
+    /**
+     * A job waits for its own model only. Here the second bundle's load hangs (its model_index.json
+     * is a named pipe: reading it blocks, as stalled network storage would) while the first's jobs
+     * go on and an unknown name is answered at once; before, every job waited for every model.
+     */
+    @Test
+    void oneModelsJobsDoNotWaitForAnotherStillLoading(@TempDir Path dir) throws Exception {
+        Path fast = dev.easel.fixtures.OracleBundle.create(dev.easel.fixtures.OracleBundle.Spec.defaults())
+                .writeTo(dir.resolve("a"));
+        Path slow = dev.easel.fixtures.OracleBundle.create(dev.easel.fixtures.OracleBundle.Spec.defaults())
+                .writeTo(dir.resolve("z"));
+        Path index = slow.resolve("model_index.json");
+        java.nio.file.Files.delete(index);
+        assertThat(new ProcessBuilder("mkfifo", index.toString()).start().waitFor()).isZero();
+        ModelRegistry registry = new ModelRegistry(Map.of("a", fast, "z", slow), Map.of(),
+                EngineOptions.cpu().withIntraOpThreads(1), GenerationLimits.defaults());
+        Thread loader = new Thread(registry::loadAll, "test-model-loader");
+        loader.start();
+        try {
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+                assertThat(registry.pipeline("never-configured")).isEmpty();
+                assertThat(registry.pipeline("a")).isPresent();
+            });
+            assertThat(registry.ready()).as("z still loading").isFalse();
+            assertThat(registry.loadedNow()).containsOnlyKeys("a");
+        } finally {
+            java.nio.file.Files.writeString(index, "not json"); // lets z's load read, and fail
+            loader.join(60_000);
+        }
+        assertThat(registry.pipeline("z")).isEmpty();
+        assertThat(registry.failure("z")).hasValueSatisfying(why -> assertThat(why).contains("model_index.json"));
+        registry.loadedNow().values().forEach(p -> p.model().close());
+    }
 }
