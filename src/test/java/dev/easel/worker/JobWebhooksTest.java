@@ -72,14 +72,8 @@ class JobWebhooksTest {
     /** 30 steps while the receiver hangs on the first: it gets that one, then the answer, which supersedes the rest. */
     @Test
     void progressWhileTheReceiverIsSlowIsDroppedForTheAnswer() throws Exception {
-        JobWebhooks webhooks = new JobWebhooks("j1", Optional.of(new JobWebhook(hook,
-                List.of(EventKind.PROGRESS, EventKind.COMPLETED))), delivery());
+        JobWebhooks webhooks = thirtyStepsWhileTheReceiverHangs();
 
-        webhooks.send(EventKind.PROGRESS, event(JobEvents.PROGRESS, 1));
-        assertThat(firstArrived.await(10, TimeUnit.SECONDS)).isTrue();
-        for (int step = 2; step <= 30; step++) {
-            webhooks.send(EventKind.PROGRESS, event(JobEvents.PROGRESS, step));
-        }
         webhooks.send(EventKind.COMPLETED, event(JobEvents.COMPLETED, 30));
         release.countDown();
 
@@ -91,14 +85,8 @@ class JobWebhooksTest {
     /** Without an answer yet, the newest of the steps sent meanwhile follows the one in flight. */
     @Test
     void progressWhileTheReceiverIsSlowIsCoalescedToTheNewest() throws Exception {
-        JobWebhooks webhooks = new JobWebhooks("j1", Optional.of(new JobWebhook(hook,
-                List.of(EventKind.PROGRESS, EventKind.COMPLETED))), delivery());
+        JobWebhooks webhooks = thirtyStepsWhileTheReceiverHangs();
 
-        webhooks.send(EventKind.PROGRESS, event(JobEvents.PROGRESS, 1));
-        assertThat(firstArrived.await(10, TimeUnit.SECONDS)).isTrue();
-        for (int step = 2; step <= 30; step++) {
-            webhooks.send(EventKind.PROGRESS, event(JobEvents.PROGRESS, step));
-        }
         release.countDown();
         assertThat(pending.awaitNone(Duration.ofSeconds(20))).isTrue();
         webhooks.send(EventKind.COMPLETED, event(JobEvents.COMPLETED, 30));
@@ -106,6 +94,18 @@ class JobWebhooksTest {
         assertThat(pending.awaitNone(Duration.ofSeconds(20))).isTrue();
         assertThat(received).extracting(b -> b.path("type").asText() + " " + b.path("data").path("step").asInt())
                 .containsExactly("job.progress 1", "job.progress 30", "job.completed 30");
+    }
+
+    /** Step 1's webhook reaches the receiver, which hangs on it; steps 2 to 30 come meanwhile. */
+    private JobWebhooks thirtyStepsWhileTheReceiverHangs() throws InterruptedException {
+        JobWebhooks webhooks = new JobWebhooks("j1", Optional.of(new JobWebhook(hook,
+                List.of(EventKind.PROGRESS, EventKind.COMPLETED))), delivery());
+        webhooks.send(EventKind.PROGRESS, event(JobEvents.PROGRESS, 1));
+        assertThat(firstArrived.await(10, TimeUnit.SECONDS)).isTrue();
+        for (int step = 2; step <= 30; step++) {
+            webhooks.send(EventKind.PROGRESS, event(JobEvents.PROGRESS, step));
+        }
+        return webhooks;
     }
 
     private JobWebhooks.Delivery delivery() {
