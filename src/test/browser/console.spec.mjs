@@ -43,10 +43,23 @@ try {
   await page.locator('#banner', { hasText: 'HTTP 401' }).waitFor();
   check(true, 'a wrong key is reported in the banner (HTTP 401)');
 
-  // 2. The key loads the models; the selected model's defaults fill the form.
+  // 2. The key loads the models; the selected model's defaults fill the form. The first answer
+  // says every model is still loading (a worker just scaled up from zero): the page lists them
+  // disabled and reads the list again until they have loaded.
+  let modelLists = 0;
+  await page.route('**/v1/models', async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    if (modelLists++ === 0) body.models = body.models.map((m) => ({ name: m.name, state: 'loading' }));
+    return route.fulfill({ response, json: body });
+  });
   await page.fill('#api-key', apiKey);
   await page.click('#key-form button');
-  await page.locator(`#model option[value="${model}"]`).waitFor({ state: 'attached' });
+  await page.locator(`#model option[value="${model}"][disabled]`).waitFor({ state: 'attached' });
+  check(true, 'a model still loading is listed, disabled');
+  await page.locator(`#model option[value="${model}"]:not([disabled])`).waitFor({ state: 'attached' });
+  check(modelLists >= 2, `the list was read again until the model had loaded (${modelLists} reads)`);
+  await page.unroute('**/v1/models');
   await page.selectOption('#model', model);
   const width = await page.inputValue('#width');
   check(Number(width) > 0, `model ${model}'s default width fills the form (${width})`);

@@ -63,6 +63,36 @@ function showViolations(violations) {
 
 // --- Models and the form ---
 
+/**
+ * While some model is still loading (a worker just scaled up from zero), reads the list again every
+ * few seconds and enables each model as it loads, keeping what the user chose and typed.
+ */
+let refreshing = null;
+function refreshWhileLoading() {
+  clearTimeout(refreshing);
+  if (!models.some((m) => m.state === 'loading')) return;
+  refreshing = setTimeout(async () => {
+    let result;
+    try { result = await api('/v1/models'); } catch { result = null; }
+    if (result && result.ok) {
+      const hadChoice = models.some((m) => m.name === $('model').value && m.state === 'loaded');
+      models = result.body.models || [];
+      for (const option of $('model').options) {
+        const m = models.find((x) => x.name === option.value);
+        if (m) { option.textContent = modelLabel(m); option.disabled = m.state !== 'loaded'; }
+      }
+      $('key-state').textContent = `${models.length} model(s)`;
+      const firstLoaded = models.find((m) => m.state === 'loaded');
+      if (!hadChoice && firstLoaded) { $('model').value = firstLoaded.name; applyDefaults(); }
+    }
+    refreshWhileLoading();
+  }, 3000);
+}
+
+function modelLabel(m) {
+  return `${m.name} (${[m.kind, m.state].filter(Boolean).join(', ')})`;
+}
+
 /** Fills the model list; true when the worker listed its models. */
 async function loadModels() {
   $('key-state').textContent = 'loading models…';
@@ -87,7 +117,7 @@ async function loadModels() {
   $('key-state').textContent = `${models.length} model(s)`;
   const select = $('model');
   select.replaceChildren(...models.map((m) => {
-    const option = new Option(`${m.name} (${[m.kind, m.state].filter(Boolean).join(', ')})`, m.name);
+    const option = new Option(modelLabel(m), m.name);
     option.disabled = m.state !== 'loaded';
     return option;
   }));
@@ -95,6 +125,7 @@ async function loadModels() {
   if (firstLoaded) select.value = firstLoaded.name;
   applyDefaults();
   renderRecent();
+  refreshWhileLoading();
   return true;
 }
 
