@@ -27,6 +27,8 @@ import java.util.Map;
  *                    byte-identical; null in manifests of older workers
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+// A field a later version adds must not make this version's readers fail (answering a redelivery, GET).
+@com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
 public record Manifest(String jobId, String model, String bucket, List<StoredImage> images, long seed, boolean seedChosen,
                 String scheduler, Map<String, Long> timingsMs, JsonNode metadata, String completedAt, String jobDigest,
                 Answer answer) {

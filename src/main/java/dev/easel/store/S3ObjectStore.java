@@ -215,10 +215,61 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
             if (e.statusCode() == 404) {
                 return false;
             }
+            if (e.statusCode() >= 400 && e.statusCode() < 500 && !hasCode(e)) {
+                // A 403 without a code may be credentials or a clock an operator is mending
+                // (retried) or a missing key without s3:ListBucket (AccessDenied): a GET says which.
+                return existsByGet(bucket, key);
+            }
             throw failure("HEAD", bucket, key, e);
         } catch (SdkException e) {
             throw failure("HEAD", bucket, key, e);
         }
+    }
+
+    /** bucketExists() by a listing of at most one key, whose error answer carries a code. */
+    private boolean bucketExistsByListing(String bucket) throws IOException {
+        try {
+            s3.listObjectsV2(b -> b.bucket(bucket).maxKeys(1));
+            return true;
+        } catch (NoSuchBucketException e) {
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404 || e.statusCode() == 403 && NOT_READABLE.contains(code(e))) {
+                return false; // missing, or not the worker's to use
+            }
+            throw failure("LIST", bucket, "", e);
+        } catch (SdkException e) {
+            throw failure("LIST", bucket, "", e);
+        }
+    }
+
+    private static String code(S3Exception e) {
+        return e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+    }
+
+    /** exists() by a one-byte GET, whose error answer carries the code a HEAD's cannot. */
+    private boolean existsByGet(String bucket, String key) throws IOException {
+        try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key).range("bytes=0-0"))) {
+            in.abort();
+            return true;
+        } catch (NoSuchKeyException e) {
+            return false;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return false;
+            }
+            if (e.statusCode() == 416) {
+                return true; // an empty object has no byte 0
+            }
+            throw failure("GET", bucket, key, e);
+        } catch (SdkException e) {
+            throw failure("GET", bucket, key, e);
+        }
+    }
+
+    private static boolean hasCode(S3Exception e) {
+        return e.awsErrorDetails() != null && e.awsErrorDetails().errorCode() != null
+                && !e.awsErrorDetails().errorCode().isBlank();
     }
 
     @Override
@@ -271,9 +322,13 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
         } catch (NoSuchBucketException e) {
             return false;
         } catch (S3Exception e) {
-            // HEAD has no body: 404 is all S3 says of a missing bucket, 403 of one that is not ours.
-            if (e.statusCode() == 404 || e.statusCode() == 403) {
+            // HEAD has no body: 404 is all S3 says of a missing bucket. A 403 is a bucket not ours,
+            // or the worker's own credentials or clock being off, which a listing's code tells apart.
+            if (e.statusCode() == 404) {
                 return false;
+            }
+            if (e.statusCode() == 403 && !hasCode(e)) {
+                return bucketExistsByListing(bucket);
             }
             throw failure("HEAD bucket", bucket, "", e);
         } catch (SdkException e) {

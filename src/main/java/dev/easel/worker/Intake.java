@@ -11,6 +11,20 @@ import java.util.Optional;
 /** What intake made of a job's bytes: a job this worker can run, or why there is none. */
 sealed interface Intake {
 
+    /**
+     * Where a job's bytes came from.
+     *
+     * @param key      the record's key, to answer an invalid job under when it has no valid id
+     * @param delivery what identifies the delivery ({@link JobRun#delivery()}), when anything does
+     */
+    record Source(Optional<String> key, Optional<String> delivery) {
+
+        /** The id of a job that has none: derived from the delivery, the same each time it comes. */
+        String jobId() {
+            return delivery.map(dev.easel.contract.JobIds::of).orElseGet(dev.easel.contract.JobIds::generate);
+        }
+    }
+
     /** The job's id as far as it is known: the one to answer under. */
     String jobId();
 

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.easel.config.JobLimitsConfig;
 import dev.easel.contract.EventKind;
 import dev.easel.contract.Job;
-import dev.easel.contract.JobIds;
 import dev.easel.contract.JobLimits;
 import dev.easel.contract.JobParser;
 import dev.easel.contract.JobRejection;
@@ -53,15 +52,16 @@ public class JobIntake {
      * Reads a job.
      *
      * @param json        the job document (JSON bytes)
-     * @param fallbackId  the id to answer under when the job has no valid one (the record's key)
+     * @param source      where it came from: the key to answer under when the job has no valid id,
+     *                    and the delivery a job without an id takes its id from
      * @param tenant      whose job it is: its storage references must be inside the tenant's grants
      * @param submittedAt when it was submitted (its record's time): a {@code deadline} must be after
      *                    it. One that has passed since is no fault of the job; the runner answers it.
      */
-    Intake take(byte[] json, Optional<String> fallbackId, Tenant tenant, Instant submittedAt) {
+    Intake take(byte[] json, Intake.Source source, Tenant tenant, Instant submittedAt) {
         Validated<JsonNode> read = parser.read(json);
         if (read instanceof Validated.Invalid<JsonNode> invalid) {
-            return new Intake.Rejected(fallbackId.orElseGet(JobIds::generate), invalid.rejection(), Optional.empty(),
+            return new Intake.Rejected(source.key().orElseGet(source::jobId), invalid.rejection(), Optional.empty(),
                     Optional.empty());
         }
         JsonNode tree = ((Validated.Valid<JsonNode>) read).value();
@@ -71,10 +71,11 @@ public class JobIntake {
         Optional<DiffusionPipeline> pipeline = text(tree, "model").flatMap(models::pipeline);
         long loadMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - loadStart);
 
-        Validated<Job> parsed = parser(pipeline).withClock(Clock.fixed(submittedAt, ZoneOffset.UTC)).parse(tree);
+        Validated<Job> parsed = parser(pipeline).withClock(Clock.fixed(submittedAt, ZoneOffset.UTC))
+                .withIdGenerator(source::jobId).parse(tree);
         if (parsed instanceof Validated.Invalid<Job> invalid) {
             JobRejection rejection = invalid.rejection();
-            String id = rejection.id().or(() -> fallbackId).orElseGet(JobIds::generate);
+            String id = rejection.id().or(source::key).orElseGet(source::jobId);
             Optional<JsonNode> metadata = rejection.violations().stream().anyMatch(v -> v.field().startsWith("metadata"))
                     ? Optional.empty() : Optional.ofNullable(tree.get("metadata")).filter(JsonNode::isObject);
             return new Intake.Rejected(id, rejection, usableWebhook(tree, rejection), metadata);

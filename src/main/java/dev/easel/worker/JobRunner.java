@@ -228,7 +228,15 @@ final class JobRunner {
         if (stored.isEmpty()) {
             return Optional.empty();
         }
-        Manifest manifest = JSON.readValue(stored.get().bytes(), Manifest.class);
+        Manifest manifest;
+        try {
+            manifest = JSON.readValue(stored.get().bytes(), Manifest.class);
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            // Not a manifest this worker wrote (the tenant's own bucket, a stray object): no answer either.
+            LOG.warnf("job %s: %s/%s is no result manifest (%s); ignored", jobId, location.bucket(),
+                    location.keys().manifest(), e.getOriginalMessage());
+            return Optional.empty();
+        }
         // The output may be a bucket the tenant writes itself; a manifest naming other keys would
         // have the worker presign them (Manifest.isFor), so it is no answer: the job runs and replaces it.
         if (!manifest.isFor(jobId, location.bucket(), location.keys())) {

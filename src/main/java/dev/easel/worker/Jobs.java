@@ -274,7 +274,7 @@ public class Jobs {
 
     /** Intake, run, answer; {@code submittedAt}: when the job was submitted, for its deadline. */
     private JsonNode handle(JobRun run, byte[] json, Optional<String> key, Instant submittedAt) {
-        Intake taken = intake.take(json, key, run.tenant, submittedAt);
+        Intake taken = intake.take(json, new Intake.Source(key, run.delivery()), run.tenant, submittedAt);
         run.jobId = taken.jobId();
         if (taken instanceof Intake.Rejected rejected) {
             LogContext.set(rejected.jobId(), null);

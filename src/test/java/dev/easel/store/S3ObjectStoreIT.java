@@ -163,7 +163,18 @@ class S3ObjectStoreIT {
             assertThatThrownBy(() -> wrong.open(BUCKET, "creds/0.png"))
                     .isExactlyInstanceOf(IOException.class)
                     .hasMessageStartingWith("S3 GET s3://easel-it/creds/0.png failed: HTTP 403");
+            // Every job's first call is a HEAD, whose 403 has no code: not "missing", not final (a
+            // rotated key, a clock being mended), but a storage error the job waits out.
+            assertThatThrownBy(() -> wrong.exists(BUCKET, "creds/0.png"))
+                    .isExactlyInstanceOf(IOException.class)
+                    .hasMessageStartingWith("S3 GET s3://easel-it/creds/0.png failed: HTTP 403");
+            assertThatThrownBy(() -> wrong.exists(BUCKET, "creds/missing.png"))
+                    .isExactlyInstanceOf(IOException.class);
+            assertThatThrownBy(() -> wrong.bucketExists(BUCKET)).isExactlyInstanceOf(IOException.class)
+                    .hasMessageStartingWith("S3 LIST s3://easel-it/ failed: HTTP 403");
         }
+        assertThat(store.exists(BUCKET, "creds/0.png")).isTrue();
+        assertThat(store.exists(BUCKET, "creds/missing.png")).isFalse();
     }
 
     @Test

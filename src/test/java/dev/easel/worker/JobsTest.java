@@ -392,7 +392,7 @@ class JobsTest {
     private void poisonIntake(String id, Throwable failure) {
         worker.intake = (registry, limits) -> new JobIntake(registry, limits, java.time.Clock.systemUTC()) {
             @Override
-            Intake take(byte[] json, Optional<String> fallbackId, dev.easel.security.Tenant tenant,
+            Intake take(byte[] json, Intake.Source source, dev.easel.security.Tenant tenant,
                         java.time.Instant submittedAt) {
                 if (new String(json, StandardCharsets.UTF_8).contains("\"" + id + "\"")) {
                     if (failure instanceof Error error) {
@@ -400,7 +400,7 @@ class JobsTest {
                     }
                     throw (RuntimeException) failure;
                 }
-                return super.take(json, fallbackId, tenant, submittedAt);
+                return super.take(json, source, tenant, submittedAt);
             }
         };
         rebuild();
@@ -425,6 +425,32 @@ class JobsTest {
         assertTheLastAnswerIsACompleted("j2");
         assertThat(jobs("failed")).isEqualTo(1);
         assertThat(jobs("completed")).isEqualTo(1);
+    }
+
+    /**
+     * A job without an id (the contract allows it) takes one from its delivery: redelivered (its
+     * worker died after storing the result, before the commit), it is the same job, answered from
+     * its manifest, not run again under a new id with a new seed; another record of it is another job.
+     */
+    @Test
+    void aJobWithoutAnIdIsTheSameJobWhenItsRecordComesAgain() {
+        byte[] noId = ("{\"version\": 1, \"model\": \"oracle\", \"prompt\": \"a red circle\", \"width\": 64,"
+                + " \"height\": 64, \"steps\": 3, \"scheduler\": \"euler\"}").getBytes(StandardCharsets.UTF_8);
+        ConsumerRecord<byte[], byte[]> first = new ConsumerRecord<>("easel.jobs", 0, 41, null, noId);
+
+        jobs.pulled(first);
+        String id = last().data().path("images").path(0).path("objectKey").asText().split("/")[1];
+        long seed = last().data().path("images").path(0).path("seed").asLong();
+        jobs.pulled(first);
+
+        assertThat(last().data().path("images").path(0).path("objectKey").asText()).contains("/" + id + "/");
+        assertThat(last().data().path("images").path(0).path("seed").asLong()).isEqualTo(seed);
+        assertThat(jobs("completed")).isEqualTo(1);
+        assertThat(jobs("duplicate")).as("answered from its manifest, not run again").isEqualTo(1);
+
+        jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 42, null, noId));
+        assertThat(last().data().path("images").path(0).path("objectKey").asText()).doesNotContain("/" + id + "/");
+        assertThat(jobs("completed")).isEqualTo(2);
     }
 
     /**

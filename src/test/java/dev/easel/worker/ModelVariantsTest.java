@@ -53,7 +53,7 @@ class ModelVariantsTest {
         Intake taken = new JobIntake(registry, dev.easel.contract.JobLimits.defaults(), java.time.Clock.systemUTC())
                 .take(("{\"version\": 1, \"model\": \"squares\", \"prompt\": \"a cat\","
                         + " \"rewrite\": {\"erase\": [\"red\"]}}").getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                        Optional.empty(), DEFAULT, java.time.Instant.now());
+                        new Intake.Source(Optional.empty(), Optional.empty()), DEFAULT, java.time.Instant.now());
         assertThat(taken).isInstanceOf(Intake.Rejected.class);
         assertThat(((Intake.Rejected) taken).rejection().violations().get(0).field()).isEqualTo("rewrite");
         variant.model().close();
@@ -118,7 +118,7 @@ class ModelVariantsTest {
         Intake taken = new JobIntake(registry, dev.easel.contract.JobLimits.defaults(), java.time.Clock.systemUTC())
                 .take(("{\"version\": 1, \"model\": \"styled\", \"prompt\": \"a cat\","
                         + " \"loras\": [{\"name\": \"style\"}]}").getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                        Optional.empty(), DEFAULT, java.time.Instant.now());
+                        new Intake.Source(Optional.empty(), Optional.empty()), DEFAULT, java.time.Instant.now());
         assertThat(((Intake.Rejected) taken).rejection().violations().get(0).field()).isEqualTo("loras");
         registry.pipeline("styled").orElseThrow().model().close();
         registry.pipeline("sd").orElseThrow().model().close();
