@@ -298,7 +298,7 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
         }
         ensureBucket(bucket);
         try {
-            return s3.getObject(b -> b.bucket(bucket).key(key));
+            return readFailuresAsIo(s3.getObject(b -> b.bucket(bucket).key(key)), bucket, key);
         } catch (NoSuchKeyException | NoSuchBucketException e) {
             throw new NotFoundException(uri(bucket, key) + " does not exist");
         } catch (S3Exception e) {
@@ -310,6 +310,33 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
         } catch (SdkException e) {
             throw failure("GET", bucket, key, e);
         }
+    }
+
+    /**
+     * The body, whose read failures (a checksum mismatch, a connection reset) the SDK throws
+     * unchecked, as the storage errors they are: retried by the job's budget like any other, not
+     * escaping it as an "internal error".
+     */
+    static InputStream readFailuresAsIo(InputStream body, String bucket, String key) {
+        return new java.io.FilterInputStream(body) {
+            @Override
+            public int read() throws IOException {
+                try {
+                    return super.read();
+                } catch (SdkException e) {
+                    throw failure("GET", bucket, key, e);
+                }
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                try {
+                    return super.read(b, off, len);
+                } catch (SdkException e) {
+                    throw failure("GET", bucket, key, e);
+                }
+            }
+        };
     }
 
     @Override

@@ -98,4 +98,20 @@ class S3ObjectStoreTest {
                     .hasMessageStartingWith("not a valid object reference: key:");
         }
     }
+
+    /** A body whose read fails inside the SDK (a checksum mismatch) fails as a storage error, which the job's budget retries. */
+    @Test
+    void aBodysReadFailureIsAStorageError() {
+        java.io.InputStream failing = new java.io.InputStream() {
+            @Override
+            public int read() {
+                throw software.amazon.awssdk.core.exception.SdkClientException.create("checksum mismatch (test)");
+            }
+        };
+        java.io.InputStream body = S3ObjectStore.readFailuresAsIo(failing, "bucket", "uploads/park.png");
+
+        assertThatThrownBy(body::read).isExactlyInstanceOf(java.io.IOException.class)
+                .hasMessageStartingWith("S3 GET s3://bucket/uploads/park.png failed");
+        assertThatThrownBy(() -> body.read(new byte[8], 0, 8)).isExactlyInstanceOf(java.io.IOException.class);
+    }
 }
