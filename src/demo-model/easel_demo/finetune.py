@@ -143,13 +143,32 @@ class Finetune:
         data = self.scenes()
         tok = bpe.read(os.path.join(self.bundle, "tokenizer"))
         final = self.path("finetune.pt")
-        unet = UNet(**self.config["unet"])
         if os.path.exists(final):
-            unet.load_state_dict(torch.load(final)["unet_ema"])
+            done = torch.load(final)
+            unet = UNet(**done["config"])
+            unet.load_state_dict(done["unet_ema"])
             return unet
-        onnx_weights(unet, export_unet, os.path.join(self.bundle, "unet", "model.onnx"))
+        unet = onnx_weights(UNet(**self.config["unet"]), export_unet, os.path.join(self.bundle, "unet", "model.onnx"))
+        if a.deepen:
+            unet = deepened(unet, a.deepen)
         return teach_partial(unet, Inputs(data["latents"], data["scenes"], tok, self.text_tower()),
                              Recipe.of(a), a.work)
+
+
+def deepened(unet, blocks):
+    """unet with `blocks` more ResNet blocks at full latent resolution (UNet's extra_full_res_blocks),
+    each starting as the identity (its last convolution zero), so the fine-tune starts from the same
+    function and the new capacity grows from there (Net2Net's function-preserving growth)."""
+    config = {**unet.config, "extra_full_res_blocks": unet.config.get("extra_full_res_blocks", 0) + blocks}
+    deeper = UNet(**config)
+    missing, unexpected = deeper.load_state_dict(unet.state_dict(), strict=False)
+    if unexpected or any(not k.startswith("u0_extra.") for k in missing):
+        raise SystemExit(f"cannot deepen this UNet: missing {missing}, unexpected {unexpected}")
+    with torch.no_grad():
+        for block in list(deeper.u0_extra)[-blocks:]:
+            block.conv2.weight.zero_()
+            block.conv2.bias.zero_()
+    return deeper
 
 
 class Inputs:
@@ -326,6 +345,10 @@ def main(argv=None):
     ap.add_argument("--teach-pair", type=held_out_pair, action="append", default=[], metavar="COLOR:SHAPE",
                     help="a held-out color-shape pair (world.HELD_OUT_PAIRS) whose scenes this fine-tune trains on "
                          "after all (repeatable; README's \"a green triangle\": green:triangle)")
+    ap.add_argument("--deepen", type=int, default=0, metavar="N",
+                    help="add N ResNet blocks at the latent's full resolution before fine-tuning, each starting "
+                         "as the identity (an experiment toward small shapes' corners; the bundle's UNet is then "
+                         "deeper than checkpoints/config.json says)")
     ap.add_argument("--checkpoint-every", type=int, default=100)
     ap.add_argument("--no-export", action="store_true", help="train only; leave the bundle as it is")
     args = ap.parse_args(argv)

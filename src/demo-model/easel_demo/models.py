@@ -237,11 +237,14 @@ class UNet(nn.Module):
     0.069) to be right; predicting v there means predicting the picture itself, so the caption's
     effect on layout and colors is learned within this model's small training budget."""
 
-    def __init__(self, channels, latent_channels, context_dim, heads, time_dim, full_res_attention=True):
+    def __init__(self, channels, latent_channels, context_dim, heads, time_dim, full_res_attention=True,
+                 extra_full_res_blocks=0):
         super().__init__()
         # Kept so a checkpoint and the export can say which UNet this is (train.py --unet-channels).
         self.config = {"channels": list(channels), "latent_channels": latent_channels, "context_dim": context_dim,
                        "heads": heads, "time_dim": time_dim, "full_res_attention": full_res_attention}
+        if extra_full_res_blocks:
+            self.config["extra_full_res_blocks"] = extra_full_res_blocks
         c0, c1, c2 = channels
         self.time_dim = time_dim
         self.time = nn.Sequential(nn.Linear(c0, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
@@ -262,6 +265,9 @@ class UNet(nn.Module):
         self.u1 = ResBlock(c2 + c1, c1, time_dim)
         self.ua1 = SpatialTransformer(c1, context_dim, heads, self_attention=True)
         self.u0 = ResBlock(c1 + c0, c0, time_dim)
+        # More depth where the output is drawn, at the latent's full 16x16: small shapes' corners are a
+        # latent pixel or two (finetune.py --deepen adds them to a trained UNet, initialised as identities).
+        self.u0_extra = nn.ModuleList(ResBlock(c0, c0, time_dim) for _ in range(extra_full_res_blocks))
         self.ua0 = SpatialTransformer(c0, context_dim, heads, self_attention=False) if full_res_attention else None
         self.norm_out = nn.GroupNorm(groups(c0), c0)
         self.conv_out = nn.Conv2d(c0, latent_channels, 3, padding=1)
@@ -290,6 +296,8 @@ class UNet(nn.Module):
         u = self.ua1(self.u1(torch.cat([u, h1], dim=1), temb), ctx)         # 8x8
         u = F.interpolate(u, scale_factor=2.0, mode="nearest")
         u = self.u0(torch.cat([u, h0], dim=1), temb)                        # 16x16
+        for block in self.u0_extra:
+            u = block(u, temb)
         u = u if self.ua0 is None else self.ua0(u, ctx)
         v = self.conv_out(F.silu(self.norm_out(u)))
         a = self.alpha_bar(timestep).view(-1, 1, 1, 1)
