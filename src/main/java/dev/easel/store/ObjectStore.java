@@ -41,9 +41,12 @@ public interface ObjectStore {
 
     /**
      * A URL anyone holding it can GET the object with, until {@code ttl} has passed. Signing is
-     * local: nothing is sent, and the object need not exist yet.
+     * local: nothing is sent, and the object need not exist yet; but the credentials it signs with
+     * may need fetching first (a provider's refresh), which can fail.
      *
      * @param ttl more than zero, at most 7 days
+     * @throws java.io.UncheckedIOException when the credentials to sign with cannot be had: a
+     *         storage fault, which a job retries within its budget
      */
     URI presignGet(String bucket, String key, Duration ttl);
 }

@@ -281,6 +281,8 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
                     .url().toURI();
         } catch (URISyntaxException e) {
             throw new IllegalStateException("the SDK presigned an invalid URL for " + uri(bucket, key), e);
+        } catch (SdkException e) {
+            throw new java.io.UncheckedIOException(failure("presign", bucket, key, e));
         }
     }
 

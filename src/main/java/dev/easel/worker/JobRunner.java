@@ -277,10 +277,16 @@ final class JobRunner {
                 uploadNanos);
 
         Instant completedAt = clock.instant();
-        List<JobEvents.Image> eventImages = stored.stream()
-                .map(i -> new JobEvents.Image(i.objectKey(), store.presignGet(location.bucket(), i.objectKey(),
-                        settings.presignTtl()).toString(), i.seed(), i.clipScore()))
-                .toList();
+        // Within the budget: the images are made and stored, and a credentials refresh that fails
+        // once must not throw them away.
+        List<JobEvents.Image> eventImages = run.retries.storage("presign", () -> {
+            try {
+                return stored.stream().map(i -> new JobEvents.Image(i.objectKey(), store.presignGet(location.bucket(),
+                        i.objectKey(), settings.presignTtl()).toString(), i.seed(), i.clipScore())).toList();
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            }
+        });
         JobEvent completed = answers.completedEvent(run, new JobEvents.Completed(location.bucket(), eventImages,
                 job.model(), timings, run.metadata), completedAt);
         Manifest manifest = new Manifest(job.id(), job.model(), location.bucket(), stored, plan.seed(), plan.seedChosen(),

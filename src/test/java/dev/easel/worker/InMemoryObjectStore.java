@@ -92,8 +92,14 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
         return objects.containsKey(bucket + "/" + key);
     }
 
+    /** How many presigns fail next, as a credentials refresh that does not answer would. */
+    final java.util.concurrent.atomic.AtomicInteger failingPresigns = new java.util.concurrent.atomic.AtomicInteger();
+
     @Override
     public URI presignGet(String bucket, String key, Duration ttl) {
+        if (failingPresigns.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+            throw new java.io.UncheckedIOException(new IOException("credentials could not be refreshed (test)"));
+        }
         return URI.create("http://store.test/" + bucket + "/" + key + "?X-Amz-Signature=test");
     }
 

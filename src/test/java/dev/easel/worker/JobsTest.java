@@ -427,6 +427,17 @@ class JobsTest {
         assertThat(jobs("completed")).isEqualTo(1);
     }
 
+    /** Presigning the images' URLs may need fresh credentials: a refresh that fails once is retried, the images kept. */
+    @Test
+    void aPresignThatFailsOnceIsRetriedNotAnInternalError() {
+        store.failingPresigns.set(1);
+
+        jobs.pulled(record("j33", job("j33", 64, "")));
+
+        assertTheLastAnswerIsACompleted("j33");
+        assertThat(jobs("completed")).isEqualTo(1);
+    }
+
     /**
      * A job without an id (the contract allows it) takes one from its delivery: redelivered (its
      * worker died after storing the result, before the commit), it is the same job, answered from
