@@ -91,10 +91,10 @@ public class JobIntake {
             return new Intake.Unavailable(job, job.model(), failed.get());
         }
         if (pipeline.isEmpty()) {
-            String known = String.join(", ", models.available());
+            String known = String.join(", ", models.configured()); // not available(): it waits for every load
             JobRejection rejection = new JobRejection(Optional.of(job.id()), List.of(new Violation("model",
                     "is not a model this worker serves, got \"" + job.model() + "\"",
-                    known.isEmpty() ? "no models loaded" : "one of " + known)));
+                    known.isEmpty() ? "no models configured" : "one of " + known)));
             return new Intake.Rejected(job.id(), rejection, job.webhook().filter(w -> w.events().contains(EventKind.FAILED)),
                     job.metadata().map(m -> m));
         }
@@ -107,7 +107,7 @@ public class JobIntake {
         if (job.refiner().isPresent() && refiner.isEmpty()) {
             JobRejection rejection = new JobRejection(Optional.of(job.id()), List.of(new Violation("refiner.model",
                     "is not a model this worker serves, got \"" + job.refiner().get().model() + "\"",
-                    "one of " + String.join(", ", models.available()))));
+                    "one of " + String.join(", ", models.configured()))));
             return new Intake.Rejected(job.id(), rejection, job.webhook().filter(w -> w.events().contains(EventKind.FAILED)),
                     job.metadata().map(m -> m));
         }

@@ -117,9 +117,22 @@ final class JobRunner {
         Job job = unavailable.job();
         run.metadata = job.metadata().orElse(null);
         try {
-            run.location = Optional.of(Location.of(job, run.tenant, settings.defaultBucket()));
+            Location location = Location.of(job, run.tenant, settings.defaultBucket());
+            run.location = Optional.of(location);
+            // A redelivery of a job another worker answered already: that answer, not a contradicting one.
+            Optional<Manifest> done = manifest(run, job.id(), location);
+            if (done.isPresent()) {
+                return new Outcome.Completed(done.get(), true);
+            }
+            Optional<Outcome> answered = answers.answeredBefore(run, location);
+            if (answered.isPresent()) {
+                run.answeredBefore = true;
+                return answered.get();
+            }
         } catch (IllegalArgumentException e) {
             run.location = Optional.empty(); // intake checked the prefix; nowhere to write a status otherwise
+        } catch (IOException e) {
+            LOG.warnf("job %s: %s (answering it unavailable all the same)", job.id(), e.getMessage());
         }
         return new Outcome.Failed(new JobEvents.Failed("model \"" + unavailable.model() + "\" failed to load on"
                 + " this worker; the job is dead-lettered, to be replayed once the model is mended", null, true,

@@ -484,6 +484,11 @@ public class ModelRegistry {
         return now;
     }
 
+    /** The names of the models this worker is configured with, loaded or not; does not wait. */
+    public Set<String> configured() {
+        return new java.util.TreeSet<>(each.keySet());
+    }
+
     /** The names of the models that loaded; waits for startup loading. */
     public Set<String> available() {
         return new java.util.TreeSet<>(loaded.join().keySet());

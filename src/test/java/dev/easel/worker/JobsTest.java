@@ -462,6 +462,13 @@ class JobsTest {
         jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 42, null, noId));
         assertThat(last().data().path("images").path(0).path("objectKey").asText()).doesNotContain("/" + id + "/");
         assertThat(jobs("completed")).isEqualTo(2);
+
+        // The topic recreated: offset 41 again, another record (another time), another job.
+        jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 41, System.currentTimeMillis(),
+                org.apache.kafka.common.record.TimestampType.CREATE_TIME, 0, 0, null, noId,
+                new org.apache.kafka.common.header.internals.RecordHeaders(), Optional.empty()));
+        assertThat(last().data().path("images").path(0).path("objectKey").asText()).doesNotContain("/" + id + "/");
+        assertThat(jobs("completed")).isEqualTo(3);
     }
 
     /**
@@ -490,6 +497,22 @@ class JobsTest {
 
         jobs.pulled(record("j32", job("j32", 64, ", \"model\": \"never-configured\"")));
         assertThat(last().data().path("reason").asText()).startsWith("invalid job: model: is not a model this worker serves");
+        assertThat(last().data().path("violations").path(0).path("limit").asText()).isEqualTo("one of broken, oracle");
+    }
+
+    /** Redelivered to a worker whose copy of its model failed to load, a job completed elsewhere keeps its answer. */
+    @Test
+    void aCompletedJobRedeliveredWhereItsModelFailedIsAnsweredAsCompleted() {
+        jobs.pulled(record("j34", job("j34", 64, "")));
+        assertTheLastAnswerIsACompleted("j34");
+        worker.failedModels = Map.of("oracle", "cannot load (test)");
+        worker.models = Map.of();
+        jobs = worker.build();
+
+        jobs.pulled(record("j34", job("j34", 64, "")));
+
+        assertTheLastAnswerIsACompleted("j34");
+        assertThat(messaging.deadLettersSent()).isEmpty();
     }
 
     /**
