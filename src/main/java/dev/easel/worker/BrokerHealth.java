@@ -1,6 +1,7 @@
 package dev.easel.worker;
 
 import dev.easel.config.EventsConfig;
+import dev.easel.config.TopicsConfig;
 import io.smallrye.common.annotation.Identifier;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -30,8 +31,9 @@ import org.jboss.logging.Logger;
  * <p>A worker that is not ready gets no new work in push mode (Knative routes none to it), so no
  * answer would ever succeed to bring it back once the broker is: while answers are refused, the
  * check itself asks the broker, at most every {@value #PROBE_EVERY_SECONDS} s and off the request's
- * thread (a metadata request of a fresh consumer, which always goes to the broker), and a broker
- * that answers makes the worker ready again.
+ * thread (a fresh consumer's metadata request for the events topic, which always goes to the
+ * broker), and a broker that answers with a leader for every partition of it makes the worker
+ * ready again, unless an answer was refused meanwhile.
  */
 @Readiness
 @Default // injected into Jobs as well as called as a check
@@ -53,6 +55,8 @@ public class BrokerHealth implements HealthCheck {
     }
 
     private final AtomicReference<Refusal> refusal = new AtomicReference<>();
+    /** Answers refused so far: a probe clears only when none was refused while it ran. */
+    private final java.util.concurrent.atomic.AtomicLong refusals = new java.util.concurrent.atomic.AtomicLong();
     private final Optional<Probe> probe;
     private final Clock clock;
     private final AtomicBoolean probing = new AtomicBoolean();
@@ -60,9 +64,9 @@ public class BrokerHealth implements HealthCheck {
     private ExecutorService probeThread; // made on the first probe
 
     @Inject
-    BrokerHealth(EventsConfig events, @Identifier("default-kafka-broker") Map<String, Object> kafka) {
-        this(Optional.of(probeOf(CancellationFeed.consumerFactory(kafka, "easel-broker-probe-" + events.instance()))),
-                Clock.systemUTC());
+    BrokerHealth(EventsConfig events, TopicsConfig topics, @Identifier("default-kafka-broker") Map<String, Object> kafka) {
+        this(Optional.of(probeOf(CancellationFeed.consumerFactory(kafka, "easel-broker-probe-" + events.instance()),
+                topics.events())), Clock.systemUTC());
     }
 
     /** Without a probe: only answers tell (tests of the code that reports to it). */
@@ -75,10 +79,16 @@ public class BrokerHealth implements HealthCheck {
         this.clock = clock;
     }
 
-    private static Probe probeOf(Supplier<Consumer<byte[], byte[]>> consumers) {
+    /** The events topic has a leader for every partition: what publishing an answer needs of the broker. */
+    private static Probe probeOf(Supplier<Consumer<byte[], byte[]>> consumers, String eventsTopic) {
         return () -> {
             try (Consumer<byte[], byte[]> consumer = consumers.get()) {
-                consumer.listTopics(PROBE_TIMEOUT);
+                java.util.List<org.apache.kafka.common.PartitionInfo> partitions = consumer.partitionsFor(eventsTopic,
+                        PROBE_TIMEOUT);
+                if (partitions == null || partitions.isEmpty()
+                        || partitions.stream().anyMatch(p -> p.leader() == null || p.leader().isEmpty())) {
+                    throw new IllegalStateException(eventsTopic + " has a partition without a leader, or none");
+                }
             }
         };
     }
@@ -90,6 +100,7 @@ public class BrokerHealth implements HealthCheck {
 
     /** A try at publishing an answer failed. */
     void refused(Throwable error) {
+        refusals.incrementAndGet();
         refusal.compareAndSet(null, new Refusal(Instant.now(), String.valueOf(error)));
     }
 
@@ -116,11 +127,12 @@ public class BrokerHealth implements HealthCheck {
             return;
         }
         lastProbe = clock.instant();
+        long refusedBefore = refusals.get();
         executor().execute(() -> {
             try {
                 probe.get().reach();
-                // Only the refusal this probe was about: one newer than it is news the probe cannot judge.
-                if (refusal.compareAndSet(seen, null)) {
+                // An answer refused while the probe ran is news the probe cannot judge: it stays down.
+                if (refusals.get() == refusedBefore && refusal.compareAndSet(seen, null)) {
                     LOG.infof("the broker answers again (refused since %s): ready", seen.since());
                 }
             } catch (Exception e) {

@@ -84,4 +84,24 @@ class BrokerHealthTest {
         assertThat(health.call().getStatus()).isEqualTo(HealthCheckResponse.Status.UP);
         assertThat(probes.get()).isEqualTo(2);
     }
+
+    /** An answer refused while the probe runs outweighs the probe: readiness stays down. */
+    @Test
+    void aRefusalDuringTheProbeKeepsItDown() throws Exception {
+        CountDownLatch probing = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        BrokerHealth slow = new BrokerHealth(Optional.of(() -> {
+            probing.countDown();
+            release.await(5, TimeUnit.SECONDS);
+        }), clock);
+        slow.refused(new IllegalStateException("broker away (test)"));
+        slow.call();
+        assertThat(probing.await(5, TimeUnit.SECONDS)).isTrue();
+
+        slow.refused(new IllegalStateException("the events topic has no leader (test)"));
+        release.countDown();
+        Thread.sleep(200);
+
+        assertThat(slow.call().getStatus()).isEqualTo(HealthCheckResponse.Status.DOWN);
+    }
 }
