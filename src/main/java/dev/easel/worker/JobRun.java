@@ -1,6 +1,7 @@
 package dev.easel.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -19,6 +20,8 @@ final class JobRun {
     final Optional<ConsumerRecord<byte[], byte[]>> record;
     /** A pushed job's CloudEvent source and id, which its sender's redeliveries repeat; empty when it had none. */
     Optional<String> pushedAs = Optional.empty();
+    /** A pushed job's CloudEvent time, when it gave one. */
+    Optional<Instant> pushedAt = Optional.empty();
     final Retries retries;
     final long queueMs;
     final long startNanos;
@@ -52,6 +55,17 @@ final class JobRun {
      * offset not yet committed when the worker died) has the same; a re-post of the job has another.
      * Empty when it cannot be told (a pushed job without a CloudEvent id).
      */
+    /**
+     * The delivery with its time (the record's timestamp, the CloudEvent's time): what the id of a
+     * job without one derives from. An offset or an event id alone comes again once a topic is
+     * recreated, and would make a new job the old one; with its time it does not.
+     */
+    Optional<String> deliveryWithTime() {
+        Optional<String> time = record.isPresent() ? Optional.of(Long.toString(record.get().timestamp()))
+                : pushedAt.map(Instant::toString);
+        return delivery().map(d -> time.map(t -> d + "/" + t).orElse(d));
+    }
+
     Optional<String> delivery() {
         if (record.isPresent()) {
             ConsumerRecord<byte[], byte[]> r = record.get();

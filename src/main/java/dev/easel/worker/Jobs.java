@@ -246,6 +246,7 @@ public class Jobs {
             JobRun run = new JobRun(tenant, provisional, Optional.empty(), retries.start(provisional, shutdown, true),
                     queueMs, startNanos, noWebhook(provisional));
             run.pushedAs = event;
+            run.pushedAt = sentAt;
             try {
                 Instant now = clock.instant();
                 return handle(run, json, Optional.empty(), sentAt.map(t -> min(now, t)).orElse(now));
@@ -274,7 +275,7 @@ public class Jobs {
 
     /** Intake, run, answer; {@code submittedAt}: when the job was submitted, for its deadline. */
     private JsonNode handle(JobRun run, byte[] json, Optional<String> key, Instant submittedAt) {
-        Intake taken = intake.take(json, new Intake.Source(key, run.delivery()), run.tenant, submittedAt);
+        Intake taken = intake.take(json, new Intake.Source(key, run.deliveryWithTime()), run.tenant, submittedAt);
         run.jobId = taken.jobId();
         if (taken instanceof Intake.Rejected rejected) {
             LogContext.set(rejected.jobId(), null);
