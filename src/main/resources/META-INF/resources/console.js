@@ -83,7 +83,7 @@ function refreshWhileLoading() {
       }
       $('key-state').textContent = `${models.length} model(s)`;
       const firstLoaded = models.find((m) => m.state === 'loaded');
-      if (!hadChoice && firstLoaded) { $('model').value = firstLoaded.name; applyDefaults(); }
+      if (!hadChoice && firstLoaded) { $('model').value = firstLoaded.name; applyDefaults({ keepTyped: true }); }
     }
     refreshWhileLoading();
   }, 3000);
@@ -106,6 +106,8 @@ async function loadModels() {
   }
   if (!result.ok) {
     $('key-state').textContent = '';
+    clearTimeout(refreshing); // another key's list is not this one's to refresh
+    models = [];
     const noKey = !localStorage.getItem(KEY_STORE);
     banner(result.status === 401 && noKey ? 'Enter an API key to start (deployment/run-local.sh prints one).'
       : result.status === 401 || result.status === 403
@@ -129,15 +131,16 @@ async function loadModels() {
   return true;
 }
 
-/** The selected model's defaults and schedulers fill the form. */
-function applyDefaults() {
+/** The selected model's defaults and schedulers fill the form (with keepTyped, only its empty fields). */
+function applyDefaults({ keepTyped = false } = {}) {
   const model = models.find((m) => m.name === $('model').value);
   if (!model) return;
   const d = model.defaults || {};
-  $('width').value = d.width ?? '';
-  $('height').value = d.height ?? '';
-  $('steps').value = d.steps ?? '';
-  $('guidanceScale').value = d.guidanceScale ?? '';
+  const fill = (id, value) => { if (!keepTyped || $(id).value === '') $(id).value = value ?? ''; };
+  fill('width', d.width);
+  fill('height', d.height);
+  fill('steps', d.steps);
+  fill('guidanceScale', d.guidanceScale);
   const limits = model.limits || {};
   if (limits.sizeMultiple) { $('width').step = limits.sizeMultiple; $('height').step = limits.sizeMultiple; }
   const schedulers = (model.capabilities && model.capabilities.schedulers) || [];
@@ -410,7 +413,14 @@ function recentStore() {
 }
 
 function recent() {
-  try { return JSON.parse(localStorage.getItem(recentStore())) || []; } catch { return []; }
+  const store = recentStore();
+  // The one list of earlier versions becomes the first key's that reads it, not lost.
+  const legacy = localStorage.getItem(RECENT_STORE);
+  if (legacy !== null && localStorage.getItem(store) === null && localStorage.getItem(KEY_STORE)) {
+    localStorage.setItem(store, legacy);
+    localStorage.removeItem(RECENT_STORE);
+  }
+  try { return JSON.parse(localStorage.getItem(store)) || []; } catch { return []; }
 }
 
 /** Adds or updates a job in the list, newest first. */
