@@ -268,8 +268,8 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
     }
 
     private static boolean hasCode(S3Exception e) {
-        return e.awsErrorDetails() != null && e.awsErrorDetails().errorCode() != null
-                && !e.awsErrorDetails().errorCode().isBlank();
+        String code = code(e);
+        return code != null && !code.isBlank();
     }
 
     @Override
