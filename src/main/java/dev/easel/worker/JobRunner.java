@@ -120,14 +120,9 @@ final class JobRunner {
             Location location = Location.of(job, run.tenant, settings.defaultBucket());
             run.location = Optional.of(location);
             // A redelivery of a job another worker answered already: that answer, not a contradicting one.
-            Optional<Manifest> done = manifest(run, job.id(), location);
-            if (done.isPresent()) {
-                return new Outcome.Completed(done.get(), true);
-            }
-            Optional<Outcome> answered = answers.answeredBefore(run, location);
-            if (answered.isPresent()) {
-                run.answeredBefore = true;
-                return answered.get();
+            Optional<Outcome> before = answeredAlready(run, job, location);
+            if (before.isPresent()) {
+                return before.get();
             }
         } catch (IllegalArgumentException e) {
             run.location = Optional.empty(); // intake checked the prefix; nowhere to write a status otherwise
@@ -156,16 +151,9 @@ final class JobRunner {
         }
         run.location = Optional.of(location);
         try {
-            Optional<Manifest> done = manifest(run, job.id(), location);
-            if (done.isPresent()) {
-                LOG.infof("job %s is already complete (%s/%s): answering it again", job.id(), location.bucket(),
-                        location.keys().manifest());
-                return new Outcome.Completed(done.get(), true);
-            }
-            Optional<Outcome> answered = answers.answeredBefore(run, location);
-            if (answered.isPresent()) {
-                run.answeredBefore = true;
-                return answered.get();
+            Optional<Outcome> before = answeredAlready(run, job, location);
+            if (before.isPresent()) {
+                return before.get();
             }
             // Before any other work: a cancelled job costs no storage calls and cannot fail instead.
             Optional<String> cancelled = cancellations.reason(run.tenant.id(), job.id());
@@ -230,6 +218,22 @@ final class JobRunner {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every Java runtime has SHA-256", e);
         }
+    }
+
+    /**
+     * The answer this job has already: its manifest (completed), or the failure or cancellation
+     * this very delivery was answered with (its worker died before the commit).
+     */
+    private Optional<Outcome> answeredAlready(JobRun run, Job job, Location location) throws IOException {
+        Optional<Manifest> done = manifest(run, job.id(), location);
+        if (done.isPresent()) {
+            LOG.infof("job %s is already complete (%s/%s): answering it again", job.id(), location.bucket(),
+                    location.keys().manifest());
+            return Optional.of(new Outcome.Completed(done.get(), true));
+        }
+        Optional<Outcome> answered = answers.answeredBefore(run, location);
+        answered.ifPresent(a -> run.answeredBefore = true);
+        return answered;
     }
 
     private Optional<Manifest> manifest(JobRun run, String jobId, Location location) throws IOException {
