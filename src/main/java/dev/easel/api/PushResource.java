@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.easel.messaging.JobRecords;
 import dev.easel.security.Caller;
+import dev.easel.security.FairUse;
 import dev.easel.security.Tenant;
 import dev.easel.security.Tenants;
 import dev.easel.worker.JobAbandonedException;
@@ -55,27 +56,46 @@ public class PushResource {
     private final WorkerLifecycle lifecycle;
     private final CurrentCaller caller;
     private final Tenants tenants;
+    private final FairUse fairUse;
 
     @Inject
-    PushResource(Jobs jobs, WorkerLifecycle lifecycle, CurrentCaller caller, Tenants tenants) {
+    PushResource(Jobs jobs, WorkerLifecycle lifecycle, CurrentCaller caller, Tenants tenants, FairUse fairUse) {
         this.jobs = jobs;
         this.lifecycle = lifecycle;
         this.caller = caller;
         this.tenants = tenants;
+        this.fairUse = fairUse;
     }
 
     /**
+     * The CloudEvents extension naming the jobs topic an event was read from. Each tenant's
+     * KafkaSource sets it ({@code spec.ceOverrides.extensions}, k8s/knative/kafkasource.yaml), and
+     * its dispatcher sets it on every event over any value the record carried. The event's
+     * {@code source} is no such proof: a producer writing CloudEvents to a topic chooses it, and
+     * the dispatcher passes it through.
+     */
+    public static final String TOPIC_EXTENSION = "easeltopic";
+
+    /**
      * The caller's tenant; without a credential (easel.security.push-needs-credential=false), the
-     * tenant of the topic a KafkaSource names at the end of the event's source ({@code …#topic}).
+     * tenant of the topic the event's {@value #TOPIC_EXTENSION} names.
      */
     private Optional<Tenant> tenant(Headers headers, byte[] body, JobRecords.Form form) {
         Optional<Tenant> known = caller.find().map(Caller::tenant);
         if (known.isPresent()) {
             return known;
         }
-        String source = attribute(form, headers, body, "source").orElse(null);
-        int hash = source == null ? -1 : source.lastIndexOf('#');
-        return hash < 0 ? Optional.empty() : tenants.ofTopic(source.substring(hash + 1));
+        return topic(form, headers, body).flatMap(tenants::ofTopic);
+    }
+
+    /** Where a pushed job counts in flight: its event's identity (a redelivery is the same job), else this request. */
+    private static String slot(Optional<String> identity) {
+        return "push:" + identity.orElseGet(() -> Thread.currentThread().getName() + "@" + System.nanoTime());
+    }
+
+    /** The jobs topic the event's {@value #TOPIC_EXTENSION} names; empty without one. */
+    static Optional<String> topic(JobRecords.Form form, Headers headers, byte[] body) {
+        return attribute(form, headers, body, TOPIC_EXTENSION).filter(t -> !t.isEmpty());
     }
 
     @POST
@@ -100,12 +120,29 @@ public class PushResource {
         try {
             Optional<Tenant> tenant = tenant(headers, body, readable.form());
             if (tenant.isEmpty()) {
-                return refused("no_tenant", "no credential, and the event's source names no tenant's jobs topic"
-                        + " (…#<topic>)", headers);
+                return refused("no_tenant", "no credential, and the event's " + TOPIC_EXTENSION + " extension (set by"
+                        + " its KafkaSource's ceOverrides) names no tenant's jobs topic", headers);
             }
-            JsonNode answer = jobs.pushed(readable.json(), sentAt(readable.form(), headers, body), tenant.get(),
-                    identity(readable.form(), headers, body));
-            return Response.ok(answer).build();
+            Optional<String> identity = identity(readable.form(), headers, body);
+            // A caller with a credential pushes its own jobs, run here at once: without the fair-use
+            // limits of POST /v1/jobs, one tenant could take every job thread. A KafkaSource's
+            // deliveries (no credential) are jobs already on a topic, as pull mode's are.
+            String slot = slot(identity);
+            Optional<FairUse.Admission> admission = caller.find().isPresent()
+                    ? Optional.of(fairUse.admit(tenant.get(), slot)) : Optional.empty();
+            Optional<FairUse.Refusal> refusal = admission.flatMap(FairUse.Admission::refusal);
+            if (refusal.isPresent()) {
+                return Response.status(429).header("Retry-After", Long.toString(refusal.get().retryAfter().toSeconds()))
+                        .entity(Map.of("error", "too_many_requests", "reason", refusal.get().reason())).build();
+            }
+            try {
+                JsonNode answer = jobs.pushed(readable.json(), sentAt(readable.form(), headers, body), tenant.get(), identity);
+                return Response.ok(answer).build();
+            } finally {
+                if (admission.map(FairUse.Admission::counted).orElse(false)) {
+                    fairUse.answered(tenant.get().id(), slot);
+                }
+            }
         } catch (UnansweredJobException e) {
             // The detail (a broker's or a store's message, an internal error) stays in the log: the
             // sender learns only what to do, as JobsResource's 503s say.

@@ -91,10 +91,15 @@ public class EventPublisher {
                 clock.instant(), data.toJson(), scope);
     }
 
+    /** Whose rate a progress event counts against: job ids are per tenant, so two tenants' jobs may share one. */
+    private static String throttled(JobEvent event) {
+        return event.tenant() + "/" + event.subject();
+    }
+
     /** Sends the event; the future completes when the broker has it. */
     public CompletableFuture<Void> publish(JobEvent event) {
         if (EventKind.ofCeType(event.type()).map(EventKind::isFinal).orElse(false)) {
-            throttle.forget(event.subject());
+            throttle.forget(throttled(event));
         }
         return sender.send(record(event));
     }
@@ -107,7 +112,7 @@ public class EventPublisher {
      *         before the job's final event, so no progress lands after it
      */
     public CompletableFuture<Void> progress(JobEvent event, int step, int total) {
-        if (!throttle.admit(event.subject(), step, total)) {
+        if (!throttle.admit(throttled(event), step, total)) {
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> issued = new CompletableFuture<>();

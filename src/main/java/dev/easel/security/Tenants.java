@@ -64,7 +64,14 @@ public class Tenants {
                     throw new IllegalArgumentException("easel.tenants." + tenant.id() + ".api-keys: entries are"
                             + " name:sha256hex (64 hex digits), got one that is not");
                 }
-                keys.put(hash, new ApiKeys.Entry(tenant, colon < 0 ? "key" + keys.size() : entry.substring(0, colon)));
+                ApiKeys.Entry earlier = keys.put(hash, new ApiKeys.Entry(tenant,
+                        colon < 0 ? "key" + keys.size() : entry.substring(0, colon)));
+                // One key for two tenants (a hash pasted twice while rotating) would act as whichever
+                // the map kept: refuse to start rather than guess.
+                if (earlier != null && !earlier.tenant().id().equals(tenant.id())) {
+                    throw new IllegalArgumentException("easel.tenants." + tenant.id() + ".api-keys: a key of tenant "
+                            + earlier.tenant().id() + " too; each key belongs to one tenant");
+                }
             }
         });
         if (enabled && ids.isEmpty()) {

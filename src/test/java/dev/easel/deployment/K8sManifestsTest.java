@@ -296,10 +296,10 @@ class K8sManifestsTest {
         Rendered r = render("knative");
         JsonNode source = r.one("KafkaSource").path("spec");
         Map<String, String> env = r.appEnvironment();
-        // The jobs topic, and the tenants' topics an operator adds beside it (k8s/README.md).
-        assertThat(texts(source.path("topics"))).contains(env.get("EASEL_TOPICS_JOBS"))
-                .allSatisfy(topic -> assertThat(topic).matches(java.util.regex.Pattern.quote(env.get("EASEL_TOPICS_JOBS"))
-                        + "([.]tenant[.][A-Za-z0-9]+)?"));
+        // One topic per KafkaSource, named in the extension the worker takes the tenant from.
+        assertThat(texts(source.path("topics"))).containsExactly(env.get("EASEL_TOPICS_JOBS"));
+        assertThat(source.path("ceOverrides").path("extensions").path(PushResource.TOPIC_EXTENSION).asText())
+                .isEqualTo(env.get("EASEL_TOPICS_JOBS"));
         assertThat(String.join(",", texts(source.path("bootstrapServers")))).isEqualTo(env.get("KAFKA_BOOTSTRAP_SERVERS"));
         JsonNode sink = source.path("sink");
         assertThat(sink.path("ref").path("apiVersion").asText()).isEqualTo("serving.knative.dev/v1");

@@ -115,6 +115,22 @@ class EventPublisherTest {
         assertThat(broker.sent).extracting(r -> AckingMessaging.header(r, "ce_id")).doesNotHaveDuplicates();
     }
 
+    /** Job ids are per tenant: another tenant's job of the same id neither eats nor resets this one's rate. */
+    @Test
+    void twoTenantsJobsOfOneIdAreThrottledApart() throws Exception {
+        publisher.progress(publisher.event("acme", "job-1", new Progress(1, 3, null), "1"), 1, 3);
+        publisher.progress(publisher.event("globex", "job-1", new Progress(1, 3, null), "1"), 1, 3);
+        publisher.progress(publisher.event("acme", "job-1", new Progress(2, 3, null), "2"), 2, 3);
+        long until = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (broker.sent.size() < 2 && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(50);
+
+        assertThat(broker.sent).extracting(r -> AckingMessaging.header(r, "ce_easeltenant") + " "
+                + JSON.readTree(r.value()).get("step").asInt()).containsExactly("acme 1", "globex 1");
+    }
+
     @Test
     void eventIdsAreUuids() {
         String id = JobEvents.eventId("", "job-1", dev.easel.contract.EventKind.COMPLETED, "");

@@ -144,6 +144,47 @@ class SecurityIT {
     }
 
     /**
+     * POST / with a key runs the job at once on this worker: it takes the tenant's place in flight
+     * as POST /v1/jobs does (gamma: 1), and gives it back with its answer.
+     */
+    @Test
+    void aPushWithAKeyHoldsThePlaceInFlightOfPostV1Jobs() throws Exception {
+        String running = "sec-push-running-" + UUID.randomUUID();
+        var first = http.sendAsync(push(TestKeys.GAMMA, slowJob(running)), HttpResponse.BodyHandlers.ofString());
+        long until = System.nanoTime() + WAIT.toNanos();
+        while (!"running".equals(status(TestKeys.GAMMA, running)) && System.nanoTime() < until) {
+            Thread.sleep(100);
+        }
+        assertThat(status(TestKeys.GAMMA, running)).isEqualTo("running");
+
+        HttpResponse<String> second = http.send(push(TestKeys.GAMMA, job("sec-push-second-" + UUID.randomUUID(), "")),
+                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> posted = post(TestKeys.GAMMA, job("sec-push-posted-" + UUID.randomUUID(), ""));
+
+        assertThat(second.statusCode()).as(second.body()).isEqualTo(429);
+        assertThat(second.headers().firstValue("Retry-After")).isPresent();
+        assertThat(JSON.readTree(second.body()).path("reason").asText()).contains("max-in-flight");
+        assertThat(posted.statusCode()).as(posted.body()).isEqualTo(429);
+        send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + running)).DELETE(), TestKeys.GAMMA);
+        assertThat(first.get(60, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        HttpResponse<String> after = http.send(push(TestKeys.GAMMA, job("sec-push-after-" + UUID.randomUUID(), "")),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(after.statusCode()).as(after.body()).isEqualTo(200);
+    }
+
+    private HttpRequest push(String key, byte[] job) {
+        return HttpRequest.newBuilder(base).header(TestKeys.HEADER, key).header("content-type", "application/json")
+                .header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
+                .header("ce-source", "/security-it").header("ce-type", "dev.easel.job")
+                .timeout(Duration.ofSeconds(90)).POST(HttpRequest.BodyPublishers.ofByteArray(job)).build();
+    }
+
+    private String status(String key, String id) throws Exception {
+        HttpResponse<String> got = get(key, "v1/jobs/" + id);
+        return got.statusCode() == 200 ? JSON.readTree(got.body()).path("status").asText() : "http " + got.statusCode();
+    }
+
+    /**
      * A re-post of a completed job is answered from its manifest at once, and no event will come to
      * free a place in flight: gamma (1 job in flight) can still submit after re-posting one.
      */

@@ -25,6 +25,22 @@ class TenantsTest {
             "easel.jobs", Optional.of(new JwtVerifier(Optional.of(keys.getPublic()), Optional.empty(), ISSUER,
             Optional.empty(), "tenant")));
 
+    /** Which tenant a shared key acted as would depend on a map's order: refused at start-up, named. */
+    @Test
+    void oneKeyForTwoTenantsIsRefused() {
+        Tenant globex = new Tenant("globex", List.of(new StorageGrant("images", "globex/")),
+                List.of(new StorageGrant("images", "globex/")), new Tenant.FairUseLimits(2, 60), "easel.jobs.tenant.globex");
+        Map<Tenant, List<String>> both = new java.util.LinkedHashMap<>();
+        both.put(acme, List.of("ci:" + ApiKeys.hash(key)));
+        both.put(globex, List.of("ops:" + ApiKeys.hash(key)));
+
+        assertThatThrownBy(() -> new Tenants(true, both, "images", "easel.jobs", Optional.empty()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("easel.tenants.globex.api-keys: a key of tenant acme too; each key belongs to one tenant");
+        assertThat(new Tenants(true, Map.of(acme, List.of("ci:" + ApiKeys.hash(key), "ci2:" + ApiKeys.hash(key))), "images",
+                "easel.jobs", Optional.empty()).byId("acme")).contains(acme);
+    }
+
     /** 0 would refuse every submission with a Retry-After that never comes true: refused at start-up, named. */
     @Test
     void aFairUseLimitBelowOneIsRefusedNamingTheSetting() {
