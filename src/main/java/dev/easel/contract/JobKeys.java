@@ -92,8 +92,13 @@ public final class JobKeys {
         return POINTERS + tenant + "/" + jobId + ".json";
     }
 
+    /** Whether {@code text} is a job id as the contract allows it. */
+    public static boolean isJobId(String text) {
+        return text != null && JOB_ID.matcher(text).matches() && !text.equals(".") && !text.equals("..");
+    }
+
     private static void checkId(String jobId) {
-        if (jobId == null || !JOB_ID.matcher(jobId).matches() || jobId.equals(".") || jobId.equals("..")) {
+        if (!isJobId(jobId)) {
             throw new IllegalArgumentException("job id: must be 1-128 characters of A-Z a-z 0-9 . _ - and not \".\" or"
                     + " \"..\", got " + (jobId == null ? "null" : "\"" + jobId + "\""));
         }

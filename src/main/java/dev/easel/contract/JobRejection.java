@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
@@ -19,9 +20,18 @@ import java.util.stream.Collectors;
 @JsonPropertyOrder({"error", "id", "violations"})
 public record JobRejection(Optional<String> id, List<Violation> violations) {
 
+    /** The most violations listed; a job with more gets one more saying how many were left out. */
+    static final int MAX_VIOLATIONS = 50;
+
     public JobRejection {
         if (violations.isEmpty()) {
             throw new IllegalArgumentException("a rejection needs at least one violation");
+        }
+        if (violations.size() > MAX_VIOLATIONS) {
+            List<Violation> listed = new ArrayList<>(violations.subList(0, MAX_VIOLATIONS));
+            listed.add(new Violation("$", "has " + (violations.size() - MAX_VIOLATIONS) + " more violations, not listed",
+                    MAX_VIOLATIONS + " listed"));
+            violations = listed;
         }
         violations = List.copyOf(violations);
     }

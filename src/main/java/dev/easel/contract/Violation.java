@@ -10,6 +10,23 @@ package dev.easel.contract;
  */
 public record Violation(String field, String problem, String limit) {
 
+    /** The longest field path kept: an unknown field's name can be as long as the job. */
+    static final int MAX_FIELD = 256;
+    /** The longest problem or limit kept: a problem quotes the value it found. */
+    static final int MAX_TEXT = 1024;
+
+    // Bounded so that a failed event, a dead letter's reason and a 400 body stay small whatever
+    // the job held; a shortened text ends in "…" and is not shortened again.
+    public Violation {
+        field = shortened(field, MAX_FIELD);
+        problem = shortened(problem, MAX_TEXT);
+        limit = shortened(limit, MAX_TEXT);
+    }
+
+    private static String shortened(String text, int max) {
+        return text == null || text.length() <= max ? text : text.substring(0, max - 1) + "…";
+    }
+
     @Override
     public String toString() {
         return field + ": " + problem + " (limit: " + limit + ")";

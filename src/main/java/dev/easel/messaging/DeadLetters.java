@@ -26,7 +26,9 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * original's size (the broker accepts records somewhat larger than the producer will send, and a
  * dead letter adds headers): a bigger original is stored whole in the object store under
  * {@value #ORIGINALS} in the default bucket, and the record carries a prefix of its value,
- * {@value #ORIGINAL} naming the stored copy and {@value #ORIGINAL_BYTES} its size.
+ * {@value #ORIGINAL} naming the stored copy and {@value #ORIGINAL_BYTES} its size. A key too big
+ * to leave room for that prefix is stored the same way ({@value #ORIGINAL_KEY}, {@value
+ * #ORIGINAL_KEY_BYTES}) and the record keeps the key's first {@value #KEPT_KEY} bytes.
  */
 @Singleton
 public class DeadLetters {
@@ -40,6 +42,15 @@ public class DeadLetters {
     public static final String ORIGINAL = "easel-dlq-original";
     /** The original value's size in bytes, when the record holds only a prefix of it. */
     public static final String ORIGINAL_BYTES = "easel-dlq-original-bytes";
+    /** {@code s3://bucket/key} of the whole original record key, when the record holds only a prefix. */
+    public static final String ORIGINAL_KEY = "easel-dlq-original-key";
+    /** The original key's size in bytes, when the record holds only a prefix of it. */
+    public static final String ORIGINAL_KEY_BYTES = "easel-dlq-original-key-bytes";
+    /**
+     * Set, to the storage fault, when an oversized original (value or key) could not be stored: the
+     * letter then holds only its prefix, which beats no letter at all.
+     */
+    public static final String NOT_STORED = "easel-dlq-original-not-stored";
     /** Set when the original's own headers were too big to keep; the stored copy has none of them. */
     public static final String HEADERS_DROPPED = "easel-dlq-headers-dropped";
     static final String ORIGINALS = "~dead-letters/";
@@ -48,6 +59,8 @@ public class DeadLetters {
     private static final int OVERHEAD = 4096;
     /** How much of an oversized value the record keeps: enough to see what it was. */
     static final int KEPT_PREFIX = 64 * 1024;
+    /** How much of an oversized key the record keeps. */
+    static final int KEPT_KEY = 1024;
 
     private final RecordSender sender;
     private final String topic;
@@ -81,6 +94,26 @@ public class DeadLetters {
      */
     public ProducerRecord<byte[], byte[]> letter(ConsumerRecord<byte[], byte[]> record, String reason, Throwable cause)
             throws IOException {
+        return build(record, reason, cause, null);
+    }
+
+    /**
+     * The dead letter of a record when the store cannot take its oversized original: the same
+     * bounded letter, with the prefix only and {@value #NOT_STORED} saying why.
+     *
+     * @param storeFault what the store answered
+     */
+    public ProducerRecord<byte[], byte[]> letterWithoutStore(ConsumerRecord<byte[], byte[]> record, String reason,
+            Throwable cause, String storeFault) {
+        try {
+            return build(record, reason, cause, storeFault == null ? "unknown" : storeFault);
+        } catch (IOException e) {
+            throw new IllegalStateException("nothing is stored, so nothing can fail to be", e);
+        }
+    }
+
+    private ProducerRecord<byte[], byte[]> build(ConsumerRecord<byte[], byte[]> record, String reason, Throwable cause,
+            String storeFault) throws IOException {
         // A tombstone has no value to keep.
         byte[] value = record.value() == null ? new byte[0] : record.value();
         Headers headers = new RecordHeaders();
@@ -92,19 +125,41 @@ public class DeadLetters {
                 originalHeaderBytes += header.key().length() + (header.value() == null ? 0 : header.value().length);
             }
         }
-        int keyBytes = record.key() == null ? 0 : record.key().length;
+        String stored = ORIGINALS + record.topic() + "/" + record.partition() + "/" + record.offset();
+        byte[] key = record.key();
+        // A key that leaves no room for the value's prefix (the broker takes keys near its record
+        // limit) is stored whole; the letter keeps the start of it, enough to see what it was.
+        boolean storeKey = key != null && key.length > maxBytes - OVERHEAD - KEPT_PREFIX;
+        if (storeKey) {
+            if (storeFault == null) {
+                store.put(bucket, stored + ".key", key, "application/octet-stream", Map.of("reason", ascii(reason)));
+            }
+            key = Arrays.copyOf(key, KEPT_KEY);
+        }
+        int keyBytes = key == null ? 0 : key.length;
         int budget = maxBytes - OVERHEAD - keyBytes;
         boolean dropHeaders = originalHeaderBytes > budget - KEPT_PREFIX;
         if (dropHeaders) {
             headers = new RecordHeaders();
             originalHeaderBytes = 0;
         }
-        if (value.length + originalHeaderBytes > budget) {
-            String key = ORIGINALS + record.topic() + "/" + record.partition() + "/" + record.offset();
-            store.put(bucket, key, value, "application/octet-stream", Map.of("reason", ascii(reason)));
-            add(headers, ORIGINAL, "s3://" + bucket + "/" + key);
+        boolean prefixOnly = value.length + originalHeaderBytes > budget;
+        if (prefixOnly) {
+            if (storeFault == null) {
+                store.put(bucket, stored, value, "application/octet-stream", Map.of("reason", ascii(reason)));
+                add(headers, ORIGINAL, "s3://" + bucket + "/" + stored);
+            }
             add(headers, ORIGINAL_BYTES, Integer.toString(value.length));
             value = Arrays.copyOf(value, Math.min(value.length, KEPT_PREFIX));
+        }
+        if (storeKey) {
+            if (storeFault == null) {
+                add(headers, ORIGINAL_KEY, "s3://" + bucket + "/" + stored + ".key");
+            }
+            add(headers, ORIGINAL_KEY_BYTES, Integer.toString(record.key().length));
+        }
+        if (storeFault != null && (storeKey || prefixOnly)) {
+            add(headers, NOT_STORED, truncate(storeFault, 256));
         }
         if (dropHeaders) {
             add(headers, HEADERS_DROPPED, "true");
@@ -116,7 +171,7 @@ public class DeadLetters {
         if (cause != null) {
             add(headers, EXCEPTION, cause.getClass().getName());
         }
-        return new ProducerRecord<>(topic, null, record.key(), value, headers);
+        return new ProducerRecord<>(topic, null, key, value, headers);
     }
 
     /** Sends a letter from {@link #letter}; the future completes when the broker has it. */

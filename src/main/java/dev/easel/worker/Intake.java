@@ -62,10 +62,11 @@ sealed interface Intake {
      * A valid job for a model this worker is configured with but could not load: no fault of the
      * job, so not rejected as invalid; answered failed, retryable, and dead-lettered for replay.
      *
+     * @param digest the job's digest, to tell its own earlier answer from another job's under its id
      * @param model the model that failed to load (the job's, or its refiner's)
      * @param error why it failed, for the worker's log
      */
-    record Unavailable(Job job, String model, String error) implements Intake {
+    record Unavailable(Job job, String digest, String model, String error) implements Intake {
         @Override
         public String jobId() {
             return job.id();

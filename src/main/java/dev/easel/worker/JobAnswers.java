@@ -40,6 +40,9 @@ final class JobAnswers {
     static final String DELIVERY = "delivery";
     /** The status object's metadata saying whether its failure was dead-lettered ("true" or "false"). */
     static final String DEAD_LETTERED = "dead-lettered";
+    /** The status object's metadata: its final event's CloudEvent time and source, to send it again alike. */
+    static final String EVENT_TIME = "event-time";
+    static final String EVENT_SOURCE = "event-source";
     private static final int MAX_STATUS_BYTES = 1 << 20;
 
     private final EventPublisher events;
@@ -141,16 +144,16 @@ final class JobAnswers {
             kind = EventKind.FAILED;
             JobEvents.Failed data = failed.failed();
             LOG.infof("job %s failed (retryable: %s): %s", run.jobId, data.retryable(), data.reason());
+            event = stamped(run, events.event(run.tenant.id(), run.jobId, data, ""));
             writeStatus(run, new JobStatus(JobStatus.FAILED, data.reason(), data.violations(), data.retryable(),
-                    clock.instant().toString()), Optional.of(failed.deadLetter()));
-            event = events.event(run.tenant.id(), run.jobId, data, "");
+                    clock.instant().toString()), new Answered(event, Optional.of(failed.deadLetter())));
         } else {
             kind = EventKind.CANCELLED;
             JobEvents.Cancelled data = ((Outcome.Cancelled) outcome).cancelled();
             LOG.infof("job %s cancelled: %s", run.jobId, data.reason());
+            event = stamped(run, events.event(run.tenant.id(), run.jobId, data, ""));
             writeStatus(run, new JobStatus(JobStatus.CANCELLED, data.reason(), null, null, clock.instant().toString()),
-                    Optional.empty());
-            event = events.event(run.tenant.id(), run.jobId, data, "");
+                    new Answered(event, Optional.empty()));
         }
         run.retries.publish(kind.wireName() + " event", () -> events.publish(event));
         run.answer = event.data();
@@ -172,12 +175,21 @@ final class JobAnswers {
             return; // a pushed job: its sender keeps it, and gets the failure as the HTTP answer
         }
         try {
-            ProducerRecord<byte[], byte[]> letter = run.retries.storage("dead letter's original",
-                    () -> deadLetters.letter(run.record.get(), reason, cause));
-            run.retries.publish("dead letter", () -> deadLetters.send(letter), true);
+            ProducerRecord<byte[], byte[]> letter;
+            try {
+                letter = run.retries.storage("dead letter's original", () -> deadLetters.letter(run.record.get(), reason, cause));
+            } catch (IOException e) {
+                // The store is down (a retryable failure's budget is often spent on it already): a
+                // letter holding the original's prefix beats a record committed with no letter.
+                LOG.warnf("job %s: the dead letter's original not stored (%s); the letter keeps its prefix", run.jobId,
+                        e.getMessage());
+                letter = deadLetters.letterWithoutStore(run.record.get(), reason, cause, e.getMessage());
+            }
+            ProducerRecord<byte[], byte[]> sent = letter;
+            run.retries.publish("dead letter", () -> deadLetters.send(sent), true);
         } catch (JobAbandonedException e) {
             throw e;
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             var record = run.record.get();
             LOG.errorf("job %s: dead letter of %s-%d@%d not published (%s); the record is committed and its copy"
                     + " is only on the jobs topic", run.jobId, record.topic(), record.partition(), record.offset(),
@@ -204,11 +216,25 @@ final class JobAnswers {
                 tenant);
     }
 
+    /** A failure's or cancellation's event, and for a failure whether it was dead-lettered: what its status keeps. */
+    private record Answered(JobEvent event, Optional<Boolean> deadLettered) {
+    }
+
+    /** A final event's CloudEvent time and source, kept with its status to send it again as the same event. */
+    record Stamp(Instant time, URI source) {
+    }
+
+    /** The event as first sent, when this answers a redelivery of an answered delivery. */
+    private static JobEvent stamped(JobRun run, JobEvent made) {
+        return run.earlierStamp.map(s -> new JobEvent(made.id(), made.type(), s.source(), made.subject(), s.time(),
+                made.data(), made.tenant())).orElse(made);
+    }
+
     /**
      * The job's status record, when it has a location: retried within the budget, then handed to
      * the backlog, which writes it once storage is back.
      */
-    private void writeStatus(JobRun run, JobStatus status, Optional<Boolean> deadLettered) {
+    private void writeStatus(JobRun run, JobStatus status, Answered answered) {
         if (run.location.isEmpty()) {
             return;
         }
@@ -221,13 +247,13 @@ final class JobAnswers {
         }
         try {
             run.retries.storage("status", () -> {
-                putStatus(location, run, deadLettered, bytes);
+                putStatus(location, run, answered, bytes);
                 return null;
             });
         } catch (IOException e) {
             LOG.warnf("job %s: %s status not stored yet (%s); it will be when storage is back", run.jobId,
                     status.state(), e.getMessage());
-            backlog.add(run.jobId, () -> putStatus(location, run, deadLettered, bytes));
+            backlog.add(run.jobId, () -> putStatus(location, run, answered, bytes));
         }
     }
 
@@ -236,12 +262,13 @@ final class JobAnswers {
      * it was dead-lettered: what {@link #answeredBefore} needs to answer a redelivery the same way.
      * Metadata rather than fields of the record, which readers of an older version would refuse.
      */
-    private void putStatus(Location location, JobRun run, Optional<Boolean> deadLettered, byte[] bytes)
-            throws IOException {
+    private void putStatus(Location location, JobRun run, Answered answered, byte[] bytes) throws IOException {
         Map<String, String> metadata = new HashMap<>();
         metadata.put("job-id", run.jobId);
         run.delivery().ifPresent(d -> metadata.put(DELIVERY, d));
-        deadLettered.ifPresent(d -> metadata.put(DEAD_LETTERED, d.toString()));
+        answered.deadLettered().ifPresent(d -> metadata.put(DEAD_LETTERED, d.toString()));
+        metadata.put(EVENT_TIME, answered.event().time().toString());
+        metadata.put(EVENT_SOURCE, answered.event().source().toString());
         store.put(location.bucket(), location.keys().status(), bytes, "application/json", metadata);
     }
 
@@ -265,6 +292,7 @@ final class JobAnswers {
             return Optional.empty();
         }
         JobStatus status = JSON.readValue(stored.get().bytes(), JobStatus.class);
+        run.earlierStamp = stamp(stored.get().metadata());
         Optional<Outcome> outcome = switch (status.state()) {
             case JobStatus.FAILED -> Optional.of(new Outcome.Failed(new JobEvents.Failed(status.reason(),
                     status.violations(), Boolean.TRUE.equals(status.retryable()), run.metadata),
@@ -276,6 +304,20 @@ final class JobAnswers {
         outcome.ifPresent(o -> LOG.infof("job %s (%s) was answered %s already: answering it again", run.jobId,
                 delivery.get(), status.state()));
         return outcome;
+    }
+
+    /** The stamp a status object keeps; empty for one of an earlier version, or one not readable. */
+    static Optional<Stamp> stamp(Map<String, String> metadata) {
+        String time = metadata.get(EVENT_TIME);
+        String source = metadata.get(EVENT_SOURCE);
+        if (time == null || source == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new Stamp(Instant.parse(time), URI.create(source)));
+        } catch (java.time.format.DateTimeParseException | IllegalArgumentException e) {
+            return Optional.empty();
+        }
     }
 
     /**

@@ -88,7 +88,7 @@ public class JobIntake {
         }
         Optional<String> failed = pipeline.isEmpty() ? models.failure(job.model()) : Optional.empty();
         if (failed.isPresent()) {
-            return new Intake.Unavailable(job, job.model(), failed.get());
+            return new Intake.Unavailable(job, parser.digest(job), job.model(), failed.get());
         }
         if (pipeline.isEmpty()) {
             String known = String.join(", ", models.configured()); // not available(): it waits for every load
@@ -102,7 +102,7 @@ public class JobIntake {
         Optional<String> refinerFailed = job.refiner().isPresent() && refiner.isEmpty()
                 ? models.failure(job.refiner().get().model()) : Optional.empty();
         if (refinerFailed.isPresent()) {
-            return new Intake.Unavailable(job, job.refiner().get().model(), refinerFailed.get());
+            return new Intake.Unavailable(job, parser.digest(job), job.refiner().get().model(), refinerFailed.get());
         }
         if (job.refiner().isPresent() && refiner.isEmpty()) {
             JobRejection rejection = new JobRejection(Optional.of(job.id()), List.of(new Violation("refiner.model",

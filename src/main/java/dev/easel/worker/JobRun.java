@@ -37,6 +37,11 @@ final class JobRun {
     JsonNode answer;
     /** Answered from an earlier delivery's failure or cancellation ({@link JobAnswers#answeredBefore}): nothing ran. */
     boolean answeredBefore;
+    /**
+     * That earlier answer's CloudEvent time and source, when its status said them: the answer is
+     * sent again as the same event (CloudEvents: source and id identify it), not a new one.
+     */
+    Optional<JobAnswers.Stamp> earlierStamp = Optional.empty();
     /** The started event, once made. */
     dev.easel.contract.JobEvents.JobEvent startedEvent;
     /** The started event's publication, awaited before the final event; done when none was made. */

@@ -120,7 +120,7 @@ final class JobRunner {
             Location location = Location.of(job, run.tenant, settings.defaultBucket());
             run.location = Optional.of(location);
             // A redelivery of a job another worker answered already: that answer, not a contradicting one.
-            Optional<Outcome> before = answeredAlready(run, job, location);
+            Optional<Outcome> before = answeredAlready(run, job, unavailable.digest(), location);
             if (before.isPresent()) {
                 return before.get();
             }
@@ -141,6 +141,28 @@ final class JobRunner {
      * @throws UnansweredJobException when its started event could not be published (push mode, past the budget)
      */
     Outcome run(JobRun run, Intake.Accepted accepted, Cancellation shutdown) {
+        Outcome outcome = attempt(run, accepted, shutdown);
+        if (outcome instanceof Outcome.Completed || run.answeredBefore || run.location.isEmpty()) {
+            return outcome;
+        }
+        // Another run of the job (on another worker, after a rebalance) may have completed it
+        // meanwhile: a failure or cancellation answered after that would contradict its completed event.
+        return completedMeanwhile(accepted, run.location.get()).<Outcome>map(m -> new Outcome.Completed(m, true))
+                .orElse(outcome);
+    }
+
+    /** The job's own manifest, if one is there now; empty when there is none or the store cannot say. */
+    private Optional<Manifest> completedMeanwhile(Intake.Accepted accepted, Location location) {
+        try {
+            // One try, not the retry budget: a failure for want of storage is not kept waiting twice.
+            return parsed(accepted.job().id(), location, storedManifest(location))
+                    .filter(m -> accepted.digest().equals(m.jobDigest()));
+        } catch (IOException e) {
+            return Optional.empty(); // storage is what failed it, most likely: the failure stands
+        }
+    }
+
+    private Outcome attempt(JobRun run, Intake.Accepted accepted, Cancellation shutdown) {
         Job job = accepted.job();
         run.metadata = job.metadata().orElse(null);
         Location location;
@@ -151,7 +173,7 @@ final class JobRunner {
         }
         run.location = Optional.of(location);
         try {
-            Optional<Outcome> before = answeredAlready(run, job, location);
+            Optional<Outcome> before = answeredAlready(run, job, accepted.digest(), location);
             if (before.isPresent()) {
                 return before.get();
             }
@@ -224,8 +246,18 @@ final class JobRunner {
      * The answer this job has already: its manifest (completed), or the failure or cancellation
      * this very delivery was answered with (its worker died before the commit).
      */
-    private Optional<Outcome> answeredAlready(JobRun run, Job job, Location location) throws IOException {
+    private Optional<Outcome> answeredAlready(JobRun run, Job job, String digest, Location location) throws IOException {
         Optional<Manifest> done = manifest(run, job.id(), location);
+        // Another job completed under this id and output (a manifest of an older worker has no
+        // digest): its answer is not this job's, nor, where tenants share a prefix, this caller's
+        // to see. Refused as POST /v1/jobs refuses it (409), writing nothing where the other's objects are.
+        if (done.isPresent() && done.get().jobDigest() != null && !done.get().jobDigest().equals(digest)) {
+            LOG.warnf("job %s: %s/%s holds another job's result under this id; refused", job.id(), location.bucket(),
+                    location.keys().manifest());
+            run.location = Optional.empty();
+            return Optional.of(rejected(job, new Violation("id", "is the id of another job, completed already",
+                    "an id no other job has used")));
+        }
         if (done.isPresent()) {
             LOG.infof("job %s is already complete (%s/%s): answering it again", job.id(), location.bucket(),
                     location.keys().manifest());
@@ -239,9 +271,15 @@ final class JobRunner {
     private Optional<Manifest> manifest(JobRun run, String jobId, Location location) throws IOException {
         // HEAD first: almost every job is new, and a bodiless 404 is cheaper for both ends than a
         // GET's XML error; only a redelivered, completed job pays the second request.
-        Optional<StoredObject> stored = run.retries.storage("manifest check", () ->
-                store.exists(location.bucket(), location.keys().manifest())
-                        ? store.get(location.bucket(), location.keys().manifest(), MAX_MANIFEST_BYTES) : Optional.empty());
+        return parsed(jobId, location, run.retries.storage("manifest check", () -> storedManifest(location)));
+    }
+
+    private Optional<StoredObject> storedManifest(Location location) throws IOException {
+        return store.exists(location.bucket(), location.keys().manifest())
+                ? store.get(location.bucket(), location.keys().manifest(), MAX_MANIFEST_BYTES) : Optional.empty();
+    }
+
+    private Optional<Manifest> parsed(String jobId, Location location, Optional<StoredObject> stored) throws IOException {
         if (stored.isEmpty()) {
             return Optional.empty();
         }

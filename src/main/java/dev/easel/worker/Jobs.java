@@ -6,6 +6,7 @@ import dev.easel.config.S3Config;
 import dev.easel.config.WorkerConfig;
 import dev.easel.contract.ImageInputs;
 import dev.easel.contract.JobEvents;
+import dev.easel.contract.JobKeys;
 import dev.easel.contract.JobLimits;
 import dev.easel.contract.ObjectFetcher;
 import dev.easel.engine.pipeline.Cancellation;
@@ -64,6 +65,7 @@ public class Jobs {
     private final Cancellation shutdown;
     private final Clock clock;
     private final StatusBacklog backlog = new StatusBacklog();
+    private final SameJobLocks sameJob = new SameJobLocks();
     // Webhooks retry for up to easel.webhooks.max-total-duration: delivered beside the job, in order
     // per job, so a slow receiver neither holds the model nor delays the job's commit.
     private final ExecutorService webhookThreads = threads("easel-webhooks");
@@ -128,8 +130,10 @@ public class Jobs {
      */
     public void pulled(ConsumerRecord<byte[], byte[]> record) {
         long startNanos = System.nanoTime();
-        Optional<String> key = record.key() == null || record.key().length == 0 ? Optional.empty()
-                : Optional.of(new String(record.key(), StandardCharsets.UTF_8));
+        // Only a key that is a job id can name the job's answer: any other (the broker takes keys
+        // near its record limit) would make an event the broker refuses, retried forever.
+        Optional<String> key = record.key() == null || record.key().length > 512 ? Optional.empty()
+                : Optional.of(new String(record.key(), StandardCharsets.UTF_8)).filter(JobKeys::isJobId);
         long queueMs = record.timestamp() == RecordBatch.NO_TIMESTAMP ? 0
                 : Math.max(0, clock.instant().toEpochMilli() - record.timestamp());
         counted(() -> {
@@ -294,6 +298,13 @@ public class Jobs {
                     unavailable.error());
             run.webhooks = new JobWebhooks(run.jobId, unavailable.job().webhook(), webhooks);
         }
+        // Its run and its answer: a second delivery of the job waits here, then finds the first's answer.
+        try (SameJobLocks.Held held = sameJob.hold(run.tenant.id(), run.jobId)) {
+            return runAndAnswer(run, taken);
+        }
+    }
+
+    private JsonNode runAndAnswer(JobRun run, Intake taken) {
         Outcome outcome;
         try {
             if (taken instanceof Intake.Unavailable unavailable) {

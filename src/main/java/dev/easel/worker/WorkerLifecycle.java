@@ -13,7 +13,9 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
 import sun.misc.Signal;
 
@@ -53,8 +55,10 @@ public class WorkerLifecycle {
     private static final Duration CUT_OFF_WAIT = Duration.ofSeconds(10);
 
     private final Duration grace;
+    private final Duration cutOffWait;
     private volatile boolean draining;
     private volatile boolean cutOff;
+    private final AtomicReference<CompletableFuture<Void>> drained = new AtomicReference<>();
     private final AtomicBoolean signalled = new AtomicBoolean();
     private int running; // guarded by this
 
@@ -64,10 +68,16 @@ public class WorkerLifecycle {
     }
 
     WorkerLifecycle(Duration grace) {
+        this(grace, CUT_OFF_WAIT);
+    }
+
+    /** @param cutOffWait how long cut-off jobs get to reach their next check (tests shorten it) */
+    WorkerLifecycle(Duration grace, Duration cutOffWait) {
         if (grace.isNegative()) {
             throw new IllegalArgumentException("easel.worker.shutdown-grace must not be negative, got " + grace);
         }
         this.grace = grace;
+        this.cutOffWait = cutOffWait;
     }
 
     /** True once shutdown has begun: no new job starts here. */
@@ -141,8 +151,27 @@ public class WorkerLifecycle {
         drain();
     }
 
-    /** Stops taking jobs, waits the grace period for running ones, then cuts off the rest; once is enough. */
+    /**
+     * Stops taking jobs, waits the grace period for running ones, then cuts off the rest. Once: a
+     * signal drains before Quarkus stops, and its ShutdownEvent calls this again, which then waits
+     * for that drain instead of a second grace period (past the pod's termination grace, the
+     * kill would come before the commits).
+     */
     void drain() {
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        CompletableFuture<Void> first = drained.compareAndExchange(null, mine);
+        if (first != null) {
+            first.join();
+            return;
+        }
+        try {
+            drainOnce();
+        } finally {
+            mine.complete(null);
+        }
+    }
+
+    private void drainOnce() {
         int atStart = startDraining();
         if (atStart == 0) {
             return;
@@ -157,7 +186,7 @@ public class WorkerLifecycle {
             LOG.warnf("grace period %s over: cutting off %d job(s); they are left uncommitted and will run again"
                     + " elsewhere", grace, runningJobs());
         }
-        if (!awaitIdle(CUT_OFF_WAIT)) {
+        if (!awaitIdle(cutOffWait)) {
             LOG.warnf("%d job(s) still busy past their last step (encoding, storing or publishing); stopping anyway",
                     runningJobs());
         }

@@ -176,6 +176,16 @@ final class FuzzScenario implements Scenario {
             cases.add(new Case(new SentJob(label, SentJob.Kind.MALFORMED, "keyless random bytes", null, false), null, bytes,
                     new RecordHeaders()));
         }
+        {
+            // A key near the broker's limit leaves no room in a dead letter for the value: the letter
+            // keeps the key's first KiB (so it is matched by partition and offset), the store all of it.
+            String id = chaos.id("fuzz", n[0]++);
+            byte[] bytes = new byte[64];
+            random.nextBytes(bytes);
+            bytes[0] = (byte) 0xFF;
+            cases.add(new Case(new SentJob(id, SentJob.Kind.MALFORMED, "random bytes under a 900 kB key", null, false),
+                    utf8(id + "-" + "k".repeat(900_000)), bytes, new RecordHeaders()));
+        }
         // -- readable JSON objects with an id, invalid as jobs: a failed event and a dead letter
         cases.add(invalid(chaos, n, "wrong types", id -> "{\"version\":1,\"id\":\"" + id
                 + "\",\"model\":\"oracle\",\"prompt\":123,\"width\":\"64\",\"height\":64,\"steps\":true}"));

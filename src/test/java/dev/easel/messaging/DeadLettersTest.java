@@ -98,6 +98,73 @@ class DeadLettersTest {
         assertThat(strings(letter.headers())).doesNotContainKey("junk").containsEntry(DeadLetters.HEADERS_DROPPED, "true");
     }
 
+    @Test
+    void hugeKeyIsStoredWholeAndTheLetterKeepsItsStart() throws IOException {
+        byte[] key = new byte[1_000_000];
+        Arrays.fill(key, (byte) 'k');
+        byte[] value = new byte[200_000];
+        Arrays.fill(value, (byte) 'v');
+
+        ProducerRecord<byte[], byte[]> letter = deadLetters.letter(record(key, value), "key too big", null);
+
+        assertThat(size(letter)).isLessThanOrEqualTo(MAX);
+        assertThat(letter.key()).isEqualTo(Arrays.copyOf(key, DeadLetters.KEPT_KEY));
+        assertThat(strings(letter.headers()))
+                .containsEntry(DeadLetters.ORIGINAL_KEY, "s3://images/~dead-letters/easel.jobs/2/17.key")
+                .containsEntry(DeadLetters.ORIGINAL_KEY_BYTES, "1000000")
+                .doesNotContainKey(DeadLetters.ORIGINAL);
+        assertThat(stored.get("images/~dead-letters/easel.jobs/2/17.key")).isEqualTo(key);
+        assertThat(letter.value()).isEqualTo(value);
+    }
+
+    @Test
+    void hugeKeyAndHugeValueAreBothStored() throws IOException {
+        byte[] key = new byte[850_000];
+        byte[] value = new byte[950_000];
+        Arrays.fill(value, (byte) 'v');
+
+        ProducerRecord<byte[], byte[]> letter = deadLetters.letter(record(key, value), "both too big", null);
+
+        assertThat(size(letter)).isLessThanOrEqualTo(MAX);
+        assertThat(strings(letter.headers()))
+                .containsEntry(DeadLetters.ORIGINAL_KEY_BYTES, "850000")
+                .containsEntry(DeadLetters.ORIGINAL_BYTES, "950000");
+        assertThat(stored.get("images/~dead-letters/easel.jobs/2/17.key")).isEqualTo(key);
+        assertThat(stored.get("images/~dead-letters/easel.jobs/2/17")).isEqualTo(value);
+    }
+
+    @Test
+    void withTheStoreDownTheLetterKeepsThePrefixAndSaysWhy() {
+        byte[] key = new byte[850_000];
+        byte[] value = new byte[950_000];
+        Arrays.fill(value, (byte) 'v');
+
+        ProducerRecord<byte[], byte[]> letter = deadLetters.letterWithoutStore(record(key, value), "storage down", null,
+                "connection refused");
+
+        assertThat(size(letter)).isLessThanOrEqualTo(MAX);
+        assertThat(letter.value()).hasSize(DeadLetters.KEPT_PREFIX);
+        assertThat(letter.key()).hasSize(DeadLetters.KEPT_KEY);
+        assertThat(strings(letter.headers()))
+                .containsEntry(DeadLetters.NOT_STORED, "connection refused")
+                .containsEntry(DeadLetters.ORIGINAL_BYTES, "950000")
+                .containsEntry(DeadLetters.ORIGINAL_KEY_BYTES, "850000")
+                .doesNotContainKey(DeadLetters.ORIGINAL)
+                .doesNotContainKey(DeadLetters.ORIGINAL_KEY);
+        assertThat(stored).isEmpty();
+    }
+
+    @Test
+    void aSmallRecordNeedsNoStoreSoItsLetterIsWhole() {
+        byte[] value = "{\"x\":1}".getBytes(StandardCharsets.UTF_8);
+
+        ProducerRecord<byte[], byte[]> letter = deadLetters.letterWithoutStore(record("k".getBytes(StandardCharsets.UTF_8),
+                value), "invalid", null, "connection refused");
+
+        assertThat(letter.value()).isEqualTo(value);
+        assertThat(strings(letter.headers())).doesNotContainKey(DeadLetters.NOT_STORED);
+    }
+
     private static int size(ProducerRecord<byte[], byte[]> letter) {
         int size = (letter.key() == null ? 0 : letter.key().length) + letter.value().length;
         for (Header header : letter.headers()) {

@@ -27,6 +27,9 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
     /** The put of a key ending so throws this: an Error (a bug, an exhausted heap) or an IOException (storage refusing it). */
     private volatile Map.Entry<String, Throwable> brokenPut;
 
+    /** Called with each put's key before it is carried out: another writer acting meanwhile. */
+    volatile java.util.function.Consumer<String> beforePut = key -> { };
+
     void breakPutOf(String keySuffix, Throwable failure) {
         if (!(failure instanceof Error || failure instanceof IOException || failure instanceof RuntimeException)) {
             throw new IllegalArgumentException("a put cannot throw " + failure);
@@ -59,6 +62,7 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
     @Override
     public synchronized void put(String bucket, String key, byte[] bytes, String contentType, Map<String, String> metadata)
             throws IOException {
+        beforePut.accept(key);
         checkOutage();
         if (failing) {
             throw new IOException("storage is down");

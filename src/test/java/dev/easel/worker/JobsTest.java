@@ -26,9 +26,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.jboss.logging.MDC;
@@ -325,6 +327,45 @@ class JobsTest {
         assertThat(jobs("failed")).isZero();
     }
 
+    /** POST /v1/jobs answers 409 here; a job put on Kafka directly is refused the same way. */
+    @Test
+    void anotherJobUnderACompletedJobsIdIsRefusedAndLeavesItsResultAlone() {
+        jobs.pulled(record("j24", job("j24", 64, "")));
+        byte[] manifest = store.objects.get(PREFIX + "j24/result.json").bytes();
+        int puts = store.puts.size();
+
+        jobs.pulled(record("j24", job("j24", 64, ", \"negativePrompt\": \"blue\"")));
+        jobs.pulled(record("j24", job("j24", 64, "")));
+
+        assertThat(messaging.eventTypes()).filteredOn(t -> !t.equals(JobEvents.PROGRESS))
+                .containsExactly(JobEvents.STARTED, JobEvents.COMPLETED, JobEvents.FAILED, JobEvents.COMPLETED);
+        assertThat(messaging.events().stream().filter(e -> e.type().equals(JobEvents.FAILED)).findFirst().orElseThrow()
+                .data().path("violations").findValuesAsText("field")).containsExactly("id");
+        assertThat(store.puts).hasSize(puts);
+        assertThat(store.objects.get(PREFIX + "j24/result.json").bytes()).isEqualTo(manifest);
+    }
+
+    /** Answered under the key, it would make an event bigger than the broker takes, retried forever. */
+    @Test
+    void anInvalidJobWithoutIdUnderAHugeKeyIsAnsweredUnderAnIdOfItsDelivery() {
+        jobs.pulled(record("k".repeat(600_000), "{}".getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        assertThat(last().subject()).hasSizeLessThanOrEqualTo(128).isNotEqualTo("k".repeat(600_000));
+        assertThat(messaging.deadLettersSent()).hasSize(1);
+        assertThat(jobs("rejected")).isEqualTo(1);
+    }
+
+    @Test
+    void aKeyThatIsAJobIdNamesTheAnswerOfAJobWithoutId() {
+        jobs.pulled(record("my-job.7", "{}".getBytes(StandardCharsets.UTF_8)));
+        jobs.pulled(record("not a job id!", "{}".getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(messaging.eventTypes()).containsExactly(JobEvents.FAILED, JobEvents.FAILED);
+        assertThat(messaging.events().get(0).subject()).isEqualTo("my-job.7");
+        assertThat(last().subject()).isNotEqualTo("not a job id!").matches("[A-Za-z0-9._-]{1,128}");
+    }
+
     /** Found before any work: it would have failed writing PNG text after the whole generation. */
     @Test
     void aControlCharacterInThePromptIsRefusedBeforeGenerating() {
@@ -534,6 +575,13 @@ class JobsTest {
         List<String> again = messaging.eventTypes().subList(before, messaging.events().size());
         assertThat(again).as("no started event: it did not run again").containsExactly(JobEvents.FAILED);
         assertThat(last().data().path("reason").asText()).isEqualTo(first);
+        List<org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]>> failures = messaging.broker.on(
+                AckingMessaging.EVENTS).stream().filter(r -> JobEvents.FAILED.equals(AckingMessaging.header(r, "ce_type"))).toList();
+        for (String attribute : List.of("ce_id", "ce_source", "ce_time")) {
+            assertThat(AckingMessaging.header(failures.get(1), attribute)).as("the same event: %s", attribute)
+                    .isEqualTo(AckingMessaging.header(failures.get(0), attribute));
+        }
+        assertThat(failures.get(1).value()).isEqualTo(failures.get(0).value());
         assertThat(store.objects).doesNotContainKey(PREFIX + "j18/0.png");
         assertThat(messaging.deadLettersSent()).as("the dead letter is sent again: it may repeat, not be lost")
                 .hasSize(2);
@@ -545,6 +593,50 @@ class JobsTest {
 
         assertTheLastAnswerIsACompleted("j18");
         assertThat(store.objects).containsKey(PREFIX + "j18/0.png");
+    }
+
+    /** A re-post while the job runs here (concurrency 2): the second waits, then is answered from the first's manifest. */
+    @Test
+    void twoDeliveriesOfOneJobAtOnceRunItOnceAndAnswerItAlike() throws Exception {
+        byte[] value = job("j26", 64, "");
+        CompletableFuture<Void> first = CompletableFuture.runAsync(() -> jobs.pulled(record("j26", value)));
+        CompletableFuture<Void> second = CompletableFuture.runAsync(() ->
+                jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 1, "j26".getBytes(StandardCharsets.UTF_8), value)));
+        first.get(60, TimeUnit.SECONDS);
+        second.get(60, TimeUnit.SECONDS);
+
+        assertThat(messaging.eventTypes()).filteredOn(JobEvents.STARTED::equals).hasSize(1);
+        List<AckingMessaging.SentEvent> completed = messaging.events().stream()
+                .filter(e -> e.type().equals(JobEvents.COMPLETED)).toList();
+        assertThat(completed).hasSize(2);
+        assertThat(completed.get(1).value()).isEqualTo(completed.get(0).value());
+        assertThat(jobs("completed")).isEqualTo(1);
+        assertThat(jobs("duplicate")).isEqualTo(1);
+    }
+
+    /**
+     * Two runs of one job at once (a rebalance hands its record to a second worker): the one that
+     * fails after the other completed answers with that completion, not a contradicting failure.
+     */
+    @Test
+    void aRunThatFailsAfterAnotherRunCompletedTheJobAnswersCompleted() {
+        jobs.pulled(record("j25", job("j25", 64, "")));
+        AckingMessaging.SentEvent completed = last();
+        dev.easel.store.StoredObject manifest = store.objects.remove(PREFIX + "j25/result.json");
+        store.breakPutOf("j25/0.png", new dev.easel.store.PermanentStorageException("AccessDenied (test)", null));
+        store.beforePut = key -> {
+            if (key.endsWith("j25/0.png")) {
+                store.objects.put(PREFIX + "j25/result.json", manifest); // the other run's, stored meanwhile
+            }
+        };
+        int before = messaging.events().size();
+
+        jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 1, "j25".getBytes(StandardCharsets.UTF_8), job("j25", 64, "")));
+
+        assertThat(messaging.eventTypes().subList(before, messaging.events().size())).doesNotContain(JobEvents.FAILED)
+                .endsWith(JobEvents.COMPLETED);
+        assertThat(last().value()).isEqualTo(completed.value());
+        assertThat(jobs("failed")).isZero();
     }
 
     /** Push mode: the sender's redelivery repeats the CloudEvent's source and id; a re-post is another event, and runs. */
@@ -752,6 +844,26 @@ class JobsTest {
         assertThat(last().data().path("reason").asText()).contains("storage is down").contains("retry budget");
         assertThat(messaging.deadLettersSent()).hasSize(1);
         assertThat(jobs("failed")).isEqualTo(1);
+    }
+
+    /** Its record is committed after the failure: without a letter the job would be on the jobs topic only. */
+    @Test
+    void withStorageDownARetryableFailureIsStillDeadLetteredKeepingItsOriginalsPrefix() {
+        worker.retryBudget = Duration.ofMillis(300);
+        rebuild();
+        store.failPuts();
+        byte[] value = job("j23", 64, "");
+
+        jobs.pulled(record("k".repeat(850_000), value));
+
+        assertThat(last().subject()).isEqualTo("j23");
+        assertThat(last().data().path("retryable").asBoolean()).isTrue();
+        assertThat(messaging.deadLettersSent()).singleElement().satisfies(letter -> {
+            assertThat(AckingMessaging.header(letter.record(), DeadLetters.NOT_STORED)).contains("retry budget");
+            assertThat(AckingMessaging.header(letter.record(), DeadLetters.ORIGINAL_KEY_BYTES)).isEqualTo("850000");
+            assertThat(letter.record().key()).hasSize(1024);
+            assertThat(letter.value()).isEqualTo(value);
+        });
     }
 
     @Test

@@ -47,6 +47,27 @@ class WorkerLifecycleTest {
         assertThat(lifecycle.runningJobs()).isZero();
     }
 
+    /**
+     * A signal drains, then Quarkus' ShutdownEvent drains again. With a job busy past its cut-off, a
+     * drain of its own would wait the grace period and the cut-off wait once more.
+     */
+    @Test
+    void aLaterDrainWaitsForTheFirstInsteadOfAGracePeriodOfItsOwn() throws Exception {
+        WorkerLifecycle lifecycle = new WorkerLifecycle(Duration.ofSeconds(2), Duration.ofMillis(50));
+        assertThat(lifecycle.begin()).isTrue(); // a job that never reaches a check
+        CompletableFuture<Void> first = CompletableFuture.runAsync(lifecycle::drain);
+        while (!lifecycle.isDraining()) {
+            Thread.onSpinWait();
+        }
+        CompletableFuture<Void> beside = CompletableFuture.runAsync(lifecycle::drain);
+
+        first.get(30, TimeUnit.SECONDS);
+        beside.get(1, TimeUnit.SECONDS);
+        CompletableFuture.runAsync(lifecycle::drain).get(1, TimeUnit.SECONDS); // not another 2 s grace period
+        assertThat(lifecycle.runningJobs()).isEqualTo(1);
+        lifecycle.end();
+    }
+
     @Test
     void jobStillRunningAfterTheGracePeriodIsCutOffAtItsNextCheck() throws Exception {
         WorkerLifecycle lifecycle = new WorkerLifecycle(Duration.ofMillis(50));
