@@ -325,8 +325,9 @@ public final class GenerateCommand implements Callable<Integer> {
                     ref = value; // not a scale: part of the path
                 }
             }
-            if (!Double.isFinite(scale)) {
-                throw new InvalidRequestException("lora", "the scale must be a finite number, got '" + value + "'");
+            // The job contract's bound (loras[i].scale): beyond it an adapter only breaks the picture.
+            if (!(scale >= -4 && scale <= 4)) {
+                throw new InvalidRequestException("lora", "the scale must be between -4 and 4, got '" + value + "'");
             }
             boolean path = ref.endsWith(".safetensors") || ref.contains("/") || ref.contains(java.io.File.separator);
             Path file = path ? Path.of(ref) : loraDir.resolve(ref + ".safetensors");

@@ -71,6 +71,9 @@ class GenerateLoraCommandTest {
         assertEquals(2, wide.exit());
         assertThat(wide.err().strip()).startsWith("error: lora: 'wide:0.5': adapter 'wide': wide.safetensors:")
                 .contains("lora_down.weight [2, 48]");
+        CommandLineTest.Run huge = generate("bad", "--lora", "style:1e30");
+        assertEquals(2, huge.exit());
+        assertThat(huge.err().strip()).isEqualTo("error: lora: the scale must be between -4 and 4, got 'style:1e30'");
         CommandLineTest.Run both = generate("bad", "--lora", "style", "--erase", "red");
         assertEquals(2, both.exit());
         assertThat(both.err()).contains("lora: cannot be combined with --rewrite/--erase");

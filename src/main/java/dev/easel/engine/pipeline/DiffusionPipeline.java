@@ -243,6 +243,17 @@ public final class DiffusionPipeline {
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException("steps", e.getMessage());
         }
+        if (scheduler.startsAtTheFirstStepOnly()) {
+            // Refused here, before any model runs: the scheduler would throw at its first late step.
+            String later = request.image().filter(i -> i.strength() < 1f).isPresent() ? "an initImage with strength below 1"
+                    : request.clip().verifier().isPresent() ? "a verifier, which restarts from a branch point"
+                    : owner != model ? "a refiner, which starts at the hand-over" : null;
+            if (later != null) {
+                throw new InvalidRequestException("scheduler", request.scheduler().orElse(owner.config().defaultScheduler())
+                        + " as this model configures it (skip_prk_steps false) runs every step from the first, and "
+                        + later + " starts at a later one: choose another scheduler (ddim, euler, dpmpp_2m)");
+            }
+        }
         return scheduler;
     }
 

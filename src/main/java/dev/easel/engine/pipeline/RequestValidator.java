@@ -31,6 +31,15 @@ final class RequestValidator {
         if (!(r.eta() >= 0f && r.eta() <= 1f)) {
             throw new InvalidRequestException("eta", "must be between 0 and 1, got " + r.eta());
         }
+        // The job contract's range; the CLI reaches here without the schema, and a score outside it
+        // only makes the refiner's latents non-finite at the end of the run.
+        if (!(r.micro().aestheticScore() >= 0 && r.micro().aestheticScore() <= 10)) {
+            throw new InvalidRequestException("aestheticScore", "must be between 0 and 10, got " + r.micro().aestheticScore());
+        }
+        if (!(r.micro().negativeAestheticScore() >= 0 && r.micro().negativeAestheticScore() <= 10)) {
+            throw new InvalidRequestException("negativeAestheticScore", "must be between 0 and 10, got "
+                    + r.micro().negativeAestheticScore());
+        }
         r.image().ifPresent(input -> image(input, r));
         clip(r, limits.clip());
         r.refiner().ifPresent(refiner -> refiner(refiner, r, g));

@@ -97,6 +97,11 @@ public final class PndmScheduler extends DiscreteTimeScheduler {
     }
 
     @Override
+    public boolean startsAtTheFirstStepOnly() {
+        return prkEntries > 0;
+    }
+
+    @Override
     public void step(float[] modelOutput, int stepIndex, float[] sample, GaussianNoise noise) {
         NoiseSchedule.checkLengths(modelOutput, sample);
         ensureBuffers(sample.length);

@@ -83,4 +83,13 @@ public interface Scheduler {
     default int order() {
         return 1;
     }
+
+    /**
+     * Whether a run must take every timestep from the first: PNDM's Runge-Kutta warm-up
+     * ({@code skip_prk_steps} false) cannot start later, as img2img, a refiner or a verifier's
+     * restart would have it.
+     */
+    default boolean startsAtTheFirstStepOnly() {
+        return false;
+    }
 }
