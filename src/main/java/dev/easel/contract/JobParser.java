@@ -58,8 +58,15 @@ public final class JobParser {
      * @param hasClip      whether the model has a CLIP model (the CLIP options need one)
      * @param promptSyntax how the model reads jobs that do not say
      */
-    record ModelFacts(Optional<ToIntFunction<String>> tokenCounter, Optional<Boolean> hasClip, PromptMode promptSyntax) {
-        static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty(), PromptMode.PLAIN);
+    /**
+     * @param defaultSteps the model's steps for a job that gives none: the rules that depend on the
+     *                     run's length (previews.every, strength × steps, the verifier's budget)
+     *                     judge such a job by them; empty when the model is not known
+     */
+    record ModelFacts(Optional<ToIntFunction<String>> tokenCounter, Optional<Boolean> hasClip, PromptMode promptSyntax,
+                      java.util.OptionalInt defaultSteps) {
+        static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty(), PromptMode.PLAIN,
+                java.util.OptionalInt.empty());
     }
 
     private JobParser(Limited limited, Clock clock, Supplier<String> ids, ModelFacts model) {
@@ -87,7 +94,8 @@ public final class JobParser {
      * {@code ClipTokenizer::countTokens} (BPE tokens without start and end tokens).
      */
     public JobParser withTokenCounter(ToIntFunction<String> value) {
-        return new JobParser(limited, clock, ids, new ModelFacts(Optional.of(value), model.hasClip(), model.promptSyntax()));
+        return new JobParser(limited, clock, ids, new ModelFacts(Optional.of(value), model.hasClip(), model.promptSyntax(),
+                model.defaultSteps()));
     }
 
     /**
@@ -96,7 +104,7 @@ public final class JobParser {
      */
     public JobParser withClip(boolean available) {
         return new JobParser(limited, clock, ids, new ModelFacts(model.tokenCounter(), Optional.of(available),
-                model.promptSyntax()));
+                model.promptSyntax(), model.defaultSteps()));
     }
 
     /**
@@ -104,7 +112,14 @@ public final class JobParser {
      * {@link JobRules#WEIGHTED_CHUNKS} chunks.
      */
     public JobParser withPromptSyntax(PromptMode value) {
-        return new JobParser(limited, clock, ids, new ModelFacts(model.tokenCounter(), model.hasClip(), value));
+        return new JobParser(limited, clock, ids, new ModelFacts(model.tokenCounter(), model.hasClip(), value,
+                model.defaultSteps()));
+    }
+
+    /** The model's steps for a job that gives none, for the rules that depend on the run's length. */
+    public JobParser withDefaultSteps(int value) {
+        return new JobParser(limited, clock, ids, new ModelFacts(model.tokenCounter(), model.hasClip(), model.promptSyntax(),
+                java.util.OptionalInt.of(value)));
     }
 
     /** The job in {@code json} (UTF-8, UTF-16 or UTF-32), or why it is not acceptable. */

@@ -42,6 +42,15 @@ final class JobRules {
         this.model = model;
     }
 
+    /** The run's steps: the job's, else its model's default, when the model is known. */
+    private Optional<BigDecimal> steps(Checks c) {
+        if (c.job.has("steps")) {
+            return c.number("steps");
+        }
+        return model.defaultSteps().isPresent() ? Optional.of(BigDecimal.valueOf(model.defaultSteps().getAsInt()))
+                : Optional.empty();
+    }
+
     /**
      * Checks a job whose schema defaults are filled in; rewrites {@code deadline} to the canonical
      * UTC form Jackson reads.
@@ -76,7 +85,7 @@ final class JobRules {
         c.text("webhook.url").ifPresent(url -> webhookUrl(c, url));
         clip(c);
         // A preview after every n-th step: n past the run's steps would ask for previews and get none.
-        c.number("previews.every").ifPresent(every -> c.number("steps").filter(steps -> every.compareTo(steps) > 0)
+        c.number("previews.every").ifPresent(every -> steps(c).filter(steps -> every.compareTo(steps) > 0)
                 .ifPresent(steps -> c.add("previews.every", "is " + every + " but the run takes " + steps + " steps",
                         "≤ steps (" + steps + ")")));
         // The schema bounds each list; an edit needs something to change (preserve only constrains one).
@@ -150,7 +159,7 @@ final class JobRules {
         if (c.flagged.contains("strength")) {
             return;
         }
-        c.number("steps").ifPresent(steps -> {
+        steps(c).ifPresent(steps -> {
             BigDecimal strength = c.number("strength").orElse(BigDecimal.valueOf(Job.DEFAULT_STRENGTH));
             // The engine runs floor(steps × strength) steps of the schedule; zero would return the input unchanged.
             if (strength.signum() > 0 && steps.multiply(strength).compareTo(BigDecimal.ONE) < 0) {
@@ -228,7 +237,7 @@ final class JobRules {
         if (c.job.has("mask")) {
             c.add("verifier", "is set with a mask", "not for inpainting");
         }
-        Optional<BigDecimal> steps = c.number("steps");
+        Optional<BigDecimal> steps = steps(c);
         if (steps.isEmpty() || c.flagged.contains("strength") || c.number("verifier.branches").isEmpty()) {
             return;
         }

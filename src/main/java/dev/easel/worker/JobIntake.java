@@ -195,7 +195,8 @@ public class JobIntake {
         return pipeline.map(p -> parsers.computeIfAbsent(p.model().name(),
                 name -> parser.withTokenCounter(p.model().config().tokenizer()::countTokens)
                         .withClip(p.model().hasClip())
-                        .withPromptSyntax(models.defaults(p).promptSyntax()))).orElse(parser);
+                        .withPromptSyntax(models.defaults(p).promptSyntax())
+                        .withDefaultSteps(models.defaults(p).model().steps()))).orElse(parser);
     }
 
     /**

@@ -444,6 +444,23 @@ class JobParserTest {
                 job("'promptSyntax': 'plain', 'negativePrompt': '" + long300 + "'"));
     }
 
+    /** A job that leaves steps to its model is judged by the model's steps, not let through unjudged. */
+    @Test
+    void rulesOnTheRunsLengthUseTheModelsStepsWhenTheJobGivesNone() {
+        JobParser turbo = PARSER.withDefaultSteps(1);
+        JobParser thirty = PARSER.withDefaultSteps(30);
+
+        assertThat(reject(thirty, job("'previews': {'every': 50}")).violations()).singleElement()
+                .satisfies(v -> assertThat(v.field()).isEqualTo("previews.every"));
+        accept(thirty, job("'previews': {'every': 10}"));
+        assertThat(reject(turbo, job("'initImage': 's3://images/in.png', 'strength': 0.5")).violations())
+                .singleElement().satisfies(v -> assertThat(v.problem()).contains("leaves no denoising step"));
+        assertThat(reject(thirty, job("'clipScore': true, 'verifier': {'branches': 8, 'every': 1}")).violations())
+                .extracting(Violation::field).contains("verifier");
+        // Without a model (POST /v1/jobs before the worker), the job's own steps only, as before.
+        accept(PARSER, job("'previews': {'every': 50}"));
+    }
+
     @Test
     void appliesConfiguredLimits() {
         JobLimits d = JobLimits.defaults();
