@@ -39,14 +39,18 @@ final class TextConditioner {
         long t0 = System.nanoTime();
         List<Branches> chunks = new ArrayList<>();
         int count = 1;
+        String longest = "prompt";
         for (ClipTokenizer tokenizer : tokenizers) {
             Branches b = Branches.encode(tokenizer, request, branches);
             b.checkWeights();
             chunks.add(b);
-            count = Math.max(count, b.count());
+            if (b.count() > count) {
+                count = b.count();
+                longest = b.longestField();
+            }
         }
         int sequence = tokenizers.get(0).maxLength();
-        checkSequence(request, count, sequence);
+        checkSequence(longest, count, sequence);
         clock.tokenize += System.nanoTime() - t0;
 
         long t1 = System.nanoTime();
@@ -104,14 +108,14 @@ final class TextConditioner {
      * A weighted prompt longer than one chunk needs a UNet whose text sequence is not fixed at 77,
      * and stays within {@link GenerationLimits#MAX_PROMPT_CHUNKS} chunks of finite weights.
      */
-    private void checkSequence(GenerationRequest request, int chunks, int sequence) {
+    private void checkSequence(String field, int chunks, int sequence) {
         if (chunks > GenerationLimits.MAX_PROMPT_CHUNKS) {
-            throw new InvalidRequestException("prompt", "spans " + chunks + " chunks of " + (sequence - 2) + " tokens"
+            throw new InvalidRequestException(field, "spans " + chunks + " chunks of " + (sequence - 2) + " tokens"
                     + " (BREAK starts a chunk); at most " + GenerationLimits.MAX_PROMPT_CHUNKS + " are allowed");
         }
         int fixed = model.unet().textSequence();
         if (chunks > 1 && fixed > 0 && fixed != chunks * sequence) {
-            throw new InvalidRequestException("prompt", "needs " + chunks + " chunks of " + (sequence - 2)
+            throw new InvalidRequestException(field, "needs " + chunks + " chunks of " + (sequence - 2)
                     + " tokens, but model '" + model.name() + "' takes exactly " + fixed + " text tokens (its UNet's"
                     + " encoder_hidden_states sequence is fixed); shorten the prompt and negativePrompt to "
                     + (sequence - 2) + " tokens");
@@ -175,6 +179,11 @@ final class TextConditioner {
 
         int count() {
             return branches.stream().mapToInt(PromptChunks::count).max().orElse(1);
+        }
+
+        /** The field whose text spans the most chunks: the prompt's unless the negative prompt's spans more. */
+        String longestField() {
+            return branches.size() == 2 && branches.get(0).count() > branches.get(1).count() ? "negativePrompt" : "prompt";
         }
 
         Branches padTo(int chunks) {

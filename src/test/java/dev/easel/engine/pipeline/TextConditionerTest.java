@@ -98,6 +98,18 @@ class TextConditionerTest {
                 .hasMessageContaining("takes exactly 77 text tokens");
     }
 
+    /** The error names the field that spans the chunks: here the negative prompt, not the one-chunk prompt. */
+    @Test
+    void tooManyChunksNameTheNegativePromptWhenItIsTheLongOne() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> condition(sd.model(), GenerationRequest.builder("cat")
+                        .negativePrompt("a BREAK b BREAK c BREAK d BREAK e").promptSyntax(PromptMode.WEIGHTED).build()))
+                .isInstanceOf(InvalidRequestException.class)
+                .hasMessageStartingWith("negativePrompt: spans 5 chunks");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> condition(sd.model(), GenerationRequest.builder(
+                        "a BREAK b BREAK c BREAK d BREAK e").negativePrompt("cat").promptSyntax(PromptMode.WEIGHTED).build()))
+                .hasMessageStartingWith("prompt: spans 5 chunks");
+    }
+
     @Test
     void plainPromptsReadBracketsAsText() {
         UnetConditioning got = condition(sd.model(), GenerationRequest.builder(WEIGHTED).guidanceScale(1f).build());
