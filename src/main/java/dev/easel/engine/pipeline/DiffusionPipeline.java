@@ -126,6 +126,7 @@ public final class DiffusionPipeline {
                 ? Optional.of(new ClipObjective(model.clip("clip"), request, clock)) : Optional.empty();
         Optional<Handover> handover = request.refiner()
                 .map(r -> Handover.of(r, scheduler, request, this, start.startIndex()));
+        handover.ifPresent(h -> h.encodeText(shape, clock));
         int end = handover.map(Handover::baseEnd).orElse(scheduler.timesteps().length);
         ProgressListener baseProgress = handover.map(h -> h.baseProgress(progress)).orElse(progress);
         DenoisingLoop.Setup setup = new DenoisingLoop.Setup(scheduler, () -> scheduler(request, model), shape, start,

@@ -29,6 +29,8 @@ final class Handover {
     private final int baseSteps;
     private final Scheduler scheduler;
     private final int refinerStart;
+    /** The refiner's text conditioning, made before the base runs ({@link #encodeText}). */
+    private UnetConditioning text;
 
     private Handover(Refiner refiner, GenerationRequest request, DiffusionPipeline pipeline, Indices indices) {
         this.refiner = refiner;
@@ -96,11 +98,22 @@ final class Handover {
         return (step, ignored) -> progress.onStep(step, total());
     }
 
+    /**
+     * Encodes the prompts with the refiner's text encoders. Called before the base's loop: what the
+     * refiner cannot take (a prompt longer than its fixed text sequence) is then refused before any
+     * denoising, not after the base's share of it.
+     */
+    void encodeText(DiffusionPipeline.JobShape shape, StageTimings.Clock clock) {
+        text = new TextConditioner(refiner.model()).condition(request, shape, clock);
+    }
+
     /** Runs the refiner's share of the schedule on the base's latents, in place. */
     void refine(Base base, ProgressListener progress, Cancellation cancellation) {
         base.previews().continueAfter(baseSteps);
         StableDiffusionModel model = refiner.model();
-        UnetConditioning text = new TextConditioner(model).condition(request, base.shape(), base.clock());
+        if (text == null) {
+            encodeText(base.shape(), base.clock());
+        }
         DiffusionPipeline.Start start = new DiffusionPipeline.Start(base.latents(), refinerStart, new float[0],
                 DiffusionPipeline.AfterStep.NONE);
         DenoisingLoop.Setup setup = new DenoisingLoop.Setup(scheduler, () -> pipeline.scheduler(request, model),

@@ -244,6 +244,24 @@ class SdxlBundlesPipelineTest {
         }
     }
 
+    /**
+     * A refiner whose UNet takes 77 text tokens, behind a base that takes longer prompts: the prompt
+     * is refused before the base takes a step, not after its share of the schedule.
+     */
+    @Test
+    void aLongPromptTheRefinerCannotTakeIsRefusedBeforeTheBaseRuns(@TempDir Path other) throws IOException {
+        Path bundle = RandomSdxlBundle.create(RandomSdxlBundle.Spec.refiner()).writeTo(other.resolve("refiner77"));
+        rewrite(bundle.resolve("unet/model.onnx"), graph -> fixDim(graph, "encoder_hidden_states", 1, 77));
+        try (StableDiffusionModel refiner = StableDiffusionModel.load(bundle, EngineOptions.cpu())) {
+            java.util.concurrent.atomic.AtomicInteger steps = new java.util.concurrent.atomic.AtomicInteger();
+            GenerationRequest handedOver = request(PROMPT + " BREAK thin outline").promptSyntax(PromptMode.WEIGHTED)
+                    .steps(4).refiner(new Refiner(refiner, 0.5)).build();
+            assertField(() -> pipeline.generate(handedOver, (step, total) -> steps.incrementAndGet(), Cancellation.NONE),
+                    "prompt", "takes exactly 77 text tokens");
+            assertThat(steps).as("no base step ran").hasValue(0);
+        }
+    }
+
     @Test
     void aSecondEncoderWithoutTextEmbedsIsNamed(@TempDir Path other) throws IOException {
         Path bundle = RandomSdxlBundle.create(RandomSdxlBundle.Spec.defaults()).writeTo(other.resolve("no-pooled"));
