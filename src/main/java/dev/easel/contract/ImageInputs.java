@@ -52,6 +52,11 @@ public final class ImageInputs {
                     violations.add(new Violation("initImage", "is " + image.width() + "×" + image.height()
                             + " but the job asks for " + asked + " (images are not resized)", "width × height = " + asked));
                 });
+        // Its size becomes the job's: held to the job's rule for width and height, named as initImage.
+        init.filter(image -> job.width().isEmpty() && image.width() % 8 != 0
+                || job.height().isEmpty() && image.height() % 8 != 0).ifPresent(image -> violations.add(new Violation(
+                        "initImage", "is " + image.width() + "×" + image.height() + ", the size of a job that leaves"
+                        + " width and height out, and a side is not a multiple of 8", "sides multiples of 8")));
         if (init.isPresent() && mask.isPresent()) {
             PngImage i = init.get();
             PngImage m = mask.get();

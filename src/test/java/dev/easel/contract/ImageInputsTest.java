@@ -139,6 +139,19 @@ class ImageInputsTest {
         });
     }
 
+    /** Without width and height the job takes initImage's size: a side that is no multiple of 8 is initImage's fault. */
+    @Test
+    void anInitImageWhoseSizeTheJobTakesMustHaveSidesOfMultiplesOf8() throws IOException {
+        store.objects.put("uploads/odd.png", Pngs.rgb(100, 100, 0, 0, 0));
+        store.objects.put("uploads/even.png", Pngs.rgb(96, 64, 0, 0, 0));
+        Job sizeless = JobParserTest.accept(JobParserTest.PARSER, JobParserTest.job("'initImage': 's3://uploads/odd.png'"));
+        Job fits = JobParserTest.accept(JobParserTest.PARSER, JobParserTest.job("'initImage': 's3://uploads/even.png'"));
+
+        assertThat(invalid(sizeless)).containsExactly(new Violation("initImage", "is 100×100, the size of a job that leaves"
+                + " width and height out, and a side is not a multiple of 8", "sides multiples of 8"));
+        assertThat(valid(fits).init().width()).isEqualTo(96);
+    }
+
     @Test
     void rejectsMaskOfAnotherSizeAndInitOfAnotherSize() throws IOException {
         store.objects.put("uploads/in.png", Pngs.rgb(24, 8, 0, 0, 0));
