@@ -88,9 +88,13 @@ public class PushResource {
         return topic(form, headers, body).flatMap(tenants::ofTopic);
     }
 
-    /** Where a pushed job counts in flight: its event's identity (a redelivery is the same job), else this request. */
-    private static String slot(Optional<String> identity) {
-        return "push:" + identity.orElseGet(() -> Thread.currentThread().getName() + "@" + System.nanoTime());
+    /**
+     * Where a pushed job counts in flight: this request's own place. Not the event's identity, which
+     * the sender chooses: many jobs under one source and id would share one place and pass the
+     * max-in-flight check after the first.
+     */
+    private static String slot() {
+        return "push:" + java.util.UUID.randomUUID();
     }
 
     /** The jobs topic the event's {@value #TOPIC_EXTENSION} names; empty without one. */
@@ -127,7 +131,7 @@ public class PushResource {
             // A caller with a credential pushes its own jobs, run here at once: without the fair-use
             // limits of POST /v1/jobs, one tenant could take every job thread. A KafkaSource's
             // deliveries (no credential) are jobs already on a topic, as pull mode's are.
-            String slot = slot(identity);
+            String slot = slot();
             Optional<FairUse.Admission> admission = caller.find().isPresent()
                     ? Optional.of(fairUse.admit(tenant.get(), slot)) : Optional.empty();
             Optional<FairUse.Refusal> refusal = admission.flatMap(FairUse.Admission::refusal);

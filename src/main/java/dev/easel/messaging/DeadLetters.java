@@ -55,8 +55,11 @@ public class DeadLetters {
     public static final String HEADERS_DROPPED = "easel-dlq-headers-dropped";
     static final String ORIGINALS = "~dead-letters/";
     private static final String PREFIX = "easel-dlq-";
-    /** Room for the easel-dlq-* headers and Kafka's per-record framing. */
-    private static final int OVERHEAD = 4096;
+    /**
+     * Room for the easel-dlq-* headers (a reason of 1024 characters is up to 3 KB of UTF-8, a topic
+     * 249, the stored originals' URIs and sizes) and Kafka's per-record framing.
+     */
+    private static final int OVERHEAD = 8192;
     /** How much of an oversized value the record keeps: enough to see what it was. */
     static final int KEPT_PREFIX = 64 * 1024;
     /** How much of an oversized key the record keeps. */
@@ -74,9 +77,9 @@ public class DeadLetters {
     }
 
     public DeadLetters(RecordSender sender, String topic, ObjectStore store, String bucket, int maxBytes) {
-        if (maxBytes < KEPT_PREFIX + OVERHEAD) {
+        if (maxBytes < KEPT_PREFIX + OVERHEAD + KEPT_KEY) {
             throw new IllegalArgumentException("easel.worker.dead-letter-max-bytes must be at least "
-                    + (KEPT_PREFIX + OVERHEAD) + ", got " + maxBytes);
+                    + (KEPT_PREFIX + OVERHEAD + KEPT_KEY) + ", got " + maxBytes);
         }
         this.sender = sender;
         this.topic = topic;
@@ -134,7 +137,7 @@ public class DeadLetters {
             if (storeFault == null) {
                 store.put(bucket, stored + ".key", key, "application/octet-stream", Map.of("reason", ascii(reason)));
             }
-            key = Arrays.copyOf(key, KEPT_KEY);
+            key = Arrays.copyOf(key, Math.min(key.length, KEPT_KEY));
         }
         int keyBytes = key == null ? 0 : key.length;
         int budget = maxBytes - OVERHEAD - keyBytes;

@@ -300,6 +300,9 @@ public class Jobs {
         }
         // Its run and its answer: a second delivery of the job waits here, then finds the first's answer.
         try (SameJobLocks.Held held = sameJob.hold(run.tenant.id(), run.jobId)) {
+            // The wait may have outlasted the retry budget, or the worker's cut-off: neither starts it.
+            shutdown.check();
+            run.retries.startAgain();
             return runAndAnswer(run, taken);
         }
     }

@@ -89,6 +89,14 @@ final class Retries {
      * budget from the start: its sender is waiting for the whole answer, and redelivers without one.
      */
     void generationDone() {
+        startAgain();
+    }
+
+    /**
+     * A pulled job's budget starts again here: after it waited for another run of the same job
+     * ({@link SameJobLocks}), which may have taken longer than the budget. A pushed job keeps its one.
+     */
+    void startAgain() {
         if (!answersWithinBudget) {
             deadline = nanoTime.getAsLong() + policy.budget().toNanos();
         }

@@ -1,6 +1,7 @@
 package dev.easel.messaging;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.easel.store.ObjectStore;
 import dev.easel.store.StoredObject;
@@ -163,6 +164,23 @@ class DeadLettersTest {
 
         assertThat(letter.value()).isEqualTo(value);
         assertThat(strings(letter.headers())).doesNotContainKey(DeadLetters.NOT_STORED);
+    }
+
+    /** At the smallest setting an ordinary key is kept as it is: not stored, not padded. */
+    @Test
+    void theSmallestSettingKeepsAnOrdinaryKeyWhole() throws IOException {
+        int smallest = DeadLetters.KEPT_PREFIX + 8192 + DeadLetters.KEPT_KEY;
+        assertThatThrownBy(() -> new DeadLetters(null, "dlq", store(), "images", smallest - 1))
+                .hasMessage("easel.worker.dead-letter-max-bytes must be at least " + smallest + ", got " + (smallest - 1));
+        DeadLetters small = new DeadLetters(null, "dlq", store(), "images", smallest);
+        byte[] key = "job-0123456789abcdef0123456789abcdef".getBytes(StandardCharsets.UTF_8);
+        byte[] value = new byte[100_000];
+
+        ProducerRecord<byte[], byte[]> letter = small.letter(record(key, value), "too big", null);
+
+        assertThat(letter.key()).isEqualTo(key);
+        assertThat(size(letter)).isLessThanOrEqualTo(smallest);
+        assertThat(stored).containsOnlyKeys("images/~dead-letters/easel.jobs/2/17");
     }
 
     private static int size(ProducerRecord<byte[], byte[]> letter) {

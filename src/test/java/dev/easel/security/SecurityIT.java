@@ -150,15 +150,17 @@ class SecurityIT {
     @Test
     void aPushWithAKeyHoldsThePlaceInFlightOfPostV1Jobs() throws Exception {
         String running = "sec-push-running-" + UUID.randomUUID();
-        var first = http.sendAsync(push(TestKeys.GAMMA, slowJob(running)), HttpResponse.BodyHandlers.ofString());
+        String eventId = UUID.randomUUID().toString();
+        var first = http.sendAsync(push(TestKeys.GAMMA, slowJob(running), eventId), HttpResponse.BodyHandlers.ofString());
         long until = System.nanoTime() + WAIT.toNanos();
         while (!"running".equals(status(TestKeys.GAMMA, running)) && System.nanoTime() < until) {
             Thread.sleep(100);
         }
         assertThat(status(TestKeys.GAMMA, running)).isEqualTo("running");
 
-        HttpResponse<String> second = http.send(push(TestKeys.GAMMA, job("sec-push-second-" + UUID.randomUUID(), "")),
-                HttpResponse.BodyHandlers.ofString());
+        // Another job under the first's CloudEvent source and id: the sender chooses those, so they hold no place.
+        HttpResponse<String> second = http.send(push(TestKeys.GAMMA, job("sec-push-second-" + UUID.randomUUID(), ""),
+                eventId), HttpResponse.BodyHandlers.ofString());
         HttpResponse<String> posted = post(TestKeys.GAMMA, job("sec-push-posted-" + UUID.randomUUID(), ""));
 
         assertThat(second.statusCode()).as(second.body()).isEqualTo(429);
@@ -167,14 +169,14 @@ class SecurityIT {
         assertThat(posted.statusCode()).as(posted.body()).isEqualTo(429);
         send(HttpRequest.newBuilder(base.resolve("v1/jobs/" + running)).DELETE(), TestKeys.GAMMA);
         assertThat(first.get(60, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
-        HttpResponse<String> after = http.send(push(TestKeys.GAMMA, job("sec-push-after-" + UUID.randomUUID(), "")),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> after = http.send(push(TestKeys.GAMMA, job("sec-push-after-" + UUID.randomUUID(), ""),
+                UUID.randomUUID().toString()), HttpResponse.BodyHandlers.ofString());
         assertThat(after.statusCode()).as(after.body()).isEqualTo(200);
     }
 
-    private HttpRequest push(String key, byte[] job) {
+    private HttpRequest push(String key, byte[] job, String eventId) {
         return HttpRequest.newBuilder(base).header(TestKeys.HEADER, key).header("content-type", "application/json")
-                .header("ce-specversion", "1.0").header("ce-id", UUID.randomUUID().toString())
+                .header("ce-specversion", "1.0").header("ce-id", eventId)
                 .header("ce-source", "/security-it").header("ce-type", "dev.easel.job")
                 .timeout(Duration.ofSeconds(90)).POST(HttpRequest.BodyPublishers.ofByteArray(job)).build();
     }
