@@ -24,7 +24,9 @@ public final class JobKeys {
 
     // The job contract's id rule (docs/job-contract.md); "." and ".." are refused separately
     // because as a key segment they would name the prefix itself or its parent.
-    private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+    /** The longest job id, in characters and, its alphabet being ASCII, in UTF-8 bytes. */
+    public static final int MAX_ID_BYTES = 128;
+    private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9._-]{1," + MAX_ID_BYTES + "}");
     /** The contract's limit on {@code output.keyPrefix}. */
     private static final int MAX_PREFIX_LENGTH = 512;
 

@@ -67,6 +67,22 @@ public final class JobParser {
                       java.util.OptionalInt defaultSteps) {
         static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty(), PromptMode.PLAIN,
                 java.util.OptionalInt.empty());
+
+        ModelFacts withTokenCounter(ToIntFunction<String> value) {
+            return new ModelFacts(Optional.of(value), hasClip, promptSyntax, defaultSteps);
+        }
+
+        ModelFacts withClip(boolean value) {
+            return new ModelFacts(tokenCounter, Optional.of(value), promptSyntax, defaultSteps);
+        }
+
+        ModelFacts withPromptSyntax(PromptMode value) {
+            return new ModelFacts(tokenCounter, hasClip, value, defaultSteps);
+        }
+
+        ModelFacts withDefaultSteps(int value) {
+            return new ModelFacts(tokenCounter, hasClip, promptSyntax, java.util.OptionalInt.of(value));
+        }
     }
 
     private JobParser(Limited limited, Clock clock, Supplier<String> ids, ModelFacts model) {
@@ -94,8 +110,7 @@ public final class JobParser {
      * {@code ClipTokenizer::countTokens} (BPE tokens without start and end tokens).
      */
     public JobParser withTokenCounter(ToIntFunction<String> value) {
-        return new JobParser(limited, clock, ids, new ModelFacts(Optional.of(value), model.hasClip(), model.promptSyntax(),
-                model.defaultSteps()));
+        return new JobParser(limited, clock, ids, model.withTokenCounter(value));
     }
 
     /**
@@ -103,8 +118,7 @@ public final class JobParser {
      * has no CLIP model; a worker passes what its model has.
      */
     public JobParser withClip(boolean available) {
-        return new JobParser(limited, clock, ids, new ModelFacts(model.tokenCounter(), Optional.of(available),
-                model.promptSyntax(), model.defaultSteps()));
+        return new JobParser(limited, clock, ids, model.withClip(available));
     }
 
     /**
@@ -112,14 +126,12 @@ public final class JobParser {
      * {@link JobRules#WEIGHTED_CHUNKS} chunks.
      */
     public JobParser withPromptSyntax(PromptMode value) {
-        return new JobParser(limited, clock, ids, new ModelFacts(model.tokenCounter(), model.hasClip(), value,
-                model.defaultSteps()));
+        return new JobParser(limited, clock, ids, model.withPromptSyntax(value));
     }
 
     /** The model's steps for a job that gives none, for the rules that depend on the run's length. */
     public JobParser withDefaultSteps(int value) {
-        return new JobParser(limited, clock, ids, new ModelFacts(model.tokenCounter(), model.hasClip(), model.promptSyntax(),
-                java.util.OptionalInt.of(value)));
+        return new JobParser(limited, clock, ids, model.withDefaultSteps(value));
     }
 
     /** The job in {@code json} (UTF-8, UTF-16 or UTF-32), or why it is not acceptable. */

@@ -315,7 +315,7 @@ final class JobRunner {
         GenerationRequest request = plan.request().withPreviews(settings.previews().apply(plan.request().previews()));
         GenerationResult result = pipeline.generate(request, progress(run, location),
                 cancellation(run, job, shutdown));
-        run.retries.generationDone();
+        run.retries.startAgain();
 
         long encodeStart = System.nanoTime();
         String scheduler = pipeline.schedulerName(request);

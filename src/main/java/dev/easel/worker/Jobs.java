@@ -131,8 +131,9 @@ public class Jobs {
     public void pulled(ConsumerRecord<byte[], byte[]> record) {
         long startNanos = System.nanoTime();
         // Only a key that is a job id can name the job's answer: any other (the broker takes keys
-        // near its record limit) would make an event the broker refuses, retried forever.
-        Optional<String> key = record.key() == null || record.key().length > 512 ? Optional.empty()
+        // near its record limit) would make an event the broker refuses, retried forever. A longer
+        // one is not even decoded.
+        Optional<String> key = record.key() == null || record.key().length > JobKeys.MAX_ID_BYTES ? Optional.empty()
                 : Optional.of(new String(record.key(), StandardCharsets.UTF_8)).filter(JobKeys::isJobId);
         long queueMs = record.timestamp() == RecordBatch.NO_TIMESTAMP ? 0
                 : Math.max(0, clock.instant().toEpochMilli() - record.timestamp());

@@ -83,18 +83,11 @@ final class Retries {
     }
 
     /**
-     * The images are made. A pulled job's budget starts again here, so the uploads and the answer
+     * A pulled job's budget starts again: once its images are made, so the uploads and the answer
      * of a job that ran longer than the budget still ride out a storage fault (otherwise its first
-     * transient error would fail the job and throw its compute away). A pushed job keeps its one
-     * budget from the start: its sender is waiting for the whole answer, and redelivers without one.
-     */
-    void generationDone() {
-        startAgain();
-    }
-
-    /**
-     * A pulled job's budget starts again here: after it waited for another run of the same job
-     * ({@link SameJobLocks}), which may have taken longer than the budget. A pushed job keeps its one.
+     * transient error would fail the job and throw its compute away), and after it waited for
+     * another run of the same job ({@link SameJobLocks}). A pushed job keeps its one budget from
+     * the start: its sender is waiting for the whole answer, and redelivers without one.
      */
     void startAgain() {
         if (!answersWithinBudget) {

@@ -66,7 +66,7 @@ class RetriesTest {
     void aPulledJobsBudgetStartsAgainWhenItsGenerationIsDone() throws Exception {
         Retries retries = pulled();
         nanos.addAndGet(BUDGET.toNanos() * 3); // generating
-        retries.generationDone();
+        retries.startAgain();
         assertThat(retries.storage("image 0", failing(2))).isEqualTo("stored");
 
         nanos.addAndGet(BUDGET.toNanos());
@@ -78,7 +78,7 @@ class RetriesTest {
     void aPushedJobKeepsOneBudget() {
         Retries retries = new Retries(policy, "j", Cancellation.NONE, true, this::now);
         nanos.addAndGet(BUDGET.toNanos() * 3);
-        retries.generationDone();
+        retries.startAgain();
         assertThatThrownBy(() -> retries.storage("image 0", failing(1))).isInstanceOf(Retries.BudgetSpentException.class);
     }
 

@@ -233,8 +233,8 @@ public final class DiffusionPipeline {
      */
     Scheduler scheduler(GenerationRequest request, StableDiffusionModel owner) {
         Scheduler scheduler;
+        String name = request.scheduler().orElse(owner.config().defaultScheduler());
         try {
-            String name = request.scheduler().orElse(owner.config().defaultScheduler());
             scheduler = Schedulers.create(name, owner.config().scheduler(), request.eta());
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException("scheduler", e.getMessage());
@@ -250,8 +250,7 @@ public final class DiffusionPipeline {
                     : request.clip().verifier().isPresent() ? "a verifier, which restarts from a branch point"
                     : owner != model ? "a refiner, which starts at the hand-over" : null;
             if (later != null) {
-                throw new InvalidRequestException("scheduler", request.scheduler().orElse(owner.config().defaultScheduler())
-                        + " as this model configures it (skip_prk_steps false) runs every step from the first, and "
+                throw new InvalidRequestException("scheduler", name + " as this model configures it (skip_prk_steps false) runs every step from the first, and "
                         + later + " starts at a later one: choose another scheduler (ddim, euler, dpmpp_2m)");
             }
         }

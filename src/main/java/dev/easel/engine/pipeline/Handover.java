@@ -111,9 +111,7 @@ final class Handover {
     void refine(Base base, ProgressListener progress, Cancellation cancellation) {
         base.previews().continueAfter(baseSteps);
         StableDiffusionModel model = refiner.model();
-        if (text == null) {
-            encodeText(base.shape(), base.clock());
-        }
+        java.util.Objects.requireNonNull(text, "encodeText comes before refine");
         DiffusionPipeline.Start start = new DiffusionPipeline.Start(base.latents(), refinerStart, new float[0],
                 DiffusionPipeline.AfterStep.NONE);
         DenoisingLoop.Setup setup = new DenoisingLoop.Setup(scheduler, () -> pipeline.scheduler(request, model),
