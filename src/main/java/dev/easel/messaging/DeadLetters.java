@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -97,7 +98,7 @@ public class DeadLetters {
      */
     public ProducerRecord<byte[], byte[]> letter(ConsumerRecord<byte[], byte[]> record, String reason, Throwable cause)
             throws IOException {
-        return build(record, reason, cause, null);
+        return build(record, reason, cause, this::storeOriginal);
     }
 
     /**
@@ -108,15 +109,42 @@ public class DeadLetters {
      */
     public ProducerRecord<byte[], byte[]> letterWithoutStore(ConsumerRecord<byte[], byte[]> record, String reason,
             Throwable cause, String storeFault) {
+        Originals none = new Originals() {
+            @Override
+            public Optional<String> keep(String objectKey, byte[] bytes, String why) {
+                return Optional.empty();
+            }
+
+            @Override
+            public Optional<String> fault() {
+                return Optional.of(storeFault == null ? "unknown" : storeFault);
+            }
+        };
         try {
-            return build(record, reason, cause, storeFault == null ? "unknown" : storeFault);
+            return build(record, reason, cause, none);
         } catch (IOException e) {
             throw new IllegalStateException("nothing is stored, so nothing can fail to be", e);
         }
     }
 
+    /** Where the oversized parts of an original go. */
+    private interface Originals {
+        /** Keeps one; its {@code s3://} name, or empty when it is not kept. */
+        Optional<String> keep(String objectKey, byte[] bytes, String reason) throws IOException;
+
+        /** Why nothing is kept, when nothing is. */
+        default Optional<String> fault() {
+            return Optional.empty();
+        }
+    }
+
+    private Optional<String> storeOriginal(String objectKey, byte[] bytes, String reason) throws IOException {
+        store.put(bucket, objectKey, bytes, "application/octet-stream", Map.of("reason", ascii(reason)));
+        return Optional.of("s3://" + bucket + "/" + objectKey);
+    }
+
     private ProducerRecord<byte[], byte[]> build(ConsumerRecord<byte[], byte[]> record, String reason, Throwable cause,
-            String storeFault) throws IOException {
+            Originals originals) throws IOException {
         // A tombstone has no value to keep.
         byte[] value = record.value() == null ? new byte[0] : record.value();
         Headers headers = new RecordHeaders();
@@ -133,10 +161,9 @@ public class DeadLetters {
         // A key that leaves no room for the value's prefix (the broker takes keys near its record
         // limit) is stored whole; the letter keeps the start of it, enough to see what it was.
         boolean storeKey = key != null && key.length > maxBytes - OVERHEAD - KEPT_PREFIX;
+        Optional<String> keyCopy = Optional.empty();
         if (storeKey) {
-            if (storeFault == null) {
-                store.put(bucket, stored + ".key", key, "application/octet-stream", Map.of("reason", ascii(reason)));
-            }
+            keyCopy = originals.keep(stored + ".key", key, reason);
             key = Arrays.copyOf(key, Math.min(key.length, KEPT_KEY));
         }
         int keyBytes = key == null ? 0 : key.length;
@@ -148,21 +175,19 @@ public class DeadLetters {
         }
         boolean prefixOnly = value.length + originalHeaderBytes > budget;
         if (prefixOnly) {
-            if (storeFault == null) {
-                store.put(bucket, stored, value, "application/octet-stream", Map.of("reason", ascii(reason)));
-                add(headers, ORIGINAL, "s3://" + bucket + "/" + stored);
-            }
+            Headers into = headers;
+            originals.keep(stored, value, reason).ifPresent(uri -> add(into, ORIGINAL, uri));
             add(headers, ORIGINAL_BYTES, Integer.toString(value.length));
             value = Arrays.copyOf(value, Math.min(value.length, KEPT_PREFIX));
         }
         if (storeKey) {
-            if (storeFault == null) {
-                add(headers, ORIGINAL_KEY, "s3://" + bucket + "/" + stored + ".key");
-            }
+            Headers into = headers;
+            keyCopy.ifPresent(uri -> add(into, ORIGINAL_KEY, uri));
             add(headers, ORIGINAL_KEY_BYTES, Integer.toString(record.key().length));
         }
-        if (storeFault != null && (storeKey || prefixOnly)) {
-            add(headers, NOT_STORED, truncate(storeFault, 256));
+        if (storeKey || prefixOnly) {
+            Headers into = headers;
+            originals.fault().ifPresent(fault -> add(into, NOT_STORED, truncate(fault, 256)));
         }
         if (dropHeaders) {
             add(headers, HEADERS_DROPPED, "true");
