@@ -84,8 +84,18 @@ final class DemoEditEvaluation {
      * rest), base and edited accuracy and, for the affected, what the attribute reads as.
      */
     String compare(StableDiffusionModel base, Rewrite rewrite, List<HeldOutPrompt> prompts) {
+        return compare(base, rewrite, prompts, false);
+    }
+
+    /**
+     * As {@link #compare(StableDiffusionModel, Rewrite, List)}; with {@code misses}, also every prompt
+     * naming a replaced concept whose edited picture does not read as the target, with what the base
+     * and the edited pictures read as: which prompts an edit fails to reach, not only how many.
+     */
+    String compare(StableDiffusionModel base, Rewrite rewrite, List<HeldOutPrompt> prompts, boolean misses) {
         long t0 = System.nanoTime();
         StringBuilder out = new StringBuilder();
+        List<String> missed = new ArrayList<>();
         try (StableDiffusionModel edited = base.rewritten(rewrite)) {
             double buildSeconds = (System.nanoTime() - t0) / 1e9;
             Map<String, String> concepts = editedConcepts(rewrite);
@@ -111,9 +121,15 @@ final class DemoEditEvaluation {
                     groups.computeIfAbsent(group, k -> new Tally[] {new Tally(), new Tally()});
                 }
                 Tally[] t = groups.get(group);
-                t[0].add(e, checker.check(before.generate(p, settings), 1), attribute);
+                Scene was = checker.check(before.generate(p, settings), 1);
+                t[0].add(e, was, attribute);
                 RgbImage image = after.generate(p, settings);
-                t[1].add(e, checker.check(image, 1), attribute);
+                Scene now = checker.check(image, 1);
+                t[1].add(e, now, attribute);
+                if (misses && target != null && !target.equals(readAs(now, attribute))) {
+                    missed.add(String.format(Locale.ROOT, "- `%s` (seed %d): base %s, edited %s", p.prompt(), p.seed(),
+                            readAs(was, attribute), readAs(now, attribute)));
+                }
             }
             out.append(String.format(Locale.ROOT, "edit %s: built in %.2f s; %d one-object held-out prompts, %s%n%n",
                     describe(rewrite), buildSeconds, prompts.size(), "64x64, 30 steps, DDIM, guidance 7.5"));
@@ -128,11 +144,25 @@ final class DemoEditEvaluation {
                 }
             }
         }
+        if (misses) {
+            out.append(String.format(Locale.ROOT, "%nPrompts naming a replaced concept not read as its target (%d):%n",
+                    missed.size()));
+            missed.forEach(m -> out.append(m).append('\n'));
+        }
         return out.toString();
     }
 
     private static Predicate<String> named(Expected e) {
         return c -> c.equals(e.shape().name().toLowerCase(Locale.ROOT)) || c.equals(e.color().name().toLowerCase(Locale.ROOT));
+    }
+
+    /** What one picture's edited attribute reads as: the first object's color or shape, or "nothing". */
+    private static String readAs(Scene scene, String attribute) {
+        if (scene.objects().isEmpty()) {
+            return "nothing";
+        }
+        Found f = scene.objects().get(0);
+        return (attribute.equals("color") ? f.color().name() : f.shape().name()).toLowerCase(Locale.ROOT);
     }
 
     private static String readAs(Tally t) {

@@ -88,7 +88,8 @@ public final class DemoEval implements Callable<Integer> {
     Path partialPrompts;
 
     @Option(names = "--misses", description = "Print every partial prompt and README example the checker reads"
-            + " wrong (object count, color or shape), with what it read: where a model fails, not only how often.")
+            + " wrong (object count, color or shape), with what it read: where a model fails, not only how often."
+            + " With --rewrite: every prompt naming the source whose edited picture does not read as the target.")
     boolean misses;
 
     @Option(names = "--dump", description = "Write every picture as PNG into this directory.")
@@ -296,7 +297,7 @@ public final class DemoEval implements Callable<Integer> {
         chosen.addAll(HeldOutPrompt.select(all, "single", "novel", prompts));
         long start = System.nanoTime();
         try (StableDiffusionModel loaded = StableDiffusionModel.load(model, EngineOptions.cpu().withIntraOpThreads(threads))) {
-            System.out.print(new DemoEditEvaluation().compare(loaded, rewrite, chosen));
+            System.out.print(new DemoEditEvaluation().compare(loaded, rewrite, chosen, misses));
         }
         System.out.printf(Locale.ROOT, "%n%.0f s in all%n", (System.nanoTime() - start) / 1e9);
         return 0;
