@@ -67,13 +67,22 @@ final class ClipSteering implements DenoisingLoop.Steering, AutoCloseable {
         return latent > 0 ? String.valueOf(latent * factor) : "any";
     }
 
-    /** The loop indices after which the verifier branches, checked against the run and the budget. */
+    /**
+     * The loop indices after which the verifier branches, checked against the run and the budget.
+     * Steps are the caller's: a run of {@code steps × strength} steps, as the job's intake counts
+     * them. PNDM's schedule holds more timesteps than steps (its warm-up repeats one, or runs
+     * Runge–Kutta over the first three), all at its start, so the caller's step s ends at loop
+     * index first + extra + s − 1.
+     */
     static BitSet points(ClipOptions.Verifier verifier, Job job, ClipLimits limits) {
-        int total = job.count() - job.first();
+        int run = job.count() - job.first();
+        int extra = Math.max(0, job.count() - job.request().steps());
+        int total = Math.max(1, run - extra);
+        int offset = job.first() + run - total;
         BitSet points = new BitSet();
         if (verifier.steps() instanceof ClipOptions.Every every) {
             for (int s = every.n(); s < total; s += every.n()) {
-                points.set(job.first() + s - 1);
+                points.set(offset + s - 1);
             }
         } else {
             for (int s : ((ClipOptions.At) verifier.steps()).steps()) {
@@ -81,7 +90,7 @@ final class ClipSteering implements DenoisingLoop.Steering, AutoCloseable {
                     throw new InvalidRequestException("verifier.atSteps", "step " + s + " is outside this run's 1 … "
                             + (total - 1) + " (it takes " + total + " steps; the last cannot branch)");
                 }
-                points.set(job.first() + s - 1);
+                points.set(offset + s - 1);
             }
         }
         if (points.isEmpty()) {

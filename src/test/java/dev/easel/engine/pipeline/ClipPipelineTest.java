@@ -199,6 +199,14 @@ class ClipPipelineTest {
         assertField(() -> run(randomPipeline, request().steps(60).clip(ClipOptions.NONE.withVerifier(
                 new ClipOptions.Verifier(8, new ClipOptions.Every(1)))).build()), "verifier",
                 "59 branch points × 8 branches = 472 candidate evaluations per image exceeds the limit of 64");
+        // PNDM's schedule holds one timestep more than its steps: the verifier still counts the caller's
+        // steps, as the job's intake does (JobRules), so the same request is refused the same way.
+        assertField(() -> run(randomPipeline, request().scheduler("pndm").clip(ClipOptions.NONE.withVerifier(
+                new ClipOptions.Verifier(2, new ClipOptions.At(List.of(6))))).build()), "verifier.atSteps",
+                "step 6 is outside this run's 1 … 5");
+        assertField(() -> run(randomPipeline, request().scheduler("pndm").steps(60).clip(ClipOptions.NONE
+                .withVerifier(new ClipOptions.Verifier(8, new ClipOptions.Every(1)))).build()), "verifier",
+                "59 branch points × 8 branches = 472 candidate evaluations per image exceeds the limit of 64");
         assertField(() -> run(randomPipeline, request().clip(ClipOptions.NONE.withEdit(new ClipOptions.Edit("red", "blue"))
                 .withRerank(2)).build()), "edit", "needs an initImage");
         RgbImage init = new RgbImage(64, 64, new byte[64 * 64 * 3]);
