@@ -55,33 +55,31 @@ public final class JobParser {
      * What the parser knows of the job's model, for the rules that depend on it.
      *
      * @param tokenCounter counts prompt tokens with the model's tokenizer
-     * @param hasClip      whether the model has a CLIP model (the CLIP options need one)
+     * @param parts        the model's optional graphs (CLIP, CLIP guidance, VAE encoder) some fields need
      * @param promptSyntax how the model reads jobs that do not say
-     */
-    /**
      * @param defaultSteps the model's steps for a job that gives none: the rules that depend on the
      *                     run's length (previews.every, strength × steps, the verifier's budget)
      *                     judge such a job by them; empty when the model is not known
      */
-    record ModelFacts(Optional<ToIntFunction<String>> tokenCounter, Optional<Boolean> hasClip, PromptMode promptSyntax,
+    record ModelFacts(Optional<ToIntFunction<String>> tokenCounter, Optional<ModelParts> parts, PromptMode promptSyntax,
                       java.util.OptionalInt defaultSteps) {
         static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty(), PromptMode.PLAIN,
                 java.util.OptionalInt.empty());
 
         ModelFacts withTokenCounter(ToIntFunction<String> value) {
-            return new ModelFacts(Optional.of(value), hasClip, promptSyntax, defaultSteps);
+            return new ModelFacts(Optional.of(value), parts, promptSyntax, defaultSteps);
         }
 
-        ModelFacts withClip(boolean value) {
+        ModelFacts withParts(ModelParts value) {
             return new ModelFacts(tokenCounter, Optional.of(value), promptSyntax, defaultSteps);
         }
 
         ModelFacts withPromptSyntax(PromptMode value) {
-            return new ModelFacts(tokenCounter, hasClip, value, defaultSteps);
+            return new ModelFacts(tokenCounter, parts, value, defaultSteps);
         }
 
         ModelFacts withDefaultSteps(int value) {
-            return new ModelFacts(tokenCounter, hasClip, promptSyntax, java.util.OptionalInt.of(value));
+            return new ModelFacts(tokenCounter, parts, promptSyntax, java.util.OptionalInt.of(value));
         }
     }
 
@@ -114,11 +112,12 @@ public final class JobParser {
     }
 
     /**
-     * Rejects CLIP options (clipScore, rerank, verifier, clipGuidanceScale, edit) when the job's model
-     * has no CLIP model; a worker passes what its model has.
+     * Rejects the fields whose graph the job's model lacks: the CLIP options (clipScore, rerank,
+     * verifier, clipGuidanceScale, edit) without CLIP, clipGuidanceScale without the guidance graph,
+     * initImage without a VAE encoder; a worker passes what its model has.
      */
-    public JobParser withClip(boolean available) {
-        return new JobParser(limited, clock, ids, model.withClip(available));
+    public JobParser withParts(ModelParts value) {
+        return new JobParser(limited, clock, ids, model.withParts(value));
     }
 
     /**

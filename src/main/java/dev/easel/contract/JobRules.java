@@ -156,6 +156,7 @@ final class JobRules {
             c.present("mask").ifPresent(m -> c.add("mask", "is set but there is no initImage", "only with initImage"));
             return;
         }
+        vaeEncoder(c);
         if (c.flagged.contains("strength")) {
             return;
         }
@@ -190,22 +191,36 @@ final class JobRules {
                 c.add("edit.target", "equals edit.source", "a different text");
             }
         });
-        if (model.hasClip().isPresent() && !model.hasClip().get()) {
-            for (String field : CLIP_FIELDS) {
-                c.present(field).filter(v -> !field.equals("clipScore") || v.asBoolean())
-                        .ifPresent(v -> c.add(field, "needs a model with CLIP; model \"" + c.job.path("model").asText()
-                                + "\" has none", "a model with a CLIP model (clip/ folder or easel.models.<name>.clip)"));
+        model.parts().ifPresent(parts -> {
+            String name = "model \"" + c.job.path("model").asText() + "\"";
+            if (!parts.clip()) {
+                for (String field : CLIP_FIELDS) {
+                    c.present(field).filter(v -> !field.equals("clipScore") || v.asBoolean())
+                            .ifPresent(v -> c.add(field, "needs a model with CLIP; " + name + " has none",
+                                    "a model with a CLIP model (clip/ folder or easel.models.<name>.clip)"));
+                }
+            } else if (!parts.clipGuidance()) {
+                c.present("clipGuidanceScale").ifPresent(v -> c.add("clipGuidanceScale", "needs the CLIP guidance"
+                        + " graph; " + name + " has none", "a model with clip_guidance/model.onnx (docs/clip.md)"));
             }
-        }
+        });
     }
 
-    /** Texts that end up in the images' PNG text chunks, where a control character cannot go. */
+    /** An initImage needs the model's VAE encoder: refused here rather than by the engine after queueing. */
+    private void vaeEncoder(Checks c) {
+        model.parts().filter(parts -> !parts.vaeEncoder()).flatMap(parts -> c.present("initImage"))
+                .ifPresent(v -> c.add("initImage", "needs a VAE encoder; model \"" + c.job.path("model").asText()
+                        + "\" has none", "a model with vae_encoder/model.onnx (image-to-image, inpainting)"));
+    }
+
     /**
      * Most concepts in context in one job's {@code rewrite} (contexts × (replace + erase +
      * preserve)): 64 keeps one edit's build to seconds on an SD-1.5-sized model; a bigger edit
      * belongs in a named model variant, built once at start-up.
      */
     public static final int MAX_REWRITE_ENCODINGS = 64;
+
+    /** Texts that end up in the images' PNG text chunks, where a control character cannot go. */
     static final List<String> TEXT_FIELDS = List.of("prompt", "negativePrompt", "edit.source", "edit.target");
 
     /**

@@ -5,6 +5,7 @@ import dev.easel.config.JobLimitsConfig;
 import dev.easel.contract.EventKind;
 import dev.easel.contract.Job;
 import dev.easel.contract.JobLimits;
+import dev.easel.contract.ModelParts;
 import dev.easel.contract.JobParser;
 import dev.easel.contract.JobRejection;
 import dev.easel.contract.JobWebhook;
@@ -194,7 +195,8 @@ public class JobIntake {
     private JobParser parser(Optional<DiffusionPipeline> pipeline) {
         return pipeline.map(p -> parsers.computeIfAbsent(p.model().name(),
                 name -> parser.withTokenCounter(p.model().config().tokenizer()::countTokens)
-                        .withClip(p.model().hasClip())
+                        .withParts(new ModelParts(p.model().hasClip(), p.model().hasClipGuidance(),
+                                p.model().hasVaeEncoder()))
                         .withPromptSyntax(models.defaults(p).promptSyntax())
                         .withDefaultSteps(models.defaults(p).model().steps()))).orElse(parser);
     }

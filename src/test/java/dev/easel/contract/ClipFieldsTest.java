@@ -67,10 +67,29 @@ class ClipFieldsTest {
 
     @Test
     void aModelWithoutClipRejectsEveryClipField() {
-        JobParser noClip = PARSER.withClip(false);
+        JobParser noClip = PARSER.withParts(new ModelParts(false, false, true));
         assertThat(reject(noClip, job("'clipScore': true, 'rerank': {'candidates': 2}, 'clipGuidanceScale': 5"))
                 .violations()).extracting(Violation::field).containsExactly("clipScore", "rerank", "clipGuidanceScale");
         accept(noClip, job("'clipScore': false"));
-        accept(PARSER.withClip(true), job("'clipScore': true"));
+        accept(PARSER.withParts(new ModelParts(true, false, true)), job("'clipScore': true"));
+    }
+
+    @Test
+    void aModelWithClipButNoGuidanceGraphRejectsClipGuidanceScaleOnly() {
+        JobParser noGuidance = PARSER.withParts(new ModelParts(true, false, true));
+        assertThat(reject(noGuidance, job("'clipScore': true, 'clipGuidanceScale': 5")).violations())
+                .extracting(Violation::field, Violation::limit)
+                .containsExactly(tuple("clipGuidanceScale", "a model with clip_guidance/model.onnx (docs/clip.md)"));
+        accept(PARSER.withParts(new ModelParts(true, true, true)), job("'clipGuidanceScale': 5"));
+    }
+
+    @Test
+    void aModelWithoutVaeEncoderRejectsAnInitImage() {
+        JobParser noEncoder = PARSER.withParts(new ModelParts(true, true, false));
+        assertThat(reject(noEncoder, job(IMAGE + ", 'strength': 0.5")).violations())
+                .extracting(Violation::field, Violation::problem)
+                .containsExactly(tuple("initImage", "needs a VAE encoder; model \"sd15\" has none"));
+        accept(PARSER.withParts(new ModelParts(true, true, true)), job(IMAGE + ", 'strength': 0.5"));
+        accept(noEncoder, job(""));
     }
 }

@@ -31,7 +31,8 @@ class JobParserFuzzTest {
     private static final JobParser PLAIN = new JobParser(JobLimits.defaults())
             .withClock(CLOCK).withIdGenerator(() -> "generated-id");
     private static final JobParser WITH_MODEL = PLAIN
-            .withTokenCounter(prompt -> (prompt.length() + 3) / 4).withClip(true);
+            .withTokenCounter(prompt -> (prompt.length() + 3) / 4)
+            .withParts(new ModelParts(true, true, true));
 
     @FuzzTest(maxDuration = "5m")
     @Timeout(10) // per input: Jazzer passes it to libFuzzer (-timeout); the fuzz-* runs turn off JUnit's own

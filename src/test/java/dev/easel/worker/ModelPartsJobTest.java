@@ -1,0 +1,84 @@
+package dev.easel.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.easel.engine.onnx.EngineOptions;
+import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.GenerationLimits;
+import dev.easel.engine.pipeline.StableDiffusionModel;
+import dev.easel.fixtures.ClipFixture;
+import dev.easel.fixtures.OracleBundle;
+import dev.easel.fixtures.RandomSdBundle;
+import dev.easel.security.Tenants;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A job whose fields need a graph its model lacks (a VAE encoder for initImage, the CLIP guidance
+ * graph for clipGuidanceScale) is refused at intake naming the field, before it is queued or run.
+ */
+class ModelPartsJobTest {
+
+    @TempDir
+    static Path dir;
+    private static StableDiffusionModel noEncoder;
+    private static StableDiffusionModel noGuidance;
+
+    @BeforeAll
+    static void loadModels() throws IOException {
+        EngineOptions options = EngineOptions.cpu().withIntraOpThreads(1);
+        Path oracle = OracleBundle.create(OracleBundle.Spec.defaults()).writeTo(dir.resolve("oracle"));
+        try (Stream<Path> files = Files.walk(oracle.resolve("vae_encoder"))) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        noEncoder = StableDiffusionModel.load("no-encoder", oracle, options);
+        Path random = RandomSdBundle.create(RandomSdBundle.Spec.defaults()).writeTo(dir.resolve("random"));
+        ClipFixture.create(ClipFixture.Spec.defaults()).writeTo(random.resolve("clip"));
+        noGuidance = StableDiffusionModel.load("no-guidance", random, options);
+    }
+
+    @AfterAll
+    static void closeModels() {
+        noEncoder.close();
+        noGuidance.close();
+    }
+
+    private static JsonNode push(String model, String extra) {
+        Jobs jobs = new TestWorker(Map.of(
+                "no-encoder", new DiffusionPipeline(noEncoder, GenerationLimits.defaults()),
+                "no-guidance", new DiffusionPipeline(noGuidance, GenerationLimits.defaults()))).build();
+        return jobs.pushed(("{\"version\": 1, \"id\": \"p1\", \"model\": \"" + model + "\", \"prompt\": \"a red circle\","
+                + " \"width\": 64, \"height\": 64, \"steps\": 4" + extra + "}").getBytes(StandardCharsets.UTF_8),
+                Optional.empty(), new Tenants(false, Map.of(), TestWorker.BUCKET, "easel.jobs", Optional.empty())
+                        .byId("default").orElseThrow());
+    }
+
+    @Test
+    void anInitImageOnAModelWithoutVaeEncoderIsRefusedNamingTheField() {
+        assertThat(noEncoder.hasVaeEncoder()).isFalse();
+        JsonNode outcome = push("no-encoder", ", \"initImage\": \"s3://" + TestWorker.BUCKET + "/in.png\", \"strength\": 0.5");
+        assertThat(outcome.path("violations").findValuesAsText("field")).containsExactly("initImage");
+        assertThat(outcome.at("/violations/0/problem").asText()).isEqualTo("needs a VAE encoder; model \"no-encoder\" has none");
+        assertThat(outcome.at("/violations/0/limit").asText()).contains("vae_encoder/model.onnx");
+    }
+
+    @Test
+    void clipGuidanceOnAModelWithClipButNoGuidanceGraphIsRefusedNamingTheField() {
+        assertThat(noGuidance.hasClip()).isTrue();
+        assertThat(noGuidance.hasClipGuidance()).isFalse();
+        JsonNode outcome = push("no-guidance", ", \"clipScore\": true, \"clipGuidanceScale\": 50");
+        assertThat(outcome.path("violations").findValuesAsText("field")).containsExactly("clipGuidanceScale");
+        assertThat(outcome.at("/violations/0/limit").asText()).contains("clip_guidance/model.onnx");
+    }
+}
