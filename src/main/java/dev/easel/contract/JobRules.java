@@ -93,6 +93,7 @@ final class JobRules {
                 .ifPresent(r -> c.add("rewrite", "has neither replace nor erase", "at least one of replace, erase"));
         rewriteSize(c);
         loras(c);
+        refiner(c);
         for (String field : TEXT_FIELDS) {
             c.text(field).ifPresent(text -> controlCharacters(c, field, text));
         }
@@ -143,6 +144,22 @@ final class JobRules {
                         "each adapter once (add the scales instead)");
             }
             seen.add(name);
+        }
+    }
+
+    /**
+     * What a refiner cannot go with, as the engine refuses it (RequestValidator), known from the
+     * job alone: the refiner takes over the base's latents after switchAt, so inpainting's mask and
+     * the steering that runs inside the base's loop (verifier, clipGuidanceScale) have no place.
+     */
+    private void refiner(Checks c) {
+        if (c.present("refiner").isEmpty()) {
+            return;
+        }
+        c.present("mask").ifPresent(m -> c.add("refiner", "is set with a mask", "not for inpainting"));
+        for (String field : List.of("verifier", "clipGuidanceScale")) {
+            c.present(field).ifPresent(v -> c.add("refiner", "is set with " + field + ", which steers the base's loop"
+                    + " only", "without verifier and clipGuidanceScale"));
         }
     }
 

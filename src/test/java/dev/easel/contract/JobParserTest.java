@@ -275,6 +275,12 @@ class JobParserTest {
                 Arguments.of("refiner.switchAt", "'refiner': {'model': 'xl-refiner', 'switchAt': 1}", "exclusive maximum",
                         "exclusiveMaximum 1"),
                 Arguments.of("refiner.model", "'refiner': {'switchAt': 0.5}", "is required", "required field"),
+                Arguments.of("refiner", "'refiner': {'model': 'xl-refiner'}, 'initImage': 's3://inputs/a.png', 'mask':"
+                        + " 's3://inputs/m.png'", "is set with a mask", "not for inpainting"),
+                Arguments.of("refiner", "'refiner': {'model': 'xl-refiner'}, 'verifier': {'branches': 2, 'every': 4}",
+                        "is set with verifier", "without verifier and clipGuidanceScale"),
+                Arguments.of("refiner", "'refiner': {'model': 'xl-refiner'}, 'clipGuidanceScale': 50",
+                        "is set with clipGuidanceScale", "without verifier and clipGuidanceScale"),
                 Arguments.of("originalSize.width", "'originalSize': {'width': 0, 'height': 512}", "0", "≥ 1"),
                 Arguments.of("cropTopLeft.left", "'cropTopLeft': {'top': 0, 'left': -8}", "-8", "≥ 0"),
                 Arguments.of("aestheticScore", "'aestheticScore': 11", "11", "≤ 10"),
