@@ -56,30 +56,35 @@ public final class JobParser {
      *
      * @param tokenCounter counts prompt tokens with the model's tokenizer
      * @param parts        the model's optional graphs (CLIP, CLIP guidance, VAE encoder) some fields need
+     * @param chunking     how the model splits weighted prompts into chunks, and how many it takes
      * @param promptSyntax how the model reads jobs that do not say
      * @param defaultSteps the model's steps for a job that gives none: the rules that depend on the
      *                     run's length (previews.every, strength × steps, the verifier's budget)
      *                     judge such a job by them; empty when the model is not known
      */
-    record ModelFacts(Optional<ToIntFunction<String>> tokenCounter, Optional<ModelParts> parts, PromptMode promptSyntax,
-                      java.util.OptionalInt defaultSteps) {
-        static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty(), PromptMode.PLAIN,
-                java.util.OptionalInt.empty());
+    record ModelFacts(Optional<ToIntFunction<String>> tokenCounter, Optional<ModelParts> parts,
+                      Optional<PromptChunking> chunking, PromptMode promptSyntax, java.util.OptionalInt defaultSteps) {
+        static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty(), Optional.empty(),
+                PromptMode.PLAIN, java.util.OptionalInt.empty());
 
         ModelFacts withTokenCounter(ToIntFunction<String> value) {
-            return new ModelFacts(Optional.of(value), parts, promptSyntax, defaultSteps);
+            return new ModelFacts(Optional.of(value), parts, chunking, promptSyntax, defaultSteps);
         }
 
         ModelFacts withParts(ModelParts value) {
-            return new ModelFacts(tokenCounter, Optional.of(value), promptSyntax, defaultSteps);
+            return new ModelFacts(tokenCounter, Optional.of(value), chunking, promptSyntax, defaultSteps);
+        }
+
+        ModelFacts withChunking(PromptChunking value) {
+            return new ModelFacts(tokenCounter, parts, Optional.of(value), promptSyntax, defaultSteps);
         }
 
         ModelFacts withPromptSyntax(PromptMode value) {
-            return new ModelFacts(tokenCounter, parts, value, defaultSteps);
+            return new ModelFacts(tokenCounter, parts, chunking, value, defaultSteps);
         }
 
         ModelFacts withDefaultSteps(int value) {
-            return new ModelFacts(tokenCounter, parts, promptSyntax, java.util.OptionalInt.of(value));
+            return new ModelFacts(tokenCounter, parts, chunking, promptSyntax, java.util.OptionalInt.of(value));
         }
     }
 
@@ -118,6 +123,14 @@ public final class JobParser {
      */
     public JobParser withParts(ModelParts value) {
         return new JobParser(limited, clock, ids, model.withParts(value));
+    }
+
+    /**
+     * Refuses weighted prompts of more chunks than {@link JobRules#WEIGHTED_CHUNKS} (BREAK starts
+     * one) or than the model's UNet takes; a worker passes its model's chunking.
+     */
+    public JobParser withChunking(PromptChunking value) {
+        return new JobParser(limited, clock, ids, model.withChunking(value));
     }
 
     /**

@@ -101,6 +101,10 @@ final class JobRules {
             tokens(c, "prompt", counter);
             tokens(c, "negativePrompt", counter);
         });
+        model.chunking().ifPresent(chunking -> {
+            chunks(c, "prompt", chunking);
+            chunks(c, "negativePrompt", chunking);
+        });
         return c.violations;
     }
 
@@ -357,6 +361,25 @@ final class JobRules {
                         "≤ " + limits.maxPromptTokens() + " tokens");
             }
         });
+    }
+
+    /**
+     * A weighted prompt's chunks, as the engine counts them (BREAK starts one, whatever the tokens);
+     * not where the field is already refused (too many tokens make too many chunks too).
+     */
+    private void chunks(Checks c, String field, PromptChunking chunking) {
+        boolean weighted = c.text("promptSyntax").map(PromptMode::of).orElse(model.promptSyntax()) == PromptMode.WEIGHTED;
+        Optional<String> text = c.text(field);
+        if (!weighted || text.isEmpty() || c.violations.stream().anyMatch(v -> v.field().equals(field))) {
+            return;
+        }
+        int chunks = chunking.count().applyAsInt(text.get());
+        if (chunks > WEIGHTED_CHUNKS) {
+            c.add(field, "spans " + chunks + " chunks (BREAK starts a chunk)", "≤ " + WEIGHTED_CHUNKS + " chunks");
+        } else if (!chunking.fits().test(chunks)) {
+            c.add(field, "spans " + chunks + " chunks (BREAK starts a chunk), but model \"" + c.job.path("model").asText()
+                    + "\" takes a fixed text sequence (its UNet's encoder_hidden_states)", "1 chunk");
+        }
     }
 
     /** How many chunks of maxPromptTokens a weighted prompt may span (AUTOMATIC1111 has no bound; a job does). */

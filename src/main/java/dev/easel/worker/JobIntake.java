@@ -5,13 +5,16 @@ import dev.easel.config.JobLimitsConfig;
 import dev.easel.contract.EventKind;
 import dev.easel.contract.Job;
 import dev.easel.contract.JobLimits;
-import dev.easel.contract.ModelParts;
 import dev.easel.contract.JobParser;
 import dev.easel.contract.JobRejection;
 import dev.easel.contract.JobWebhook;
+import dev.easel.contract.ModelParts;
+import dev.easel.contract.PromptChunking;
 import dev.easel.contract.Validated;
 import dev.easel.contract.Violation;
 import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.tokenizer.PromptChunks;
+import dev.easel.engine.tokenizer.PromptMode;
 import dev.easel.security.StorageAccess;
 import dev.easel.security.Tenant;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -197,6 +200,8 @@ public class JobIntake {
                 name -> parser.withTokenCounter(p.model().config().tokenizer()::countTokens)
                         .withParts(new ModelParts(p.model().hasClip(), p.model().hasClipGuidance(),
                                 p.model().hasVaeEncoder()))
+                        .withChunking(new PromptChunking(text -> PromptChunks.encode(p.model().config().tokenizer(),
+                                text, PromptMode.WEIGHTED).count(), p.model()::takesPromptChunks))
                         .withPromptSyntax(models.defaults(p).promptSyntax())
                         .withDefaultSteps(models.defaults(p).model().steps()))).orElse(parser);
     }

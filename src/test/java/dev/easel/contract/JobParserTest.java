@@ -450,6 +450,29 @@ class JobParserTest {
                 job("'promptSyntax': 'plain', 'negativePrompt': '" + long300 + "'"));
     }
 
+    /** BREAK starts a chunk whatever the tokens: the intake counts chunks as the engine does. */
+    @Test
+    void weightedPromptsAreRefusedPastFourChunksOrWhereTheUnetTakesOne() {
+        JobParser chunking = PARSER.withTokenCounter(text -> text.split(" ").length)
+                .withChunking(new PromptChunking(text -> text.split("BREAK", -1).length, n -> true));
+        accept(chunking, withPrompt("a BREAK b BREAK c BREAK d", "'promptSyntax': 'weighted'"));
+        assertThat(reject(chunking, job("'promptSyntax': 'weighted', 'negativePrompt': 'a BREAK b BREAK c BREAK d"
+                + " BREAK e'")).violations()).singleElement().isEqualTo(new Violation("negativePrompt",
+                "spans 5 chunks (BREAK starts a chunk)", "≤ 4 chunks"));
+        // In plain syntax BREAK is a word like any other.
+        accept(chunking, job("'negativePrompt': 'a BREAK b BREAK c BREAK d BREAK e'"));
+
+        JobParser fixed = PARSER.withChunking(new PromptChunking(text -> text.split("BREAK", -1).length, n -> n == 1));
+        assertThat(reject(fixed, withPrompt("a BREAK b", "'promptSyntax': 'weighted'")).violations()).singleElement()
+                .satisfies(v -> {
+                    assertThat(v.field()).isEqualTo("prompt");
+                    assertThat(v.problem()).isEqualTo("spans 2 chunks (BREAK starts a chunk), but model \"sd15\" takes a"
+                            + " fixed text sequence (its UNet's encoder_hidden_states)");
+                    assertThat(v.limit()).isEqualTo("1 chunk");
+                });
+        accept(fixed, withPrompt("(a cat:1.2)", "'promptSyntax': 'weighted'"));
+    }
+
     /** A job that leaves steps to its model is judged by the model's steps, not let through unjudged. */
     @Test
     void rulesOnTheRunsLengthUseTheModelsStepsWhenTheJobGivesNone() {

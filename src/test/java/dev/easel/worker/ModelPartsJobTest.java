@@ -25,8 +25,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A job whose fields need a graph its model lacks (a VAE encoder for initImage, the CLIP guidance
- * graph for clipGuidanceScale) is refused at intake naming the field, before it is queued or run.
+ * A job the job's model cannot run (an initImage without a VAE encoder, clipGuidanceScale without
+ * the CLIP guidance graph, a weighted prompt of more chunks than the model takes) is refused at
+ * intake naming the field, before it is queued or run.
  */
 class ModelPartsJobTest {
 
@@ -71,6 +72,20 @@ class ModelPartsJobTest {
         assertThat(outcome.path("violations").findValuesAsText("field")).containsExactly("initImage");
         assertThat(outcome.at("/violations/0/problem").asText()).isEqualTo("needs a VAE encoder; model \"no-encoder\" has none");
         assertThat(outcome.at("/violations/0/limit").asText()).contains("vae_encoder/model.onnx");
+    }
+
+    @Test
+    void weightedPromptsAreRefusedPastTheChunksTheModelTakes() {
+        JsonNode outcome = push("no-guidance", ", \"promptSyntax\": \"weighted\","
+                + " \"negativePrompt\": \"blurry BREAK dark BREAK flat BREAK dull BREAK grey\"");
+        assertThat(outcome.path("violations").findValuesAsText("field")).containsExactly("negativePrompt");
+        assertThat(outcome.at("/violations/0/problem").asText()).isEqualTo("spans 5 chunks (BREAK starts a chunk)");
+        // This model's UNet takes exactly 77 text tokens (its export fixed the sequence): one chunk only.
+        JsonNode two = push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"blurry BREAK dark\"");
+        assertThat(two.at("/violations/0/problem").asText()).isEqualTo("spans 2 chunks (BREAK starts a chunk), but model"
+                + " \"no-guidance\" takes a fixed text sequence (its UNet's encoder_hidden_states)");
+        JsonNode one = push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"(blurry:1.2), dark\"");
+        assertThat(one.has("violations")).as("%s", one).isFalse();
     }
 
     @Test

@@ -674,6 +674,15 @@ public final class StableDiffusionModel implements AutoCloseable {
         return unet.textSequence() <= 0;
     }
 
+    /**
+     * Whether the UNet takes a weighted prompt of {@code chunks} chunks: one always; more where its
+     * text sequence is not fixed, or is fixed at exactly that many chunks of the tokenizer's length.
+     */
+    public boolean takesPromptChunks(int chunks) {
+        int fixed = unet.textSequence();
+        return chunks <= 1 || fixed <= 0 || fixed == chunks * config.tokenizers().get(0).maxLength();
+    }
+
     /** Whether a CLIP model is loaded. */
     public boolean hasClip() {
         return clip.present();

@@ -113,8 +113,8 @@ final class TextConditioner {
             throw new InvalidRequestException(field, "spans " + chunks + " chunks of " + (sequence - 2) + " tokens"
                     + " (BREAK starts a chunk); at most " + GenerationLimits.MAX_PROMPT_CHUNKS + " are allowed");
         }
-        int fixed = model.unet().textSequence();
-        if (chunks > 1 && fixed > 0 && fixed != chunks * sequence) {
+        if (!model.takesPromptChunks(chunks)) {
+            int fixed = model.unet().textSequence();
             throw new InvalidRequestException(field, "needs " + chunks + " chunks of " + (sequence - 2)
                     + " tokens, but model '" + model.name() + "' takes exactly " + fixed + " text tokens (its UNet's"
                     + " encoder_hidden_states sequence is fixed); shorten the prompt and negativePrompt to "
