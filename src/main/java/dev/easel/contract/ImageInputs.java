@@ -44,27 +44,8 @@ public final class ImageInputs {
         List<Violation> violations = new ArrayList<>();
         Optional<PngImage> init = load("initImage", job.initImage().get(), violations);
         Optional<PngImage> mask = job.mask().isPresent() ? load("mask", job.mask().get(), violations) : Optional.empty();
-        // A job that leaves the size out gets initImage's; one that states it must match it.
-        init.filter(image -> job.width().orElse(image.width()) != image.width()
-                || job.height().orElse(image.height()) != image.height()).ifPresent(image -> {
-                    String asked = job.width().map(String::valueOf).orElse("(any)") + "×"
-                            + job.height().map(String::valueOf).orElse("(any)");
-                    violations.add(new Violation("initImage", "is " + image.width() + "×" + image.height()
-                            + " but the job asks for " + asked + " (images are not resized)", "width × height = " + asked));
-                });
-        // Its size becomes the job's: held to the job's rule for width and height, named as initImage.
-        init.filter(image -> job.width().isEmpty() && image.width() % 8 != 0
-                || job.height().isEmpty() && image.height() % 8 != 0).ifPresent(image -> violations.add(new Violation(
-                        "initImage", "is " + image.width() + "×" + image.height() + ", the size of a job that leaves"
-                        + " width and height out, and a side is not a multiple of 8", "sides multiples of 8")));
-        if (init.isPresent() && mask.isPresent()) {
-            PngImage i = init.get();
-            PngImage m = mask.get();
-            if (m.width() != i.width() || m.height() != i.height()) {
-                violations.add(new Violation("mask", "is " + m.width() + "×" + m.height() + " but initImage is "
-                        + i.width() + "×" + i.height(), "the size of initImage"));
-            }
-        }
+        violations.addAll(sizeRules(new Sizes(job.width(), job.height(), init.map(ImageInputs::size),
+                mask.map(ImageInputs::size))));
         if (!violations.isEmpty()) {
             return new Validated.Invalid<>(new JobRejection(Optional.of(job.id()), violations));
         }
@@ -73,6 +54,77 @@ public final class ImageInputs {
         ImageInput input = gray == null ? ImageInput.img2img(init.get().rgb(), strength)
                 : ImageInput.inpaint(init.get().rgb(), gray, strength);
         return new Validated.Valid<>(Optional.of(input));
+    }
+
+    /**
+     * The sizes the size rules judge: the job's width and height where it states them, and the
+     * images' [width, height] where known.
+     */
+    record Sizes(Optional<Integer> width, Optional<Integer> height, Optional<int[]> init, Optional<int[]> mask) {
+    }
+
+    private static int[] size(PngImage image) {
+        return new int[] {image.width(), image.height()};
+    }
+
+    /**
+     * Images are not resized: a job that states its size must match initImage's, one that leaves it
+     * out takes initImage's (held to the rule for width and height: multiples of 8), and the mask
+     * is initImage's size. The same rules at intake (inline images' headers, {@link JobRules}) and
+     * when the job runs (every image).
+     */
+    static List<Violation> sizeRules(Sizes s) {
+        List<Violation> violations = new ArrayList<>();
+        s.init().filter(i -> s.width().orElse(i[0]) != i[0] || s.height().orElse(i[1]) != i[1]).ifPresent(i -> {
+            String asked = s.width().map(String::valueOf).orElse("(any)") + "×"
+                    + s.height().map(String::valueOf).orElse("(any)");
+            violations.add(new Violation("initImage", "is " + i[0] + "×" + i[1] + " but the job asks for " + asked
+                    + " (images are not resized)", "width × height = " + asked));
+        });
+        s.init().filter(i -> s.width().isEmpty() && i[0] % 8 != 0 || s.height().isEmpty() && i[1] % 8 != 0)
+                .ifPresent(i -> violations.add(new Violation("initImage", "is " + i[0] + "×" + i[1] + ", the size of a"
+                        + " job that leaves width and height out, and a side is not a multiple of 8", "sides multiples of 8")));
+        if (s.init().isPresent() && s.mask().isPresent()) {
+            int[] i = s.init().get();
+            int[] m = s.mask().get();
+            if (m[0] != i[0] || m[1] != i[1]) {
+                violations.add(new Violation("mask", "is " + m[0] + "×" + m[1] + " but initImage is " + i[0] + "×" + i[1],
+                        "the size of initImage"));
+            }
+        }
+        return violations;
+    }
+
+    /** PNG's signature, then IHDR's length (13) and type: a PNG's first 16 bytes, its size in the next 8. */
+    private static final byte[] PNG_START = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13,
+        'I', 'H', 'D', 'R'};
+
+    /**
+     * An inline image's [width, height] from its first 24 bytes (32 base64 characters), without
+     * decoding the rest; a violation naming the field where those bytes are no PNG header; empty
+     * where the payload is too short to tell (the full decode when the job runs says why).
+     */
+    static Validated<Optional<int[]>> inlineSize(String field, ImageReference.DataUri data) {
+        String base64 = data.base64();
+        if (base64.length() < 32) {
+            return new Validated.Valid<>(Optional.empty());
+        }
+        byte[] head;
+        try {
+            head = Base64.getDecoder().decode(base64.substring(0, 32));
+        } catch (IllegalArgumentException e) {
+            return new Validated.Invalid<>(new JobRejection(Optional.empty(), List.of(new Violation(field,
+                    "is not valid base64: " + e.getMessage(), "data:image/png;base64, then standard base64 (RFC 4648)"
+                    + " without line breaks"))));
+        }
+        for (int i = 0; i < PNG_START.length; i++) {
+            if (head[i] != PNG_START[i]) {
+                return new Validated.Invalid<>(new JobRejection(Optional.empty(), List.of(new Violation(field,
+                        "is not a PNG (its first bytes are not a PNG signature and header)", "a PNG image"))));
+            }
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(head, 16, 8);
+        return new Validated.Valid<>(Optional.of(new int[] {b.getInt(), b.getInt()}));
     }
 
     /** A violation if an inline image decodes to more bytes than allowed; computed from its length alone. */

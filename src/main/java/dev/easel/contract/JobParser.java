@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.easel.engine.pipeline.ModelDefaults;
 import dev.easel.engine.tokenizer.PromptMode;
 import java.io.IOException;
 import java.time.Clock;
@@ -58,33 +59,33 @@ public final class JobParser {
      * @param parts        the model's optional graphs (CLIP, CLIP guidance, VAE encoder) some fields need
      * @param chunking     how the model splits weighted prompts into chunks, and how many it takes
      * @param promptSyntax how the model reads jobs that do not say
-     * @param defaultSteps the model's steps for a job that gives none: the rules that depend on the
-     *                     run's length (previews.every, strength × steps, the verifier's budget)
-     *                     judge such a job by them; empty when the model is not known
+     * @param defaults     the model's width, height and steps for a job that gives none: the rules
+     *                     that depend on them (the pixel limit; previews.every, strength × steps, the
+     *                     verifier's budget) judge such a job by them; empty when the model is not known
      */
     record ModelFacts(Optional<ToIntFunction<String>> tokenCounter, Optional<ModelParts> parts,
-                      Optional<PromptChunking> chunking, PromptMode promptSyntax, java.util.OptionalInt defaultSteps) {
+                      Optional<PromptChunking> chunking, PromptMode promptSyntax, Optional<ModelDefaults> defaults) {
         static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty(), Optional.empty(),
-                PromptMode.PLAIN, java.util.OptionalInt.empty());
+                PromptMode.PLAIN, Optional.empty());
 
         ModelFacts withTokenCounter(ToIntFunction<String> value) {
-            return new ModelFacts(Optional.of(value), parts, chunking, promptSyntax, defaultSteps);
+            return new ModelFacts(Optional.of(value), parts, chunking, promptSyntax, defaults);
         }
 
         ModelFacts withParts(ModelParts value) {
-            return new ModelFacts(tokenCounter, Optional.of(value), chunking, promptSyntax, defaultSteps);
+            return new ModelFacts(tokenCounter, Optional.of(value), chunking, promptSyntax, defaults);
         }
 
         ModelFacts withChunking(PromptChunking value) {
-            return new ModelFacts(tokenCounter, parts, Optional.of(value), promptSyntax, defaultSteps);
+            return new ModelFacts(tokenCounter, parts, Optional.of(value), promptSyntax, defaults);
         }
 
         ModelFacts withPromptSyntax(PromptMode value) {
-            return new ModelFacts(tokenCounter, parts, chunking, value, defaultSteps);
+            return new ModelFacts(tokenCounter, parts, chunking, value, defaults);
         }
 
-        ModelFacts withDefaultSteps(int value) {
-            return new ModelFacts(tokenCounter, parts, chunking, promptSyntax, java.util.OptionalInt.of(value));
+        ModelFacts withDefaults(ModelDefaults value) {
+            return new ModelFacts(tokenCounter, parts, chunking, promptSyntax, Optional.of(value));
         }
     }
 
@@ -141,9 +142,12 @@ public final class JobParser {
         return new JobParser(limited, clock, ids, model.withPromptSyntax(value));
     }
 
-    /** The model's steps for a job that gives none, for the rules that depend on the run's length. */
-    public JobParser withDefaultSteps(int value) {
-        return new JobParser(limited, clock, ids, model.withDefaultSteps(value));
+    /**
+     * The model's width, height and steps for a job that gives none, for the rules that depend on
+     * them (the pixel limit, the run's length).
+     */
+    public JobParser withDefaults(ModelDefaults value) {
+        return new JobParser(limited, clock, ids, model.withDefaults(value));
     }
 
     /** The job in {@code json} (UTF-8, UTF-16 or UTF-32), or why it is not acceptable. */

@@ -47,8 +47,48 @@ final class JobRules {
         if (c.job.has("steps")) {
             return c.number("steps");
         }
-        return model.defaultSteps().isPresent() ? Optional.of(BigDecimal.valueOf(model.defaultSteps().getAsInt()))
-                : Optional.empty();
+        return model.defaults().map(d -> BigDecimal.valueOf(d.steps()));
+    }
+
+    /**
+     * A side of the picture: the job's; else an initImage's, when its header is inline; else, with
+     * no initImage, the model's default when the model is known.
+     */
+    private Optional<BigDecimal> side(Checks c, String field) {
+        int index = field.equals("width") ? 0 : 1;
+        if (c.job.has(field)) {
+            return c.number(field);
+        }
+        if (c.job.has("initImage")) {
+            return inlineSize(c, "initImage", false).map(size -> BigDecimal.valueOf(size[index]));
+        }
+        return model.defaults().map(d -> BigDecimal.valueOf(index == 0 ? d.width() : d.height()));
+    }
+
+    /** A field's value as an int, where it is one (a side past int's range is refused by its own limit). */
+    private static Optional<Integer> intValue(Checks c, String field) {
+        return c.number(field).filter(v -> v.signum() >= 0 && v.compareTo(BigDecimal.valueOf(Integer.MAX_VALUE)) <= 0)
+                .map(BigDecimal::intValue);
+    }
+
+    /**
+     * An inline image's [width, height], read from its PNG header; with {@code report}, a header that
+     * is no PNG's is a violation. Empty for a stored image (read when the job runs) or a bad field.
+     */
+    private Optional<int[]> inlineSize(Checks c, String field, boolean report) {
+        Optional<String> text = c.text(field).filter(t -> t.startsWith(ImageReference.DATA_URI_PREFIX));
+        // Refused already (too big): its payload stays undecoded, even its header.
+        if (text.isEmpty() || c.violations.stream().anyMatch(v -> v.field().equals(field))) {
+            return Optional.empty();
+        }
+        Validated<Optional<int[]>> size = ImageInputs.inlineSize(field, (ImageReference.DataUri) ImageReference.parse(text.get()));
+        if (size instanceof Validated.Invalid<Optional<int[]>> invalid) {
+            if (report) {
+                c.violations.addAll(invalid.rejection().violations());
+            }
+            return Optional.empty();
+        }
+        return ((Validated.Valid<Optional<int[]>>) size).value();
     }
 
     /**
@@ -64,11 +104,17 @@ final class JobRules {
                 "≤ " + limits.maxIdLength() + " characters"));
         c.atMost("width", limits.maxWidth());
         c.atMost("height", limits.maxHeight());
-        c.number("width").ifPresent(w -> c.number("height").ifPresent(h -> {
+        // A side the job leaves out is its model's: 1216 wide on a 1024 × 1024 model is 1216 × 1024.
+        side(c, "width").ifPresent(w -> side(c, "height").ifPresent(h -> {
             BigDecimal pixels = w.multiply(h);
             if (pixels.compareTo(BigDecimal.valueOf(limits.maxPixels())) > 0) {
-                c.add("width", "width × height = " + w + " × " + h + " = " + pixels.toPlainString()
-                        + " pixels is too many", "≤ " + limits.maxPixels() + " pixels");
+                boolean both = c.job.has("width") && c.job.has("height");
+                boolean fromImage = !both && c.job.has("initImage");
+                String field = c.job.has("width") ? "width" : c.job.has("height") ? "height" : fromImage ? "initImage"
+                        : "width";
+                c.add(field, "width × height = " + w + " × " + h + " = " + pixels.toPlainString() + " pixels is too many"
+                        + (both ? "" : fromImage ? " (initImage's size stands for the side the job leaves out)"
+                                : " (the side left out is the model's default)"), "≤ " + limits.maxPixels() + " pixels");
             }
         }));
         c.atMost("steps", limits.maxSteps());
@@ -178,6 +224,11 @@ final class JobRules {
             return;
         }
         vaeEncoder(c);
+        // Inline images' sizes are in their headers: the rules the job would meet when it runs, now.
+        Optional<int[]> initSize = inlineSize(c, "initImage", true);
+        Optional<int[]> maskSize = inlineSize(c, "mask", true);
+        c.violations.addAll(ImageInputs.sizeRules(new ImageInputs.Sizes(intValue(c, "width"), intValue(c, "height"),
+                initSize, maskSize)));
         if (c.flagged.contains("strength")) {
             return;
         }

@@ -203,7 +203,7 @@ public class JobIntake {
                         .withChunking(new PromptChunking(text -> PromptChunks.encode(p.model().config().tokenizer(),
                                 text, PromptMode.WEIGHTED).count(), p.model()::takesPromptChunks))
                         .withPromptSyntax(models.defaults(p).promptSyntax())
-                        .withDefaultSteps(models.defaults(p).model().steps()))).orElse(parser);
+                        .withDefaults(models.defaults(p).model()))).orElse(parser);
     }
 
     /**

@@ -86,8 +86,10 @@ class ImageInputsTest {
         ImageInputs small = new ImageInputs(new JobLimits(d.maxWidth(), d.maxHeight(), d.maxPixels(), d.maxSteps(),
                 d.maxImages(), d.maxGuidance(), d.maxPromptTokens(), 100, 2048, 2048, d.maxPixels(),
                 d.maxMetadataBytes(), d.maxIdLength()), store);
-        // Not base64 at all: a size violation, not a base64 one, shows the payload was never decoded.
-        Job job = job("'initImage': '" + ImageReference.DATA_URI_PREFIX + "*".repeat(200) + "'");
+        // A PNG header (which the intake reads), then no base64 at all: a size violation, not a base64
+        // one, shows the payload was never decoded.
+        String header = Pngs.dataUri(Pngs.rgb(16, 8, 0, 0, 0)).substring(0, ImageReference.DATA_URI_PREFIX.length() + 32);
+        Job job = job("'initImage': '" + header + "*".repeat(168) + "'");
         Validated<Optional<ImageInput>> result = small.resolve(job);
         assertThat(((Validated.Invalid<Optional<ImageInput>>) result).rejection().violations()).singleElement()
                 .isEqualTo(new Violation("initImage", "is a 150-byte PNG", "≤ 100 bytes"));
@@ -113,8 +115,9 @@ class ImageInputsTest {
 
     @Test
     void refusesHugeHeaderWithoutAllocating() throws IOException {
-        List<Violation> violations = invalid(job("'initImage': '" + Pngs.dataUri(Pngs.hugeHeader(60_000, 60_000))
-                + "'"));
+        // Stored: an inline one's header is read at intake (JobParserTest), which refuses it first.
+        store.objects.put("uploads/huge.png", Pngs.hugeHeader(60_000, 60_000));
+        List<Violation> violations = invalid(job("'initImage': 's3://uploads/huge.png'"));
         assertThat(violations).singleElement().satisfies(v -> {
             assertThat(v.field()).isEqualTo("initImage");
             assertThat(v.problem()).isEqualTo("is not a usable PNG: image is 60000×60000 = 3600000000 pixels;"

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.easel.engine.pipeline.ModelDefaults;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -476,8 +477,8 @@ class JobParserTest {
     /** A job that leaves steps to its model is judged by the model's steps, not let through unjudged. */
     @Test
     void rulesOnTheRunsLengthUseTheModelsStepsWhenTheJobGivesNone() {
-        JobParser turbo = PARSER.withDefaultSteps(1);
-        JobParser thirty = PARSER.withDefaultSteps(30);
+        JobParser turbo = PARSER.withDefaults(new ModelDefaults(512, 512, 1, 0f));
+        JobParser thirty = PARSER.withDefaults(new ModelDefaults(512, 512, 30, 7.5f));
 
         assertThat(reject(thirty, job("'previews': {'every': 50}")).violations()).singleElement()
                 .satisfies(v -> assertThat(v.field()).isEqualTo("previews.every"));
@@ -488,6 +489,21 @@ class JobParserTest {
                 .extracting(Violation::field).contains("verifier");
         // Without a model (POST /v1/jobs before the worker), the job's own steps only, as before.
         accept(PARSER, job("'previews': {'every': 50}"));
+    }
+
+    /** The pixel limit holds for the picture the job gets: a side it leaves out is its model's. */
+    @Test
+    void thePixelLimitCountsTheModelsSideWhereTheJobGivesOne() {
+        JobParser xl = PARSER.withDefaults(new ModelDefaults(1024, 1024, 30, 5f));
+        assertThat(reject(xl, job("'width': 1216")).violations()).singleElement().isEqualTo(new Violation("width",
+                "width × height = 1216 × 1024 = 1245184 pixels is too many (the side left out is the model's default)",
+                "≤ 1048576 pixels"));
+        assertThat(reject(xl, job("'height': 1216")).violations()).singleElement()
+                .satisfies(v -> assertThat(v.field()).isEqualTo("height"));
+        accept(xl, job("'width': 1024"));
+        accept(xl, job("'width': 1216, 'height': 832"));
+        // Without the model, a job's single side is not judged.
+        accept(PARSER, job("'width': 1216"));
     }
 
     @Test
@@ -536,11 +552,35 @@ class JobParserTest {
 
     @Test
     void acceptsAnInlineImageOfTheLargestAllowedSize() {
-        // 8 MiB as base64 is 11.2 M characters: the JSON reader must allow such a string.
-        String uri = ImageReference.DATA_URI_PREFIX + "A".repeat((int) ((8L << 20) / 3 * 4));
+        // 8 MiB as base64 is 11.2 M characters: the JSON reader must allow such a string. A PNG's
+        // header first (the intake reads it), then zeros.
+        byte[] png = java.util.Arrays.copyOf(Pngs.rgb(8, 8, 1, 2, 3), (int) ((8L << 20) / 3 * 3));
+        String uri = Pngs.dataUri(png);
         Job job = accept(PARSER, job("'initImage': '" + uri + "'"));
         assertThat(job.initImage()).containsInstanceOf(ImageReference.DataUri.class);
         assertThat(job.initImage().orElseThrow().toString()).isEqualTo("DataUri[11184808 base64 characters]");
+    }
+
+    /** An inline image's size is in its header: the rules it would meet when the job runs, at intake. */
+    @Test
+    void anInlineImagesHeaderIsHeldToTheSizeRulesAtIntake() {
+        String init16x8 = "'initImage': '" + Pngs.dataUri(Pngs.rgb(16, 8, 1, 2, 3)) + "'";
+        accept(PARSER, job("'width': 16, 'height': 8, " + init16x8));
+        accept(PARSER, job(init16x8));
+        assertThat(reject(PARSER, job("'width': 24, " + init16x8)).violations()).singleElement().isEqualTo(new Violation(
+                "initImage", "is 16×8 but the job asks for 24×(any) (images are not resized)", "width × height = 24×(any)"));
+        assertThat(reject(PARSER, job("'initImage': '" + Pngs.dataUri(Pngs.rgb(100, 100, 0, 0, 0)) + "'")).violations())
+                .extracting(Violation::field, Violation::limit).containsExactly(tuple("initImage", "sides multiples of 8"));
+        assertThat(reject(PARSER, job(init16x8 + ", 'mask': '" + Pngs.dataUri(Pngs.grayHalves(8, 8)) + "'")).violations())
+                .singleElement().isEqualTo(new Violation("mask", "is 8×8 but initImage is 16×8", "the size of initImage"));
+        assertThat(reject(PARSER, job("'initImage': '" + Pngs.dataUri(Pngs.hugeHeader(60_000, 60_000)) + "'"))
+                .violations()).extracting(Violation::field, Violation::problem).containsExactly(tuple("initImage",
+                        "width × height = 60000 × 60000 = 3600000000 pixels is too many (initImage's size stands for the"
+                                + " side the job leaves out)"));
+        byte[] jpeg = java.util.Arrays.copyOf(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0}, 64);
+        assertThat(reject(PARSER, job("'initImage': '" + Pngs.dataUri(jpeg) + "'")).violations()).singleElement()
+                .isEqualTo(new Violation("initImage", "is not a PNG (its first bytes are not a PNG signature and header)",
+                        "a PNG image"));
     }
 
     @Test
