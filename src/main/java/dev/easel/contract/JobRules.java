@@ -3,6 +3,7 @@ package dev.easel.contract;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.ClipLimits;
 import dev.easel.engine.tokenizer.PromptMode;
 import java.math.BigDecimal;
@@ -400,6 +401,11 @@ final class JobRules {
 
     private void tokens(Checks c, String field, ToIntFunction<String> counter) {
         boolean weighted = c.text("promptSyntax").map(PromptMode::of).orElse(model.promptSyntax()) == PromptMode.WEIGHTED;
+        if (weighted && model.chunking().isPresent()) {
+            // The chunks are the engine's own bound; the raw count would also count "(word:1.2)"'s
+            // brackets and weight and refuse prompts the engine runs.
+            return;
+        }
         c.text(field).ifPresent(text -> {
             int count = counter.applyAsInt(text);
             if (weighted && count > limits.maxPromptTokens() * WEIGHTED_CHUNKS) {
@@ -415,8 +421,8 @@ final class JobRules {
     }
 
     /**
-     * A weighted prompt's chunks, as the engine counts them (BREAK starts one, whatever the tokens);
-     * not where the field is already refused (too many tokens make too many chunks too).
+     * A weighted prompt's chunks, as the engine counts them (BREAK starts one, whatever the tokens;
+     * weights and brackets are not tokens); not where the field is already refused.
      */
     private void chunks(Checks c, String field, PromptChunking chunking) {
         boolean weighted = c.text("promptSyntax").map(PromptMode::of).orElse(model.promptSyntax()) == PromptMode.WEIGHTED;
@@ -424,8 +430,13 @@ final class JobRules {
         if (!weighted || text.isEmpty() || c.violations.stream().anyMatch(v -> v.field().equals(field))) {
             return;
         }
-        int chunks = chunking.count().applyAsInt(text.get());
-        if (chunks > WEIGHTED_CHUNKS) {
+        PromptChunking.Chunked read = chunking.read().apply(text.get());
+        int chunks = read.count();
+        float w = read.extreme();
+        if (!Float.isFinite(w) || Math.abs(w) > GenerationLimits.MAX_PROMPT_WEIGHT) {
+            c.add(field, "has an attention weight " + (Float.isFinite(w) ? "of " + w : "that is not a finite number"),
+                    "weights finite and within ±" + GenerationLimits.MAX_PROMPT_WEIGHT + ", e.g. (word:1.3)");
+        } else if (chunks > WEIGHTED_CHUNKS) {
             c.add(field, "spans " + chunks + " chunks (BREAK starts a chunk)", "≤ " + WEIGHTED_CHUNKS + " chunks");
         } else if (!chunking.fits().test(chunks)) {
             c.add(field, "spans " + chunks + " chunks (BREAK starts a chunk), but model \"" + c.job.path("model").asText()
@@ -434,7 +445,7 @@ final class JobRules {
     }
 
     /** How many chunks of maxPromptTokens a weighted prompt may span (AUTOMATIC1111 has no bound; a job does). */
-    static final int WEIGHTED_CHUNKS = dev.easel.engine.pipeline.GenerationLimits.MAX_PROMPT_CHUNKS;
+    static final int WEIGHTED_CHUNKS = GenerationLimits.MAX_PROMPT_CHUNKS;
 
     /** Access to the job's fields that the schema accepted, and the violations found so far. */
     private static final class Checks {

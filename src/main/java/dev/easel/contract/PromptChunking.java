@@ -1,15 +1,29 @@
 package dev.easel.contract;
 
+import java.util.function.Function;
 import java.util.function.IntPredicate;
-import java.util.function.ToIntFunction;
 
 /**
- * How the job's model splits a weighted prompt into chunks, so that the intake refuses a prompt the
- * engine would refuse: more than {@link JobRules#WEIGHTED_CHUNKS} chunks (BREAK starts one, whatever
- * the tokens), or more than one where the model's UNet takes a fixed text sequence.
+ * How the job's model reads a weighted prompt, so that the intake refuses a prompt the engine would
+ * refuse: more than {@link JobRules#WEIGHTED_CHUNKS} chunks (BREAK starts one, whatever the tokens),
+ * more than one where the model's UNet takes a fixed text sequence, or an attention weight that is
+ * not finite or past ±{@code GenerationLimits.MAX_PROMPT_WEIGHT}.
  *
- * @param count the chunks a text makes in the weighted syntax (the engine's PromptChunks)
- * @param fits  whether the model's UNet takes that many chunks
+ * @param read the chunks a text makes in the weighted syntax, and its most extreme weight (the
+ *             engine's PromptChunks)
+ * @param fits whether the model's UNet takes that many chunks
  */
-public record PromptChunking(ToIntFunction<String> count, IntPredicate fits) {
+public record PromptChunking(Function<String, Chunked> read, IntPredicate fits) {
+
+    /**
+     * @param count   chunks of the text
+     * @param extreme the weight farthest from zero, or one that is not finite (1 for a text without weights)
+     */
+    public record Chunked(int count, float extreme) {
+    }
+
+    /** For texts whose weights are all 1: the count alone. */
+    public static PromptChunking counting(java.util.function.ToIntFunction<String> count, IntPredicate fits) {
+        return new PromptChunking(text -> new Chunked(count.applyAsInt(text), 1f), fits);
+    }
 }

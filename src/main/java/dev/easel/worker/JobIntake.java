@@ -13,6 +13,7 @@ import dev.easel.contract.PromptChunking;
 import dev.easel.contract.Validated;
 import dev.easel.contract.Violation;
 import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.tokenizer.ClipTokenizer;
 import dev.easel.engine.tokenizer.PromptChunks;
 import dev.easel.engine.tokenizer.PromptMode;
 import dev.easel.security.StorageAccess;
@@ -200,10 +201,27 @@ public class JobIntake {
                 name -> parser.withTokenCounter(p.model().config().tokenizer()::countTokens)
                         .withParts(new ModelParts(p.model().hasClip(), p.model().hasClipGuidance(),
                                 p.model().hasVaeEncoder()))
-                        .withChunking(new PromptChunking(text -> PromptChunks.encode(p.model().config().tokenizer(),
-                                text, PromptMode.WEIGHTED).count(), p.model()::takesPromptChunks))
+                        .withChunking(new PromptChunking(text -> chunked(p.model().config().tokenizer(), text),
+                                p.model()::takesPromptChunks))
                         .withPromptSyntax(models.defaults(p).promptSyntax())
                         .withDefaults(models.defaults(p).model()))).orElse(parser);
+    }
+
+    /** A weighted prompt's chunks and its most extreme weight, as the engine's PromptChunks read them. */
+    private static PromptChunking.Chunked chunked(ClipTokenizer tokenizer, String text) {
+        PromptChunks chunks = PromptChunks.encode(tokenizer, text, PromptMode.WEIGHTED);
+        float extreme = 1f;
+        for (int c = 0; c < chunks.count(); c++) {
+            for (float w : chunks.weights(c)) {
+                if (!Float.isFinite(w)) {
+                    return new PromptChunking.Chunked(chunks.count(), w);
+                }
+                if (Math.abs(w) > Math.abs(extreme)) {
+                    extreme = w;
+                }
+            }
+        }
+        return new PromptChunking.Chunked(chunks.count(), extreme);
     }
 
     /**

@@ -455,15 +455,19 @@ class JobParserTest {
     @Test
     void weightedPromptsAreRefusedPastFourChunksOrWhereTheUnetTakesOne() {
         JobParser chunking = PARSER.withTokenCounter(text -> text.split(" ").length)
-                .withChunking(new PromptChunking(text -> text.split("BREAK", -1).length, n -> true));
+                .withChunking(PromptChunking.counting(text -> text.split("BREAK", -1).length, n -> true));
         accept(chunking, withPrompt("a BREAK b BREAK c BREAK d", "'promptSyntax': 'weighted'"));
         assertThat(reject(chunking, job("'promptSyntax': 'weighted', 'negativePrompt': 'a BREAK b BREAK c BREAK d"
                 + " BREAK e'")).violations()).singleElement().isEqualTo(new Violation("negativePrompt",
                 "spans 5 chunks (BREAK starts a chunk)", "≤ 4 chunks"));
         // In plain syntax BREAK is a word like any other.
         accept(chunking, job("'negativePrompt': 'a BREAK b BREAK c BREAK d BREAK e'"));
+        // The chunks bound a weighted prompt, not its raw tokens: 320 words as written, but the engine's
+        // chunks (here: one) are what it runs.
+        accept(chunking.withPromptSyntax(dev.easel.engine.tokenizer.PromptMode.WEIGHTED),
+                job("'negativePrompt': '" + "(word:1.2) ".repeat(320).trim() + "'"));
 
-        JobParser fixed = PARSER.withChunking(new PromptChunking(text -> text.split("BREAK", -1).length, n -> n == 1));
+        JobParser fixed = PARSER.withChunking(PromptChunking.counting(text -> text.split("BREAK", -1).length, n -> n == 1));
         assertThat(reject(fixed, withPrompt("a BREAK b", "'promptSyntax': 'weighted'")).violations()).singleElement()
                 .satisfies(v -> {
                     assertThat(v.field()).isEqualTo("prompt");

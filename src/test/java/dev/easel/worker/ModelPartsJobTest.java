@@ -89,6 +89,18 @@ class ModelPartsJobTest {
     }
 
     @Test
+    void anAttentionWeightTheEngineWouldRefuseIsRefusedAtIntake() {
+        JsonNode outcome = push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"a (red:150) circle\"");
+        assertThat(outcome.path("violations").findValuesAsText("field")).containsExactly("negativePrompt");
+        assertThat(outcome.at("/violations/0/problem").asText()).isEqualTo("has an attention weight of 150.0");
+        JsonNode infinite = push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"(dark:"
+                + "9".repeat(400) + ")\"");
+        assertThat(infinite.at("/violations/0/problem").asText()).isEqualTo("has an attention weight that is not a finite number");
+        JsonNode ok = push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"a (red:-100) square\"");
+        assertThat(ok.has("violations")).as("%s", ok).isFalse();
+    }
+
+    @Test
     void clipGuidanceOnAModelWithClipButNoGuidanceGraphIsRefusedNamingTheField() {
         assertThat(noGuidance.hasClip()).isTrue();
         assertThat(noGuidance.hasClipGuidance()).isFalse();
