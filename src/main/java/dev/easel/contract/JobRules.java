@@ -147,6 +147,7 @@ final class JobRules {
         model.tokenCounter().ifPresent(counter -> {
             tokens(c, "prompt", counter);
             tokens(c, "negativePrompt", counter);
+            rewriteConcepts(c, counter);
         });
         model.chunking().ifPresent(chunking -> {
             chunks(c, "prompt", chunking);
@@ -418,6 +419,32 @@ final class JobRules {
                         "≤ " + limits.maxPromptTokens() + " tokens");
             }
         });
+    }
+
+    /**
+     * A rewrite's concepts as the engine encodes them (ConceptEncoder): each must be words the
+     * tokenizer sees (" " or "\u200b" pass the schema's length but make no token); a replacement's
+     * target may be empty (the anchor "").
+     */
+    private void rewriteConcepts(Checks c, ToIntFunction<String> counter) {
+        JsonNode rewrite = c.job.get("rewrite");
+        if (rewrite == null || !rewrite.isObject() || c.flagged.stream().anyMatch(f -> f.startsWith("rewrite"))) {
+            return;
+        }
+        List<String[]> concepts = new ArrayList<>();
+        for (int i = 0; i < rewrite.path("replace").size(); i++) {
+            concepts.add(new String[] {"rewrite.replace[" + i + "].source", rewrite.path("replace").get(i).path("source").asText()});
+        }
+        for (String list : List.of("erase", "preserve")) {
+            for (int i = 0; i < rewrite.path(list).size(); i++) {
+                concepts.add(new String[] {"rewrite." + list + "[" + i + "]", rewrite.path(list).get(i).asText()});
+            }
+        }
+        for (String[] concept : concepts) {
+            if (counter.applyAsInt(concept[1]) == 0) {
+                c.add(concept[0], "\"" + concept[1] + "\" has no tokens", "a concept in words");
+            }
+        }
     }
 
     /**

@@ -451,6 +451,16 @@ class JobParserTest {
                 job("'promptSyntax': 'plain', 'negativePrompt': '" + long300 + "'"));
     }
 
+    /** A rewrite's concept must be words the tokenizer sees, as the engine encodes it. */
+    @Test
+    void aRewriteConceptWithoutTokensIsRefusedWhereTheTokenizerIsKnown() {
+        JobParser counting = PARSER.withTokenCounter(text -> text.isBlank() ? 0 : text.trim().split("\\s+").length);
+        assertThat(reject(counting, job("'rewrite': {'replace': [{'source': ' ', 'target': 'square'}], 'erase': ['red'],"
+                + " 'preserve': ['  ']}")).violations()).extracting(Violation::field, Violation::problem).containsExactly(
+                        tuple("rewrite.replace[0].source", "\" \" has no tokens"), tuple("rewrite.preserve[0]", "\"  \" has no tokens"));
+        accept(counting, job("'rewrite': {'replace': [{'source': 'circle', 'target': ' '}]}"));
+    }
+
     /** BREAK starts a chunk whatever the tokens: the intake counts chunks as the engine does. */
     @Test
     void weightedPromptsAreRefusedPastFourChunksOrWhereTheUnetTakesOne() {

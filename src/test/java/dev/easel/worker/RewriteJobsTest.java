@@ -86,16 +86,18 @@ class RewriteJobsTest {
     }
 
     @Test
-    void aConceptWithNoTokensFailsTheJobNamingTheFieldBeforeGeneration() {
+    void aConceptWithNoTokensFailsTheJobNamingTheFieldAtIntake() {
         TestWorker worker = worker(4);
 
         jobs.pulled(record("e1", job("e1", "{\"erase\": [\"   \"]}")));
 
         assertThat(worker.messaging.eventTypes()).containsExactly(JobEvents.FAILED);
         JsonNode failed = last(worker.messaging).data();
-        assertThat(failed.at("/violations/0/field").asText()).isEqualTo("rewrite.erase");
+        // The intake counts the concept's tokens with the model's tokenizer: refused before any build.
+        assertThat(failed.at("/violations/0/field").asText()).isEqualTo("rewrite.erase[0]");
         assertThat(failed.at("/violations/0/problem").asText()).contains("no tokens");
         assertThat(worker.registry.rewrites().cached()).isZero();
+        assertThat(worker.registry.rewrites().builds()).isZero();
     }
 
     private static AckingMessaging.SentEvent last(AckingMessaging messaging) {
