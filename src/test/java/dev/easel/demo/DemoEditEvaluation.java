@@ -96,6 +96,7 @@ final class DemoEditEvaluation {
         long t0 = System.nanoTime();
         StringBuilder out = new StringBuilder();
         List<String> missed = new ArrayList<>();
+        List<String> changed = new ArrayList<>();
         try (StableDiffusionModel edited = base.rewritten(rewrite)) {
             double buildSeconds = (System.nanoTime() - t0) / 1e9;
             Map<String, String> concepts = editedConcepts(rewrite);
@@ -129,6 +130,9 @@ final class DemoEditEvaluation {
                 if (misses && target != null && !target.equals(readAs(now, attribute))) {
                     missed.add(String.format(Locale.ROOT, "- `%s` (seed %d): base %s, edited %s", p.prompt(), p.seed(),
                             readAs(was, attribute), readAs(now, attribute)));
+                } else if (misses && group.equals("others") && !readAs(was, "shape").equals(readAs(now, "shape"))) {
+                    changed.add(String.format(Locale.ROOT, "- `%s` (seed %d): base %s, edited %s", p.prompt(), p.seed(),
+                            readAs(was, "shape"), readAs(now, "shape")));
                 }
             }
             out.append(String.format(Locale.ROOT, "edit %s: built in %.2f s; %d one-object held-out prompts, %s%n%n",
@@ -148,6 +152,9 @@ final class DemoEditEvaluation {
             out.append(String.format(Locale.ROOT, "%nPrompts naming a replaced concept not read as its target (%d):%n",
                     missed.size()));
             missed.forEach(m -> out.append(m).append('\n'));
+            out.append(String.format(Locale.ROOT, "%nOther prompts whose picture's shape reads otherwise once edited (%d):%n",
+                    changed.size()));
+            changed.forEach(m -> out.append(m).append('\n'));
         }
         return out.toString();
     }

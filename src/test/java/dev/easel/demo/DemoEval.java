@@ -89,7 +89,8 @@ public final class DemoEval implements Callable<Integer> {
 
     @Option(names = "--misses", description = "Print every partial prompt and README example the checker reads"
             + " wrong (object count, color or shape), with what it read: where a model fails, not only how often."
-            + " With --rewrite: every prompt naming the source whose edited picture does not read as the target.")
+            + " With --rewrite: every prompt naming the source whose edited picture does not read as the target,"
+            + " and every other prompt whose picture's shape reads otherwise once edited.")
     boolean misses;
 
     @Option(names = "--dump", description = "Write every picture as PNG into this directory.")
