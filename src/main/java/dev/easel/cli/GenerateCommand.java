@@ -189,6 +189,11 @@ public final class GenerateCommand implements Callable<Integer> {
             + " > 0 (UCE's preserve_scale; default 1).")
     Double preserveScale;
 
+    @Option(names = "--preserve-unconditional", paramLabel = "X", description = "Also keep the empty prompt's"
+            + " projections (the unconditional branch of every guided generation, and the BOS row every prompt"
+            + " starts with), at weight X per context, ≥ 0 (default 0: not held; docs/rewriting.md).")
+    Double preserveUnconditional;
+
     @Option(names = "--rewrite-projections", paramLabel = "KINDS", split = ",", description = "Which"
             + " cross-attention projections --rewrite/--erase edit: key,value (default, as TIME and UCE), key or value"
             + " (value only keeps where the UNet looks and changes what it draws there).")
@@ -362,6 +367,7 @@ public final class GenerateCommand implements Callable<Integer> {
                     : rewriteRows != null ? Optional.of("rewrite-rows")
                     : rewriteContext != null ? Optional.of("rewrite-context")
                     : preserveScale != null ? Optional.of("preserve-scale")
+                    : preserveUnconditional != null ? Optional.of("preserve-unconditional")
                     : rewriteProjections != null ? Optional.of("rewrite-projections") : Optional.empty();
             if (alone.isPresent()) {
                 throw new InvalidRequestException(alone.get(), "only applies with --rewrite or --erase");
@@ -390,6 +396,9 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         if (preserveScale != null) {
             edit = edit.withPreserveScale(preserveScale);
+        }
+        if (preserveUnconditional != null) {
+            edit = edit.withPreserveUnconditional(preserveUnconditional);
         }
         if (rewriteProjections != null) {
             edit = edit.withProjections(Rewrite.projectionsOf(rewriteProjections));

@@ -108,6 +108,9 @@ public interface ModelsConfig {
         /** {@code preserve-scale}: the preserved concepts' weight, &gt; 0; 1 by default. */
         Optional<Double> preserveScale();
 
+        /** {@code preserve-unconditional}: the empty prompt's weight per context, kept as it is; 0 (not held) by default. */
+        Optional<Double> preserveUnconditional();
+
         /** {@code projections}: which cross-attention projections are edited, {@code key,value} (default) or one. */
         Optional<List<String>> projections();
 

@@ -75,7 +75,7 @@ public record Job(int version, String id, String model, String prompt, Optional<
     public record Rewrite(Optional<List<Replacement>> replace, Optional<List<String>> erase,
                           Optional<List<String>> preserve, Optional<Double> lambda, Optional<String> rows,
                           Optional<List<String>> contexts, Optional<Double> preserveScale,
-                          Optional<List<String>> projections) {
+                          Optional<Double> preserveUnconditional, Optional<List<String>> projections) {
 
         /** One {@code replace} item. */
         public record Replacement(String source, String target) {
@@ -105,6 +105,9 @@ public record Job(int version, String id, String model, String prompt, Optional<
             if (preserveScale.isPresent()) {
                 out = out.withPreserveScale(preserveScale.get());
             }
+            if (preserveUnconditional.isPresent()) {
+                out = out.withPreserveUnconditional(preserveUnconditional.get());
+            }
             if (projections.isPresent()) {
                 out = out.withProjections(dev.easel.engine.pipeline.Rewrite.projectionsOf(projections.get()));
             }
@@ -126,6 +129,8 @@ public record Job(int version, String id, String model, String prompt, Optional<
                     return "rewrite.contexts";
                 case "preserve-scale":
                     return "rewrite.preserveScale";
+                case "preserve-unconditional":
+                    return "rewrite.preserveUnconditional";
                 case "rewrite-projections":
                     return "rewrite.projections";
                 case "rewrite":

@@ -53,7 +53,8 @@ public class ModelCatalog {
 
     /**
      * A variant's base model and its concept edits ({@code replace} as {@code source=target}, with
-     * the edit's λ, rows, contexts, preserve scale and projections), or its LoRA adapters (name → scale; the
+     * the edit's λ, rows, contexts, preserve scale, unconditional weight (absent: not held) and
+     * projections), or its LoRA adapters (name → scale; the
      * edit's lists are then empty and its settings absent).
      */
     public record Variant(String base, List<String> replace, List<String> erase, List<String> preserve,
@@ -61,24 +62,25 @@ public class ModelCatalog {
                           @JsonInclude(JsonInclude.Include.NON_NULL) String rows,
                           @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> contexts,
                           @JsonInclude(JsonInclude.Include.NON_NULL) Double preserveScale,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Double preserveUnconditional,
                           @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> projections,
                           @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, Double> loras) {
 
         /** A rewrite variant with the edit's default rows, context, preserve scale and projections. */
         public Variant(String base, List<String> replace, List<String> erase, List<String> preserve, double lambda) {
-            this(base, replace, erase, preserve, lambda, Rewrite.Rows.THROUGH_PADDING.label(), Rewrite.ALONE, 1.0,
+            this(base, replace, erase, preserve, lambda, Rewrite.Rows.THROUGH_PADDING.label(), Rewrite.ALONE, 1.0, null,
                     Rewrite.none().projectionLabels(), Map.of());
         }
 
         static Variant of(ModelRegistry.Variant v) {
             if (!v.loras().isEmpty()) {
-                return new Variant(v.base(), List.of(), List.of(), List.of(), null, null, List.of(), null, List.of(),
-                        v.loras());
+                return new Variant(v.base(), List.of(), List.of(), List.of(), null, null, List.of(), null, null,
+                        List.of(), v.loras());
             }
             Rewrite r = v.rewrite();
             return new Variant(v.base(), r.replacements().stream().map(x -> x.source() + "=" + x.target()).toList(),
                     r.erasures(), r.preserved(), r.lambda(), r.rows().label(), r.contexts(), r.preserveScale(),
-                    r.projectionLabels(), Map.of());
+                    r.preserveUnconditional() > 0 ? r.preserveUnconditional() : null, r.projectionLabels(), Map.of());
         }
     }
 

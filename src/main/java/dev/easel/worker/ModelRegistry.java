@@ -527,7 +527,8 @@ public class ModelRegistry {
             ModelsConfig.RewriteConfig edit = model.rewrite();
             boolean edits = edit.replace().isPresent() || edit.erase().isPresent() || edit.preserve().isPresent()
                     || edit.lambda().isPresent() || edit.rows().isPresent() || edit.contexts().isPresent()
-                    || edit.preserveScale().isPresent() || edit.projections().isPresent();
+                    || edit.preserveScale().isPresent() || edit.projections().isPresent()
+                    || edit.preserveUnconditional().isPresent();
             Map<String, Double> adapters = model.loras() == null ? Map.of() : model.loras();
             if (model.path().isPresent()) {
                 if (edits) {
@@ -577,6 +578,8 @@ public class ModelRegistry {
                 return "contexts";
             case "preserve-scale":
                 return "preserve-scale";
+            case "preserve-unconditional":
+                return "preserve-unconditional";
             case "rewrite-projections":
                 return "projections";
             default:
@@ -624,6 +627,9 @@ public class ModelRegistry {
             }
             if (config.preserveScale().isPresent()) {
                 rewrite = rewrite.withPreserveScale(config.preserveScale().get());
+            }
+            if (config.preserveUnconditional().isPresent()) {
+                rewrite = rewrite.withPreserveUnconditional(config.preserveUnconditional().get());
             }
             if (config.projections().isPresent()) {
                 rewrite = rewrite.withProjections(Rewrite.projectionsOf(config.projections().get()));

@@ -67,6 +67,12 @@ class GenerateRewriteCommandTest {
         CommandLineTest.Run kindsAlone = generate("bad", "--rewrite-projections", "value");
         assertEquals(2, kindsAlone.exit());
         assertThat(kindsAlone.err()).contains("rewrite-projections", "only applies with --rewrite or --erase");
+        CommandLineTest.Run heldAlone = generate("bad", "--preserve-unconditional", "1");
+        assertEquals(2, heldAlone.exit());
+        assertThat(heldAlone.err()).contains("preserve-unconditional", "only applies with --rewrite or --erase");
+        CommandLineTest.Run heldNegative = generate("bad", "--rewrite", "a=b", "--preserve-unconditional", "-1");
+        assertEquals(2, heldNegative.exit());
+        assertThat(heldNegative.err()).contains("preserve-unconditional", "≥ 0");
     }
 
     @Test

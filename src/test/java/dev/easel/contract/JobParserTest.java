@@ -78,10 +78,11 @@ class JobParserTest {
         assertThat(accept(PARSER, job("")).rewrite()).isEmpty();
         Job inContexts = accept(PARSER, job("'rewrite': {'replace': [{'source': 'red', 'target': 'blue'}],"
                 + " 'rows': 'through-eos', 'contexts': ['a big {} circle', '{} sky'], 'preserve': ['green'],"
-                + " 'preserveScale': 0.1}"));
+                + " 'preserveScale': 0.1, 'preserveUnconditional': 1}"));
         assertThat(inContexts.rewrite().orElseThrow().toEngine()).isEqualTo(dev.easel.engine.pipeline.Rewrite.none()
                 .replace("red", "blue").withRows(dev.easel.engine.pipeline.Rewrite.Rows.THROUGH_EOS)
-                .withContexts(List.of("a big {} circle", "{} sky")).preserve("green").withPreserveScale(0.1));
+                .withContexts(List.of("a big {} circle", "{} sky")).preserve("green").withPreserveScale(0.1)
+                .withPreserveUnconditional(1));
         Job valueOnly = accept(PARSER, job("'rewrite': {'replace': [{'source': 'circle', 'target': 'square'}],"
                 + " 'projections': ['value']}"));
         assertThat(valueOnly.rewrite().orElseThrow().toEngine()).isEqualTo(dev.easel.engine.pipeline.Rewrite.none()
@@ -292,6 +293,8 @@ class JobParserTest {
                 // Past 0 but so small that the edit's matrix is singular in float64: refused too.
                 Arguments.of("rewrite.lambda", "'rewrite': {'erase': ['red'], 'lambda': 1e-300}", "must be at least",
                         "≥ "),
+                Arguments.of("rewrite.preserveUnconditional", "'rewrite': {'erase': ['red'], 'preserveUnconditional': -1}",
+                        "must be at least 0", "≥ 0"),
                 Arguments.of("rewrite.preserveScale", "'rewrite': {'erase': ['red'], 'preserveScale': 0}",
                         "greater than 0", "> 0"),
                 Arguments.of("rewrite.rows", "'rewrite': {'erase': ['red'], 'rows': 'all'}", "must be one of",

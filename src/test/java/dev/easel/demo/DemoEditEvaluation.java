@@ -221,6 +221,9 @@ final class DemoEditEvaluation {
         if (r.preserveScale() != 1.0) {
             parts.add("preserve scale " + r.preserveScale());
         }
+        if (r.preserveUnconditional() > 0) {
+            parts.add("the empty prompt held at " + r.preserveUnconditional() + " per context");
+        }
         parts.add("λ " + r.lambda());
         parts.add("rows " + r.rows().label());
         if (!r.projections().equals(Rewrite.none().projections())) {

@@ -149,6 +149,10 @@ public final class DemoEval implements Callable<Integer> {
             description = "The edit's token rows: through-padding or through-eos (default ${DEFAULT-VALUE}).")
     String rewriteRows;
 
+    @Option(names = "--preserve-unconditional", defaultValue = "0", description = "The empty prompt's weight per"
+            + " context, kept as it is (default ${DEFAULT-VALUE}: not held).")
+    double preserveUnconditional;
+
     @Option(names = "--preserve-scale", defaultValue = "1", description = "The preserved concepts' weight"
             + " (UCE's preserve_scale; default ${DEFAULT-VALUE}).")
     double preserveScale;
@@ -287,7 +291,8 @@ public final class DemoEval implements Callable<Integer> {
         for (String p : preserved == null ? List.<String>of() : preserved) {
             rewrite = rewrite.preserve(p);
         }
-        rewrite = rewrite.withPreserveScale(preserveScale).withProjections(Rewrite.projectionsOf(rewriteProjections));
+        rewrite = rewrite.withPreserveScale(preserveScale).withProjections(Rewrite.projectionsOf(rewriteProjections))
+                .withPreserveUnconditional(preserveUnconditional);
         if (rewriteContexts != null) {
             rewrite = rewrite.withContexts(rewriteContexts);
         } else if (worldContexts > 0) {

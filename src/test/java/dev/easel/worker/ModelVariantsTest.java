@@ -179,18 +179,32 @@ class ModelVariantsTest {
     void projectionsReachTheVariantsEditAndBadOnesNameTheKey() {
         Map<String, ModelRegistry.Variant> variants = ModelRegistry.variants(() -> Map.of("v",
                 model(Optional.empty(), Optional.of("sd"), edits(List.of("red=blue"), null, null, null,
-                        new Tail(null, null, List.of("value"))))));
+                        new Tail(null, null, List.of("value"), null)))));
         assertThat(variants.get("v").rewrite()).isEqualTo(Rewrite.none().replace("red", "blue")
                 .withProjections(java.util.EnumSet.of(dev.easel.engine.onnx.CrossAttentionProjections.Kind.VALUE)));
         assertThat(ModelCatalog.Variant.of(variants.get("v")).projections()).containsExactly("value");
         assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
                 model(Optional.empty(), Optional.of("sd"), edits(List.of("red=blue"), null, null, null,
-                        new Tail(null, null, List.of("key", "query")))))))
+                        new Tail(null, null, List.of("key", "query"), null))))))
                 .hasMessage("easel.models.v.rewrite.projections: must name key or value, got 'query'");
         assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
                 model(Optional.of(Path.of("x")), Optional.empty(), edits(null, null, null, null,
-                        new Tail(null, null, List.of("value")))))))
+                        new Tail(null, null, List.of("value"), null))))))
                 .hasMessageContaining("easel.models.v.rewrite: only a variant");
+    }
+
+    @Test
+    void theUnconditionalWeightReachesTheVariantsEditAndABadOneNamesTheKey() {
+        Map<String, ModelRegistry.Variant> variants = ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(List.of("red=blue"), null, null, null,
+                        new Tail(null, null, null, 1.0)))));
+        assertThat(variants.get("v").rewrite()).isEqualTo(Rewrite.none().replace("red", "blue")
+                .withPreserveUnconditional(1));
+        assertThat(ModelCatalog.Variant.of(variants.get("v")).preserveUnconditional()).isEqualTo(1.0);
+        assertThatThrownBy(() -> ModelRegistry.variants(() -> Map.of("v",
+                model(Optional.empty(), Optional.of("sd"), edits(List.of("red=blue"), null, null, null,
+                        new Tail(null, null, null, -1.0))))))
+                .hasMessageStartingWith("easel.models.v.rewrite.preserve-unconditional: must be a finite number ≥ 0");
     }
 
     @Test
@@ -209,11 +223,11 @@ class ModelVariantsTest {
 
     private static ModelsConfig.RewriteConfig edits(List<String> replace, List<String> erase, List<String> preserve,
                                                     Double lambda, String rows, List<String> contexts) {
-        return edits(replace, erase, rows, contexts, new Tail(preserve, lambda, null));
+        return edits(replace, erase, rows, contexts, new Tail(preserve, lambda, null, null));
     }
 
     /** The rarer keys of a variant's edit. */
-    private record Tail(List<String> preserve, Double lambda, List<String> projections) {
+    private record Tail(List<String> preserve, Double lambda, List<String> projections, Double unconditional) {
     }
 
     private static ModelsConfig.RewriteConfig edits(List<String> replace, List<String> erase, String rows,
@@ -224,6 +238,11 @@ class ModelVariantsTest {
             @Override
             public Optional<Double> preserveScale() {
                 return Optional.empty();
+            }
+
+            @Override
+            public Optional<Double> preserveUnconditional() {
+                return Optional.ofNullable(tail.unconditional());
             }
 
             @Override

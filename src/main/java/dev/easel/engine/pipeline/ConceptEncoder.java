@@ -18,6 +18,7 @@ import java.util.List;
  * source's last word, EOS and padding are mapped onto the target's. A preserved concept keeps all of
  * its rows from the last word on. An erased concept's target is the anchor, "" by default, whose rows
  * start at BOS (n = 0), as in UCE's code. With {@link Rewrite.Rows#THROUGH_EOS} the rows stop at EOS.
+ * With {@link Rewrite#preserveUnconditional} the empty prompt's rows, BOS on, are preserved too.
  *
  * <p>Each concept is encoded inside every one of the edit's context templates ({@link Rewrite#contexts},
  * TIME's augmentation; "{}" alone by default): in a causal text encoder the words after a concept
@@ -68,6 +69,19 @@ final class ConceptEncoder {
                     }
                     preserved.add(row);
                 }
+            }
+        }
+        if (rewrite.preserveUnconditional() > 0) {
+            // The empty prompt, once per context at weight 1: the unconditional branch of every guided
+            // generation, and the BOS row every prompt starts with.
+            Encoded empty = encode(Rewrite.SLOT, "", "preserve-unconditional", true);
+            double weight = Math.sqrt(rewrite.preserveUnconditional() * rewrite.contexts().size());
+            for (int t = 0; t <= end(rewrite.rows(), empty); t++) {
+                double[] row = empty.rows()[t];
+                for (int i = 0; i < row.length; i++) {
+                    row[i] *= weight;
+                }
+                preserved.add(row);
             }
         }
         int width = sources.isEmpty() ? 0 : sources.get(0).length;

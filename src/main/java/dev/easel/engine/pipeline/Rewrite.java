@@ -23,9 +23,15 @@ import java.util.Set;
  *                     prompt augmentation). {@code ["{}"]}, the concept alone, by default
  * @param preserveScale the weight of the preserved concepts' rows against the edited ones (UCE's
  *                     {@code preserve_scale}); 1 by default
+ * @param preserveUnconditional the weight, per context, of the empty prompt's rows (BOS on), kept as
+ *                     they are: every guided generation runs the empty prompt beside its own (the
+ *                     unconditional branch), and its BOS row is every prompt's first. 0, not held, by
+ *                     default (docs/rewriting.md: on the demo model it moves more of the edited concept
+ *                     and costs the others less)
  */
 public record Rewrite(List<Replacement> replacements, List<String> erasures, String anchor, List<String> preserved,
-                      double lambda, Set<Kind> projections, Rows rows, List<String> contexts, double preserveScale) {
+                      double lambda, Set<Kind> projections, Rows rows, List<String> contexts, double preserveScale,
+                      double preserveUnconditional) {
 
     /**
      * Which hidden-state rows of a concept the edit maps. TIME's and UCE's released code map the
@@ -97,6 +103,10 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
         if (!(preserveScale > 0) || Double.isInfinite(preserveScale)) {
             throw new InvalidRequestException("preserve-scale", "must be a finite number > 0, got " + preserveScale);
         }
+        if (!(preserveUnconditional >= 0) || Double.isInfinite(preserveUnconditional)) {
+            throw new InvalidRequestException("preserve-unconditional", "must be a finite number ≥ 0 (0: not held), got "
+                    + preserveUnconditional);
+        }
         contexts = List.copyOf(contexts);
         if (contexts.isEmpty() || contexts.size() > MAX_CONTEXTS) {
             throw new InvalidRequestException("rewrite-context", "takes 1 to " + MAX_CONTEXTS + " templates, got "
@@ -150,7 +160,7 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
     /** No edits yet; key and value projections, λ 0.1, anchor "". */
     public static Rewrite none() {
         return new Rewrite(List.of(), List.of(), "", List.of(), DEFAULT_LAMBDA, EnumSet.allOf(Kind.class),
-                Rows.THROUGH_PADDING, ALONE, 1.0);
+                Rows.THROUGH_PADDING, ALONE, 1.0, 0.0);
     }
 
     /** Whether there is anything to edit (preservation alone changes nothing). */
@@ -161,42 +171,56 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
     public Rewrite replace(String source, String target) {
         List<Replacement> list = new ArrayList<>(replacements);
         list.add(new Replacement(source, target));
-        return new Rewrite(list, erasures, anchor, preserved, lambda, projections, rows, contexts, preserveScale);
+        return new Rewrite(list, erasures, anchor, preserved, lambda, projections, rows, contexts, preserveScale,
+                preserveUnconditional);
     }
 
     public Rewrite erase(String concept) {
         List<String> list = new ArrayList<>(erasures);
         list.add(concept);
-        return new Rewrite(replacements, list, anchor, preserved, lambda, projections, rows, contexts, preserveScale);
+        return new Rewrite(replacements, list, anchor, preserved, lambda, projections, rows, contexts, preserveScale,
+                preserveUnconditional);
     }
 
     public Rewrite preserve(String concept) {
         List<String> list = new ArrayList<>(preserved);
         list.add(concept);
-        return new Rewrite(replacements, erasures, anchor, list, lambda, projections, rows, contexts, preserveScale);
+        return new Rewrite(replacements, erasures, anchor, list, lambda, projections, rows, contexts, preserveScale,
+                preserveUnconditional);
     }
 
     public Rewrite withAnchor(String a) {
-        return new Rewrite(replacements, erasures, a, preserved, lambda, projections, rows, contexts, preserveScale);
+        return new Rewrite(replacements, erasures, a, preserved, lambda, projections, rows, contexts, preserveScale,
+                preserveUnconditional);
     }
 
     public Rewrite withLambda(double l) {
-        return new Rewrite(replacements, erasures, anchor, preserved, l, projections, rows, contexts, preserveScale);
+        return new Rewrite(replacements, erasures, anchor, preserved, l, projections, rows, contexts, preserveScale,
+                preserveUnconditional);
     }
 
     public Rewrite withProjections(Set<Kind> kinds) {
-        return new Rewrite(replacements, erasures, anchor, preserved, lambda, kinds, rows, contexts, preserveScale);
+        return new Rewrite(replacements, erasures, anchor, preserved, lambda, kinds, rows, contexts, preserveScale,
+                preserveUnconditional);
     }
 
     public Rewrite withRows(Rows r) {
-        return new Rewrite(replacements, erasures, anchor, preserved, lambda, projections, r, contexts, preserveScale);
+        return new Rewrite(replacements, erasures, anchor, preserved, lambda, projections, r, contexts, preserveScale,
+                preserveUnconditional);
     }
 
     public Rewrite withPreserveScale(double scale) {
-        return new Rewrite(replacements, erasures, anchor, preserved, lambda, projections, rows, contexts, scale);
+        return new Rewrite(replacements, erasures, anchor, preserved, lambda, projections, rows, contexts, scale,
+                preserveUnconditional);
+    }
+
+    public Rewrite withPreserveUnconditional(double weight) {
+        return new Rewrite(replacements, erasures, anchor, preserved, lambda, projections, rows, contexts, preserveScale,
+                weight);
     }
 
     public Rewrite withContexts(List<String> templates) {
-        return new Rewrite(replacements, erasures, anchor, preserved, lambda, projections, rows, templates, preserveScale);
+        return new Rewrite(replacements, erasures, anchor, preserved, lambda, projections, rows, templates, preserveScale,
+                preserveUnconditional);
     }
 }

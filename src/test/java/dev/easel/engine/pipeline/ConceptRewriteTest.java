@@ -197,6 +197,35 @@ class ConceptRewriteTest {
         }
     }
 
+    /** The empty prompt is held from BOS, once per context at weight 1 (its rows scaled by √(weight × contexts)). */
+    @Test
+    void theUnconditionalPromptIsHeldFromBosOncePerContext() {
+        ConceptEncoder encoder = new ConceptEncoder(model);
+        Rewrite edit = Rewrite.none().replace("red circle", "blue square");
+        ClosedFormEdit.Problem once = encoder.problem(edit.withPreserveUnconditional(1));
+        assertEquals(77, once.preserved().size());
+        ClosedFormEdit.Problem twice = encoder.problem(edit.withPreserveUnconditional(2)
+                .withContexts(java.util.List.of("a photo of {}", "{} on a table")));
+        assertEquals(77, twice.preserved().size());
+        for (int t : new int[] {0, 1, 76}) {
+            double[] a = once.preserved().get(t);
+            double[] b = twice.preserved().get(t);
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(2 * a[i], b[i], 1e-9 * (1 + Math.abs(a[i])));
+            }
+        }
+        // Through EOS: BOS and EOS.
+        assertEquals(2, encoder.problem(edit.withPreserveUnconditional(1).withRows(Rewrite.Rows.THROUGH_EOS))
+                .preserved().size());
+        assertEquals(0, encoder.problem(edit).preserved().size());
+        try (StableDiffusionModel held = model.rewritten(edit.withPreserveUnconditional(1))) {
+            assertThat(held.name()).isEqualTo(model.name());
+        }
+        assertThatThrownBy(() -> edit.withPreserveUnconditional(-1)).isInstanceOfSatisfying(
+                InvalidRequestException.class, e -> assertEquals("preserve-unconditional", e.field()));
+        assertThatThrownBy(() -> edit.withPreserveUnconditional(Double.NaN)).isInstanceOf(InvalidRequestException.class);
+    }
+
     @Test
     void badContextsNameTheirOption() {
         Rewrite edit = Rewrite.none().replace("red", "blue");
