@@ -40,6 +40,7 @@ demo_eval grid "--pictures docs/images/demo-grid.png"       # README's grid
 demo_eval clip-modes "--clip-modes plain,rerank,verifier,guidance --prompts 50"
 demo_eval rewrite-red-blue "--rewrite red=blue --world-contexts 48 $colors_but_red --preserve-scale 0.1 --prompts 200"
 demo_eval rewrite-circle-square "--rewrite circle=square --world-contexts 64 --preserve triangle --preserve-scale 0.02 --prompts 200"
+demo_eval rewrite-circle-square-held "--rewrite circle=square --world-contexts 64 --preserve triangle --preserve square --preserve-scale 0.2 --preserve-unconditional 1 --prompts 200"
 demo_eval erase-red "--erase red --world-contexts 48 $colors_but_red --preserve-scale 0.1 --prompts 200"
 
 echo "==> DemoModelQualityTest ($(date +%T))"
