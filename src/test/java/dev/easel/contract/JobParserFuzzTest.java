@@ -32,7 +32,13 @@ class JobParserFuzzTest {
             .withClock(CLOCK).withIdGenerator(() -> "generated-id");
     private static final JobParser WITH_MODEL = PLAIN
             .withTokenCounter(prompt -> (prompt.length() + 3) / 4)
-            .withParts(new ModelParts(true, true, true));
+            .withParts(new ModelParts(true, true, true))
+            // Chunks as BREAKs make them; a weight past the bound, or NaN, for some texts.
+            .withChunking(new PromptChunking(text -> new PromptChunking.Chunked(text.split("BREAK", -1).length,
+                    text.length() % 7 == 0 ? Float.NaN : text.length() % 5 == 0 ? 150f : 1f), n -> n <= 2))
+            .withDefaults(new dev.easel.engine.pipeline.ModelDefaults(1024, 1024, 30, 7.5f));
+    /** A model that lacks every optional graph: the refusals of fields that need them. */
+    private static final JobParser BARE_MODEL = PLAIN.withParts(new ModelParts(false, false, false));
 
     @FuzzTest(maxDuration = "5m")
     @Timeout(10) // per input: Jazzer passes it to libFuzzer (-timeout); the fuzz-* runs turn off JUnit's own
@@ -47,6 +53,7 @@ class JobParserFuzzTest {
     void parse(byte[] json) {
         check(PLAIN, json);
         check(WITH_MODEL, json);
+        check(BARE_MODEL, json);
     }
 
     private static void check(JobParser parser, byte[] json) {
