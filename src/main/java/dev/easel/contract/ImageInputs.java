@@ -101,10 +101,11 @@ public final class ImageInputs {
 
     /**
      * An inline image's [width, height] from its first 24 bytes (32 base64 characters), without
-     * decoding the rest; a violation naming the field where those bytes are no PNG header; empty
-     * where the payload is too short to tell (the full decode when the job runs says why).
+     * decoding the rest; a violation naming the field where those bytes are no PNG header, or name
+     * a size the decoder would refuse (a side of 0 or past the limits); empty where the payload is
+     * too short to tell (the full decode when the job runs says why).
      */
-    static Validated<Optional<int[]>> inlineSize(String field, ImageReference.DataUri data) {
+    static Validated<Optional<int[]>> inlineSize(String field, ImageReference.DataUri data, PngLimits limits) {
         String base64 = data.base64();
         if (base64.length() < 32) {
             return new Validated.Valid<>(Optional.empty());
@@ -117,6 +118,9 @@ public final class ImageInputs {
                     "is not valid base64: " + e.getMessage(), "data:image/png;base64, then standard base64 (RFC 4648)"
                     + " without line breaks"))));
         }
+        if (head.length < 24) { // the 32 characters ended in padding: too short a payload to tell
+            return new Validated.Valid<>(Optional.empty());
+        }
         for (int i = 0; i < PNG_START.length; i++) {
             if (head[i] != PNG_START[i]) {
                 return new Validated.Invalid<>(new JobRejection(Optional.empty(), List.of(new Violation(field,
@@ -124,7 +128,14 @@ public final class ImageInputs {
             }
         }
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(head, 16, 8);
-        return new Validated.Valid<>(Optional.of(new int[] {b.getInt(), b.getInt()}));
+        long width = Integer.toUnsignedLong(b.getInt());
+        long height = Integer.toUnsignedLong(b.getInt());
+        if (width == 0 || height == 0 || width > limits.maxWidth() || height > limits.maxHeight()
+                || width * height > limits.maxPixels()) {
+            return new Validated.Invalid<>(new JobRejection(Optional.empty(), List.of(new Violation(field,
+                    "is not a usable PNG: its header says " + width + "×" + height, describe(limits)))));
+        }
+        return new Validated.Valid<>(Optional.of(new int[] {(int) width, (int) height}));
     }
 
     /** A violation if an inline image decodes to more bytes than allowed; computed from its length alone. */

@@ -58,34 +58,40 @@ public final class JobParser {
      * @param tokenCounter counts prompt tokens with the model's tokenizer
      * @param parts        the model's optional graphs (CLIP, CLIP guidance, VAE encoder) some fields need
      * @param chunking     how the model splits weighted prompts into chunks, and how many it takes
+     * @param schedule     whether the model's scheduler runs a schedule
      * @param promptSyntax how the model reads jobs that do not say
      * @param defaults     the model's width, height and steps for a job that gives none: the rules
      *                     that depend on them (the pixel limit; previews.every, strength × steps, the
      *                     verifier's budget) judge such a job by them; empty when the model is not known
      */
     record ModelFacts(Optional<ToIntFunction<String>> tokenCounter, Optional<ModelParts> parts,
-                      Optional<PromptChunking> chunking, PromptMode promptSyntax, Optional<ModelDefaults> defaults) {
+                      Optional<PromptChunking> chunking, Optional<ScheduleRule> schedule, PromptMode promptSyntax,
+                      Optional<ModelDefaults> defaults) {
         static final ModelFacts UNKNOWN = new ModelFacts(Optional.empty(), Optional.empty(), Optional.empty(),
-                PromptMode.PLAIN, Optional.empty());
+                Optional.empty(), PromptMode.PLAIN, Optional.empty());
 
         ModelFacts withTokenCounter(ToIntFunction<String> value) {
-            return new ModelFacts(Optional.of(value), parts, chunking, promptSyntax, defaults);
+            return new ModelFacts(Optional.of(value), parts, chunking, schedule, promptSyntax, defaults);
         }
 
         ModelFacts withParts(ModelParts value) {
-            return new ModelFacts(tokenCounter, Optional.of(value), chunking, promptSyntax, defaults);
+            return new ModelFacts(tokenCounter, Optional.of(value), chunking, schedule, promptSyntax, defaults);
         }
 
         ModelFacts withChunking(PromptChunking value) {
-            return new ModelFacts(tokenCounter, parts, Optional.of(value), promptSyntax, defaults);
+            return new ModelFacts(tokenCounter, parts, Optional.of(value), schedule, promptSyntax, defaults);
+        }
+
+        ModelFacts withSchedule(ScheduleRule value) {
+            return new ModelFacts(tokenCounter, parts, chunking, Optional.of(value), promptSyntax, defaults);
         }
 
         ModelFacts withPromptSyntax(PromptMode value) {
-            return new ModelFacts(tokenCounter, parts, chunking, value, defaults);
+            return new ModelFacts(tokenCounter, parts, chunking, schedule, value, defaults);
         }
 
         ModelFacts withDefaults(ModelDefaults value) {
-            return new ModelFacts(tokenCounter, parts, chunking, promptSyntax, Optional.of(value));
+            return new ModelFacts(tokenCounter, parts, chunking, schedule, promptSyntax, Optional.of(value));
         }
     }
 
@@ -132,6 +138,11 @@ public final class JobParser {
      */
     public JobParser withChunking(PromptChunking value) {
         return new JobParser(limited, clock, ids, model.withChunking(value));
+    }
+
+    /** Refuses a schedule the model's scheduler cannot run; a worker passes its model's. */
+    public JobParser withSchedule(ScheduleRule value) {
+        return new JobParser(limited, clock, ids, model.withSchedule(value));
     }
 
     /**

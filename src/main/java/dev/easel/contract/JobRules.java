@@ -82,7 +82,8 @@ final class JobRules {
         if (text.isEmpty() || c.violations.stream().anyMatch(v -> v.field().equals(field))) {
             return Optional.empty();
         }
-        Validated<Optional<int[]>> size = ImageInputs.inlineSize(field, (ImageReference.DataUri) ImageReference.parse(text.get()));
+        Validated<Optional<int[]>> size = ImageInputs.inlineSize(field, (ImageReference.DataUri) ImageReference.parse(text.get()),
+                limits.pngLimits());
         if (size instanceof Validated.Invalid<Optional<int[]>> invalid) {
             if (report) {
                 c.violations.addAll(invalid.rejection().violations());
@@ -149,10 +150,8 @@ final class JobRules {
             tokens(c, "negativePrompt", counter);
             rewriteConcepts(c, counter);
         });
-        model.chunking().ifPresent(chunking -> {
-            chunks(c, "prompt", chunking);
-            chunks(c, "negativePrompt", chunking);
-        });
+        model.chunking().ifPresent(chunking -> chunks(c, chunking));
+        model.schedule().ifPresent(rule -> schedule(c, rule));
         return c.violations;
     }
 
@@ -229,8 +228,14 @@ final class JobRules {
         // Inline images' sizes are in their headers: the rules the job would meet when it runs, now.
         Optional<int[]> initSize = inlineSize(c, "initImage", true);
         Optional<int[]> maskSize = inlineSize(c, "mask", true);
-        c.violations.addAll(ImageInputs.sizeRules(new ImageInputs.Sizes(intValue(c, "width"), intValue(c, "height"),
-                initSize, maskSize)));
+        // A side the job states but that broke its own rule has its violation; judged as left out, it
+        // would read as a job that leaves its size to the image.
+        boolean sidesUsable = (!c.job.has("width") || intValue(c, "width").isPresent())
+                && (!c.job.has("height") || intValue(c, "height").isPresent());
+        if (sidesUsable) {
+            c.violations.addAll(ImageInputs.sizeRules(new ImageInputs.Sizes(intValue(c, "width"), intValue(c, "height"),
+                    initSize, maskSize)));
+        }
         if (c.flagged.contains("strength")) {
             return;
         }
@@ -422,6 +427,29 @@ final class JobRules {
     }
 
     /**
+     * The run's schedule as the engine sets it up, where the fields it depends on passed their own
+     * rules: the job's (or model's) scheduler and steps, and whether the run starts late.
+     */
+    private void schedule(Checks c, ScheduleRule rule) {
+        if (c.violations.stream().anyMatch(v -> List.of("scheduler", "steps", "eta", "strength").contains(v.field()))
+                || List.of("scheduler", "steps", "eta", "strength").stream().anyMatch(c.flagged::contains)) {
+            return;
+        }
+        Optional<BigDecimal> steps = steps(c);
+        if (steps.isEmpty()) {
+            return;
+        }
+        BigDecimal strength = c.number("strength").orElse(BigDecimal.valueOf(Job.DEFAULT_STRENGTH));
+        // As the engine compares it: in float, so 0.999999999 is full strength there and here.
+        Optional<String> late = c.job.has("initImage") && strength.floatValue() < 1f
+                ? Optional.of("an initImage with strength below 1")
+                : c.present("verifier").isPresent() ? Optional.of("a verifier, which restarts from a branch point")
+                : Optional.empty();
+        rule.check(c.text("scheduler"), steps.get().intValue(), c.number("eta").map(BigDecimal::doubleValue).orElse(0.0),
+                late).ifPresent(c.violations::add);
+    }
+
+    /**
      * A rewrite's concepts as the engine encodes them (ConceptEncoder): each must be words the
      * tokenizer sees (" " or "\u200b" pass the schema's length but make no token); a replacement's
      * target may be empty (the anchor "").
@@ -448,27 +476,51 @@ final class JobRules {
     }
 
     /**
-     * A weighted prompt's chunks, as the engine counts them (BREAK starts one, whatever the tokens;
-     * weights and brackets are not tokens); not where the field is already refused.
+     * A weighted prompt's chunks, tokens and weights, as the engine reads them (BREAK starts a chunk
+     * whatever the tokens; weights and brackets are no tokens); the negative prompt only where it is
+     * encoded (guidance above 1). The UNet's fixed text sequence is judged on the longer of the two,
+     * as the engine pads both to it. Not where a field is already refused.
      */
-    private void chunks(Checks c, String field, PromptChunking chunking) {
+    private void chunks(Checks c, PromptChunking chunking) {
         boolean weighted = c.text("promptSyntax").map(PromptMode::of).orElse(model.promptSyntax()) == PromptMode.WEIGHTED;
-        Optional<String> text = c.text(field);
-        if (!weighted || text.isEmpty() || c.violations.stream().anyMatch(v -> v.field().equals(field))) {
+        if (!weighted) {
             return;
         }
-        PromptChunking.Chunked read = chunking.read().apply(text.get());
-        int chunks = read.count();
-        float w = read.extreme();
-        if (!Float.isFinite(w) || Math.abs(w) > GenerationLimits.MAX_PROMPT_WEIGHT) {
-            c.add(field, "has an attention weight " + (Float.isFinite(w) ? "of " + w : "that is not a finite number"),
-                    "weights finite and within ±" + GenerationLimits.MAX_PROMPT_WEIGHT + ", e.g. (word:1.3)");
-        } else if (chunks > WEIGHTED_CHUNKS) {
-            c.add(field, "spans " + chunks + " chunks (BREAK starts a chunk)", "≤ " + WEIGHTED_CHUNKS + " chunks");
-        } else if (!chunking.fits().test(chunks)) {
-            c.add(field, "spans " + chunks + " chunks (BREAK starts a chunk), but model \"" + c.job.path("model").asText()
-                    + "\" takes a fixed text sequence (its UNet's encoder_hidden_states)", "1 chunk");
+        int longest = 0;
+        String longestField = "prompt";
+        for (String field : guided(c) ? List.of("prompt", "negativePrompt") : List.of("prompt")) {
+            Optional<String> text = c.text(field);
+            if (text.isEmpty() || c.violations.stream().anyMatch(v -> v.field().equals(field))) {
+                continue;
+            }
+            PromptChunking.Chunked read = chunking.read().apply(text.get());
+            float w = read.extreme();
+            int tokens = limits.maxPromptTokens() * WEIGHTED_CHUNKS;
+            if (!Float.isFinite(w) || Math.abs(w) > GenerationLimits.MAX_PROMPT_WEIGHT) {
+                c.add(field, "has an attention weight " + (Float.isFinite(w) ? "of " + w : "that is not a finite number"),
+                        "weights finite and within ±" + GenerationLimits.MAX_PROMPT_WEIGHT + ", e.g. (word:1.3)");
+            } else if (read.count() > WEIGHTED_CHUNKS) {
+                c.add(field, "spans " + read.count() + " chunks (BREAK starts a chunk)", "≤ " + WEIGHTED_CHUNKS + " chunks");
+            } else if (read.tokens() > tokens) {
+                c.add(field, "is " + read.tokens() + " tokens (weights and brackets not counted); weighted prompts take"
+                        + " at most " + WEIGHTED_CHUNKS + " chunks of " + limits.maxPromptTokens(), "≤ " + tokens + " tokens");
+            } else if (read.count() > longest) {
+                longest = read.count();
+                longestField = field;
+            }
         }
+        if (longest > 1 && !chunking.fits().test(longest)) {
+            c.add(longestField, "spans " + longest + " chunks (BREAK starts a chunk), but model \""
+                    + c.job.path("model").asText() + "\" takes a fixed text sequence (its UNet's encoder_hidden_states)",
+                    "1 chunk");
+        }
+    }
+
+    /** Whether the negative prompt is encoded: guidance above 1, the job's or its model's (unknown: assumed). */
+    private boolean guided(Checks c) {
+        Optional<BigDecimal> guidance = c.number("guidanceScale")
+                .or(() -> model.defaults().map(d -> new BigDecimal(Float.toString(d.guidanceScale()))));
+        return guidance.map(g -> g.compareTo(BigDecimal.ONE) > 0).orElse(true);
     }
 
     /** How many chunks of maxPromptTokens a weighted prompt may span (AUTOMATIC1111 has no bound; a job does). */

@@ -17,13 +17,14 @@ public record PromptChunking(Function<String, Chunked> read, IntPredicate fits) 
 
     /**
      * @param count   chunks of the text
+     * @param tokens  its tokens, weights and brackets not counted (the engine's PromptChunks.tokenCount)
      * @param extreme the weight farthest from zero, or one that is not finite (1 for a text without weights)
      */
-    public record Chunked(int count, float extreme) {
+    public record Chunked(int count, int tokens, float extreme) {
     }
 
-    /** For texts whose weights are all 1: the count alone. */
+    /** For texts of one token a chunk and weights all 1: the count alone. */
     public static PromptChunking counting(java.util.function.ToIntFunction<String> count, IntPredicate fits) {
-        return new PromptChunking(text -> new Chunked(count.applyAsInt(text), 1f), fits);
+        return new PromptChunking(text -> new Chunked(count.applyAsInt(text), count.applyAsInt(text), 1f), fits);
     }
 }

@@ -13,6 +13,7 @@ import dev.easel.contract.PromptChunking;
 import dev.easel.contract.Validated;
 import dev.easel.contract.Violation;
 import dev.easel.engine.pipeline.DiffusionPipeline;
+import dev.easel.engine.pipeline.InvalidRequestException;
 import dev.easel.engine.tokenizer.ClipTokenizer;
 import dev.easel.engine.tokenizer.PromptChunks;
 import dev.easel.engine.tokenizer.PromptMode;
@@ -203,8 +204,23 @@ public class JobIntake {
                                 p.model().hasVaeEncoder()))
                         .withChunking(new PromptChunking(text -> chunked(p.model().config().tokenizer(), text),
                                 p.model()::takesPromptChunks))
+                        .withSchedule((scheduler, steps, eta, late) -> schedule(p, scheduler, steps, eta, late))
                         .withPromptSyntax(models.defaults(p).promptSyntax())
                         .withDefaults(models.defaults(p).model()))).orElse(parser);
+    }
+
+    /** The engine's schedule checks (DiffusionPipeline.checkSchedule) as the intake's violation. */
+    private static Optional<Violation> schedule(DiffusionPipeline p, Optional<String> scheduler, int steps, double eta,
+                                                Optional<String> late) {
+        try {
+            p.checkSchedule(new DiffusionPipeline.Schedule(scheduler, steps, (float) eta, late));
+            return Optional.empty();
+        } catch (InvalidRequestException e) {
+            String prefix = e.field() + ": ";
+            String problem = e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
+            return Optional.of(new Violation(e.field(), problem, "a schedule model \"" + p.model().name()
+                    + "\"'s scheduler runs"));
+        }
     }
 
     /** A weighted prompt's chunks and its most extreme weight, as the engine's PromptChunks read them. */
@@ -214,14 +230,14 @@ public class JobIntake {
         for (int c = 0; c < chunks.count(); c++) {
             for (float w : chunks.weights(c)) {
                 if (!Float.isFinite(w)) {
-                    return new PromptChunking.Chunked(chunks.count(), w);
+                    return new PromptChunking.Chunked(chunks.count(), chunks.tokenCount(), w);
                 }
                 if (Math.abs(w) > Math.abs(extreme)) {
                     extreme = w;
                 }
             }
         }
-        return new PromptChunking.Chunked(chunks.count(), extreme);
+        return new PromptChunking.Chunked(chunks.count(), chunks.tokenCount(), extreme);
     }
 
     /**

@@ -139,7 +139,8 @@ public class ModelCatalog {
         Limits l = new Limits(model.geometry().vaeScaleFactor(), limits.maxWidth(), limits.maxHeight(),
                 limits.maxPixels(), limits.maxSteps(), limits.maxImages(), limits.maxGuidance(), limits.maxPromptTokens(),
                 GenerationLimits.MAX_PROMPT_CHUNKS);
-        Capabilities c = new Capabilities(model.hasVaeEncoder(), model.hasVaeEncoder() || model.geometry().inpaintingUnet(),
+        // Inpainting encodes the init image too, with either UNet: without a VAE encoder, neither runs.
+        Capabilities c = new Capabilities(model.hasVaeEncoder(), model.hasVaeEncoder(),
                 model.hasClip(), model.hasClip() && model.hasClipGuidance(), model.takesLongPrompts(), model.xl(),
                 Schedulers.names());
         return new Model(name, "loaded", Optional.empty(), Optional.of(kind), Optional.of(d), Optional.of(l),

@@ -35,7 +35,8 @@ class JobParserFuzzTest {
             .withParts(new ModelParts(true, true, true))
             // Chunks as BREAKs make them; a weight past the bound, or NaN, for some texts.
             .withChunking(new PromptChunking(text -> new PromptChunking.Chunked(text.split("BREAK", -1).length,
-                    text.length() % 7 == 0 ? Float.NaN : text.length() % 5 == 0 ? 150f : 1f), n -> n <= 2))
+                    text.length() / 4, text.length() % 7 == 0 ? Float.NaN : text.length() % 5 == 0 ? 150f : 1f),
+                    n -> n <= 2))
             .withDefaults(new dev.easel.engine.pipeline.ModelDefaults(1024, 1024, 30, 7.5f));
     /** A model that lacks every optional graph: the refusals of fields that need them. */
     private static final JobParser BARE_MODEL = PLAIN.withParts(new ModelParts(false, false, false));

@@ -489,6 +489,41 @@ class JobParserTest {
                     assertThat(v.limit()).isEqualTo("1 chunk");
                 });
         accept(fixed, withPrompt("(a cat:1.2)", "'promptSyntax': 'weighted'"));
+        // The UNet is judged on the longer of prompt and negative prompt, which the engine pads both to.
+        JobParser threeChunks = PARSER.withChunking(PromptChunking.counting(text -> text.split("BREAK", -1).length,
+                n -> n == 3));
+        accept(threeChunks, withPrompt("a BREAK b", "'promptSyntax': 'weighted', 'negativePrompt': 'x BREAK y BREAK z'"));
+        // Unguided, the negative prompt is not encoded: not judged.
+        accept(chunking, job("'promptSyntax': 'weighted', 'guidanceScale': 1, 'negativePrompt': 'a BREAK b BREAK c"
+                + " BREAK d BREAK e'"));
+    }
+
+    /** A configured token limit holds for weighted prompts too, on the tokens the engine reads. */
+    @Test
+    void weightedPromptsAreHeldToTheConfiguredTokensAsTheEngineCountsThem() {
+        JobLimits d = JobLimits.defaults();
+        JobParser thirty = new JobParser(new JobLimits(d.maxWidth(), d.maxHeight(), d.maxPixels(), d.maxSteps(),
+                d.maxImages(), d.maxGuidance(), 30, d.maxInputImageBytes(), 2048, 2048, d.maxPixels(),
+                d.maxMetadataBytes(), d.maxIdLength())).withChunking(new PromptChunking(
+                        text -> new PromptChunking.Chunked(1, text.split(" ").length, 1f), n -> true));
+        assertThat(reject(thirty, withPrompt("w ".repeat(121).trim(), "'promptSyntax': 'weighted'")).violations())
+                .singleElement().satisfies(v -> assertThat(v.limit()).isEqualTo("≤ 120 tokens"));
+        accept(thirty, withPrompt("w ".repeat(120).trim(), "'promptSyntax': 'weighted'"));
+    }
+
+    /** The engine's schedule checks, handed to the parser by the worker, judge the run's scheduler and steps. */
+    @Test
+    void theModelsScheduleRuleJudgesTheRunsSchedulerAndSteps() {
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        JobParser parser = PARSER.withDefaults(new ModelDefaults(512, 512, 30, 7.5f)).withSchedule((s, steps, eta, late) -> {
+            seen.add(s.orElse("-") + "/" + steps + "/" + late.orElse("-"));
+            return steps > 50 ? Optional.of(new Violation("steps", "is past 50", "≤ 50")) : Optional.empty();
+        });
+        accept(parser, job(""));
+        accept(parser, job("'scheduler': 'lcm', 'steps': 4, 'initImage': 's3://inputs/a.png', 'strength': 0.5"));
+        accept(parser, job("'initImage': 's3://inputs/a.png', 'strength': 1"));
+        assertThat(reject(parser, job("'steps': 60")).violations()).extracting(Violation::field).containsExactly("steps");
+        assertThat(seen).containsExactly("-/30/-", "lcm/4/an initImage with strength below 1", "-/30/-", "-/60/-");
     }
 
     /** A job that leaves steps to its model is judged by the model's steps, not let through unjudged. */
@@ -592,8 +627,17 @@ class JobParserTest {
                 .singleElement().isEqualTo(new Violation("mask", "is 8×8 but initImage is 16×8", "the size of initImage"));
         assertThat(reject(PARSER, job("'initImage': '" + Pngs.dataUri(Pngs.hugeHeader(60_000, 60_000)) + "'"))
                 .violations()).extracting(Violation::field, Violation::problem).containsExactly(tuple("initImage",
-                        "width × height = 60000 × 60000 = 3600000000 pixels is too many (initImage's size stands for the"
-                                + " side the job leaves out)"));
+                        "is not a usable PNG: its header says 60000×60000"));
+        // A payload whose first 32 characters end in padding (22 bytes): too short to tell, left to the run.
+        accept(PARSER, job("'initImage': 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAgAAAA=='"));
+        // A header naming a side of 0, or past 2^31, or past the PNG limits: refused as the decoder would.
+        for (int[] size : new int[][] {{0, 512}, {Integer.MIN_VALUE, 8}, {4096, 8}}) {
+            byte[] head = Pngs.rgb(8, 8, 0, 0, 0);
+            java.nio.ByteBuffer.wrap(head, 16, 8).putInt(size[0]).putInt(size[1]);
+            assertThat(reject(PARSER, job("'initImage': '" + Pngs.dataUri(head) + "'")).violations())
+                    .extracting(Violation::field, Violation::problem).containsExactly(tuple("initImage",
+                            "is not a usable PNG: its header says " + Integer.toUnsignedLong(size[0]) + "×" + size[1]));
+        }
         byte[] jpeg = java.util.Arrays.copyOf(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xE0}, 64);
         assertThat(reject(PARSER, job("'initImage': '" + Pngs.dataUri(jpeg) + "'")).violations()).singleElement()
                 .isEqualTo(new Violation("initImage", "is not a PNG (its first bytes are not a PNG signature and header)",

@@ -72,8 +72,8 @@ final class ConceptEncoder {
             }
         }
         if (rewrite.preserveUnconditional() > 0) {
-            // The empty prompt, once per context at weight 1: the unconditional branch of every guided
-            // generation, and the BOS row every prompt starts with.
+            // The empty prompt, at its weight once per context (rows scaled by √(weight × contexts)):
+            // the unconditional branch of every guided generation, and the BOS row every prompt starts with.
             Encoded empty = encode(Rewrite.SLOT, "", "preserve-unconditional", true);
             double weight = Math.sqrt(rewrite.preserveUnconditional() * rewrite.contexts().size());
             for (int t = 0; t <= end(rewrite.rows(), empty); t++) {

@@ -232,27 +232,50 @@ public final class DiffusionPipeline {
      * timesteps set; its own limits surface as request errors.
      */
     Scheduler scheduler(GenerationRequest request, StableDiffusionModel owner) {
+        String later = request.image().filter(i -> i.strength() < 1f).isPresent() ? "an initImage with strength below 1"
+                : request.clip().verifier().isPresent() ? "a verifier, which restarts from a branch point"
+                : owner != model ? "a refiner, which starts at the hand-over" : null;
+        return schedule(new Schedule(request.scheduler(), request.steps(), request.eta(), Optional.ofNullable(later)),
+                owner);
+    }
+
+    /**
+     * A run's schedule as the job states it, for {@link #checkSchedule}.
+     *
+     * @param scheduler the job's scheduler, else the model's own
+     * @param lateStart why the run starts after the first step, if it does (img2img below full
+     *                  strength, a verifier's restarts)
+     */
+    public record Schedule(Optional<String> scheduler, int steps, float eta, Optional<String> lateStart) {
+    }
+
+    /**
+     * Refuses, as {@link InvalidRequestException} naming the field, a schedule this model's
+     * scheduler cannot run (LCM past its original_inference_steps, PNDM with Runge–Kutta under 4
+     * steps or starting late): the checks a job meets when it runs, for the intake to make first.
+     */
+    public void checkSchedule(Schedule schedule) {
+        schedule(schedule, model);
+    }
+
+    private Scheduler schedule(Schedule s, StableDiffusionModel owner) {
         Scheduler scheduler;
-        String name = request.scheduler().orElse(owner.config().defaultScheduler());
+        String name = s.scheduler().orElse(owner.config().defaultScheduler());
         try {
-            scheduler = Schedulers.create(name, owner.config().scheduler(), request.eta());
+            scheduler = Schedulers.create(name, owner.config().scheduler(), s.eta());
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException("scheduler", e.getMessage());
         }
         try {
-            scheduler.setTimesteps(request.steps());
+            scheduler.setTimesteps(s.steps());
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException("steps", e.getMessage());
         }
-        if (scheduler.startsAtTheFirstStepOnly()) {
+        if (scheduler.startsAtTheFirstStepOnly() && s.lateStart().isPresent()) {
             // Refused here, before any model runs: the scheduler would throw at its first late step.
-            String later = request.image().filter(i -> i.strength() < 1f).isPresent() ? "an initImage with strength below 1"
-                    : request.clip().verifier().isPresent() ? "a verifier, which restarts from a branch point"
-                    : owner != model ? "a refiner, which starts at the hand-over" : null;
-            if (later != null) {
-                throw new InvalidRequestException("scheduler", name + " as this model configures it (skip_prk_steps false) runs every step from the first, and "
-                        + later + " starts at a later one: choose another scheduler (ddim, euler, dpmpp_2m)");
-            }
+            throw new InvalidRequestException("scheduler", name + " as this model configures it (skip_prk_steps false)"
+                    + " runs every step from the first, and " + s.lateStart().get() + " starts at a later one: choose"
+                    + " another scheduler (ddim, euler, dpmpp_2m)");
         }
         return scheduler;
     }

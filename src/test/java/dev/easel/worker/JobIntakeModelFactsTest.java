@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the CLIP guidance graph, a weighted prompt of more chunks than the model takes) is refused at
  * intake naming the field, before it is queued or run.
  */
-class ModelPartsJobTest {
+class JobIntakeModelFactsTest {
 
     @TempDir
     static Path dir;
@@ -60,7 +60,8 @@ class ModelPartsJobTest {
                 "no-encoder", new DiffusionPipeline(noEncoder, GenerationLimits.defaults()),
                 "no-guidance", new DiffusionPipeline(noGuidance, GenerationLimits.defaults()))).build();
         return jobs.pushed(("{\"version\": 1, \"id\": \"p1\", \"model\": \"" + model + "\", \"prompt\": \"a red circle\","
-                + " \"width\": 64, \"height\": 64, \"steps\": 4" + extra + "}").getBytes(StandardCharsets.UTF_8),
+                + " \"width\": 64, \"height\": 64" + (extra.contains("\"steps\"") ? "" : ", \"steps\": 4") + extra
+                + "}").getBytes(StandardCharsets.UTF_8),
                 Optional.empty(), new Tenants(false, Map.of(), TestWorker.BUCKET, "easel.jobs", Optional.empty())
                         .byId("default").orElseThrow());
     }
@@ -98,6 +99,24 @@ class ModelPartsJobTest {
         assertThat(infinite.at("/violations/0/problem").asText()).isEqualTo("has an attention weight that is not a finite number");
         JsonNode ok = push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"a (red:-100) square\"");
         assertThat(ok.has("violations")).as("%s", ok).isFalse();
+    }
+
+    @Test
+    void aScheduleTheModelsSchedulerCannotRunIsRefusedAtIntake() {
+        // LCM takes at most original_inference_steps (50 by default) steps.
+        JsonNode lcm = push("no-guidance", ", \"scheduler\": \"lcm\", \"steps\": 60");
+        assertThat(lcm.path("violations").findValuesAsText("field")).containsExactly("steps");
+        assertThat(lcm.at("/violations/0/problem").asText()).contains("original_inference_steps");
+        assertThat(lcm.at("/violations/0/limit").asText()).isEqualTo("a schedule model \"no-guidance\"'s scheduler runs");
+        JsonNode fine = push("no-guidance", ", \"scheduler\": \"lcm\", \"steps\": 4");
+        assertThat(fine.has("violations")).as("%s", fine).isFalse();
+    }
+
+    @Test
+    void anUnguidedJobsNegativePromptIsNotJudgedAsTheEngineDoesNotEncodeIt() {
+        JsonNode unguided = push("no-guidance", ", \"guidanceScale\": 1, \"promptSyntax\": \"weighted\","
+                + " \"negativePrompt\": \"(dark:150) BREAK flat\"");
+        assertThat(unguided.has("violations")).as("%s", unguided).isFalse();
     }
 
     @Test
