@@ -107,6 +107,7 @@ public record Rewrite(List<Replacement> replacements, List<String> erasures, Str
             throw new InvalidRequestException("preserve-unconditional", "must be a finite number ≥ 0 (0: not held), got "
                     + preserveUnconditional);
         }
+        preserveUnconditional += 0.0; // -0.0 is 0.0: equal edits are one key of the rewritten models' cache
         contexts = List.copyOf(contexts);
         if (contexts.isEmpty() || contexts.size() > MAX_CONTEXTS) {
             throw new InvalidRequestException("rewrite-context", "takes 1 to " + MAX_CONTEXTS + " templates, got "

@@ -224,6 +224,7 @@ class ConceptRewriteTest {
         assertThatThrownBy(() -> edit.withPreserveUnconditional(-1)).isInstanceOfSatisfying(
                 InvalidRequestException.class, e -> assertEquals("preserve-unconditional", e.field()));
         assertThatThrownBy(() -> edit.withPreserveUnconditional(Double.NaN)).isInstanceOf(InvalidRequestException.class);
+        assertEquals(edit.withPreserveUnconditional(0), edit.withPreserveUnconditional(-0.0));
     }
 
     @Test
