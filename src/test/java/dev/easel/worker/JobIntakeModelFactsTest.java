@@ -66,6 +66,15 @@ class JobIntakeModelFactsTest {
                         .byId("default").orElseThrow());
     }
 
+    /** A job on the model with CLIP but no guidance graph, its negative prompt in the weighted syntax. */
+    private static JsonNode weightedNegative(String negativePrompt) {
+        return push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"" + negativePrompt + "\"");
+    }
+
+    private static void assertAccepted(JsonNode outcome) {
+        assertThat(outcome.has("violations")).as("%s", outcome).isFalse();
+    }
+
     @Test
     void anInitImageOnAModelWithoutVaeEncoderIsRefusedNamingTheField() {
         assertThat(noEncoder.hasVaeEncoder()).isFalse();
@@ -82,23 +91,20 @@ class JobIntakeModelFactsTest {
         assertThat(outcome.path("violations").findValuesAsText("field")).containsExactly("negativePrompt");
         assertThat(outcome.at("/violations/0/problem").asText()).isEqualTo("spans 5 chunks (BREAK starts a chunk)");
         // This model's UNet takes exactly 77 text tokens (its export fixed the sequence): one chunk only.
-        JsonNode two = push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"blurry BREAK dark\"");
+        JsonNode two = weightedNegative("blurry BREAK dark");
         assertThat(two.at("/violations/0/problem").asText()).isEqualTo("spans 2 chunks (BREAK starts a chunk), but model"
                 + " \"no-guidance\" takes a fixed text sequence (its UNet's encoder_hidden_states)");
-        JsonNode one = push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"(blurry:1.2), dark\"");
-        assertThat(one.has("violations")).as("%s", one).isFalse();
+        assertAccepted(weightedNegative("(blurry:1.2), dark"));
     }
 
     @Test
     void anAttentionWeightTheEngineWouldRefuseIsRefusedAtIntake() {
-        JsonNode outcome = push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"a (red:150) circle\"");
+        JsonNode outcome = weightedNegative("a (red:150) circle");
         assertThat(outcome.path("violations").findValuesAsText("field")).containsExactly("negativePrompt");
         assertThat(outcome.at("/violations/0/problem").asText()).isEqualTo("has an attention weight of 150.0");
-        JsonNode infinite = push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"(dark:"
-                + "9".repeat(400) + ")\"");
+        JsonNode infinite = weightedNegative("(dark:" + "9".repeat(400) + ")");
         assertThat(infinite.at("/violations/0/problem").asText()).isEqualTo("has an attention weight that is not a finite number");
-        JsonNode ok = push("no-guidance", ", \"promptSyntax\": \"weighted\", \"negativePrompt\": \"a (red:-100) square\"");
-        assertThat(ok.has("violations")).as("%s", ok).isFalse();
+        assertAccepted(weightedNegative("a (red:-100) square"));
     }
 
     @Test
@@ -108,15 +114,13 @@ class JobIntakeModelFactsTest {
         assertThat(lcm.path("violations").findValuesAsText("field")).containsExactly("steps");
         assertThat(lcm.at("/violations/0/problem").asText()).contains("original_inference_steps");
         assertThat(lcm.at("/violations/0/limit").asText()).isEqualTo("a schedule model \"no-guidance\"'s scheduler runs");
-        JsonNode fine = push("no-guidance", ", \"scheduler\": \"lcm\", \"steps\": 4");
-        assertThat(fine.has("violations")).as("%s", fine).isFalse();
+        assertAccepted(push("no-guidance", ", \"scheduler\": \"lcm\", \"steps\": 4"));
     }
 
     @Test
     void anUnguidedJobsNegativePromptIsNotJudgedAsTheEngineDoesNotEncodeIt() {
-        JsonNode unguided = push("no-guidance", ", \"guidanceScale\": 1, \"promptSyntax\": \"weighted\","
-                + " \"negativePrompt\": \"(dark:150) BREAK flat\"");
-        assertThat(unguided.has("violations")).as("%s", unguided).isFalse();
+        assertAccepted(push("no-guidance", ", \"guidanceScale\": 1, \"promptSyntax\": \"weighted\","
+                + " \"negativePrompt\": \"(dark:150) BREAK flat\""));
     }
 
     @Test
