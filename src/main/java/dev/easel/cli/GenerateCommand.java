@@ -350,10 +350,8 @@ public final class GenerateCommand implements Callable<Integer> {
     /** The engine's loras[i].name as the --lora value it came from. */
     private InvalidRequestException loraError(InvalidRequestException e) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("loras\\[(\\d+)\\]\\.name").matcher(e.field());
-        String prefix = e.field() + ": ";
-        String problem = e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
         return m.matches() ? new InvalidRequestException("lora", "'" + lora.get(Integer.parseInt(m.group(1))) + "': "
-                + problem) : e;
+                + e.problem()) : e;
     }
 
     /** --rewrite/--erase and the options that shape them as one edit; empty when none is asked for. */

@@ -202,9 +202,7 @@ public final class JobParser {
             job.rewrite().ifPresent(Job.Rewrite::toEngine);
             return Optional.empty();
         } catch (dev.easel.engine.pipeline.InvalidRequestException e) {
-            String problem = e.getMessage().startsWith(e.field() + ": ")
-                    ? e.getMessage().substring(e.field().length() + 2) : e.getMessage();
-            return Optional.of(new Violation(Job.Rewrite.jobField(e.field()), problem, "an edit the engine can make"));
+            return Optional.of(new Violation(Job.Rewrite.jobField(e.field()), e.problem(), "an edit the engine can make"));
         }
     }
 

@@ -3,8 +3,8 @@ package dev.easel.contract;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.pipeline.ClipLimits;
+import dev.easel.engine.pipeline.GenerationLimits;
 import dev.easel.engine.tokenizer.PromptMode;
 import java.math.BigDecimal;
 import java.net.URI;
@@ -406,7 +406,7 @@ final class JobRules {
     }
 
     private void tokens(Checks c, String field, ToIntFunction<String> counter) {
-        boolean weighted = c.text("promptSyntax").map(PromptMode::of).orElse(model.promptSyntax()) == PromptMode.WEIGHTED;
+        boolean weighted = weighted(c);
         if (weighted && model.chunking().isPresent()) {
             // The chunks are the engine's own bound; the raw count would also count "(word:1.2)"'s
             // brackets and weight and refuse prompts the engine runs.
@@ -482,7 +482,7 @@ final class JobRules {
      * as the engine pads both to it. Not where a field is already refused.
      */
     private void chunks(Checks c, PromptChunking chunking) {
-        boolean weighted = c.text("promptSyntax").map(PromptMode::of).orElse(model.promptSyntax()) == PromptMode.WEIGHTED;
+        boolean weighted = weighted(c);
         if (!weighted) {
             return;
         }
@@ -514,6 +514,11 @@ final class JobRules {
                     + c.job.path("model").asText() + "\" takes a fixed text sequence (its UNet's encoder_hidden_states)",
                     "1 chunk");
         }
+    }
+
+    /** Whether the job's prompts are read in the weighted syntax: its own promptSyntax, else its model's. */
+    private boolean weighted(Checks c) {
+        return c.text("promptSyntax").map(PromptMode::of).orElse(model.promptSyntax()) == PromptMode.WEIGHTED;
     }
 
     /** Whether the negative prompt is encoded: guidance above 1, the job's or its model's (unknown: assumed). */

@@ -22,9 +22,4 @@ public record PromptChunking(Function<String, Chunked> read, IntPredicate fits) 
      */
     public record Chunked(int count, int tokens, float extreme) {
     }
-
-    /** For texts of one token a chunk and weights all 1: the count alone. */
-    public static PromptChunking counting(java.util.function.ToIntFunction<String> count, IntPredicate fits) {
-        return new PromptChunking(text -> new Chunked(count.applyAsInt(text), count.applyAsInt(text), 1f), fits);
-    }
 }

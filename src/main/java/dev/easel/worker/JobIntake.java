@@ -216,9 +216,7 @@ public class JobIntake {
             p.checkSchedule(new DiffusionPipeline.Schedule(scheduler, steps, (float) eta, late));
             return Optional.empty();
         } catch (InvalidRequestException e) {
-            String prefix = e.field() + ": ";
-            String problem = e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
-            return Optional.of(new Violation(e.field(), problem, "a schedule model \"" + p.model().name()
+            return Optional.of(new Violation(e.field(), e.problem(), "a schedule model \"" + p.model().name()
                     + "\"'s scheduler runs"));
         }
     }

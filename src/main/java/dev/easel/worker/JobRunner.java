@@ -204,9 +204,7 @@ final class JobRunner {
                 return generate(run, accepted.on(lease.pipeline()), location, image, shutdown);
             }
         } catch (InvalidRequestException e) {
-            String problem = e.getMessage().startsWith(e.field() + ": ") ? e.getMessage().substring(e.field().length() + 2)
-                    : e.getMessage();
-            return rejected(job, new Violation(e.field(), problem, "what model " + job.model() + " can run"));
+            return rejected(job, new Violation(e.field(), e.problem(), "what model " + job.model() + " can run"));
         } catch (JobCancelledException e) {
             return new Outcome.Cancelled(new JobEvents.Cancelled("cancelled while running: " + e.getMessage(),
                     run.metadata));

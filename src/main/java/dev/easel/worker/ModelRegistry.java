@@ -378,8 +378,8 @@ public class ModelRegistry {
             statuses.put(name, Status.loaded(took));
             LOG.infof("model %s built from %s in %d ms", name, variant.base(), took.toMillis());
         } catch (RuntimeException | LinkageError | OutOfMemoryError e) {
-            String why = "cannot rewrite " + variant.base() + ": " + (e instanceof InvalidRequestException
-                    ? "easel.models." + name + ".rewrite." + rewriteKey((InvalidRequestException) e) + ": " + problem((InvalidRequestException) e)
+            String why = "cannot rewrite " + variant.base() + ": " + (e instanceof InvalidRequestException invalid
+                    ? "easel.models." + name + ".rewrite." + rewriteKey(invalid) + ": " + invalid.problem()
                     : e.toString());
             statuses.put(name, Status.failed(why, Duration.ofNanos(System.nanoTime() - start)));
             LOG.errorf(e, "model %s is unavailable: %s", name, why);
@@ -412,7 +412,7 @@ public class ModelRegistry {
             int index = loraIndex(e.field());
             String key = index >= 0 && index < names.size() ? "easel.models." + name + ".loras." + names.get(index)
                     : "easel.models." + name + ".loras";
-            why = "cannot apply LoRA to " + variant.base() + ": " + key + ": " + problem(e);
+            why = "cannot apply LoRA to " + variant.base() + ": " + key + ": " + e.problem();
             cause = e;
         } catch (RuntimeException | LinkageError | OutOfMemoryError e) {
             why = "cannot apply LoRA to " + variant.base() + ": " + e;
@@ -587,12 +587,6 @@ public class ModelRegistry {
         }
     }
 
-    /** The exception's message without its leading field name. */
-    static String problem(InvalidRequestException e) {
-        String prefix = e.field() + ": ";
-        return e.getMessage().startsWith(prefix) ? e.getMessage().substring(prefix.length()) : e.getMessage();
-    }
-
     /** {@code easel.models.<name>.rewrite.*} as the engine takes it; errors name the key. */
     static Rewrite rewrite(String key, ModelsConfig.RewriteConfig config) {
         Rewrite rewrite = Rewrite.none();
@@ -635,7 +629,7 @@ public class ModelRegistry {
                 rewrite = rewrite.withProjections(Rewrite.projectionsOf(config.projections().get()));
             }
         } catch (InvalidRequestException e) {
-            throw new IllegalArgumentException(key + "." + rewriteKey(e) + ": " + problem(e), e);
+            throw new IllegalArgumentException(key + "." + rewriteKey(e) + ": " + e.problem(), e);
         }
         return rewrite;
     }

@@ -182,9 +182,7 @@ final class RewrittenModels {
             builds.incrementAndGet();
             return built;
         } catch (InvalidRequestException e) {
-            String problem = e.getMessage().startsWith(e.field() + ": ")
-                    ? e.getMessage().substring(e.field().length() + 2) : e.getMessage();
-            throw new InvalidRequestException(Job.Rewrite.jobField(e.field()), problem);
+            throw new InvalidRequestException(Job.Rewrite.jobField(e.field()), e.problem());
         }
     }
 

@@ -454,6 +454,13 @@ class JobParserTest {
                 job("'promptSyntax': 'plain', 'negativePrompt': '" + long300 + "'"));
     }
 
+    /** A model's chunking where each chunk holds one token and every weight is 1: {@code count} alone. */
+    private static PromptChunking chunkingBy(java.util.function.ToIntFunction<String> count,
+                                             java.util.function.IntPredicate fits) {
+        return new PromptChunking(text -> new PromptChunking.Chunked(count.applyAsInt(text), count.applyAsInt(text), 1f),
+                fits);
+    }
+
     /** A rewrite's concept must be words the tokenizer sees, as the engine encodes it. */
     @Test
     void aRewriteConceptWithoutTokensIsRefusedWhereTheTokenizerIsKnown() {
@@ -468,7 +475,7 @@ class JobParserTest {
     @Test
     void weightedPromptsAreRefusedPastFourChunksOrWhereTheUnetTakesOne() {
         JobParser chunking = PARSER.withTokenCounter(text -> text.split(" ").length)
-                .withChunking(PromptChunking.counting(text -> text.split("BREAK", -1).length, n -> true));
+                .withChunking(chunkingBy(text -> text.split("BREAK", -1).length, n -> true));
         accept(chunking, withPrompt("a BREAK b BREAK c BREAK d", "'promptSyntax': 'weighted'"));
         assertThat(reject(chunking, job("'promptSyntax': 'weighted', 'negativePrompt': 'a BREAK b BREAK c BREAK d"
                 + " BREAK e'")).violations()).singleElement().isEqualTo(new Violation("negativePrompt",
@@ -480,7 +487,7 @@ class JobParserTest {
         accept(chunking.withPromptSyntax(dev.easel.engine.tokenizer.PromptMode.WEIGHTED),
                 job("'negativePrompt': '" + "(word:1.2) ".repeat(320).trim() + "'"));
 
-        JobParser fixed = PARSER.withChunking(PromptChunking.counting(text -> text.split("BREAK", -1).length, n -> n == 1));
+        JobParser fixed = PARSER.withChunking(chunkingBy(text -> text.split("BREAK", -1).length, n -> n == 1));
         assertThat(reject(fixed, withPrompt("a BREAK b", "'promptSyntax': 'weighted'")).violations()).singleElement()
                 .satisfies(v -> {
                     assertThat(v.field()).isEqualTo("prompt");
@@ -490,7 +497,7 @@ class JobParserTest {
                 });
         accept(fixed, withPrompt("(a cat:1.2)", "'promptSyntax': 'weighted'"));
         // The UNet is judged on the longer of prompt and negative prompt, which the engine pads both to.
-        JobParser threeChunks = PARSER.withChunking(PromptChunking.counting(text -> text.split("BREAK", -1).length,
+        JobParser threeChunks = PARSER.withChunking(chunkingBy(text -> text.split("BREAK", -1).length,
                 n -> n == 3));
         accept(threeChunks, withPrompt("a BREAK b", "'promptSyntax': 'weighted', 'negativePrompt': 'x BREAK y BREAK z'"));
         // Unguided, the negative prompt is not encoded: not judged.

@@ -59,33 +59,31 @@ final class ConceptEncoder {
             // rows by its square root is the same edit.
             double weight = Math.sqrt(rewrite.preserveScale());
             for (String concept : rewrite.preserved()) {
-                Encoded p = encode(context, concept, "preserve", false);
-                for (int t = p.last(); t <= end(rewrite.rows(), p); t++) {
-                    double[] row = p.rows()[t];
-                    if (weight != 1.0) {
-                        for (int i = 0; i < row.length; i++) {
-                            row[i] *= weight;
-                        }
-                    }
-                    preserved.add(row);
-                }
+                preserve(encode(context, concept, "preserve", false), rewrite.rows(), weight, preserved);
             }
         }
         if (rewrite.preserveUnconditional() > 0) {
-            // The empty prompt, at its weight once per context (rows scaled by √(weight × contexts)):
-            // the unconditional branch of every guided generation, and the BOS row every prompt starts with.
-            Encoded empty = encode(Rewrite.SLOT, "", "preserve-unconditional", true);
-            double weight = Math.sqrt(rewrite.preserveUnconditional() * rewrite.contexts().size());
-            for (int t = 0; t <= end(rewrite.rows(), empty); t++) {
-                double[] row = empty.rows()[t];
-                for (int i = 0; i < row.length; i++) {
-                    row[i] *= weight;
-                }
-                preserved.add(row);
-            }
+            // The empty prompt, at its weight once per context (rows scaled by √(weight × contexts)),
+            // from BOS (its "last word" row): the unconditional branch of every guided generation, and
+            // the BOS row every prompt starts with.
+            preserve(encode(Rewrite.SLOT, "", "preserve-unconditional", true), rewrite.rows(),
+                    Math.sqrt(rewrite.preserveUnconditional() * rewrite.contexts().size()), preserved);
         }
         int width = sources.isEmpty() ? 0 : sources.get(0).length;
         return new ClosedFormEdit.Problem(width, sources, targets, preserved, rewrite.lambda());
+    }
+
+    /** Adds {@code e}'s rows from its last word on, scaled by {@code weight}, to the preserved ones. */
+    private static void preserve(Encoded e, Rewrite.Rows rows, double weight, List<double[]> preserved) {
+        for (int t = e.last(); t <= end(rows, e); t++) {
+            double[] row = e.rows()[t];
+            if (weight != 1.0) {
+                for (int i = 0; i < row.length; i++) {
+                    row[i] *= weight;
+                }
+            }
+            preserved.add(row);
+        }
     }
 
     /** Aligns source and target at their last word tokens (TIME/UCE code) and adds the row pairs. */

@@ -7,13 +7,20 @@ package dev.easel.engine.pipeline;
 public class InvalidRequestException extends IllegalArgumentException {
 
     private final String field;
+    private final String problem;
 
     public InvalidRequestException(String field, String problem) {
         super(field + ": " + problem);
         this.field = field;
+        this.problem = problem;
     }
 
     public String field() {
         return field;
+    }
+
+    /** What is wrong, without the field's name: for a violation or an error that names the field its own way. */
+    public String problem() {
+        return problem;
     }
 }
