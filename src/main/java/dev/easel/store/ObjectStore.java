@@ -25,6 +25,17 @@ public interface ObjectStore {
             throws IOException;
 
     /**
+     * Writes an object whole only if no object has that key: S3's conditional write
+     * ({@code If-None-Match: *}), atomic where the store supports it, so of two writers at once
+     * exactly one writes. A store that does not (it answers 501) gets a check, then a write, which
+     * two writers at once can both pass.
+     *
+     * @return whether it was written; {@code false}: an object has that key, left as it was
+     */
+    boolean putIfAbsent(String bucket, String key, byte[] bytes, String contentType, Map<String, String> metadata)
+            throws IOException;
+
+    /**
      * Reads an object whole.
      *
      * @return the object, or empty when no object has that key

@@ -11,7 +11,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jboss.logging.Logger;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -47,14 +49,20 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
     // InvalidAccessKeyId): the worker's fault, so they stay storage failures.
     private static final Set<String> NOT_READABLE = Set.of("NoSuchKey", "NoSuchBucket", "AccessDenied");
 
-    // 4xx codes that a change on the worker's side (clock, credentials) mends: retried, not final.
+    private static final Logger LOG = Logger.getLogger(S3ObjectStore.class);
+
+    // 4xx codes that a change on the worker's side (clock, credentials) mends, or that S3 asks to
+    // retry (ConditionalRequestConflict, 409: a conditional write met another write of the key): not final.
     private static final Set<String> RETRYABLE_CLIENT_CODES = Set.of("RequestTimeTooSkewed", "InvalidAccessKeyId",
-            "SignatureDoesNotMatch", "ExpiredToken", "RequestTimeout", "SlowDown", "RequestExpired");
+            "SignatureDoesNotMatch", "ExpiredToken", "RequestTimeout", "SlowDown", "RequestExpired",
+            "ConditionalRequestConflict");
 
     private final S3Client s3;
     private final S3Presigner presigner;
     /** {@link #createBucketOnFirstUse}'s bucket until it is made; null when none is owed. */
     private final AtomicReference<String> bucketToCreate = new AtomicReference<>();
+    /** False once the store answered a conditional write 501: it has none, and is not asked again. */
+    private final AtomicBoolean conditionalWrites = new AtomicBoolean(true);
 
     /** Over a client and a presigner configured alike; {@link #close()} closes both. */
     public S3ObjectStore(S3Client s3, S3Presigner presigner) {
@@ -157,6 +165,53 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
         } catch (SdkException e) {
             throw failure("PUT", bucket, key, e);
         }
+    }
+
+    @Override
+    public boolean putIfAbsent(String bucket, String key, byte[] bytes, String contentType, Map<String, String> metadata)
+            throws IOException {
+        check(bucket, key);
+        ensureBucket(bucket);
+        requireText(contentType, "contentType");
+        ObjectKeys.checkMetadata(metadata);
+        if (conditionalWrites.get()) {
+            try {
+                s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType).metadata(metadata).ifNoneMatch("*"),
+                        RequestBody.fromBytes(bytes));
+                return true;
+            } catch (S3Exception e) {
+                if (e.statusCode() == 412) {
+                    return false;
+                }
+                if (!lacksConditionalWrites(e)) {
+                    throw failure("PUT (if none)", bucket, key, e);
+                }
+                if (conditionalWrites.getAndSet(false)) {
+                    LOG.warnf("the object store has no conditional writes (S3 PUT with If-None-Match: * answered"
+                            + " HTTP %d); a job's result manifest is written after a check instead, and two runs of"
+                            + " one job at once (on two workers, after a rebalance) may each store its own",
+                            e.statusCode());
+                }
+            } catch (SdkException e) {
+                throw failure("PUT (if none)", bucket, key, e);
+            }
+        }
+        if (exists(bucket, key)) {
+            return false;
+        }
+        put(bucket, key, bytes, contentType, metadata);
+        return true;
+    }
+
+    /** Whether conditional writes are still asked for: false once the store answered one 501. */
+    boolean hasConditionalWrites() {
+        return conditionalWrites.get();
+    }
+
+    /** S3Proxy before 4.x and some other stores answer a conditional PUT 501 NotImplemented. */
+    static boolean lacksConditionalWrites(S3Exception e) {
+        String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
+        return e.statusCode() == 501 || "NotImplemented".equals(code);
     }
 
     @Override

@@ -250,11 +250,7 @@ final class JobRunner {
         // digest): its answer is not this job's, nor, where tenants share a prefix, this caller's
         // to see. Refused as POST /v1/jobs refuses it (409), writing nothing where the other's objects are.
         if (done.isPresent() && done.get().jobDigest() != null && !done.get().jobDigest().equals(digest)) {
-            LOG.warnf("job %s: %s/%s holds another job's result under this id; refused", job.id(), location.bucket(),
-                    location.keys().manifest());
-            run.location = Optional.empty();
-            return Optional.of(rejected(job, new Violation("id", "is the id of another job, completed already",
-                    "an id no other job has used")));
+            return Optional.of(anotherJobsId(run, job, location));
         }
         if (done.isPresent()) {
             LOG.infof("job %s is already complete (%s/%s): answering it again", job.id(), location.bucket(),
@@ -264,6 +260,15 @@ final class JobRunner {
         Optional<Outcome> answered = answers.answeredBefore(run, location);
         answered.ifPresent(a -> run.answeredBefore = true);
         return answered;
+    }
+
+    /** Refused, writing nothing more where another job's result is stored under this id and output. */
+    private Outcome anotherJobsId(JobRun run, Job job, Location location) {
+        LOG.warnf("job %s: %s/%s holds another job's result under this id; refused", job.id(), location.bucket(),
+                location.keys().manifest());
+        run.location = Optional.empty();
+        return rejected(job, new Violation("id", "is the id of another job, completed already",
+                "an id no other job has used"));
     }
 
     private Optional<Manifest> manifest(JobRun run, String jobId, Location location) throws IOException {
@@ -349,15 +354,45 @@ final class JobRunner {
         // presence is what says the job is complete, and nothing of the job's may land after it.
         run.runningStatus.skipOrAwait();
         byte[] manifestBytes = JSON.writeValueAsBytes(manifest);
-        run.retries.storage("manifest", () -> {
-            store.put(location.bucket(), location.keys().manifest(), manifestBytes, "application/json",
-                    Map.of("job-id", job.id()));
-            return null;
-        });
+        Map<String, String> manifestMetadata = Map.of("job-id", job.id());
+        // Only if none is there: of two runs at once, the first manifest stored is the job's answer.
+        if (!run.retries.storage("manifest", () -> store.putIfAbsent(location.bucket(), location.keys().manifest(),
+                manifestBytes, "application/json", manifestMetadata))) {
+            Optional<Outcome> first = storedFirst(run, job, accepted.digest(), location);
+            if (first.isPresent()) {
+                return first.get();
+            }
+            run.retries.storage("manifest", () -> {
+                store.put(location.bucket(), location.keys().manifest(), manifestBytes, "application/json",
+                        manifestMetadata);
+                return null;
+            });
+        }
         LOG.infof("job %s completed: %d image(s) in %s/%s, %d ms", job.id(), stored.size(), location.bucket(),
                 location.keys(), timings.get("total"));
         metrics.stages(job.model(), timings);
         return new Outcome.Completed(manifest, false);
+    }
+
+    /**
+     * The answer in the manifest another run stored while this one generated: two runs of one job
+     * at once (a rebalance hands its uncommitted record to a second worker while the first still
+     * runs it). Both stored the same images (one seed per job), so the first manifest, and the
+     * completed event in it, answers both: the second run sends that event again, same id, and
+     * consumers see one completion. Empty when what is there is no manifest of this job's
+     * (the tenant's own object), which is replaced, as at the start of a run.
+     */
+    private Optional<Outcome> storedFirst(JobRun run, Job job, String digest, Location location) throws IOException {
+        Optional<Manifest> first = manifest(run, job.id(), location);
+        if (first.isEmpty()) {
+            return Optional.empty();
+        }
+        if (first.get().jobDigest() != null && !first.get().jobDigest().equals(digest)) {
+            return Optional.of(anotherJobsId(run, job, location)); // completed meanwhile: its answer stands
+        }
+        LOG.infof("job %s: another run of it stored its result first (%s/%s): answering with that", job.id(),
+                location.bucket(), location.keys().manifest());
+        return Optional.of(new Outcome.Completed(first.get(), true));
     }
 
     /** All images at once, each retried on its own; the last on this thread, which has nothing else to do meanwhile. */

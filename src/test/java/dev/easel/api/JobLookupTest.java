@@ -136,6 +136,12 @@ class JobLookupTest {
         }
 
         @Override
+        public boolean putIfAbsent(String bucket, String key, byte[] bytes, String contentType,
+                                   Map<String, String> metadata) {
+            return objects.putIfAbsent(bucket + "/" + key, new StoredObject(bytes, contentType, metadata)) == null;
+        }
+
+        @Override
         public Optional<StoredObject> get(String bucket, String key, int maxBytes) {
             return Optional.ofNullable(objects.get(bucket + "/" + key));
         }

@@ -199,6 +199,12 @@ class DeadLettersTest {
             }
 
             @Override
+            public boolean putIfAbsent(String bucket, String key, byte[] bytes, String contentType,
+                                       Map<String, String> metadata) {
+                return stored.putIfAbsent(bucket + "/" + key, bytes) == null;
+            }
+
+            @Override
             public Optional<StoredObject> get(String bucket, String key, int maxBytes) {
                 return Optional.empty();
             }

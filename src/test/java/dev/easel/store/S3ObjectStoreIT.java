@@ -82,6 +82,56 @@ class S3ObjectStoreIT {
         assertThat(store.get(BUCKET, keys.manifest(), 100).orElseThrow().bytes()).isEqualTo(Arrays.copyOf(manifest, 3));
     }
 
+    /** S3Proxy's filesystem store, like S3, takes If-None-Match: *: of many writers at once exactly one writes. */
+    @Test
+    void aConditionalPutWritesOnceWhateverTheRace() throws Exception {
+        JobKeys keys = JobKeys.of("race/", "job-1");
+        assertThat(store.putIfAbsent(BUCKET, keys.manifest(), bytes("first"), "application/json", Map.of("job-id", "job-1")))
+                .isTrue();
+        assertThat(store.putIfAbsent(BUCKET, keys.manifest(), bytes("second"), "application/json", Map.of())).isFalse();
+        assertThat(store.get(BUCKET, keys.manifest(), 100).orElseThrow().bytes()).isEqualTo(bytes("first"));
+
+        int writers = 8;
+        java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(writers);
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newFixedThreadPool(writers);
+        try {
+            for (int round = 0; round < 10; round++) {
+                race(JobKeys.of("race/", "job-" + (round + 2)).manifest(), start, threads);
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+        assertThat(store.hasConditionalWrites()).as("S3Proxy's own If-None-Match, not the check-then-write fallback")
+                .isTrue();
+    }
+
+    /** Every writer at once, each with its own bytes: one wins, and the object is the winner's. */
+    private static void race(String key, java.util.concurrent.CyclicBarrier start,
+                             java.util.concurrent.ExecutorService threads) throws Exception {
+        int writers = start.getParties();
+        java.util.List<java.util.concurrent.Future<Boolean>> results = new java.util.ArrayList<>();
+        for (int i = 0; i < writers; i++) {
+            byte[] body = bytes("writer " + i);
+            results.add(threads.submit(() -> {
+                start.await();
+                return store.putIfAbsent(BUCKET, key, body, "application/json", Map.of());
+            }));
+        }
+        int won = -1;
+        for (int i = 0; i < writers; i++) {
+            if (results.get(i).get()) {
+                assertThat(won).as("a second writer wrote too").isEqualTo(-1);
+                won = i;
+            }
+        }
+        assertThat(won).as("no writer wrote").isNotNegative();
+        assertThat(store.get(BUCKET, key, 100).orElseThrow().bytes()).isEqualTo(bytes("writer " + won));
+    }
+
+    private static byte[] bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
     @Test
     void anOwedBucketIsMadeByTheFirstCallThatNamesIt() throws IOException {
         // easel.s3.create-bucket when the store was away at start-up (S3ObjectStoreProducer).

@@ -114,4 +114,64 @@ class S3ObjectStoreTest {
                 .hasMessageStartingWith("S3 GET s3://bucket/uploads/park.png failed");
         assertThatThrownBy(() -> body.read(new byte[8], 0, 8)).isExactlyInstanceOf(java.io.IOException.class);
     }
+    /**
+     * A store without conditional writes (it answers 501, as S3Proxy 2.x and some gateways do) is
+     * asked once, then written after a check; a 412 is "there already", a 409 a retryable fault.
+     */
+    @Test
+    void aStoreWithoutConditionalWritesIsWrittenAfterACheck() throws Exception {
+        Map<String, byte[]> objects = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.concurrent.atomic.AtomicInteger conditional = new java.util.concurrent.atomic.AtomicInteger();
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            byte[] body = exchange.getRequestBody().readAllBytes();
+            if (exchange.getRequestMethod().equals("PUT") && exchange.getRequestHeaders().containsKey("If-None-Match")) {
+                conditional.incrementAndGet();
+                String error = "<Error><Code>NotImplemented</Code><Message>Conditional writes are not supported by"
+                        + " this backend.</Message></Error>";
+                exchange.sendResponseHeaders(501, error.length());
+                exchange.getResponseBody().write(error.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            } else if (exchange.getRequestMethod().equals("PUT")) {
+                objects.put(path, body);
+                exchange.getResponseHeaders().add("ETag", "\"e\"");
+                exchange.sendResponseHeaders(200, -1);
+            } else if (exchange.getRequestMethod().equals("HEAD")) {
+                exchange.getResponseHeaders().add("Content-Length", "0");
+                exchange.sendResponseHeaders(objects.containsKey(path) ? 200 : 404, -1);
+            } else {
+                exchange.sendResponseHeaders(405, -1);
+            }
+            exchange.close();
+        });
+        server.start();
+        try (S3ObjectStore store = store(Map.of("easel.s3.endpoint",
+                "http://127.0.0.1:" + server.getAddress().getPort()))) {
+            byte[] manifest = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(store.putIfAbsent("bucket", "p/j1/result.json", manifest, "application/json", Map.of())).isTrue();
+            assertThat(objects).containsKey("/bucket/p/j1/result.json");
+            assertThat(store.putIfAbsent("bucket", "p/j1/result.json", manifest, "application/json", Map.of())).isFalse();
+            assertThat(store.putIfAbsent("bucket", "p/j2/result.json", manifest, "application/json", Map.of())).isTrue();
+            assertThat(conditional).as("asked with If-None-Match once, not on every write").hasValue(1);
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
+    void aConditionalWritesConflictIsRetriedAndItsNotImplementedIsKnown() {
+        assertThat(S3ObjectStore.isPermanent(s3Error(409, "ConditionalRequestConflict"))).isFalse();
+        assertThat(S3ObjectStore.isPermanent(s3Error(409, "BucketAlreadyExists"))).isTrue();
+        assertThat(S3ObjectStore.lacksConditionalWrites(s3Error(501, "NotImplemented"))).isTrue();
+        assertThat(S3ObjectStore.lacksConditionalWrites(s3Error(400, "NotImplemented"))).isTrue();
+        assertThat(S3ObjectStore.lacksConditionalWrites(s3Error(403, "AccessDenied"))).isFalse();
+    }
+
+    private static software.amazon.awssdk.services.s3.model.S3Exception s3Error(int status, String code) {
+        return (software.amazon.awssdk.services.s3.model.S3Exception) software.amazon.awssdk.services.s3.model.S3Exception
+                .builder().statusCode(status)
+                .awsErrorDetails(software.amazon.awssdk.awscore.exception.AwsErrorDetails.builder().errorCode(code).build())
+                .build();
+    }
 }

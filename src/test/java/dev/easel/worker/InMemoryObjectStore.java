@@ -62,6 +62,17 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
     @Override
     public synchronized void put(String bucket, String key, byte[] bytes, String contentType, Map<String, String> metadata)
             throws IOException {
+        write(bucket, key, new StoredObject(bytes.clone(), contentType, metadata), false);
+    }
+
+    /** Atomic, as S3's conditional write: the check and the write under one lock. */
+    @Override
+    public synchronized boolean putIfAbsent(String bucket, String key, byte[] bytes, String contentType,
+                                            Map<String, String> metadata) throws IOException {
+        return write(bucket, key, new StoredObject(bytes.clone(), contentType, metadata), true);
+    }
+
+    private boolean write(String bucket, String key, StoredObject object, boolean ifAbsent) throws IOException {
         beforePut.accept(key);
         checkOutage();
         if (failing) {
@@ -80,8 +91,12 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
         if (missingBuckets.contains(bucket)) {
             throw new dev.easel.store.PermanentStorageException("NoSuchBucket " + bucket, null);
         }
-        objects.put(bucket + "/" + key, new StoredObject(bytes.clone(), contentType, metadata));
+        if (ifAbsent && objects.containsKey(bucket + "/" + key)) {
+            return false;
+        }
+        objects.put(bucket + "/" + key, object);
         puts.add(bucket + "/" + key);
+        return true;
     }
 
     @Override

@@ -182,8 +182,9 @@ class JobsTest {
         assertThat(last().data().toString()).doesNotContain("beta/secret");
         assertThat(json(PREFIX + "j16/result.json").at("/images/0/objectKey").asText()).isEqualTo("default/j16/0.png");
         assertThat(jobs("duplicate")).isZero();
+        // Once at the start, once more when the conditional write of its own manifest finds it.
         assertThat(logs.records(r -> r.getFormattedMessage().contains("names another job, bucket or prefix")))
-                .hasSize(1);
+                .hasSize(2);
     }
 
     /**
@@ -637,6 +638,69 @@ class JobsTest {
                 .endsWith(JobEvents.COMPLETED);
         assertThat(last().value()).isEqualTo(completed.value());
         assertThat(jobs("failed")).isZero();
+    }
+
+    /**
+     * Two runs of one job at once, on two workers: the one that comes to store its manifest second
+     * finds the other's (the conditional write refuses it) and answers with the first's completed
+     * event, the same CloudEvent, so a consumer sees one completion whatever order they end in.
+     */
+    @Test
+    void aRunThatCompletesAfterAnotherRunCompletedTheJobAnswersWithTheFirstsEvent() {
+        jobs.pulled(record("j27", job("j27", 64, "")));
+        AckingMessaging.SentEvent first = last();
+        dev.easel.store.StoredObject manifest = store.objects.remove(PREFIX + "j27/result.json");
+        store.beforePut = key -> {
+            if (key.endsWith("j27/result.json")) {
+                store.objects.put(PREFIX + "j27/result.json", manifest); // the other run's, stored meanwhile
+            }
+        };
+
+        jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 1, "j27".getBytes(StandardCharsets.UTF_8), job("j27", 64, "")));
+
+        AckingMessaging.SentEvent second = last();
+        assertThat(second.type()).isEqualTo(JobEvents.COMPLETED);
+        assertThat(second.id()).isEqualTo(first.id());
+        assertThat(second.value()).isEqualTo(first.value());
+        assertThat(store.objects.get(PREFIX + "j27/result.json")).isSameAs(manifest);
+        assertThat(jobs("completed")).isEqualTo(1);
+        assertThat(jobs("duplicate")).isEqualTo(1);
+    }
+
+    /** What holds the manifest's key when the run comes to write it is not a manifest of the job: replaced, as at the start. */
+    @Test
+    void aStrayObjectAtTheManifestsKeyIsReplaced() {
+        store.beforePut = key -> {
+            if (key.endsWith("j28/result.json")) {
+                store.objects.put(PREFIX + "j28/result.json", new dev.easel.store.StoredObject(
+                        "not a manifest".getBytes(StandardCharsets.UTF_8), "text/plain", Map.of()));
+            }
+        };
+
+        jobs.pulled(record("j28", job("j28", 64, "")));
+
+        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+        assertThat(json(PREFIX + "j28/result.json").path("jobId").asText()).isEqualTo("j28");
+        assertThat(jobs("completed")).isEqualTo(1);
+    }
+
+    /** Another job under the same id stored its manifest while this one ran: its answer stands, this one is refused. */
+    @Test
+    void anotherJobsManifestStoredMeanwhileUnderTheIdRefusesTheJob() {
+        jobs.pulled(record("j29", job("j29", 64, "")));
+        dev.easel.store.StoredObject other = store.objects.remove(PREFIX + "j29/result.json");
+        store.beforePut = key -> {
+            if (key.endsWith("j29/result.json")) {
+                store.objects.put(PREFIX + "j29/result.json", other);
+            }
+        };
+
+        jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 1, "j29".getBytes(StandardCharsets.UTF_8),
+                job("j29", 64, ", \"prompt\": \"a blue square\"")));
+
+        assertThat(last().type()).isEqualTo(JobEvents.FAILED);
+        assertThat(last().data().path("violations").get(0).path("field").asText()).isEqualTo("id");
+        assertThat(store.objects.get(PREFIX + "j29/result.json")).isSameAs(other);
     }
 
     /** Push mode: the sender's redelivery repeats the CloudEvent's source and id; a re-post is another event, and runs. */
