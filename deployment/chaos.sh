@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Chaos: faults against the real local stack (Kafka KRaft + S3Proxy on 127.0.0.1, no Docker) and the
 # packaged worker (java -jar target/quarkus-app/quarkus-run.jar serve), and a report. Usage:
-#   deployment/chaos.sh [--quick] [--skip-build] [--scenarios kill,broker,brokerkill,coldstart,storage,coldstorage,fuzz,concurrency]
+#   deployment/chaos.sh [--quick] [--skip-build] [--scenarios kill,broker,brokerkill,coldstart,storage,coldstorage,fuzz,concurrency,twins]
 #                       [--seed N] [--work-dir DIR] [--worker-config KEY=VALUE]... [--help]
 #   --quick       one of each scenario at a small scale, a few minutes (what ChaosIT runs in ./mvnw verify);
 #                 without it the full run: 200 jobs through 10 kill -9s, Kafka stopped 60 s, S3Proxy

@@ -50,6 +50,8 @@ final class Chaos implements AutoCloseable {
     static final String CONTROL = "easel.jobs.control";
     static final String BUCKET = "easel-chaos";
     private static final int JOB_PARTITIONS = 2;
+    /** The worker's consumer group (application.properties), unless the run's configuration names another. */
+    private static final String WORKER_GROUP = "easel-workers";
     private static final Duration PROGRESS_EVERY = Duration.ofSeconds(20);
     /** How long a scenario that broke off still waits for the answers to what it sent. */
     private static final Duration AFTER_ERROR = Duration.ofSeconds(60);
@@ -65,6 +67,8 @@ final class Chaos implements AutoCloseable {
     JobSender sender;
     private S3Client s3;
     private int failedStarts;
+    /** What every worker process is started with: {@link #twinWorker} starts a second one alike. */
+    private Map<String, String> workerConfig = Map.of();
 
     private Chaos(Settings settings, PrintStream out) {
         this.settings = settings;
@@ -94,6 +98,7 @@ final class Chaos implements AutoCloseable {
                 case "coldstorage" -> new ColdOutageScenario(name, StackServer.S3PROXY, true, 400);
                 case "fuzz" -> new FuzzScenario();
                 case "concurrency" -> new ConcurrencyScenario();
+                case "twins" -> new TwinsScenario();
                 default -> throw new IllegalArgumentException("unknown scenario " + name + " (known: " + Settings.ALL + ")");
             });
         }
@@ -245,7 +250,42 @@ final class Chaos implements AutoCloseable {
                 config.put(key, value);
             }
         });
+        workerConfig = Map.copyOf(config);
         worker = new WorkerProcess(settings.jar(), dir, config, List.of("-Xmx768m"));
+    }
+
+    /**
+     * A second worker beside {@link #worker}, configured alike but as a dynamic group member (no
+     * static id: stopped, it hands its partitions back at once); its logs in {@code twin/}.
+     */
+    WorkerProcess twinWorker() throws IOException {
+        Map<String, String> config = new LinkedHashMap<>(workerConfig);
+        config.remove("mp.messaging.incoming.jobs.group.instance.id");
+        Path twinDir = Files.createDirectories(settings.workDir().resolve("twin"));
+        return new WorkerProcess(settings.jar(), twinDir, config, List.of("-Xmx768m"));
+    }
+
+    /** The jobs topic's partition count: a job sent to each reaches every worker that holds one. */
+    int jobPartitions() {
+        return JOB_PARTITIONS;
+    }
+
+    /** Waits until {@code members} members of the workers' group each hold a partition of the jobs topic. */
+    boolean awaitJobsShared(int members, Duration timeout) throws Exception {
+        String group = workerConfig.getOrDefault("mp.messaging.incoming.jobs.group.id", WORKER_GROUP);
+        long until = System.nanoTime() + timeout.toNanos();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers()))) {
+            while (System.nanoTime() < until) {
+                long holding = admin.describeConsumerGroups(List.of(group)).all().get(10, TimeUnit.SECONDS).get(group)
+                        .members().stream().filter(m -> m.assignment().topicPartitions().stream()
+                                .anyMatch(tp -> tp.topic().equals(JOBS))).count();
+                if (holding >= members) {
+                    return true;
+                }
+                Thread.sleep(200);
+            }
+        }
+        return false;
     }
 
     /**

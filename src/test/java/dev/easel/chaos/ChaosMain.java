@@ -28,7 +28,7 @@ public final class ChaosMain implements Callable<Integer> {
     boolean quick;
 
     @Option(names = "--scenarios", split = ",", description = "Which, in order (default: all): ${DEFAULT-VALUE}",
-            defaultValue = "kill,broker,brokerkill,coldstart,storage,coldstorage,fuzz,concurrency")
+            defaultValue = "kill,broker,brokerkill,coldstart,storage,coldstorage,fuzz,concurrency,twins")
     List<String> scenarios;
 
     @Option(names = "--jar", defaultValue = "target/quarkus-app/quarkus-run.jar",

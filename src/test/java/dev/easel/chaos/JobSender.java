@@ -68,32 +68,55 @@ final class JobSender implements AutoCloseable {
 
     /** Any record; the broker's acknowledgement (partition, offset) is recorded on the job. */
     void send(SentJob job, byte[] key, byte[] value, RecordHeaders headers) {
-        job.sentAt(System.currentTimeMillis());
-        pending.incrementAndGet();
-        sending.execute(() -> attempt(job, key, value, headers));
+        send(new Outgoing(job, null, key, value, headers));
     }
 
-    private void attempt(SentJob job, byte[] key, byte[] value, RecordHeaders headers) {
-        try {
-            producer.send(new ProducerRecord<>(topic, null, key, value, headers), (metadata, error) -> {
-                if (error == null) {
-                    job.ackedAt(metadata.partition(), metadata.offset());
-                    pending.decrementAndGet();
-                } else if (!(error instanceof RetriableException)) {
-                    // Not a matter of time (record too large, say): sending it again cannot help.
-                    job.refusedByBroker(error.toString());
-                    failures.add(job.id() + ": " + error);
-                    pending.decrementAndGet();
-                } else {
-                    retryLater(job, key, value, headers, error);
-                }
-            });
-        } catch (RuntimeException e) {
-            retryLater(job, key, value, headers, e);
+    /**
+     * A valid job once to each of the topic's first {@code partitions} partitions, under its own key:
+     * where two workers share them, both get it, as a rebalance gives a second worker an
+     * uncommitted record while the first still runs it.
+     */
+    void sendToEveryPartition(SentJob job, int partitions) {
+        for (int p = 0; p < partitions; p++) {
+            send(new Outgoing(job, p, job.id().getBytes(StandardCharsets.UTF_8), job.spec().bytes(job.id()),
+                    new RecordHeaders()));
         }
     }
 
-    private void retryLater(SentJob job, byte[] key, byte[] value, RecordHeaders headers, Throwable error) {
+    /** A record to send: to {@code partition}, or where the producer puts its key when null. */
+    private record Outgoing(SentJob job, Integer partition, byte[] key, byte[] value, RecordHeaders headers) {
+    }
+
+    private void send(Outgoing record) {
+        record.job().sentAt(System.currentTimeMillis());
+        pending.incrementAndGet();
+        sending.execute(() -> attempt(record));
+    }
+
+    private void attempt(Outgoing record) {
+        SentJob job = record.job();
+        try {
+            producer.send(new ProducerRecord<>(topic, record.partition(), record.key(), record.value(), record.headers()),
+                    (metadata, error) -> {
+                        if (error == null) {
+                            job.ackedAt(metadata.partition(), metadata.offset());
+                            pending.decrementAndGet();
+                        } else if (!(error instanceof RetriableException)) {
+                            // Not a matter of time (record too large, say): sending it again cannot help.
+                            job.refusedByBroker(error.toString());
+                            failures.add(job.id() + ": " + error);
+                            pending.decrementAndGet();
+                        } else {
+                            retryLater(record, error);
+                        }
+                    });
+        } catch (RuntimeException e) {
+            retryLater(record, e);
+        }
+    }
+
+    private void retryLater(Outgoing record, Throwable error) {
+        SentJob job = record.job();
         if (System.nanoTime() > giveUpAtNanos || sending.isShutdown()) {
             failures.add(job.id() + ": " + error);
             pending.decrementAndGet();
@@ -101,7 +124,7 @@ final class JobSender implements AutoCloseable {
         }
         resends.incrementAndGet();
         try {
-            sending.schedule(() -> attempt(job, key, value, headers), RESEND_PAUSE.toMillis(), TimeUnit.MILLISECONDS);
+            sending.schedule(() -> attempt(record), RESEND_PAUSE.toMillis(), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException closed) {
             failures.add(job.id() + ": " + error);
             pending.decrementAndGet();

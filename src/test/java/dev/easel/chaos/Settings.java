@@ -26,7 +26,7 @@ record Settings(boolean quick, Path jar, Path workDir, List<String> scenarios, l
                 int slowSize, int slowSteps, Duration settleTimeout, Duration stallTimeout, Duration readyTimeout) {
 
     static final List<String> ALL = List.of("kill", "broker", "brokerkill", "coldstart", "storage", "coldstorage",
-            "fuzz", "concurrency");
+            "fuzz", "concurrency", "twins");
 
     static Settings full(Path jar, Path workDir, List<String> scenarios, long seed, Map<String, String> workerConfig) {
         return new Settings(false, jar, workDir, scenarios, seed, Map.copyOf(workerConfig),
@@ -46,6 +46,11 @@ record Settings(boolean quick, Path jar, Path workDir, List<String> scenarios, l
                 12, 1,
                 16, 16, 4, 4,
                 256, 16, Duration.ofSeconds(150), Duration.ofSeconds(90), Duration.ofMinutes(3));
+    }
+
+    /** Jobs of the twins scenario, each run by two workers at once. */
+    int twinJobs() {
+        return quick ? 6 : 24;
     }
 
     String mode() {
