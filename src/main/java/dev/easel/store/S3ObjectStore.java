@@ -61,7 +61,10 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
     private final S3Presigner presigner;
     /** {@link #createBucketOnFirstUse}'s bucket until it is made; null when none is owed. */
     private final AtomicReference<String> bucketToCreate = new AtomicReference<>();
-    /** False once the store answered a conditional write 501: it has none, and is not asked again. */
+    /**
+     * False once a conditional write was refused (501, or a 4xx) where the same write without the
+     * header then succeeded: the store has none, and is not asked again until the worker restarts.
+     */
     private final AtomicBoolean conditionalWrites = new AtomicBoolean(true);
 
     /** Over a client and a presigner configured alike; {@link #close()} closes both. */
@@ -174,28 +177,38 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
         ensureBucket(bucket);
         requireText(contentType, "contentType");
         ObjectKeys.checkMetadata(metadata);
-        if (conditionalWrites.get()) {
-            try {
-                s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType).metadata(metadata).ifNoneMatch("*"),
-                        RequestBody.fromBytes(bytes));
-                return true;
-            } catch (S3Exception e) {
-                if (e.statusCode() == 412) {
-                    return false;
-                }
-                if (!lacksConditionalWrites(e)) {
-                    throw failure("PUT (if none)", bucket, key, e);
-                }
-                if (conditionalWrites.getAndSet(false)) {
-                    LOG.warnf("the object store has no conditional writes (S3 PUT with If-None-Match: * answered"
-                            + " HTTP %d); a job's result manifest is written after a check instead, and two runs of"
-                            + " one job at once (on two workers, after a rebalance) may each store its own",
-                            e.statusCode());
-                }
-            } catch (SdkException e) {
-                throw failure("PUT (if none)", bucket, key, e);
-            }
+        if (!conditionalWrites.get()) {
+            return putAfterCheck(bucket, key, bytes, contentType, metadata);
         }
+        try {
+            s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType).metadata(metadata).ifNoneMatch("*"),
+                    RequestBody.fromBytes(bytes));
+            return true;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412) {
+                return false;
+            }
+            if (!lacksConditionalWrites(e) && !isPermanent(e)) {
+                throw failure("PUT (if none)", bucket, key, e); // for now: the job's budget retries it
+            }
+            // 501, or a refusal: a store without conditional writes, or one refusing this write
+            // whatever its header. The plain write tells which, and throws its own failure if it fails.
+            boolean written = putAfterCheck(bucket, key, bytes, contentType, metadata);
+            if (written && conditionalWrites.getAndSet(false)) {
+                LOG.warnf("the object store has no conditional writes (S3 PUT with If-None-Match: * answered"
+                        + " HTTP %d%s, the same PUT without it succeeded); a job's result manifest is written after"
+                        + " a check instead, and two runs of one job at once (on two workers, after a rebalance)"
+                        + " may each store its own", e.statusCode(), code(e) == null ? "" : " " + code(e));
+            }
+            return written;
+        } catch (SdkException e) {
+            throw failure("PUT (if none)", bucket, key, e);
+        }
+    }
+
+    /** The fallback: a check, then a write, which two writers at once can both pass. */
+    private boolean putAfterCheck(String bucket, String key, byte[] bytes, String contentType,
+                                  Map<String, String> metadata) throws IOException {
         if (exists(bucket, key)) {
             return false;
         }
@@ -203,12 +216,12 @@ public final class S3ObjectStore implements ObjectStore, ObjectFetcher, AutoClos
         return true;
     }
 
-    /** Whether conditional writes are still asked for: false once the store answered one 501. */
+    /** Whether conditional writes are still asked for: false once one failed where the plain write did not. */
     boolean hasConditionalWrites() {
         return conditionalWrites.get();
     }
 
-    /** S3Proxy before 4.x and some other stores answer a conditional PUT 501 NotImplemented. */
+    /** S3Proxy's backends without conditional writes and some other stores answer a conditional PUT 501 NotImplemented. */
     static boolean lacksConditionalWrites(S3Exception e) {
         String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
         return e.statusCode() == 501 || "NotImplemented".equals(code);

@@ -262,6 +262,12 @@ final class JobRunner {
         return answered;
     }
 
+    /** Whether two manifests hold the same completed event: one run's, not two runs' of a job (their times differ). */
+    private static boolean isSameAnswer(Manifest a, Manifest b) {
+        return a.answer() != null && b.answer() != null && a.answer().eventId().equals(b.answer().eventId())
+                && a.answer().source().equals(b.answer().source()) && a.completedAt().equals(b.completedAt());
+    }
+
     /** Refused, writing nothing more where another job's result is stored under this id and output. */
     private Outcome anotherJobsId(JobRun run, Job job, Location location) {
         LOG.warnf("job %s: %s/%s holds another job's result under this id; refused", job.id(), location.bucket(),
@@ -358,8 +364,9 @@ final class JobRunner {
         // Only if none is there: of two runs at once, the first manifest stored is the job's answer.
         if (!run.retries.storage("manifest", () -> store.putIfAbsent(location.bucket(), location.keys().manifest(),
                 manifestBytes, "application/json", manifestMetadata))) {
-            Optional<Outcome> first = storedFirst(run, job, accepted.digest(), location);
+            Optional<Outcome> first = storedFirst(run, job, accepted.digest(), location, manifest);
             if (first.isPresent()) {
+                metrics.stages(job.model(), timings); // the work was done, though another run's answer stands
                 return first.get();
             }
             run.retries.storage("manifest", () -> {
@@ -380,11 +387,13 @@ final class JobRunner {
      * runs it). Both stored the same images (one seed per job), so the first manifest, and the
      * completed event in it, answers both: the second run sends that event again, same id, and
      * consumers see one completion. Empty when what is there is no manifest of this job's
-     * (the tenant's own object), which is replaced, as at the start of a run.
+     * (the tenant's own object), which is replaced, as at the start of a run; or when it is this
+     * run's own (a retried write whose first try was stored though its answer was lost).
      */
-    private Optional<Outcome> storedFirst(JobRun run, Job job, String digest, Location location) throws IOException {
+    private Optional<Outcome> storedFirst(JobRun run, Job job, String digest, Location location, Manifest own)
+            throws IOException {
         Optional<Manifest> first = manifest(run, job.id(), location);
-        if (first.isEmpty()) {
+        if (first.isEmpty() || isSameAnswer(first.get(), own)) {
             return Optional.empty();
         }
         if (first.get().jobDigest() != null && !first.get().jobDigest().equals(digest)) {

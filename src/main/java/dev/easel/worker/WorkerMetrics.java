@@ -26,7 +26,11 @@ public class WorkerMetrics {
     public enum Outcome {
         /** Generated and stored. */
         COMPLETED,
-        /** Already answered (a redelivery): its completion, failure or cancellation was published again; nothing ran. */
+        /**
+         * Already answered (a redelivery): its completion, failure or cancellation was published
+         * again; nothing ran. Or it ran beside another run of it (two workers after a rebalance)
+         * that stored its result first, whose completion it published again (its stages are timed).
+         */
         DUPLICATE,
         /** A failed event: the job's retries ran out, storage refused it, its deadline passed or it broke the worker. */
         FAILED,

@@ -69,6 +69,8 @@ final class Chaos implements AutoCloseable {
     private int failedStarts;
     /** What every worker process is started with: {@link #twinWorker} starts a second one alike. */
     private Map<String, String> workerConfig = Map.of();
+    /** The second workers {@link #twinWorker} made, whose logs the summary reads too. */
+    private final List<WorkerProcess> twins = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private Chaos(Settings settings, PrintStream out) {
         this.settings = settings;
@@ -262,7 +264,9 @@ final class Chaos implements AutoCloseable {
         Map<String, String> config = new LinkedHashMap<>(workerConfig);
         config.remove("mp.messaging.incoming.jobs.group.instance.id");
         Path twinDir = Files.createDirectories(settings.workDir().resolve("twin"));
-        return new WorkerProcess(settings.jar(), twinDir, config, List.of("-Xmx768m"));
+        WorkerProcess twin = new WorkerProcess(settings.jar(), twinDir, config, List.of("-Xmx768m"));
+        twins.add(twin);
+        return twin;
     }
 
     /** The jobs topic's partition count: a job sent to each reaches every worker that holds one. */
@@ -427,7 +431,9 @@ final class Chaos implements AutoCloseable {
         }
         List<String> errors = new ArrayList<>();
         StringBuilder counts = new StringBuilder();
-        for (Path log : worker.logs()) {
+        List<Path> logs = new ArrayList<>(worker.logs());
+        twins.forEach(t -> logs.addAll(t.logs()));
+        for (Path log : logs) {
             int error = 0;
             int warn = 0;
             try (Stream<String> content = Files.lines(log, StandardCharsets.UTF_8)) {
@@ -451,7 +457,8 @@ final class Chaos implements AutoCloseable {
                 counts.append(log.getFileName()).append(" unreadable (").append(e).append("); ");
                 continue;
             }
-            counts.append(String.format(Locale.ROOT, "%s %d ERROR %d WARN; ", log.getFileName(), error, warn));
+            counts.append(String.format(Locale.ROOT, "%s %d ERROR %d WARN; ", settings.workDir().relativize(log), error,
+                    warn));
         }
         if (counts.length() > 0) {
             lines.add(counts.substring(0, counts.length() - 2));

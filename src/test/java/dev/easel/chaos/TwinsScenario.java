@@ -28,7 +28,7 @@ final class TwinsScenario implements Scenario {
             twin.awaitReady(s.readyTimeout());
             chaos.log("twin worker up (pid %d, port %d); log %s", twin.pid(), twin.port(), twin.log());
             if (!chaos.awaitJobsShared(2, Duration.ofSeconds(60))) {
-                outcome.note("the two workers did not share the jobs topic's partitions within 60 s");
+                throw new IllegalStateException("the two workers did not share the jobs topic's partitions within 60 s");
             }
             for (int i = 0; i < s.twinJobs(); i++) {
                 SentJob job = outcome.add(SentJob.valid(chaos.id(name(), i), JobSpec.slow(500 + i, s.slowSize(), s.slowSteps())));
@@ -36,9 +36,12 @@ final class TwinsScenario implements Scenario {
             }
             chaos.sender.awaitAcked(Duration.ofMinutes(1));
             outcome.lost(chaos.awaitSettled(outcome, outcome.jobs(), s.settleTimeout()));
-            int unanswered = awaitEveryDelivery(chaos, outcome.jobs(), partitions, s.settleTimeout());
-            if (unanswered > 0) {
-                outcome.note(unanswered + " job(s) with fewer final events than deliveries (" + partitions + " each)");
+            List<SentJob> unanswered = awaitEveryDelivery(chaos, outcome.jobs(), partitions, s.settleTimeout());
+            if (!unanswered.isEmpty()) {
+                // A delivery without its answer: lost, though another delivery of the job was answered.
+                outcome.note(unanswered.size() + " job(s) with fewer final events than deliveries (" + partitions
+                        + " each): counted lost");
+                outcome.lost(unanswered);
             }
             long both = outcome.jobs().stream().filter(j -> chaos.answers.events(j.id()).stream()
                     .filter(e -> e.type().equals("started")).count() >= 2).count();
@@ -51,13 +54,13 @@ final class TwinsScenario implements Scenario {
         }
     }
 
-    /** Waits until each job has a final event per delivery; returns how many do not. */
-    private static int awaitEveryDelivery(Chaos chaos, List<SentJob> jobs, int deliveries, Duration timeout)
+    /** Waits until each job has a final event per delivery; returns those that do not. */
+    private static List<SentJob> awaitEveryDelivery(Chaos chaos, List<SentJob> jobs, int deliveries, Duration timeout)
             throws InterruptedException {
         long until = System.nanoTime() + timeout.toNanos();
         while (true) {
-            int missing = (int) jobs.stream().filter(j -> chaos.answers.finals(j.id()).size() < deliveries).count();
-            if (missing == 0 || System.nanoTime() > until) {
+            List<SentJob> missing = jobs.stream().filter(j -> chaos.answers.finals(j.id()).size() < deliveries).toList();
+            if (missing.isEmpty() || System.nanoTime() > until) {
                 return missing;
             }
             Thread.sleep(100);

@@ -115,46 +115,96 @@ class S3ObjectStoreTest {
         assertThatThrownBy(() -> body.read(new byte[8], 0, 8)).isExactlyInstanceOf(java.io.IOException.class);
     }
     /**
-     * A store without conditional writes (it answers 501, as S3Proxy 2.x and some gateways do) is
-     * asked once, then written after a check; a 412 is "there already", a 409 a retryable fault.
+     * A store without conditional writes (it answers 501, as S3Proxy's other backends do) is asked
+     * once, then written after a check; 412 is "there already".
      */
     @Test
     void aStoreWithoutConditionalWritesIsWrittenAfterACheck() throws Exception {
-        Map<String, byte[]> objects = new java.util.concurrent.ConcurrentHashMap<>();
-        java.util.concurrent.atomic.AtomicInteger conditional = new java.util.concurrent.atomic.AtomicInteger();
-        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", exchange -> {
-            String path = exchange.getRequestURI().getPath();
-            byte[] body = exchange.getRequestBody().readAllBytes();
-            if (exchange.getRequestMethod().equals("PUT") && exchange.getRequestHeaders().containsKey("If-None-Match")) {
-                conditional.incrementAndGet();
-                String error = "<Error><Code>NotImplemented</Code><Message>Conditional writes are not supported by"
-                        + " this backend.</Message></Error>";
-                exchange.sendResponseHeaders(501, error.length());
-                exchange.getResponseBody().write(error.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            } else if (exchange.getRequestMethod().equals("PUT")) {
-                objects.put(path, body);
-                exchange.getResponseHeaders().add("ETag", "\"e\"");
-                exchange.sendResponseHeaders(200, -1);
-            } else if (exchange.getRequestMethod().equals("HEAD")) {
-                exchange.getResponseHeaders().add("Content-Length", "0");
-                exchange.sendResponseHeaders(objects.containsKey(path) ? 200 : 404, -1);
-            } else {
-                exchange.sendResponseHeaders(405, -1);
-            }
-            exchange.close();
-        });
-        server.start();
-        try (S3ObjectStore store = store(Map.of("easel.s3.endpoint",
-                "http://127.0.0.1:" + server.getAddress().getPort()))) {
-            byte[] manifest = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            assertThat(store.putIfAbsent("bucket", "p/j1/result.json", manifest, "application/json", Map.of())).isTrue();
-            assertThat(objects).containsKey("/bucket/p/j1/result.json");
-            assertThat(store.putIfAbsent("bucket", "p/j1/result.json", manifest, "application/json", Map.of())).isFalse();
-            assertThat(store.putIfAbsent("bucket", "p/j2/result.json", manifest, "application/json", Map.of())).isTrue();
-            assertThat(conditional).as("asked with If-None-Match once, not on every write").hasValue(1);
-        } finally {
+        try (FakeS3 s3 = new FakeS3(501, "NotImplemented", 200); S3ObjectStore store = store(s3.endpoint())) {
+            assertThat(store.putIfAbsent("bucket", "p/j1/result.json", MANIFEST, "application/json", Map.of())).isTrue();
+            assertThat(s3.objects).containsKey("/bucket/p/j1/result.json");
+            assertThat(store.putIfAbsent("bucket", "p/j1/result.json", MANIFEST, "application/json", Map.of())).isFalse();
+            assertThat(store.putIfAbsent("bucket", "p/j2/result.json", MANIFEST, "application/json", Map.of())).isTrue();
+            assertThat(s3.conditional).as("asked with If-None-Match once, not on every write").hasValue(1);
+            assertThat(store.hasConditionalWrites()).isFalse();
+        }
+    }
+
+    /** A gateway that refuses the header (400) but takes the write without it: written after a check, as on 501. */
+    @Test
+    void aStoreRefusingTheHeaderWith400IsWrittenAfterACheck() throws Exception {
+        try (FakeS3 s3 = new FakeS3(400, "InvalidArgument", 200); S3ObjectStore store = store(s3.endpoint())) {
+            assertThat(store.putIfAbsent("bucket", "p/j1/result.json", MANIFEST, "application/json", Map.of())).isTrue();
+            assertThat(store.putIfAbsent("bucket", "p/j1/result.json", MANIFEST, "application/json", Map.of())).isFalse();
+            assertThat(s3.conditional).hasValue(1);
+        }
+    }
+
+    /** A store refusing every write (403): the plain write's refusal is the answer, and conditional writes stay on. */
+    @Test
+    void aStoreRefusingEveryWriteFailsForGoodAndKeepsConditionalWrites() throws Exception {
+        try (FakeS3 s3 = new FakeS3(403, "AccessDenied", 403); S3ObjectStore store = store(s3.endpoint())) {
+            assertThatThrownBy(() -> store.putIfAbsent("bucket", "p/j1/result.json", MANIFEST, "application/json",
+                    Map.of())).isInstanceOf(PermanentStorageException.class).hasMessageContaining("S3 PUT s3://bucket/p/j1");
+            assertThat(store.hasConditionalWrites()).isTrue();
+        }
+    }
+
+    private static final byte[] MANIFEST = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    private static S3ObjectStore store(String endpoint) {
+        return store(Map.of("easel.s3.endpoint", endpoint));
+    }
+
+    /**
+     * A minimal S3 over the JDK's HTTP server: PUT with If-None-Match answers {@code conditional}
+     * (an S3 error with {@code code}), PUT without it {@code plain} (200 stores the object), HEAD 200 or 404.
+     */
+    private static final class FakeS3 implements AutoCloseable {
+        final Map<String, byte[]> objects = new java.util.concurrent.ConcurrentHashMap<>();
+        final java.util.concurrent.atomic.AtomicInteger conditional = new java.util.concurrent.atomic.AtomicInteger();
+        private final com.sun.net.httpserver.HttpServer server;
+
+        FakeS3(int conditionalStatus, String code, int plainStatus) throws java.io.IOException {
+            server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+            server.createContext("/", exchange -> {
+                String path = exchange.getRequestURI().getPath();
+                byte[] body = exchange.getRequestBody().readAllBytes();
+                String method = exchange.getRequestMethod();
+                if (method.equals("PUT") && exchange.getRequestHeaders().containsKey("If-None-Match")) {
+                    conditional.incrementAndGet();
+                    error(exchange, conditionalStatus, code);
+                } else if (method.equals("PUT") && plainStatus != 200) {
+                    error(exchange, plainStatus, code);
+                } else if (method.equals("PUT")) {
+                    objects.put(path, body);
+                    exchange.getResponseHeaders().add("ETag", "\"e\"");
+                    exchange.sendResponseHeaders(200, -1);
+                } else if (method.equals("HEAD")) {
+                    exchange.getResponseHeaders().add("Content-Length", "0");
+                    exchange.sendResponseHeaders(objects.containsKey(path) ? 200 : 404, -1);
+                } else {
+                    exchange.sendResponseHeaders(405, -1);
+                }
+                exchange.close();
+            });
+            server.start();
+        }
+
+        private static void error(com.sun.net.httpserver.HttpExchange exchange, int status, String code)
+                throws java.io.IOException {
+            byte[] error = ("<Error><Code>" + code + "</Code><Message>refused (test)</Message></Error>")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(status, error.length);
+            exchange.getResponseBody().write(error);
+        }
+
+        String endpoint() {
+            return "http://127.0.0.1:" + server.getAddress().getPort();
+        }
+
+        @Override
+        public void close() {
             server.stop(0);
         }
     }

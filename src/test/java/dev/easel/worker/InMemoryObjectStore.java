@@ -30,6 +30,9 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
     /** Called with each put's key before it is carried out: another writer acting meanwhile. */
     volatile java.util.function.Consumer<String> beforePut = key -> { };
 
+    /** The next put of a key ending so is stored, then fails as if its answer were lost (a reset connection). */
+    volatile String loseAnswerOf;
+
     void breakPutOf(String keySuffix, Throwable failure) {
         if (!(failure instanceof Error || failure instanceof IOException || failure instanceof RuntimeException)) {
             throw new IllegalArgumentException("a put cannot throw " + failure);
@@ -96,6 +99,11 @@ final class InMemoryObjectStore implements ObjectStore, ObjectFetcher {
         }
         objects.put(bucket + "/" + key, object);
         puts.add(bucket + "/" + key);
+        String lost = loseAnswerOf;
+        if (lost != null && key.endsWith(lost)) {
+            loseAnswerOf = null;
+            throw new IOException("connection reset after the request was sent (test)");
+        }
         return true;
     }
 

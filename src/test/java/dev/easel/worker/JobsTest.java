@@ -667,6 +667,20 @@ class JobsTest {
         assertThat(jobs("duplicate")).isEqualTo(1);
     }
 
+    /** The manifest stored, its answer lost, the write retried: the run's own manifest is there, and the job completed. */
+    @Test
+    void aRetriedManifestWriteThatHadLandedCompletesTheJob() {
+        store.loseAnswerOf = "j30/result.json";
+
+        jobs.pulled(record("j30", job("j30", 64, "")));
+
+        assertThat(last().type()).isEqualTo(JobEvents.COMPLETED);
+        assertThat(messaging.eventTypes()).filteredOn(JobEvents.COMPLETED::equals).hasSize(1);
+        assertThat(jobs("completed")).isEqualTo(1);
+        assertThat(jobs("duplicate")).isZero();
+        assertThat(logs.records(r -> r.getFormattedMessage().contains("stored its result first"))).isEmpty();
+    }
+
     /** What holds the manifest's key when the run comes to write it is not a manifest of the job: replaced, as at the start. */
     @Test
     void aStrayObjectAtTheManifestsKeyIsReplaced() {
