@@ -12,8 +12,11 @@ import dev.easel.contract.ModelParts;
 import dev.easel.contract.PromptChunking;
 import dev.easel.contract.Validated;
 import dev.easel.contract.Violation;
+import dev.easel.engine.bundle.BundleException;
 import dev.easel.engine.pipeline.DiffusionPipeline;
 import dev.easel.engine.pipeline.InvalidRequestException;
+import dev.easel.engine.pipeline.Lora;
+import dev.easel.engine.pipeline.StableDiffusionModel;
 import dev.easel.engine.tokenizer.ClipTokenizer;
 import dev.easel.engine.tokenizer.PromptChunks;
 import dev.easel.engine.tokenizer.PromptMode;
@@ -30,6 +33,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
 
 /**
  * The first room of a job: its bytes, from a record or a request, parsed once into a {@link Job}
@@ -39,6 +43,8 @@ import java.util.concurrent.TimeUnit;
  */
 @ApplicationScoped
 public class JobIntake {
+
+    private static final Logger LOG = Logger.getLogger(JobIntake.class);
 
     private final ModelRegistry models;
     private final JobParser parser;
@@ -127,7 +133,7 @@ public class JobIntake {
             return new Intake.Rejected(job.id(), rejection, job.webhook().filter(w -> w.events().contains(EventKind.FAILED)),
                     job.metadata().map(m -> m));
         }
-        Optional<Violation> lora = loraViolation(job, variant);
+        Optional<Violation> lora = loraViolation(job, variant, pipeline);
         if (lora.isPresent()) {
             return new Intake.Rejected(job.id(), new JobRejection(Optional.of(job.id()), List.of(lora.get())),
                     job.webhook().filter(w -> w.events().contains(EventKind.FAILED)), job.metadata().map(m -> m));
@@ -138,9 +144,12 @@ public class JobIntake {
 
     /**
      * The job's {@code loras} against this worker: not on a variant (its UNet is already patched),
-     * and each name an adapter file of {@code easel.loras.dir}; checked before any work.
+     * each name an adapter file of {@code easel.loras.dir}, and, where this process has the model,
+     * each adapter fitting it (from the files' headers: {@link StableDiffusionModel#checkLoras});
+     * checked before any work.
      */
-    private Optional<Violation> loraViolation(Job job, Optional<ModelRegistry.Variant> variant) {
+    private Optional<Violation> loraViolation(Job job, Optional<ModelRegistry.Variant> variant,
+                                              Optional<DiffusionPipeline> pipeline) {
         List<Job.Lora> loras = job.loras().orElse(List.of());
         if (loras.isEmpty()) {
             return Optional.empty();
@@ -157,7 +166,20 @@ public class JobIntake {
                         + name + "\"", library.known()));
             }
         }
-        return Optional.empty();
+        if (pipeline.isEmpty()) {
+            return Optional.empty();
+        }
+        List<Lora> adapters = loras.stream().map(l -> library.lora(l.name(), l.scale().orElse(1.0)).orElseThrow()).toList();
+        try {
+            pipeline.get().model().checkLoras(adapters);
+            return Optional.empty();
+        } catch (InvalidRequestException e) {
+            return Optional.of(new Violation(e.field(), e.problem(), "an adapter that fits model \"" + job.model() + "\""));
+        } catch (BundleException e) {
+            // The model's own graph could not be indexed: not the job's fault; the build reports it.
+            LOG.warnf("adapters of job %s not checked at intake: %s", job.id(), e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /**
@@ -171,7 +193,8 @@ public class JobIntake {
             return new Validated.Invalid<>(invalid.rejection());
         }
         JsonNode tree = ((Validated.Valid<JsonNode>) read).value();
-        Validated<Job> parsed = parser(text(tree, "model").flatMap(models::pipeline)).parse(tree);
+        Optional<DiffusionPipeline> pipeline = text(tree, "model").flatMap(models::pipeline);
+        Validated<Job> parsed = parser(pipeline).parse(tree);
         if (parsed instanceof Validated.Valid<Job> valid) {
             List<Violation> outside = StorageAccess.check(valid.value(), tenant);
             if (!outside.isEmpty()) {
@@ -179,7 +202,7 @@ public class JobIntake {
             }
             // Adapter names are known here only where this process has the adapter directory.
             Optional<Violation> lora = models.loras().configured()
-                    ? loraViolation(valid.value(), models.variant(valid.value().model())) : Optional.empty();
+                    ? loraViolation(valid.value(), models.variant(valid.value().model()), pipeline) : Optional.empty();
             if (lora.isPresent()) {
                 return new Validated.Invalid<>(new JobRejection(Optional.of(valid.value().id()), List.of(lora.get())));
             }

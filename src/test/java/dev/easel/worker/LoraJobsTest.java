@@ -115,17 +115,38 @@ class LoraJobsTest {
                 .isInstanceOf(dev.easel.contract.Validated.Valid.class);
     }
 
+    /** An adapter whose shapes do not fit the model is refused at intake, from its header: no model is built. */
     @Test
-    void anAdapterThatDoesNotFitFailsTheJobNamingTheItemAndTensor() {
+    void anAdapterThatDoesNotFitIsRefusedAtIntakeNamingTheItemAndTensor() {
         TestWorker worker = worker();
 
-        jobs.pulled(record("w1", job("w1", "[{\"name\": \"wide\", \"scale\": 0.5}]")));
+        jobs.pulled(record("w1", job("w1", "[{\"name\": \"style\"}, {\"name\": \"wide\", \"scale\": 0.5}]")));
 
         assertThat(worker.messaging.eventTypes()).containsExactly(JobEvents.FAILED);
         JsonNode failed = last(worker.messaging).data();
-        assertThat(failed.at("/violations/0/field").asText()).isEqualTo("loras[0].name");
+        assertThat(failed.at("/violations/0/field").asText()).isEqualTo("loras[1].name");
         assertThat(failed.at("/violations/0/problem").asText()).contains("wide.safetensors")
-                .contains("lora_down.weight [2, 48]");
+                .contains("lora_down.weight [2, 48]").doesNotContain(adapters.toString());
+        assertThat(failed.at("/violations/0/limit").asText()).isEqualTo("an adapter that fits model \"sd\"");
+        assertThat(worker.registry.rewrites().builds()).isZero();
+    }
+
+    /** The HTTP API's check (POST /v1/jobs, before queueing) refuses it too where the node has the model. */
+    @Test
+    void theHttpValidationRefusesAnAdapterThatDoesNotFit() {
+        TestWorker worker = worker();
+        dev.easel.security.Tenant tenant = worker.tenants.byId(dev.easel.security.Tenants.DEFAULT).orElseThrow();
+        JobIntake intake = new JobIntake(worker.registry, dev.easel.contract.JobLimits.defaults(),
+                java.time.Clock.systemUTC());
+
+        dev.easel.contract.Validated<dev.easel.contract.Job> bad = intake.validate(job("v3", "[{\"name\": \"wide\"}]"),
+                tenant);
+
+        assertThat(bad).isInstanceOf(dev.easel.contract.Validated.Invalid.class);
+        dev.easel.contract.Violation violation = ((dev.easel.contract.Validated.Invalid<dev.easel.contract.Job>) bad)
+                .rejection().violations().get(0);
+        assertThat(violation.field()).isEqualTo("loras[0].name");
+        assertThat(violation.problem()).contains("does not fit");
     }
 
     @Test

@@ -26,7 +26,8 @@ import java.util.Map;
  * checked against the file before anything is read, so a truncated or garbled file is an
  * {@link IllegalArgumentException} naming the file, never a huge allocation or a read past the end.
  *
- * <p>The whole file is held in memory (LoRA adapters are megabytes, not gigabytes). Immutable.
+ * <p>The whole file is held in memory (LoRA adapters are megabytes, not gigabytes), or only its
+ * header ({@link #readHeader}). Immutable.
  */
 public final class Safetensors {
 
@@ -95,6 +96,48 @@ public final class Safetensors {
     }
 
     /**
+     * Reads and checks a file's header alone (names, dtypes, shapes, offsets against the file's
+     * size), not its data: what checking that an adapter fits a model needs, at the cost of the
+     * header. {@link #floats} of the result throws.
+     */
+    public static Safetensors readHeader(Path file, String label) throws IOException {
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file)) {
+            long size = channel.size();
+            if (size > MAX_FILE_BYTES) { // as read() refuses it: the merge would
+                throw bad(label, size + " bytes, over the " + MAX_FILE_BYTES + "-byte limit for an adapter");
+            }
+            if (size < 8) {
+                throw bad(label, "is " + size + " bytes, shorter than the 8-byte header length");
+            }
+            ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(channel, length, 0);
+            long headerLength = checkHeaderLength(label, length.getLong(0), size);
+            ByteBuffer header = ByteBuffer.allocate((int) headerLength);
+            readFully(channel, header, 8);
+            return index(label, null, new String(header.array(), StandardCharsets.UTF_8), 8 + (int) headerLength,
+                    size - 8 - headerLength);
+        }
+    }
+
+    private static void readFully(java.nio.channels.FileChannel channel, ByteBuffer into, long position)
+            throws IOException {
+        while (into.hasRemaining()) {
+            if (channel.read(into, position + into.position()) < 0) {
+                throw new java.io.EOFException("the file ended while it was read");
+            }
+        }
+    }
+
+    private static long checkHeaderLength(String label, long headerLength, long size) {
+        if (headerLength < 2 || headerLength > MAX_HEADER_BYTES || headerLength > size - 8L) {
+            throw bad(label, "header length " + Long.toUnsignedString(headerLength) + " is not within 2.."
+                    + Math.min(MAX_HEADER_BYTES, size - 8L) + " (the file's size after the length, at most "
+                    + MAX_HEADER_BYTES + "): not a safetensors file, or truncated");
+        }
+        return headerLength;
+    }
+
+    /**
      * Checks and indexes a file's bytes; {@code label} names it in errors.
      *
      * @throws IllegalArgumentException when the header length, JSON, a dtype, shape or offsets are invalid
@@ -103,17 +146,18 @@ public final class Safetensors {
         if (bytes.length < 8) {
             throw bad(label, "is " + bytes.length + " bytes, shorter than the 8-byte header length");
         }
-        long headerLength = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        if (headerLength < 2 || headerLength > MAX_HEADER_BYTES || headerLength > bytes.length - 8L) {
-            throw bad(label, "header length " + Long.toUnsignedString(headerLength) + " is not within 2.."
-                    + Math.min(MAX_HEADER_BYTES, bytes.length - 8L) + " (the file's size after the length, at most "
-                    + MAX_HEADER_BYTES + "): not a safetensors file, or truncated");
-        }
+        long headerLength = checkHeaderLength(label,
+                ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong(), bytes.length);
         int dataStart = 8 + (int) headerLength;
+        return index(label, bytes, new String(bytes, 8, (int) headerLength, StandardCharsets.UTF_8), dataStart,
+                bytes.length - (long) dataStart);
+    }
+
+    /** The header's tensors checked against {@code dataLength}; {@code bytes} null for a header read alone. */
+    private static Safetensors index(String label, byte[] bytes, String headerText, int dataStart, long dataLength) {
         JsonNode header;
         try {
-            header = JsonTrees.parse(new String(bytes, 8, (int) headerLength, StandardCharsets.UTF_8),
-                    JsonTrees.Duplicates.FAIL);
+            header = JsonTrees.parse(headerText, JsonTrees.Duplicates.FAIL);
         } catch (JsonProcessingException e) {
             throw bad(label, "header is not valid JSON: " + e.getOriginalMessage());
         } catch (IOException e) { // a String has no I/O to fail
@@ -122,7 +166,6 @@ public final class Safetensors {
         if (header == null || !header.isObject()) {
             throw bad(label, "header must be a JSON object");
         }
-        long dataLength = bytes.length - (long) dataStart;
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
         Iterator<Map.Entry<String, JsonNode>> fields = header.fields();
@@ -233,6 +276,9 @@ public final class Safetensors {
         Tensor t = tensors.get(name);
         if (t == null) {
             throw bad(label, "has no tensor '" + name + "'");
+        }
+        if (bytes == null) {
+            throw new IllegalStateException(label + " was read with its header alone: no tensor data");
         }
         ByteBuffer le = ByteBuffer.wrap(bytes, dataStart + (int) t.begin(), (int) (t.end() - t.begin()))
                 .slice().order(ByteOrder.LITTLE_ENDIAN);

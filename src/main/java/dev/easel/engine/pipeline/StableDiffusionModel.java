@@ -53,6 +53,9 @@ public final class StableDiffusionModel implements AutoCloseable {
     private volatile List<AutoCloseable> owned;
     /** Whether a graph runs with patched weights (a rewrite or LoRA): set before the model is handed out. */
     private boolean patched;
+    /** Each graph's adaptable weights, indexed on the first {@link #checkLoras} that needs them. */
+    private final java.util.Map<Path, dev.easel.engine.onnx.LoraTargets> loraTargets =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The bundle's models; the CLIP ones are optional. */
     private record Parts(List<TextEncoder> textEncoders, Unet unet, VaeDecoder vaeDecoder,
@@ -191,14 +194,80 @@ public final class StableDiffusionModel implements AutoCloseable {
                                List<List<dev.easel.engine.onnx.WeightPatch>> texts) {
     }
 
+    /**
+     * Checks LoRA adapters against this model as {@link #withLoras} would, from their headers
+     * alone and without opening anything: each file readable, each module for a text encoder the
+     * model has, matching exactly one weight, its factors' shapes fitting it. What only the merge
+     * reads (alpha's value, the factors' values) is not checked. The first check of a graph reads
+     * it to index its weights; later ones use the index.
+     *
+     * @throws InvalidRequestException naming {@code loras[i].name}, with {@link #withLoras}'s message
+     */
+    public void checkLoras(List<Lora> loras) {
+        List<dev.easel.engine.lora.LoraAdapter> adapters = adapters(loras, true);
+        List<dev.easel.engine.lora.LoraAdapter.Component> textComponents = textComponents();
+        check(unet.model().file(), dev.easel.engine.lora.LoraAdapter.Component.UNET, loras, adapters);
+        for (int i = 0; i < textEncoders.size(); i++) {
+            check(textEncoders.get(i).model().file(), textComponents.get(i), loras, adapters);
+        }
+    }
+
+    private void check(Path file, dev.easel.engine.lora.LoraAdapter.Component component, List<Lora> loras,
+                       List<dev.easel.engine.lora.LoraAdapter> adapters) {
+        if (adapters.stream().noneMatch(a -> a.modules().stream().anyMatch(m -> m.component() == component))) {
+            return;
+        }
+        dev.easel.engine.onnx.LoraTargets targets = loraTargets.computeIfAbsent(file, f -> {
+            try {
+                return dev.easel.engine.onnx.LoraTargets.of(dev.easel.engine.onnx.OnnxGraphIndex.read(f), component);
+            } catch (java.io.IOException e) {
+                throw dev.easel.engine.bundle.BundleException.inFile(f, "could not read the weights: " + e.getMessage(), e);
+            } catch (IllegalArgumentException e) {
+                throw new dev.easel.engine.bundle.BundleException(e.getMessage(), e);
+            }
+        });
+        for (int i = 0; i < adapters.size(); i++) {
+            try {
+                targets.match(adapters.get(i));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidRequestException(loraField(i), "adapter '" + loras.get(i).name() + "': "
+                        + e.getMessage());
+            }
+        }
+    }
+
+    private static List<dev.easel.engine.lora.LoraAdapter.Component> textComponents() {
+        return List.of(dev.easel.engine.lora.LoraAdapter.Component.TEXT_ENCODER,
+                dev.easel.engine.lora.LoraAdapter.Component.TEXT_ENCODER_2);
+    }
+
     private LoraPatches loraPatches(List<Lora> loras) {
+        List<dev.easel.engine.lora.LoraAdapter> adapters = adapters(loras, false);
+        List<dev.easel.engine.lora.LoraAdapter.Component> textComponents = textComponents();
+        List<dev.easel.engine.onnx.WeightPatch> unetPatches = patchesFor(unet.model().file(),
+                dev.easel.engine.lora.LoraAdapter.Component.UNET, loras, adapters);
+        List<List<dev.easel.engine.onnx.WeightPatch>> texts = new ArrayList<>();
+        for (int i = 0; i < textEncoders.size(); i++) {
+            texts.add(patchesFor(textEncoders.get(i).model().file(), textComponents.get(i), loras, adapters));
+        }
+        return new LoraPatches(unetPatches, texts);
+    }
+
+    /**
+     * The adapters read (whole, or their headers alone), each module for a text encoder this model has.
+     *
+     * @throws InvalidRequestException naming {@code loras[i].name}
+     */
+    private List<dev.easel.engine.lora.LoraAdapter> adapters(List<Lora> loras, boolean headersOnly) {
         List<dev.easel.engine.lora.LoraAdapter> adapters = new ArrayList<>();
         for (int i = 0; i < loras.size(); i++) {
             Lora lora = loras.get(i);
+            // Named by file name alone: the message reaches clients, the adapter directory need not.
+            String label = String.valueOf(lora.file().getFileName());
             try {
-                // Named by file name alone: the message reaches clients, the adapter directory need not.
-                adapters.add(dev.easel.engine.lora.LoraAdapter.of(dev.easel.engine.lora.Safetensors.read(lora.file(),
-                        String.valueOf(lora.file().getFileName()))));
+                adapters.add(dev.easel.engine.lora.LoraAdapter.of(headersOnly
+                        ? dev.easel.engine.lora.Safetensors.readHeader(lora.file(), label)
+                        : dev.easel.engine.lora.Safetensors.read(lora.file(), label)));
             } catch (java.io.IOException e) {
                 throw new InvalidRequestException(loraField(i), "adapter '" + lora.name() + "' ("
                         + lora.file().getFileName() + ") cannot be read: " + e.getClass().getSimpleName());
@@ -206,9 +275,7 @@ public final class StableDiffusionModel implements AutoCloseable {
                 throw new InvalidRequestException(loraField(i), "adapter '" + lora.name() + "': " + e.getMessage());
             }
         }
-        List<dev.easel.engine.lora.LoraAdapter.Component> textComponents = List.of(
-                dev.easel.engine.lora.LoraAdapter.Component.TEXT_ENCODER,
-                dev.easel.engine.lora.LoraAdapter.Component.TEXT_ENCODER_2);
+        List<dev.easel.engine.lora.LoraAdapter.Component> textComponents = textComponents();
         for (int i = 0; i < adapters.size(); i++) {
             for (dev.easel.engine.lora.LoraAdapter.Module m : adapters.get(i).modules()) {
                 int index = textComponents.indexOf(m.component());
@@ -219,13 +286,7 @@ public final class StableDiffusionModel implements AutoCloseable {
                 }
             }
         }
-        List<dev.easel.engine.onnx.WeightPatch> unetPatches = patchesFor(unet.model().file(),
-                dev.easel.engine.lora.LoraAdapter.Component.UNET, loras, adapters);
-        List<List<dev.easel.engine.onnx.WeightPatch>> texts = new ArrayList<>();
-        for (int i = 0; i < textEncoders.size(); i++) {
-            texts.add(patchesFor(textEncoders.get(i).model().file(), textComponents.get(i), loras, adapters));
-        }
-        return new LoraPatches(unetPatches, texts);
+        return adapters;
     }
 
     /** One graph's merged weights; the graph is read only when an adapter has modules for it. */

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -42,6 +43,46 @@ class SafetensorsTest {
         assertArrayEquals(VALUES, st.floats("c.bf16"), 1e-5f);
         assertArrayEquals(new float[] {7.0f}, st.floats("d.f64"));
         assertEquals(1, st.tensors().get("d.f64").count());
+    }
+
+    /** The header alone: the same tensors, shapes and metadata as the whole file, and no values. */
+    @Test
+    void aHeaderReadAloneIndexesTheSameTensorsAndHasNoValues(@TempDir Path dir) throws Exception {
+        Path file = Files.write(dir.resolve("x.safetensors"), sample());
+        Safetensors whole = Safetensors.read(file);
+        Safetensors header = Safetensors.readHeader(file, "x.safetensors");
+        assertThat(header.tensors().keySet()).containsExactlyElementsOf(whole.tensors().keySet());
+        for (String name : whole.tensors().keySet()) {
+            Safetensors.Tensor a = whole.tensors().get(name);
+            Safetensors.Tensor b = header.tensors().get(name);
+            assertArrayEquals(a.shape(), b.shape());
+            assertThat(List.of(b.dtype(), b.begin(), b.end())).isEqualTo(List.of(a.dtype(), a.begin(), a.end()));
+        }
+        assertThat(header.metadata()).isEqualTo(whole.metadata());
+        assertThatThrownBy(() -> header.floats("a.f32")).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("header alone");
+    }
+
+    /** Every cut of a file is refused by the header read as by the whole read, or indexed alike. */
+    @Test
+    void aHeaderReadRefusesWhatTheWholeReadRefuses(@TempDir Path dir) throws Exception {
+        byte[] good = sample();
+        for (int length = 0; length <= good.length; length++) {
+            Path cut = Files.write(dir.resolve("cut.safetensors"), Arrays.copyOf(good, length));
+            String whole;
+            try {
+                whole = "ok " + Safetensors.parse("cut", Arrays.copyOf(good, length)).tensors().keySet();
+            } catch (IllegalArgumentException e) {
+                whole = e.getMessage();
+            }
+            String header;
+            try {
+                header = "ok " + Safetensors.readHeader(cut, "cut").tensors().keySet();
+            } catch (IllegalArgumentException e) {
+                header = e.getMessage();
+            }
+            assertThat(header).as("a file cut at %d bytes", length).isEqualTo(whole);
+        }
     }
 
     @Test

@@ -133,16 +133,27 @@ class StableDiffusionModelLoraTest {
         t.put(key + ".lora_down.weight", new SafetensorsFiles.Entry("F32", new long[] {2, 48}, new float[96]));
         t.put(key + ".lora_up.weight", new SafetensorsFiles.Entry("F32", new long[] {64, 2}, new float[128]));
         Path wide = SafetensorsFiles.write(dir.resolve("loras/wide.safetensors"), t);
-        assertThatThrownBy(() -> model.withLoras(List.of(new Lora("style", kohya, 1), new Lora("wide", wide, 1))))
+        List<Lora> styleAndWide = List.of(new Lora("style", kohya, 1), new Lora("wide", wide, 1));
+        assertThatThrownBy(() -> model.withLoras(styleAndWide))
                 .isInstanceOfSatisfying(InvalidRequestException.class,
                         e -> assertThat(e.field()).isEqualTo("loras[1].name"))
                 .hasMessageContaining("wide.safetensors").hasMessageContaining(key + ".lora_down.weight");
+        assertSameRefusal(styleAndWide);
 
         Path corrupt = Files.write(dir.resolve("loras/corrupt.safetensors"), new byte[] {(byte) 0xFF, 1, 2, 3, 4, 5, 6, 7, 8});
         assertThatThrownBy(() -> model.withLoras(List.of(new Lora("corrupt", corrupt, 1))))
                 .isInstanceOfSatisfying(InvalidRequestException.class,
                         e -> assertThat(e.field()).isEqualTo("loras[0].name"))
                 .hasMessageContaining("corrupt.safetensors").hasMessageContaining("header length");
+        assertSameRefusal(List.of(new Lora("corrupt", corrupt, 1)));
+
+        Map<String, SafetensorsFiles.Entry> stray = SafetensorsFiles.ordered();
+        stray.put("lora_unet_no_such_block_to_k.lora_down.weight", new SafetensorsFiles.Entry("F32", new long[] {1, 32},
+                new float[32]));
+        stray.put("lora_unet_no_such_block_to_k.lora_up.weight", new SafetensorsFiles.Entry("F32", new long[] {32, 1},
+                new float[32]));
+        Path unmatched = SafetensorsFiles.write(dir.resolve("loras/stray.safetensors"), stray);
+        assertSameRefusal(List.of(new Lora("stray", unmatched, 1)));
 
         Map<String, SafetensorsFiles.Entry> xl = SafetensorsFiles.ordered();
         xl.put("lora_te2_text_model_encoder_layers_0_mlp_fc1.lora_down.weight",
@@ -154,6 +165,24 @@ class StableDiffusionModelLoraTest {
                 .isInstanceOfSatisfying(InvalidRequestException.class,
                         e -> assertThat(e.field()).isEqualTo("loras[0].name"))
                 .hasMessageContaining("second text encoder");
+        assertSameRefusal(List.of(new Lora("xl", sdxl, 1)));
+    }
+
+    /** checkLoras, from the headers alone, passes what withLoras builds: both namings, UNet and text encoder. */
+    @Test
+    void checkingAdaptersThatFitPassesWithoutOpeningAnything() {
+        model.checkLoras(List.of(new Lora("style", kohya, 1), new Lora("peft", peft, 0.5)));
+        model.checkLoras(List.of(new Lora("style", kohya, 0)));
+    }
+
+    /** checkLoras refuses what withLoras refuses, naming the same field with the same words. */
+    private void assertSameRefusal(List<Lora> loras) {
+        InvalidRequestException built = org.junit.jupiter.api.Assertions.assertThrows(InvalidRequestException.class,
+                () -> model.withLoras(loras).close());
+        InvalidRequestException checked = org.junit.jupiter.api.Assertions.assertThrows(InvalidRequestException.class,
+                () -> model.checkLoras(loras));
+        assertThat(checked.field()).isEqualTo(built.field());
+        assertThat(checked.getMessage()).isEqualTo(built.getMessage());
     }
 
     @Test
