@@ -159,17 +159,19 @@ public class JobIntake {
                     + "\", a configured variant of \"" + variant.get().base() + "\"", "loras on a model that is not a variant"));
         }
         LoraLibrary library = models.loras();
+        List<Lora> adapters = new java.util.ArrayList<>();
         for (int i = 0; i < loras.size(); i++) {
             String name = loras.get(i).name();
-            if (library.file(name).isEmpty()) {
+            Optional<java.nio.file.Path> file = library.file(name);
+            if (file.isEmpty()) {
                 return Optional.of(new Violation(Job.Lora.nameField(i), "is not an adapter this worker has, got \""
                         + name + "\"", library.known()));
             }
+            adapters.add(new Lora(name, file.get(), loras.get(i).scale().orElse(1.0)));
         }
         if (pipeline.isEmpty()) {
             return Optional.empty();
         }
-        List<Lora> adapters = loras.stream().map(l -> library.lora(l.name(), l.scale().orElse(1.0)).orElseThrow()).toList();
         try {
             pipeline.get().model().checkLoras(adapters);
             return Optional.empty();

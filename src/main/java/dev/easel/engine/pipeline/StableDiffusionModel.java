@@ -54,8 +54,12 @@ public final class StableDiffusionModel implements AutoCloseable {
     /** Whether a graph runs with patched weights (a rewrite or LoRA): set before the model is handed out. */
     private boolean patched;
     /** Each graph's adaptable weights, indexed on the first {@link #checkLoras} that needs them. */
-    private final java.util.Map<Path, dev.easel.engine.onnx.LoraTargets> loraTargets =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<Path, IndexedGraph> loraTargets = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A graph's adaptable weights, or why they could not be indexed (one of the two is null). */
+    private record IndexedGraph(dev.easel.engine.onnx.LoraTargets targets,
+                                dev.easel.engine.bundle.BundleException failure) {
+    }
 
     /** The bundle's models; the CLIP ones are optional. */
     private record Parts(List<TextEncoder> textEncoders, Unet unet, VaeDecoder vaeDecoder,
@@ -198,8 +202,10 @@ public final class StableDiffusionModel implements AutoCloseable {
      * Checks LoRA adapters against this model as {@link #withLoras} would, from their headers
      * alone and without opening anything: each file readable, each module for a text encoder the
      * model has, matching exactly one weight, its factors' shapes fitting it. What only the merge
-     * reads (alpha's value, the factors' values) is not checked. The first check of a graph reads
-     * it to index its weights; later ones use the index.
+     * reads (alpha's value, the factors' values and their dtypes) is not checked; where an
+     * adapter has such a fault and another a shape fault, the merge may name the first, this the
+     * second. The first check that needs a graph reads it to index its weights; later ones use
+     * the index (or the failure to read it).
      *
      * @throws InvalidRequestException naming {@code loras[i].name}, with {@link #withLoras}'s message
      */
@@ -217,15 +223,21 @@ public final class StableDiffusionModel implements AutoCloseable {
         if (adapters.stream().noneMatch(a -> a.modules().stream().anyMatch(m -> m.component() == component))) {
             return;
         }
-        dev.easel.engine.onnx.LoraTargets targets = loraTargets.computeIfAbsent(file, f -> {
+        IndexedGraph indexed = loraTargets.computeIfAbsent(file, f -> {
             try {
-                return dev.easel.engine.onnx.LoraTargets.of(dev.easel.engine.onnx.OnnxGraphIndex.read(f), component);
+                return new IndexedGraph(dev.easel.engine.onnx.LoraTargets.of(
+                        dev.easel.engine.onnx.OnnxGraphIndex.read(f), component), null);
             } catch (java.io.IOException e) {
-                throw dev.easel.engine.bundle.BundleException.inFile(f, "could not read the weights: " + e.getMessage(), e);
+                return new IndexedGraph(null, dev.easel.engine.bundle.BundleException.inFile(f,
+                        "could not read the weights: " + e.getMessage(), e));
             } catch (IllegalArgumentException e) {
-                throw new dev.easel.engine.bundle.BundleException(e.getMessage(), e);
+                return new IndexedGraph(null, new dev.easel.engine.bundle.BundleException(e.getMessage(), e));
             }
         });
+        if (indexed.failure() != null) {
+            throw indexed.failure(); // kept: a graph that cannot be read is not read again for every job
+        }
+        dev.easel.engine.onnx.LoraTargets targets = indexed.targets();
         for (int i = 0; i < adapters.size(); i++) {
             try {
                 targets.match(adapters.get(i));
