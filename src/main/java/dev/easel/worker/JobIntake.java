@@ -123,6 +123,11 @@ public class JobIntake {
             return new Intake.Rejected(job.id(), rejection, job.webhook().filter(w -> w.events().contains(EventKind.FAILED)),
                     job.metadata().map(m -> m));
         }
+        Optional<Violation> handover = handoverViolation(job, pipeline.get(), refiner);
+        if (handover.isPresent()) {
+            return new Intake.Rejected(job.id(), new JobRejection(Optional.of(job.id()), List.of(handover.get())),
+                    job.webhook().filter(w -> w.events().contains(EventKind.FAILED)), job.metadata().map(m -> m));
+        }
         // A variant's UNet is opened from its base's file with patched weights: a second edit would
         // start again from the file and silently drop the variant's own.
         Optional<ModelRegistry.Variant> variant = models.variant(job.model());
@@ -140,6 +145,28 @@ public class JobIntake {
         }
         return new Intake.Accepted(job, parser.digest(job), new Intake.Accepted.Models(pipeline.get(), refiner,
                 models.defaults(pipeline.get()), models.rewrites()), loadMs);
+    }
+
+    /**
+     * The job's hand-over to its refiner as the run will make it ({@link DiffusionPipeline#checkHandover}):
+     * a {@code switchAt} that leaves the base or the refiner no step, or a refiner whose scheduler
+     * cannot start at the hand-over. Judged where both models are loaded here.
+     */
+    private Optional<Violation> handoverViolation(Job job, DiffusionPipeline base, Optional<DiffusionPipeline> refiner) {
+        if (job.refiner().isEmpty() || refiner.isEmpty()) {
+            return Optional.empty();
+        }
+        int steps = job.steps().orElse(models.defaults(base).model().steps());
+        Optional<Float> strength = job.initImage().map(i -> (float) job.effectiveStrength());
+        Optional<String> late = strength.filter(s -> s < 1f).map(s -> "an initImage with strength below 1");
+        try {
+            base.checkHandover(new DiffusionPipeline.Schedule(job.scheduler(), steps, (float) job.eta(), late), strength,
+                    refiner.get(), job.refiner().get().effectiveSwitchAt());
+            return Optional.empty();
+        } catch (InvalidRequestException e) {
+            return Optional.of(new Violation(e.field(), e.problem(), "a hand-over at which model \"" + job.model()
+                    + "\" and refiner \"" + job.refiner().get().model() + "\" each run a step"));
+        }
     }
 
     /**
@@ -201,6 +228,11 @@ public class JobIntake {
             List<Violation> outside = StorageAccess.check(valid.value(), tenant);
             if (!outside.isEmpty()) {
                 return new Validated.Invalid<>(new JobRejection(Optional.of(valid.value().id()), outside));
+            }
+            Optional<Violation> handover = pipeline.flatMap(base -> handoverViolation(valid.value(), base,
+                    valid.value().refiner().flatMap(r -> models.pipeline(r.model()))));
+            if (handover.isPresent()) {
+                return new Validated.Invalid<>(new JobRejection(Optional.of(valid.value().id()), List.of(handover.get())));
             }
             // Adapter names are known here only where this process has the adapter directory.
             Optional<Violation> lora = models.loras().configured()

@@ -81,6 +81,29 @@ class SdxlJobsTest {
         assertThat(png.text()).doesNotContainKey("negative_prompt");
     }
 
+    /** A hand-over that leaves the base no step is refused at intake (and by the HTTP check), before any work. */
+    @Test
+    void aHandOverThatLeavesTheBaseNoStepIsRefusedAtIntake() {
+        String job = "{\"version\": 1, \"id\": \"x2\", \"model\": \"xl\", \"prompt\": \"red circle\","
+                + " \"steps\": 2, \"scheduler\": \"euler\", \"seed\": 7, \"guidanceScale\": 1,"
+                + " \"refiner\": {\"model\": \"xl-refiner\", \"switchAt\": 0.01}}";
+
+        jobs.pulled(record("x2", job));
+
+        assertThat(worker.messaging.eventTypes()).containsExactly(JobEvents.FAILED);
+        com.fasterxml.jackson.databind.JsonNode failed = worker.messaging.events().get(0).data();
+        assertThat(failed.at("/violations/0/field").asText()).isEqualTo("refiner.switchAt");
+        assertThat(failed.at("/violations/0/problem").asText()).contains("base would not denoise at all");
+
+        dev.easel.security.Tenant tenant = worker.tenants.byId(dev.easel.security.Tenants.DEFAULT).orElseThrow();
+        dev.easel.contract.Validated<dev.easel.contract.Job> checked = new JobIntake(worker.registry,
+                dev.easel.contract.JobLimits.defaults(), java.time.Clock.systemUTC())
+                .validate(job.getBytes(StandardCharsets.UTF_8), tenant);
+        assertThat(checked).isInstanceOfSatisfying(dev.easel.contract.Validated.Invalid.class, invalid -> assertThat(
+                ((dev.easel.contract.Validated.Invalid<?>) invalid).rejection().violations().get(0).field())
+                .isEqualTo("refiner.switchAt"));
+    }
+
     private static ConsumerRecord<byte[], byte[]> record(String key, String value) {
         return new ConsumerRecord<>("easel.jobs", 0, 0, key.getBytes(StandardCharsets.UTF_8),
                 value.getBytes(StandardCharsets.UTF_8));

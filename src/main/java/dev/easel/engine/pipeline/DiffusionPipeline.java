@@ -234,7 +234,7 @@ public final class DiffusionPipeline {
     Scheduler scheduler(GenerationRequest request, StableDiffusionModel owner) {
         String later = request.image().filter(i -> i.strength() < 1f).isPresent() ? "an initImage with strength below 1"
                 : request.clip().verifier().isPresent() ? "a verifier, which restarts from a branch point"
-                : owner != model ? "a refiner, which starts at the hand-over" : null;
+                : owner != model ? REFINER_START : null;
         return schedule(new Schedule(request.scheduler(), request.steps(), request.eta(), Optional.ofNullable(later)),
                 owner);
     }
@@ -256,6 +256,34 @@ public final class DiffusionPipeline {
      */
     public void checkSchedule(Schedule schedule) {
         schedule(schedule, model);
+    }
+
+    /**
+     * Refuses, as {@link InvalidRequestException} naming the field, a hand-over to {@code refiner}
+     * that cannot run: the refiner's scheduler refusing to start at the hand-over, or a
+     * {@code switchAt} at which the base would not denoise at all or the refiner would not run
+     * ({@link Handover}). The checks a job meets when it runs, for the intake to make first; the
+     * base's own schedule is {@link #checkSchedule}'s.
+     *
+     * @param schedule the base's schedule as the job states it
+     * @param strength the initImage's strength, when the job has one
+     */
+    public void checkHandover(Schedule schedule, Optional<Float> strength, DiffusionPipeline refiner, double switchAt) {
+        Scheduler base = schedule(schedule, model);
+        Scheduler second = schedule(new Schedule(schedule.scheduler(), schedule.steps(), schedule.eta(),
+                Optional.of(REFINER_START)), refiner.model());
+        int first = strength.map(s -> startIndex(base, schedule.steps(), s)).orElse(0);
+        Handover.cut(new Handover.Split(model.config().scheduler().numTrainTimesteps(), switchAt, schedule.steps(),
+                strength.isPresent()), base.timesteps(), second.timesteps(), first);
+    }
+
+    /** Why a refiner's schedule starts late: at the hand-over. */
+    private static final String REFINER_START = "a refiner, which starts at the hand-over";
+
+    /** The first timestep index of an image-to-image run (diffusers' get_timesteps with strength). */
+    private static int startIndex(Scheduler scheduler, int steps, float strength) {
+        int initSteps = Math.min((int) (steps * strength), steps);
+        return (steps - initSteps) * scheduler.order();
     }
 
     private Scheduler schedule(Schedule s, StableDiffusionModel owner) {
@@ -288,9 +316,7 @@ public final class DiffusionPipeline {
         }
         ImageInput input = request.image().orElseGet(() -> blankCanvas(request));
         RgbImage init = input.init();
-        int steps = request.steps();
-        int initSteps = Math.min((int) (steps * input.strength()), steps);
-        int startIndex = (steps - initSteps) * scheduler.order();
+        int startIndex = startIndex(scheduler, request.steps(), input.strength());
         boolean inpaint = input.mask().isPresent() || g.inpaintingUnet();
 
         // As diffusers' inpainting pipelines: at full strength start from pure noise; an inpainting

@@ -53,15 +53,37 @@ final class Handover {
      */
     static Handover of(Refiner refiner, Scheduler base, GenerationRequest request, DiffusionPipeline pipeline,
                        int first) {
-        int trainSteps = pipeline.model().config().scheduler().numTrainTimesteps();
-        double cutoff = Math.round(trainSteps - refiner.switchAt() * trainSteps);
-        double[] baseTimesteps = base.timesteps();
+        Scheduler second = pipeline.scheduler(request, refiner.model());
+        int[] cut = cut(new Split(pipeline.model().config().scheduler().numTrainTimesteps(), refiner.switchAt(),
+                request.steps(), request.image().isPresent()), base.timesteps(), second.timesteps(), first);
+        return new Handover(refiner, request, pipeline, new Indices(cut[0], cut[0] - first, second, cut[1]));
+    }
+
+    /**
+     * Where a hand-over cuts a schedule.
+     *
+     * @param trainSteps the base's num_train_timesteps
+     * @param steps      the job's steps (a second-order scheduler has more timesteps)
+     * @param fromImage  whether the base starts from an init image (strength can then move its first step)
+     */
+    record Split(int trainSteps, double switchAt, int steps, boolean fromImage) {
+    }
+
+    /**
+     * The index of the base's timestep it stops before and of the refiner's it starts at, with
+     * {@code cutoff = round(T − switchAt·T)}.
+     *
+     * @param first the base's first timestep index
+     * @throws InvalidRequestException naming {@code refiner.switchAt} when the base would not
+     *         denoise at all or the refiner would not run
+     */
+    static int[] cut(Split split, double[] baseTimesteps, double[] refinerTimesteps, int first) {
+        double cutoff = Math.round(split.trainSteps() - split.switchAt() * split.trainSteps());
+        int steps = split.steps();
         int end = 0;
         while (end < baseTimesteps.length && baseTimesteps[end] >= cutoff) {
             end++;
         }
-        Scheduler second = pipeline.scheduler(request, refiner.model());
-        double[] refinerTimesteps = second.timesteps();
         int start = refinerTimesteps.length;
         while (start > 0 && refinerTimesteps[start - 1] < cutoff) {
             start--;
@@ -69,15 +91,15 @@ final class Handover {
         if (end <= first) {
             throw new InvalidRequestException("refiner.switchAt", "hands over at timestep " + (long) cutoff
                     + ", before the base's first step (" + (long) baseTimesteps[Math.min(first, baseTimesteps.length - 1)]
-                    + "): with " + request.steps() + " steps the base would not denoise at all; raise switchAt"
-                    + (request.image().isPresent() ? " or strength" : ""));
+                    + "): with " + steps + " steps the base would not denoise at all; raise switchAt"
+                    + (split.fromImage() ? " or strength" : ""));
         }
         if (start >= refinerTimesteps.length) {
             throw new InvalidRequestException("refiner.switchAt", "hands over at timestep " + (long) cutoff
-                    + ", after the last of " + request.steps() + " steps: the refiner would not run; lower switchAt"
+                    + ", after the last of " + steps + " steps: the refiner would not run; lower switchAt"
                     + " or add steps");
         }
-        return new Handover(refiner, request, pipeline, new Indices(end, end - first, second, start));
+        return new int[] {end, start};
     }
 
     Refiner refiner() {

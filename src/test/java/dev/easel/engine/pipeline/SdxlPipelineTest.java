@@ -209,6 +209,41 @@ class SdxlPipelineTest {
                 .hasMessageContaining("refiner.switchAt").hasMessageContaining("base would not denoise");
     }
 
+    /** checkHandover (the intake's) refuses what a run refuses, with the run's words, and passes what it runs. */
+    @Test
+    void checkHandoverRefusesWhatTheRunRefuses() {
+        DiffusionPipeline refiner = new DiffusionPipeline(refinerModel, GenerationLimits.defaults());
+        assertSameRefusal(request().refiner(new Refiner(refinerModel, 0.999)).build(), refiner, 0.999,
+                java.util.Optional.empty());
+        assertSameRefusal(request().steps(2).refiner(new Refiner(refinerModel, 0.01)).build(), refiner, 0.01,
+                java.util.Optional.empty());
+        // Image-to-image at strength 0.3: of 12 steps the base starts at index 9, past the 6
+        // timesteps at or above a hand-over at 0.5 (timestep 500): the base would run none.
+        GenerationRequest fromImage = request().image(ImageInput.img2img(Pixels.solid(SIZE, SIZE, 30, 160, 90), 0.3f))
+                .refiner(new Refiner(refinerModel, 0.5)).build();
+        assertSameRefusal(fromImage, refiner, 0.5, java.util.Optional.of(0.3f));
+
+        pipeline.checkHandover(schedule(request().build(), java.util.Optional.empty()), java.util.Optional.empty(), refiner,
+                0.5);
+        pipeline.checkHandover(schedule(request().build(), java.util.Optional.of(0.9f)), java.util.Optional.of(0.9f),
+                refiner, 0.5);
+    }
+
+    private static DiffusionPipeline.Schedule schedule(GenerationRequest request, java.util.Optional<Float> strength) {
+        return new DiffusionPipeline.Schedule(request.scheduler(), request.steps(), request.eta(),
+                strength.filter(s -> s < 1f).map(s -> "an initImage with strength below 1"));
+    }
+
+    private static void assertSameRefusal(GenerationRequest request, DiffusionPipeline refiner, double switchAt,
+                                          java.util.Optional<Float> strength) {
+        InvalidRequestException run = org.junit.jupiter.api.Assertions.assertThrows(InvalidRequestException.class,
+                () -> pipeline.generate(request, ProgressListener.NONE, Cancellation.NONE));
+        InvalidRequestException checked = org.junit.jupiter.api.Assertions.assertThrows(InvalidRequestException.class,
+                () -> pipeline.checkHandover(schedule(request, strength), strength, refiner, switchAt));
+        assertThat(checked.field()).isEqualTo(run.field()).isEqualTo("refiner.switchAt");
+        assertThat(checked.getMessage()).isEqualTo(run.getMessage());
+    }
+
     /** SDXL-Turbo's config (Euler ancestral, trailing spacing): one unguided step by default, onto the target. */
     @Test
     void turboBundlesRunOneUnguidedStepByDefault(@TempDir Path turboDir) throws IOException {
