@@ -61,12 +61,14 @@ public class JobLookup {
         boolean notQueued = pointer.isPresent() && !pointer.get().queued();
         String bucket = pointer.map(JobPointer::bucket).orElse(defaultBucket);
         JobKeys keys = JobKeys.of(pointer.map(JobPointer::keyPrefix).orElse(tenant.keyPrefix()), id);
-        Optional<Manifest> manifest = manifest(id, bucket, keys);
+        // Tenants granted one output prefix share its keys: another tenant's records there are not this job's.
+        Optional<Manifest> manifest = manifest(id, bucket, keys).filter(m -> isOf(m.isOf(tenant.id()), id, bucket, keys));
         if (manifest.isPresent()) {
             return Optional.of(JobView.completed(manifest.get(),
                     key -> store.presignGet(bucket, key, presignTtl).toString()));
         }
-        Optional<JobStatus> status = read(bucket, keys.status(), JobStatus.class);
+        Optional<JobStatus> status = read(bucket, keys.status(), JobStatus.class)
+                .filter(st -> isOf(st.isOf(tenant.id()), id, bucket, keys));
         boolean stale = status.isPresent() && pointer.filter(JobPointer::queued).filter(p -> before(status.get(), p))
                 .isPresent();
         if (status.isPresent() && !stale) {
@@ -87,6 +89,13 @@ public class JobLookup {
         } catch (java.time.format.DateTimeParseException e) {
             return false;
         }
+    }
+
+    private static boolean isOf(boolean ours, String id, String bucket, JobKeys keys) {
+        if (!ours) {
+            LOG.warnf("job %s: %s/%s holds a record of another tenant's job under this id; not shown", id, bucket, keys);
+        }
+        return ours;
     }
 
     /** Records where a submitted job's objects will be, for {@link #find}. */

@@ -25,13 +25,21 @@ import java.util.Map;
  *                    the same id with another job is told apart; null in manifests of older workers
  * @param answer      the completed event as first published, so that every republication is
  *                    byte-identical; null in manifests of older workers
+ * @param tenant      whose job it is: tenants granted one output prefix store their jobs under the
+ *                    same keys, and another tenant's result is never this tenant's answer; null in
+ *                    manifests of older workers
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 // A field a later version adds must not make this version's readers fail (answering a redelivery, GET).
 @com.fasterxml.jackson.annotation.JsonIgnoreProperties(ignoreUnknown = true)
 public record Manifest(String jobId, String model, String bucket, List<StoredImage> images, long seed, boolean seedChosen,
                 String scheduler, Map<String, Long> timingsMs, JsonNode metadata, String completedAt, String jobDigest,
-                Answer answer) {
+                Answer answer, String tenant) {
+
+    /** Whether this can be the result of a job of {@code tenantId}: its own, or written before manifests named their tenant. */
+    public boolean isOf(String tenantId) {
+        return tenant == null || tenant.equals(tenantId);
+    }
 
     /**
      * Whether this can be the result of job {@code id} stored in {@code bucket} under {@code keys}:

@@ -146,13 +146,14 @@ final class JobAnswers {
             LOG.infof("job %s failed (retryable: %s): %s", run.jobId, data.retryable(), data.reason());
             event = stamped(run, events.event(run.tenant.id(), run.jobId, data, ""));
             writeStatus(run, new JobStatus(JobStatus.FAILED, data.reason(), data.violations(), data.retryable(),
-                    clock.instant().toString()), new Answered(event, Optional.of(failed.deadLetter())));
+                    clock.instant().toString(), run.tenant.id()), new Answered(event, Optional.of(failed.deadLetter())));
         } else {
             kind = EventKind.CANCELLED;
             JobEvents.Cancelled data = ((Outcome.Cancelled) outcome).cancelled();
             LOG.infof("job %s cancelled: %s", run.jobId, data.reason());
             event = stamped(run, events.event(run.tenant.id(), run.jobId, data, ""));
-            writeStatus(run, new JobStatus(JobStatus.CANCELLED, data.reason(), null, null, clock.instant().toString()),
+            writeStatus(run, new JobStatus(JobStatus.CANCELLED, data.reason(), null, null, clock.instant().toString(),
+                            run.tenant.id()),
                     new Answered(event, Optional.empty()));
         }
         run.retries.publish(kind.wireName() + " event", () -> events.publish(event));

@@ -249,7 +249,7 @@ final class JobRunner {
         // Another job completed under this id and output (a manifest of an older worker has no
         // digest): its answer is not this job's, nor, where tenants share a prefix, this caller's
         // to see. Refused as POST /v1/jobs refuses it (409), writing nothing where the other's objects are.
-        if (done.isPresent() && done.get().jobDigest() != null && !done.get().jobDigest().equals(digest)) {
+        if (done.isPresent() && isAnotherJobs(done.get(), run, digest)) {
             return Optional.of(anotherJobsId(run, job, location));
         }
         if (done.isPresent()) {
@@ -266,6 +266,15 @@ final class JobRunner {
     private static boolean isSameAnswer(Manifest a, Manifest b) {
         return a.answer() != null && b.answer() != null && a.answer().eventId().equals(b.answer().eventId())
                 && a.answer().source().equals(b.answer().source()) && a.completedAt().equals(b.completedAt());
+    }
+
+    /**
+     * Whether a manifest under this job's id and output is another job's: another digest (a manifest
+     * of an older worker has none), or another tenant's (tenants granted one output prefix share
+     * its keys: one tenant's result is never another's answer, whatever the job).
+     */
+    private static boolean isAnotherJobs(Manifest manifest, JobRun run, String digest) {
+        return !manifest.isOf(run.tenant.id()) || manifest.jobDigest() != null && !manifest.jobDigest().equals(digest);
     }
 
     /** Refused, writing nothing more where another job's result is stored under this id and output. */
@@ -355,7 +364,7 @@ final class JobRunner {
                 job.model(), timings, run.metadata), completedAt);
         Manifest manifest = new Manifest(job.id(), job.model(), location.bucket(), stored, plan.seed(), plan.seedChosen(),
                 scheduler, timings, run.metadata, completedAt.toString(), accepted.digest(),
-                new Manifest.Answer(completed.id(), completed.source().toString(), completed.data()));
+                new Manifest.Answer(completed.id(), completed.source().toString(), completed.data()), run.tenant.id());
         // Last, after the running status too (if the job ran long enough to write one): its
         // presence is what says the job is complete, and nothing of the job's may land after it.
         run.runningStatus.skipOrAwait();
@@ -396,7 +405,7 @@ final class JobRunner {
         if (first.isEmpty() || isSameAnswer(first.get(), own)) {
             return Optional.empty();
         }
-        if (first.get().jobDigest() != null && !first.get().jobDigest().equals(digest)) {
+        if (isAnotherJobs(first.get(), run, digest)) {
             return Optional.of(anotherJobsId(run, job, location)); // completed meanwhile: its answer stands
         }
         LOG.infof("job %s: another run of it stored its result first (%s/%s): answering with that", job.id(),
@@ -475,7 +484,7 @@ final class JobRunner {
     private void writeRunning(JobRun run, Location location) {
         try {
             byte[] status = JSON.writeValueAsBytes(new JobStatus(JobStatus.RUNNING,
-                    null, null, null, clock.instant().toString()));
+                    null, null, null, clock.instant().toString(), run.tenant.id()));
             store.put(location.bucket(), location.keys().status(), status, "application/json", Map.of("job-id", run.jobId));
         } catch (IOException | RuntimeException e) {
             LOG.warnf("job %s: running status not stored in %s/%s: %s", run.jobId, location.bucket(),

@@ -50,6 +50,29 @@ class JobLookupTest {
         assertThat(lookup.manifest("j1", OWN_BUCKET, keys)).isPresent();
     }
 
+    /**
+     * Two tenants granted one output prefix store their jobs under the same keys: tenant B's job X
+     * must not show tenant A's result or state of job X, nor presign A's images with the worker's
+     * credentials.
+     */
+    @Test
+    void anotherTenantsRecordsUnderASharedPrefixAreNotThisJobsState() throws Exception {
+        JobKeys keys = pointTo("j7", OWN_BUCKET, "shared");
+        store.put(OWN_BUCKET, keys.manifest(), manifest("j7", OWN_BUCKET, keys.image(0), "acme"));
+
+        assertThat(lookup.find(tenant, "j7").orElseThrow().status()).isEqualTo("queued");
+        assertThat(store.presigned).isEmpty();
+
+        store.objects.remove(OWN_BUCKET + "/" + keys.manifest());
+        store.put(OWN_BUCKET, keys.status(), status(JobStatus.CANCELLED, "2026-12-07T00:00:05Z", "acme"));
+        assertThat(lookup.find(tenant, "j7").orElseThrow().status()).isEqualTo("queued");
+
+        store.put(OWN_BUCKET, keys.status(), status(JobStatus.CANCELLED, "2026-12-07T00:00:05Z", Tenants.DEFAULT));
+        assertThat(lookup.find(tenant, "j7").orElseThrow().status()).isEqualTo("cancelled");
+        store.put(OWN_BUCKET, keys.manifest(), manifest("j7", OWN_BUCKET, keys.image(0), Tenants.DEFAULT));
+        assertThat(lookup.find(tenant, "j7").orElseThrow().status()).isEqualTo("completed");
+    }
+
     /** The confused deputy: a manifest written into a bucket the tenant writes itself, naming another tenant's image. */
     @Test
     void aManifestNamingAnotherBucketIsNotPresigned() throws Exception {
@@ -98,8 +121,12 @@ class JobLookupTest {
     }
 
     private static byte[] status(String state, String updatedAt) throws Exception {
+        return status(state, updatedAt, null);
+    }
+
+    private static byte[] status(String state, String updatedAt, String tenantId) throws Exception {
         return JSON.writeValueAsBytes(new JobStatus(state, state.equals(JobStatus.FAILED) ? "broke" : null, null,
-                state.equals(JobStatus.FAILED) ? false : null, updatedAt));
+                state.equals(JobStatus.FAILED) ? false : null, updatedAt, tenantId));
     }
 
     private JobKeys pointTo(String id, String bucket, String prefix) throws Exception {
@@ -108,8 +135,12 @@ class JobLookupTest {
     }
 
     private static byte[] manifest(String id, String bucket, String imageKey) throws Exception {
+        return manifest(id, bucket, imageKey, null);
+    }
+
+    private static byte[] manifest(String id, String bucket, String imageKey, String tenantId) throws Exception {
         return JSON.writeValueAsBytes(new Manifest(id, "oracle", bucket, List.of(new Manifest.StoredImage(imageKey, 7)), 7,
-                false, "ddim", Map.of(), null, "2026-12-07T00:00:00Z", null, null));
+                false, "ddim", Map.of(), null, "2026-12-07T00:00:00Z", null, null, tenantId));
     }
 
     private static S3Config s3Config() {

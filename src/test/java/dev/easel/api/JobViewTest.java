@@ -33,7 +33,7 @@ class JobViewTest {
     @Test
     void completedListsPresignedImagesInOrder() {
         Manifest manifest = new Manifest("j1", "sd", "b", List.of(new Manifest.StoredImage("j1/0.png", 7),
-                new Manifest.StoredImage("j1/1.png", 8)), 7, false, "euler", Map.of("total", 5L), null, "2030-01-01T00:00:00Z", null, null);
+                new Manifest.StoredImage("j1/1.png", 8)), 7, false, "euler", Map.of("total", 5L), null, "2030-01-01T00:00:00Z", null, null, null);
 
         JsonNode view = JSON.valueToTree(JobView.completed(manifest, key -> "https://s3/" + key + "?sig"));
 
@@ -49,7 +49,7 @@ class JobViewTest {
     void completedCarriesEachImagesClipScore() {
         Manifest manifest = new Manifest("j1", "sd", "b", List.of(new Manifest.StoredImage("j1/0.png", 7, 31.5),
                 new Manifest.StoredImage("j1/1.png", 8, 27.25)), 7, false, "euler", Map.of("total", 5L), null,
-                "2030-01-01T00:00:00Z", null, null);
+                "2030-01-01T00:00:00Z", null, null, null);
 
         JsonNode view = JSON.valueToTree(JobView.completed(manifest, key -> "https://s3/" + key + "?sig"));
 
@@ -60,7 +60,7 @@ class JobViewTest {
     @Test
     void failedCarriesReasonAndViolations() {
         JobStatus failed = new JobStatus(JobStatus.FAILED, "unknown model", List.of(new Violation("model", "no", "one of x")),
-                false, "2030-01-01T00:00:00Z");
+                false, "2030-01-01T00:00:00Z", null);
 
         JsonNode view = JSON.valueToTree(JobView.of("j2", failed));
 

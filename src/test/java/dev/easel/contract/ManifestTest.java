@@ -27,11 +27,11 @@ class ManifestTest {
 
     @Test
     void missingFieldsAreNotAnAnswer() {
-        assertThat(new Manifest(null, "m", "images", List.of(), 0, false, "ddim", Map.of(), null, "t", null, null)
+        assertThat(new Manifest(null, "m", "images", List.of(), 0, false, "ddim", Map.of(), null, "t", null, null, null)
                 .isFor("j1", "images", KEYS)).isFalse();
-        assertThat(new Manifest("j1", "m", null, List.of(), 0, false, "ddim", Map.of(), null, "t", null, null)
+        assertThat(new Manifest("j1", "m", null, List.of(), 0, false, "ddim", Map.of(), null, "t", null, null, null)
                 .isFor("j1", "images", KEYS)).isFalse();
-        assertThat(new Manifest("j1", "m", "images", null, 0, false, "ddim", Map.of(), null, "t", null, null)
+        assertThat(new Manifest("j1", "m", "images", null, 0, false, "ddim", Map.of(), null, "t", null, null, null)
                 .isFor("j1", "images", KEYS)).isFalse();
         assertThat(manifest("j1", "images", (String) null).isFor("j1", "images", KEYS)).isFalse();
     }
@@ -41,6 +41,6 @@ class ManifestTest {
         for (String key : keys) {
             images.add(new Manifest.StoredImage(key, 1));
         }
-        return new Manifest(id, "m", bucket, images, 1, false, "ddim", Map.of(), null, "2026-12-07T00:00:00Z", null, null);
+        return new Manifest(id, "m", bucket, images, 1, false, "ddim", Map.of(), null, "2026-12-07T00:00:00Z", null, null, null);
     }
 }

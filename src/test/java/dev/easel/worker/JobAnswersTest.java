@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class JobAnswersTest {
 
     private static JobStatus failed(String reason) {
-        return new JobStatus(JobStatus.FAILED, reason, null, false, "2026-12-07T00:00:00Z");
+        return new JobStatus(JobStatus.FAILED, reason, null, false, "2026-12-07T00:00:00Z", null);
     }
 
     @Test

@@ -681,6 +681,30 @@ class JobsTest {
         assertThat(logs.records(r -> r.getFormattedMessage().contains("stored its result first"))).isEmpty();
     }
 
+    /**
+     * Tenants granted one output prefix store their jobs under the same keys: a manifest of another
+     * tenant's job under this id is not this job's answer, whatever the job; it is refused as a
+     * job under a taken id is, and the other tenant's result is left as it is.
+     */
+    @Test
+    void anotherTenantsManifestUnderTheJobsKeysRefusesTheJob() {
+        jobs.pulled(record("j31", job("j31", 64, "")));
+        dev.easel.store.StoredObject ours = store.objects.get(PREFIX + "j31/result.json");
+        com.fasterxml.jackson.databind.node.ObjectNode theirs = (com.fasterxml.jackson.databind.node.ObjectNode)
+                json(PREFIX + "j31/result.json");
+        assertThat(theirs.path("tenant").asText()).isEqualTo(dev.easel.security.Tenants.DEFAULT);
+        theirs.put("tenant", "acme");
+        byte[] bytes = theirs.toString().getBytes(StandardCharsets.UTF_8);
+        store.objects.put(PREFIX + "j31/result.json", new dev.easel.store.StoredObject(bytes, ours.contentType(),
+                ours.metadata()));
+
+        jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 1, "j31".getBytes(StandardCharsets.UTF_8), job("j31", 64, "")));
+
+        assertThat(last().type()).isEqualTo(JobEvents.FAILED);
+        assertThat(last().data().path("violations").findValuesAsText("field")).containsExactly("id");
+        assertThat(store.objects.get(PREFIX + "j31/result.json").bytes()).isEqualTo(bytes);
+    }
+
     /** What holds the manifest's key when the run comes to write it is not a manifest of the job: replaced, as at the start. */
     @Test
     void aStrayObjectAtTheManifestsKeyIsReplaced() {
