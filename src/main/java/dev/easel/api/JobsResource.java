@@ -137,7 +137,9 @@ public class JobsResource {
             }
             Optional<Manifest> manifest = lookup.manifest(job.id(), bucket, keys);
             if (manifest.isPresent()) {
-                if (manifest.get().jobDigest() != null && !manifest.get().jobDigest().equals(digest)) {
+                // Another job's result under the id (another digest, or another tenant's sharing the prefix).
+                if (!manifest.get().isOf(tenant.id())
+                        || manifest.get().jobDigest() != null && !manifest.get().jobDigest().equals(digest)) {
                     return conflict(job.id());
                 }
                 lookup.writePointer(tenant, pointer);

@@ -90,6 +90,28 @@ class SecurityIT {
         assertThat(JSON.readTree(get(TestKeys.ACME, "v1/jobs/" + id).body()).path("seed").asLong()).isEqualTo(1);
     }
 
+    /**
+     * Two tenants granted one write prefix store jobs there under the same keys: the very same job
+     * (id and fields) of one is neither shown to the other nor answered for it with the first's
+     * images, presigned with the worker's credentials.
+     */
+    @Test
+    void tenantsSharingAWritePrefixDoNotSeeEachOthersJobs() throws Exception {
+        String id = "sec-shared-" + UUID.randomUUID();
+        byte[] job = job(id, ", \"seed\": 3, \"output\": {\"bucket\": \"" + WorkerStack.BUCKET
+                + "\", \"keyPrefix\": \"shared/\"}");
+        assertThat(post(TestKeys.ACME, job).statusCode()).isEqualTo(202);
+        JsonNode acme = awaitCompleted(TestKeys.ACME, id);
+        assertThat(acme.at("/images/0/objectKey").asText()).isEqualTo("shared/" + id + "/0.png");
+
+        HttpResponse<String> again = post(TestKeys.BETA, job);
+
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(409);
+        assertThat(again.body()).doesNotContain("X-Amz-Signature").doesNotContain(id + "/0.png");
+        assertThat(get(TestKeys.BETA, "v1/jobs/" + id).statusCode()).isEqualTo(404);
+        assertThat(JSON.readTree(get(TestKeys.ACME, "v1/jobs/" + id).body()).path("seed").asLong()).isEqualTo(3);
+    }
+
     @Test
     void anInputImageOutsideTheTenantsGrantsIsRefusedBeforeAnyWork() throws Exception {
         String id = "sec-read-" + UUID.randomUUID();
