@@ -36,6 +36,12 @@ public record Manifest(String jobId, String model, String bucket, List<StoredIma
                 String scheduler, Map<String, Long> timingsMs, JsonNode metadata, String completedAt, String jobDigest,
                 Answer answer, String tenant) {
 
+    /** This manifest with its completed event (one of an older worker, which stored none, gets one made). */
+    public Manifest withAnswer(Answer value) {
+        return new Manifest(jobId, model, bucket, images, seed, seedChosen, scheduler, timingsMs, metadata, completedAt,
+                jobDigest, value, tenant);
+    }
+
     /** Whether this can be the result of a job of {@code tenantId}: its own, or written before manifests named their tenant. */
     public boolean isOf(String tenantId) {
         return tenant == null || tenant.equals(tenantId);

@@ -147,16 +147,17 @@ final class JobRunner {
         }
         // Another run of the job (on another worker, after a rebalance) may have completed it
         // meanwhile: a failure or cancellation answered after that would contradict its completed event.
-        return completedMeanwhile(accepted, run.location.get()).<Outcome>map(m -> new Outcome.Completed(m, true))
+        return completedMeanwhile(run, accepted, run.location.get()).<Outcome>map(m -> new Outcome.Completed(m, true))
                 .orElse(outcome);
     }
 
     /** The job's own manifest, if one is there now; empty when there is none or the store cannot say. */
-    private Optional<Manifest> completedMeanwhile(Intake.Accepted accepted, Location location) {
+    private Optional<Manifest> completedMeanwhile(JobRun run, Intake.Accepted accepted, Location location) {
         try {
             // One try, not the retry budget: a failure for want of storage is not kept waiting twice.
-            return parsed(accepted.job().id(), location, storedManifest(location))
+            Optional<Manifest> done = parsed(accepted.job().id(), location, storedManifest(location))
                     .filter(m -> accepted.digest().equals(m.jobDigest()));
+            return done.isPresent() ? Optional.of(withAnswer(run, done.get())) : done;
         } catch (IOException e) {
             return Optional.empty(); // storage is what failed it, most likely: the failure stands
         }
@@ -255,7 +256,7 @@ final class JobRunner {
         if (done.isPresent()) {
             LOG.infof("job %s is already complete (%s/%s): answering it again", job.id(), location.bucket(),
                     location.keys().manifest());
-            return Optional.of(new Outcome.Completed(done.get(), true));
+            return Optional.of(new Outcome.Completed(withAnswer(run, done.get()), true));
         }
         Optional<Outcome> answered = answers.answeredBefore(run, location);
         answered.ifPresent(a -> run.answeredBefore = true);
@@ -410,7 +411,26 @@ final class JobRunner {
         }
         LOG.infof("job %s: another run of it stored its result first (%s/%s): answering with that", job.id(),
                 location.bucket(), location.keys().manifest());
-        return Optional.of(new Outcome.Completed(first.get(), true));
+        return Optional.of(new Outcome.Completed(withAnswer(run, first.get()), true));
+    }
+
+    /**
+     * A manifest with its completed event: one of an older worker stored none, and the event made
+     * from it presigns its images, which may need a credentials refresh that fails for now. Made
+     * here, within the job's budget, not while answering, where such a fault would be a bug's.
+     */
+    private Manifest withAnswer(JobRun run, Manifest manifest) throws IOException {
+        if (manifest.answer() != null) {
+            return manifest;
+        }
+        JobEvent event = run.retries.storage("presign", () -> {
+            try {
+                return answers.completion(run.tenant.id(), manifest.jobId(), manifest);
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            }
+        });
+        return manifest.withAnswer(new Manifest.Answer(event.id(), event.source().toString(), event.data()));
     }
 
     /** All images at once, each retried on its own; the last on this thread, which has nothing else to do meanwhile. */
@@ -429,21 +449,43 @@ final class JobRunner {
             };
             String what = "image " + i;
             if (i < pngs.size() - 1) {
-                uploads.add(CompletableFuture.runAsync(() -> {
-                    try {
-                        run.retries.storage(what, put);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }, storeThreads));
+                try {
+                    uploads.add(CompletableFuture.runAsync(() -> {
+                        try {
+                            run.retries.storage(what, put);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }, storeThreads));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // The store threads are shut down: the worker is stopping, past its grace.
+                    awaitQuietly(uploads);
+                    throw new JobAbandonedException("the worker stopped while the job's images were stored");
+                }
             } else {
-                run.retries.storage(what, put);
+                try {
+                    run.retries.storage(what, put);
+                } catch (IOException | RuntimeException | Error e) {
+                    awaitQuietly(uploads); // none keeps writing after the job is answered
+                    throw e;
+                }
             }
             stored.add(new Manifest.StoredImage(key, generated.seed(),
                     generated.clipScore().isPresent() ? generated.clipScore().getAsDouble() : null));
         }
         awaitAll(uploads);
         return stored;
+    }
+
+    /** Waits for the uploads started, whatever they end in: the job's own failure is what is answered. */
+    private static void awaitQuietly(List<CompletableFuture<Void>> uploads) {
+        for (CompletableFuture<Void> upload : uploads) {
+            try {
+                upload.join();
+            } catch (CompletionException | java.util.concurrent.CancellationException ignored) {
+                // The failure that ended the job is reported instead.
+            }
+        }
     }
 
     /**

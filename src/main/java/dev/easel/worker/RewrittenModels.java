@@ -139,6 +139,9 @@ final class RewrittenModels {
             if (e.getCause() instanceof RuntimeException cause) {
                 throw cause;
             }
+            if (e.getCause() instanceof Error error) {
+                throw error; // an OutOfMemoryError stays one: the job fails retryable, as when it runs out itself
+            }
             throw e;
         }
         Entry held = entry;

@@ -705,6 +705,31 @@ class JobsTest {
         assertThat(store.objects.get(PREFIX + "j31/result.json").bytes()).isEqualTo(bytes);
     }
 
+    /**
+     * A redelivered job completed by an older worker, whose manifest holds no completed event: the
+     * event is made from it, presigning its images within the job's budget, so a credentials
+     * refresh that fails once does not turn the completed job into a failed one.
+     */
+    @Test
+    void anOlderWorkersManifestIsAnsweredCompletedThoughPresigningFailsOnce() {
+        jobs.pulled(record("j32", job("j32", 64, "")));
+        com.fasterxml.jackson.databind.node.ObjectNode older = (com.fasterxml.jackson.databind.node.ObjectNode)
+                json(PREFIX + "j32/result.json");
+        older.remove(List.of("answer", "jobDigest", "tenant"));
+        dev.easel.store.StoredObject ours = store.objects.get(PREFIX + "j32/result.json");
+        store.objects.put(PREFIX + "j32/result.json", new dev.easel.store.StoredObject(
+                older.toString().getBytes(StandardCharsets.UTF_8), ours.contentType(), ours.metadata()));
+        store.failingPresigns.set(1);
+        int before = messaging.events().size();
+
+        jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 1, "j32".getBytes(StandardCharsets.UTF_8), job("j32", 64, "")));
+
+        assertThat(messaging.eventTypes().subList(before, messaging.events().size())).containsExactly(JobEvents.COMPLETED);
+        assertThat(last().data().at("/images/0/objectKey").asText()).isEqualTo("default/j32/0.png");
+        assertThat(jobs("duplicate")).isEqualTo(1);
+        assertThat(jobs("failed")).isZero();
+    }
+
     /** What holds the manifest's key when the run comes to write it is not a manifest of the job: replaced, as at the start. */
     @Test
     void aStrayObjectAtTheManifestsKeyIsReplaced() {
