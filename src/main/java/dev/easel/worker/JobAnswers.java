@@ -187,7 +187,7 @@ final class JobAnswers {
                 letter = deadLetters.letterWithoutStore(run.record.get(), reason, cause, e.getMessage());
             }
             ProducerRecord<byte[], byte[]> sent = letter;
-            run.retries.publish("dead letter", () -> deadLetters.send(sent), true);
+            run.retries.publishDeadLetter("dead letter", () -> deadLetters.send(sent));
         } catch (JobAbandonedException e) {
             throw e;
         } catch (RuntimeException e) {

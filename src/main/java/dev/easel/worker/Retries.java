@@ -135,6 +135,34 @@ final class Retries {
      * @throws UnansweredJobException when bounded and the budget ran out
      */
     void publish(String what, Supplier<CompletableFuture<Void>> send, boolean bounded) {
+        publish(what, send, fault -> bounded);
+    }
+
+    /**
+     * Publishes a dead letter: while the broker is away (a retriable fault) without limit but
+     * shutdown, as an answer in pull mode — a record's letter is owed, and for a record that is no
+     * job it is the only answer; within the budget when the broker refuses the letter itself
+     * (too large, invalid), which no wait mends.
+     *
+     * @throws UnansweredJobException when the broker refused it for good past the budget
+     * @throws JobAbandonedException  when the worker shuts down meanwhile: leave it unacknowledged
+     */
+    void publishDeadLetter(String what, Supplier<CompletableFuture<Void>> send) {
+        publish(what, send, fault -> !retriable(fault));
+    }
+
+    /** A fault that waiting can mend: the broker away or slow (Kafka's RetriableException, a timeout), anywhere in the chain. */
+    static boolean retriable(Throwable fault) {
+        for (Throwable t = fault; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.kafka.common.errors.RetriableException || t instanceof TimeoutException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void publish(String what, Supplier<CompletableFuture<Void>> send,
+                         java.util.function.Predicate<Throwable> boundedFor) {
         CompletableFuture<Void> sent = send.get();
         for (int attempt = 0; ; attempt++) {
             try {
@@ -148,7 +176,7 @@ final class Retries {
             } catch (ExecutionException | TimeoutException e) {
                 Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
                 policy.broker().refused(cause);
-                if (!waitBeforeRetry(what, attempt, cause, bounded)) {
+                if (!waitBeforeRetry(what, attempt, cause, boundedFor.test(cause))) {
                     throw new UnansweredJobException(what + ": the broker did not take it within " + policy.budget()
                             + ": " + cause, cause);
                 }

@@ -7,6 +7,7 @@ import dev.easel.engine.pipeline.Cancellation;
 import dev.easel.store.PermanentStorageException;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -80,6 +81,40 @@ class RetriesTest {
         nanos.addAndGet(BUDGET.toNanos() * 3);
         retries.startAgain();
         assertThatThrownBy(() -> retries.storage("image 0", failing(1))).isInstanceOf(Retries.BudgetSpentException.class);
+    }
+
+    /**
+     * A dead letter is owed like an answer: past the budget it is still sent again while the broker
+     * is away (a retriable fault), but not when the broker refuses the letter itself.
+     */
+    @Test
+    void aDeadLetterWaitsOutTheBrokerPastTheBudgetButNotARefusal() {
+        Retries retries = pulled();
+        AtomicInteger sends = new AtomicInteger();
+        retries.publishDeadLetter("dead letter", () -> {
+            if (sends.incrementAndGet() == 3) {
+                return CompletableFuture.completedFuture(null);
+            }
+            nanos.addAndGet(BUDGET.toNanos()); // each outage past the budget
+            return CompletableFuture.failedFuture(new org.apache.kafka.common.errors.TimeoutException(
+                    "Expiring 1 record(s): the broker is away (test)"));
+        });
+        assertThat(sends).hasValue(3);
+
+        Retries refused = pulled();
+        nanos.addAndGet(BUDGET.toNanos());
+        assertThatThrownBy(() -> refused.publishDeadLetter("dead letter", () -> CompletableFuture.failedFuture(
+                new org.apache.kafka.common.errors.RecordTooLargeException("too large (test)"))))
+                .isInstanceOf(UnansweredJobException.class);
+    }
+
+    @Test
+    void retriableFaultsAreKafkasRetriableOnesAndTimeoutsAnywhereInTheChain() {
+        assertThat(Retries.retriable(new org.apache.kafka.common.KafkaException("aborted",
+                new org.apache.kafka.common.errors.NotLeaderOrFollowerException("moved")))).isTrue();
+        assertThat(Retries.retriable(new java.util.concurrent.TimeoutException())).isTrue();
+        assertThat(Retries.retriable(new org.apache.kafka.common.errors.RecordTooLargeException("big"))).isFalse();
+        assertThat(Retries.retriable(new IllegalStateException("closed"))).isFalse();
     }
 
     private long now() {
