@@ -57,14 +57,18 @@ public class PushResource {
     private final CurrentCaller caller;
     private final Tenants tenants;
     private final FairUse fairUse;
+    /** Whether a push without a credential may take its tenant from its topic (easel.security.push-needs-credential=false). */
+    private final boolean topicMayName;
 
     @Inject
-    PushResource(Jobs jobs, WorkerLifecycle lifecycle, CurrentCaller caller, Tenants tenants, FairUse fairUse) {
+    PushResource(Jobs jobs, WorkerLifecycle lifecycle, CurrentCaller caller, Tenants tenants, FairUse fairUse,
+                 dev.easel.config.SecurityConfig security) {
         this.jobs = jobs;
         this.lifecycle = lifecycle;
         this.caller = caller;
         this.tenants = tenants;
         this.fairUse = fairUse;
+        this.topicMayName = !security.pushNeedsCredential();
     }
 
     /**
@@ -85,7 +89,9 @@ public class PushResource {
         if (known.isPresent()) {
             return known;
         }
-        return topic(form, headers, body).flatMap(tenants::ofTopic);
+        // Authentication refuses a push without a credential unless none is needed; should a path
+        // spelling ever reach here past it, the sender-chosen extension still names no tenant.
+        return topicMayName ? topic(form, headers, body).flatMap(tenants::ofTopic) : Optional.empty();
     }
 
     /**

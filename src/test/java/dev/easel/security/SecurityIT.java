@@ -67,6 +67,27 @@ class SecurityIT {
                 .isEmpty();
     }
 
+    /**
+     * Other spellings of push mode's path and of the API's reach no job without a credential:
+     * neither as the tenant an event's easeltopic names nor as anyone.
+     */
+    @Test
+    void otherSpellingsOfTheJobPathsNeedACredentialToo() throws Exception {
+        String id = "sec-path-" + UUID.randomUUID();
+        String authority = base.getScheme() + "://" + base.getRawAuthority();
+        for (String path : List.of("//", "/;x", "/./", "//v1/jobs", "/v1//jobs", "/v1/./jobs", "/%2Fv1/jobs")) {
+            HttpResponse<String> answer = send(HttpRequest.newBuilder(URI.create(authority + path))
+                    .header("ce-specversion", "1.0").header("ce-id", id).header("ce-source", "/test")
+                    .header("ce-type", "dev.easel.job.requested").header("ce-easeltopic", "easel.jobs.tenant.acme")
+                    .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(job(id, ""))),
+                    null);
+            assertThat(answer.statusCode()).as("POST %s: %s", path, answer.body()).isIn(400, 401, 404, 405);
+        }
+        assertThat(get(TestKeys.ACME, "v1/jobs/" + id).statusCode()).isEqualTo(404);
+        assertThat(new TopicReader(bootstrap).read(topics.events(), r -> id.equals(key(r)), 1, Duration.ofSeconds(3)))
+                .isEmpty();
+    }
+
     /** Job ids are per tenant: the same id is two jobs, and neither tenant can see, follow or cancel the other's. */
     @Test
     void tenantsNeverSeeEachOthersJobsEvenUnderTheSameId() throws Exception {
