@@ -61,6 +61,8 @@ public class DeadLetters {
      * 249, the stored originals' URIs and sizes) and Kafka's per-record framing.
      */
     private static final int OVERHEAD = 8192;
+    /** A header's framing in a record batch: the varints of its key's and value's lengths (5 bytes each at most). */
+    static final int HEADER_FRAMING = 10;
     /** How much of an oversized value the record keeps: enough to see what it was. */
     static final int KEPT_PREFIX = 64 * 1024;
     /** How much of an oversized key the record keeps. */
@@ -153,7 +155,10 @@ public class DeadLetters {
             // A replayed dead letter that fails again gets this attempt's reasons only.
             if (!header.key().startsWith(PREFIX)) {
                 headers.add(header);
-                originalHeaderBytes += header.key().length() + (header.value() == null ? 0 : header.value().length);
+                // As the record's wire format counts a header: its key's UTF-8 bytes, its value's, and
+                // their length varints (at most 5 bytes each) with the header count's share.
+                originalHeaderBytes += header.key().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                        + (header.value() == null ? 0 : header.value().length) + HEADER_FRAMING;
             }
         }
         String stored = ORIGINALS + record.topic() + "/" + record.partition() + "/" + record.offset();

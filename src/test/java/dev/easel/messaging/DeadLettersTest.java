@@ -99,6 +99,25 @@ class DeadLettersTest {
         assertThat(strings(letter.headers())).doesNotContainKey("junk").containsEntry(DeadLetters.HEADERS_DROPPED, "true");
     }
 
+    /**
+     * Headers are counted as the broker counts them: many headers with multibyte keys are twice as
+     * many bytes as characters, plus each one's framing; counted in characters they were kept, and
+     * the letter went past the limit.
+     */
+    @Test
+    void manyMultibyteHeadersAreCountedInBytesAndDropped() throws IOException {
+        ConsumerRecord<byte[], byte[]> record = record(null, "{}".getBytes(StandardCharsets.UTF_8));
+        String key = "é".repeat(200); // 200 characters, 400 bytes of UTF-8
+        for (int i = 0; i < 2_200; i++) { // 449,000 characters with their numbers; 910,000 bytes with framing
+            record.headers().add(key + i, new byte[0]);
+        }
+
+        ProducerRecord<byte[], byte[]> letter = deadLetters.letter(record, "headers near the limit", null);
+
+        assertThat(size(letter)).isLessThanOrEqualTo(MAX);
+        assertThat(strings(letter.headers())).containsEntry(DeadLetters.HEADERS_DROPPED, "true");
+    }
+
     @Test
     void hugeKeyIsStoredWholeAndTheLetterKeepsItsStart() throws IOException {
         byte[] key = new byte[1_000_000];
@@ -183,10 +202,12 @@ class DeadLettersTest {
         assertThat(stored).containsOnlyKeys("images/~dead-letters/easel.jobs/2/17");
     }
 
+    /** The letter's size as the record's wire format counts it: UTF-8 header keys, each header's framing. */
     private static int size(ProducerRecord<byte[], byte[]> letter) {
         int size = (letter.key() == null ? 0 : letter.key().length) + letter.value().length;
         for (Header header : letter.headers()) {
-            size += header.key().length() + header.value().length;
+            size += header.key().getBytes(StandardCharsets.UTF_8).length + header.value().length
+                    + DeadLetters.HEADER_FRAMING;
         }
         return size;
     }
