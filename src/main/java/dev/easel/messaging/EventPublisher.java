@@ -72,7 +72,7 @@ public class EventPublisher {
                     Thread thread = new Thread(task, "easel-progress");
                     thread.setDaemon(true);
                     return thread;
-                }, new ThreadPoolExecutor.DiscardPolicy());
+                }, new ThreadPoolExecutor.AbortPolicy()); // a full queue or a stopped pool throws: the step is dropped below
     }
 
     @PreDestroy
@@ -125,17 +125,11 @@ public class EventPublisher {
                 }
             });
         } catch (RejectedExecutionException e) {
-            issued.complete(null); // shutting down: progress is cosmetic
-        }
-        // The discard policy drops a task silently when the queue is full: then nothing will complete it.
-        if (progressQueueFull()) {
+            // The queue is full (the broker slow or away) or the worker is stopping: progress is
+            // cosmetic, and the step is dropped at once, so that nothing waits for it.
             issued.complete(null);
         }
         return issued;
-    }
-
-    private boolean progressQueueFull() {
-        return ((ThreadPoolExecutor) progressThread).getQueue().remainingCapacity() == 0;
     }
 
     /** The record an event travels in: what {@link #publish} sends. */

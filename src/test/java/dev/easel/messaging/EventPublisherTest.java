@@ -115,6 +115,20 @@ class EventPublisherTest {
         assertThat(broker.sent).extracting(r -> AckingMessaging.header(r, "ce_id")).doesNotHaveDuplicates();
     }
 
+    /**
+     * A step that cannot be queued (the worker stopping, or the queue full while the broker is
+     * away) is dropped at once: its future is done, so the job's final event does not wait for it.
+     */
+    @Test
+    void aStepThatCannotBeQueuedIsDroppedAtOnce() {
+        publisher.stop();
+
+        CompletableFuture<Void> last = publisher.progress(publisher.event("", "job-2", new Progress(3, 3, null), "3"), 3, 3);
+
+        assertThat(last).isDone();
+        assertThat(broker.sent).isEmpty();
+    }
+
     /** Job ids are per tenant: another tenant's job of the same id neither eats nor resets this one's rate. */
     @Test
     void twoTenantsJobsOfOneIdAreThrottledApart() throws Exception {
