@@ -93,7 +93,7 @@ public class JobLookup {
 
     private static boolean isOf(boolean ours, String id, String bucket, JobKeys keys) {
         if (!ours) {
-            LOG.warnf("job %s: %s/%s holds a record of another tenant's job under this id; not shown", id, bucket, keys);
+            LOG.infof("job %s: %s/%s holds a record of another tenant's job under this id; not shown", id, bucket, keys);
         }
         return ours;
     }

@@ -156,7 +156,7 @@ final class JobRunner {
         try {
             // One try, not the retry budget: a failure for want of storage is not kept waiting twice.
             Optional<Manifest> done = parsed(accepted.job().id(), location, storedManifest(location))
-                    .filter(m -> accepted.digest().equals(m.jobDigest()));
+                    .filter(m -> m.isOf(run.tenant.id()) && accepted.digest().equals(m.jobDigest()));
             return done.isPresent() ? Optional.of(withAnswer(run, done.get())) : done;
         } catch (IOException e) {
             return Optional.empty(); // storage is what failed it, most likely: the failure stands

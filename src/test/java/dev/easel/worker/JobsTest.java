@@ -766,6 +766,29 @@ class JobsTest {
         assertThat(store.objects.get(PREFIX + "j29/result.json")).isSameAs(other);
     }
 
+    /** A failing run does not answer with another tenant's completion found meanwhile under its keys (a shared prefix). */
+    @Test
+    void aRunThatFailsDoesNotAnswerWithAnotherTenantsCompletion() {
+        jobs.pulled(record("j33", job("j33", 64, "")));
+        com.fasterxml.jackson.databind.node.ObjectNode theirs = (com.fasterxml.jackson.databind.node.ObjectNode)
+                json(PREFIX + "j33/result.json");
+        theirs.put("tenant", "acme");
+        dev.easel.store.StoredObject stored = store.objects.remove(PREFIX + "j33/result.json");
+        dev.easel.store.StoredObject other = new dev.easel.store.StoredObject(
+                theirs.toString().getBytes(StandardCharsets.UTF_8), stored.contentType(), stored.metadata());
+        store.breakPutOf("j33/0.png", new dev.easel.store.PermanentStorageException("AccessDenied (test)", null));
+        store.beforePut = key -> {
+            if (key.endsWith("j33/0.png")) {
+                store.objects.put(PREFIX + "j33/result.json", other);
+            }
+        };
+
+        jobs.pulled(new ConsumerRecord<>("easel.jobs", 0, 1, "j33".getBytes(StandardCharsets.UTF_8), job("j33", 64, "")));
+
+        assertThat(last().type()).isEqualTo(JobEvents.FAILED);
+        assertThat(last().data().path("reason").asText()).contains("AccessDenied (test)");
+    }
+
     /** Push mode: the sender's redelivery repeats the CloudEvent's source and id; a re-post is another event, and runs. */
     @Test
     void aPushedJobRedeliveredIsAnsweredAsBeforeAndAnotherEventOfItRuns() {
