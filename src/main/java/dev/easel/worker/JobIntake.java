@@ -164,8 +164,8 @@ public class JobIntake {
                     refiner.get(), job.refiner().get().effectiveSwitchAt());
             return Optional.empty();
         } catch (InvalidRequestException e) {
-            return Optional.of(new Violation(e.field(), e.problem(), "a hand-over at which model \"" + job.model()
-                    + "\" and refiner \"" + job.refiner().get().model() + "\" each run a step"));
+            return Optional.of(new Violation(e.field(), e.problem(), "a schedule and hand-over at which model \""
+                    + job.model() + "\" and refiner \"" + job.refiner().get().model() + "\" both run"));
         }
     }
 
