@@ -25,6 +25,7 @@ import dev.easel.engine.pipeline.InvalidRequestException;
 import dev.easel.engine.pipeline.Preview;
 import dev.easel.engine.pipeline.ProgressListener;
 import dev.easel.engine.pipeline.StageTimings;
+import dev.easel.security.EndpointRedaction;
 import dev.easel.store.ObjectStore;
 import dev.easel.store.PermanentStorageException;
 import dev.easel.store.StoredObject;
@@ -215,11 +216,13 @@ final class JobRunner {
                     run.metadata), false);
         } catch (PermanentStorageException e) {
             LOG.warnf("job %s: storage refused it: %s", job.id(), e.getMessage());
-            return new Outcome.Failed(new JobEvents.Failed("storage refused the job: " + e.getMessage(), null, false,
-                    run.metadata), true);
+            // The worker's addresses stay in its log; the submitter is told the rest.
+            return new Outcome.Failed(new JobEvents.Failed("storage refused the job: "
+                    + EndpointRedaction.redact(e.getMessage()), null, false, run.metadata), true);
         } catch (IOException e) {
             LOG.warnf("job %s: %s", job.id(), e.getMessage());
-            return new Outcome.Failed(new JobEvents.Failed(e.getMessage(), null, true, run.metadata), true);
+            return new Outcome.Failed(new JobEvents.Failed(EndpointRedaction.redact(e.getMessage()), null, true,
+                    run.metadata), true);
         }
     }
 

@@ -227,7 +227,8 @@ public class Jobs {
     }
 
     private static String internalError(Throwable e) {
-        return "internal error: " + e.getClass().getSimpleName() + ": " + e.getMessage();
+        return "internal error: " + e.getClass().getSimpleName() + ": "
+                + dev.easel.security.EndpointRedaction.redact(e.getMessage());
     }
 
     /**
