@@ -167,9 +167,11 @@ final class JobAnswers {
 
     /**
      * A record that is no job at all (unreadable, or a poison record): its dead letter only.
-     * Never throws for a broker that will not take it, nor for a send that breaks: retried within
-     * the budget, then logged and counted, so one record cannot stop the worker (and a job answered
-     * before its dead letter is not answered again). Only shutdown's interruption escapes.
+     * Sent again while the broker is away, as an answer is (a missing dead-letter topic, which the
+     * producer cannot tell from a broker away, holds the partition until it is made); a letter the
+     * broker refuses for good, or a send that breaks, is given up after the budget, logged and
+     * counted, so one record cannot stop the worker (and a job answered before its dead letter is
+     * not answered again). Only shutdown's interruption escapes.
      */
     void deadLetter(JobRun run, String reason, Throwable cause) {
         if (run.record.isEmpty()) {
@@ -293,6 +295,9 @@ final class JobAnswers {
             return Optional.empty();
         }
         JobStatus status = JSON.readValue(stored.get().bytes(), JobStatus.class);
+        if (!status.isOf(run.tenant.id())) {
+            return Optional.empty(); // another tenant's job under these keys (a shared prefix): not this delivery's answer
+        }
         run.earlierStamp = stamp(stored.get().metadata());
         Optional<Outcome> outcome = switch (status.state()) {
             case JobStatus.FAILED -> Optional.of(new Outcome.Failed(new JobEvents.Failed(status.reason(),
