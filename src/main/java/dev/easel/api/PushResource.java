@@ -85,13 +85,18 @@ public class PushResource {
      * tenant of the topic the event's {@value #TOPIC_EXTENSION} names.
      */
     private Optional<Tenant> tenant(Headers headers, byte[] body, JobRecords.Form form) {
-        Optional<Tenant> known = caller.find().map(Caller::tenant);
-        if (known.isPresent()) {
-            return known;
-        }
-        // Authentication refuses a push without a credential unless none is needed; should a path
-        // spelling ever reach here past it, the sender-chosen extension still names no tenant.
-        return topicMayName ? topic(form, headers, body).flatMap(tenants::ofTopic) : Optional.empty();
+        return tenant(caller.find(), topicMayName ? topic(form, headers, body) : Optional.empty(), tenants);
+    }
+
+    /**
+     * The caller's tenant, else the tenant of the jobs topic the event names, which is only looked
+     * at ({@code topic} not empty) where a push needs no credential: Authentication refuses a push
+     * without one otherwise, and should a path spelling ever reach here past it, the sender-chosen
+     * extension still names no tenant.
+     */
+    static Optional<Tenant> tenant(Optional<Caller> caller, Optional<String> topic, Tenants tenants) {
+        Optional<Tenant> known = caller.map(Caller::tenant);
+        return known.isPresent() ? known : topic.flatMap(tenants::ofTopic);
     }
 
     /**

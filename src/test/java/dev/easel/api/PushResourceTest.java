@@ -31,6 +31,27 @@ class PushResourceTest {
         assertThat(PushResource.topic(JobRecords.Form.BINARY_CLOUD_EVENT, headers("ce-easeltopic", ""), JOB)).isEmpty();
     }
 
+    /**
+     * Whose job a push is: the caller's, whatever topic the event names; without a caller, the
+     * named topic's tenant only where a push needs no credential (the KafkaSource's deliveries).
+     */
+    @Test
+    void aPushIsTheCallersJobAndTheTopicsOnlyWhereNoCredentialIsNeeded() {
+        dev.easel.security.Tenants tenants = new dev.easel.security.Tenants(false, java.util.Map.of(), "images",
+                "easel.jobs", java.util.Optional.empty());
+        Headers headers = headers("ce-easeltopic", "easel.jobs");
+        dev.easel.security.Tenant byDefault = tenants.byId(dev.easel.security.Tenants.DEFAULT).orElseThrow();
+        dev.easel.security.Caller caller = new dev.easel.security.Caller(byDefault, "key",
+                dev.easel.security.Caller.Credential.API_KEY);
+        java.util.Optional<String> topic = PushResource.topic(JobRecords.Form.BINARY_CLOUD_EVENT, headers, JOB);
+
+        assertThat(PushResource.tenant(java.util.Optional.of(caller), topic, tenants)).contains(byDefault);
+        // No credential needed (push-needs-credential=false): the topic the KafkaSource names.
+        assertThat(PushResource.tenant(java.util.Optional.empty(), topic, tenants)).contains(byDefault);
+        // A credential needed: the topic is not looked at (PushResource passes none), so no tenant.
+        assertThat(PushResource.tenant(java.util.Optional.empty(), java.util.Optional.empty(), tenants)).isEmpty();
+    }
+
     @Test
     void aStructuredEventsTenantTopicIsItsExtensionMember() {
         byte[] event = ("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"/x#easel.jobs.tenant.victim\",\"type\":\"t\","
