@@ -30,7 +30,9 @@ public interface ObjectStore {
      * exactly one writes. A store that does not (it answers 501) gets a check, then a write, which
      * two writers at once can both pass.
      *
-     * @return whether it was written; {@code false}: an object has that key, left as it was
+     * @return whether it was written; {@code false}: an object has that key, left as it was — which
+     *         may be this very write's, stored though its answer was lost and found there by the
+     *         client's retry: a caller that must know tells its own object by its content
      */
     boolean putIfAbsent(String bucket, String key, byte[] bytes, String contentType, Map<String, String> metadata)
             throws IOException;

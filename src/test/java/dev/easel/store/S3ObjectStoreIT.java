@@ -105,7 +105,13 @@ class S3ObjectStoreIT {
                 .isTrue();
     }
 
-    /** Every writer at once, each with its own bytes: one wins, and the object is the winner's. */
+    /**
+     * Every writer at once, each with its own bytes: at most one is told it wrote, and the object is
+     * one writer's whole, the one told so if any. None may be told: a write that was stored but
+     * whose answer was lost (an attempt timed out on the loaded machine) is sent again by the S3
+     * client, and the retry finds the object there — the writer's own, which it tells by its
+     * content (JobRunner: by the completed event in it). Seen once in CI, 2026-12-07 17:02.
+     */
     private static void race(String key, java.util.concurrent.CyclicBarrier start,
                              java.util.concurrent.ExecutorService threads) throws Exception {
         int writers = start.getParties();
@@ -120,12 +126,16 @@ class S3ObjectStoreIT {
         int won = -1;
         for (int i = 0; i < writers; i++) {
             if (results.get(i).get()) {
-                assertThat(won).as("a second writer wrote too").isEqualTo(-1);
+                assertThat(won).as("a second writer was told it wrote").isEqualTo(-1);
                 won = i;
             }
         }
-        assertThat(won).as("no writer wrote").isNotNegative();
-        assertThat(store.get(BUCKET, key, 100).orElseThrow().bytes()).isEqualTo(bytes("writer " + won));
+        String stored = new String(store.get(BUCKET, key, 100).orElseThrow().bytes(), StandardCharsets.UTF_8);
+        if (won >= 0) {
+            assertThat(stored).isEqualTo("writer " + won);
+        } else {
+            assertThat(stored).matches("writer [0-" + (writers - 1) + "]");
+        }
     }
 
     private static byte[] bytes(String text) {
