@@ -158,10 +158,9 @@ public class JobIntake {
         }
         int steps = job.steps().orElse(models.defaults(base).model().steps());
         Optional<Float> strength = job.initImage().map(i -> (float) job.effectiveStrength());
-        Optional<String> late = strength.filter(s -> s < 1f).map(s -> "an initImage with strength below 1");
         try {
-            base.checkHandover(new DiffusionPipeline.Schedule(job.scheduler(), steps, (float) job.eta(), late), strength,
-                    refiner.get(), job.refiner().get().effectiveSwitchAt());
+            base.checkHandover(new DiffusionPipeline.Schedule(job.scheduler(), steps, (float) job.eta(), Optional.empty()),
+                    strength, refiner.get(), job.refiner().get().effectiveSwitchAt());
             return Optional.empty();
         } catch (InvalidRequestException e) {
             return Optional.of(new Violation(e.field(), e.problem(), "a schedule and hand-over at which model \""

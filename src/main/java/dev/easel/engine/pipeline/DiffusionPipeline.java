@@ -232,7 +232,7 @@ public final class DiffusionPipeline {
      * timesteps set; its own limits surface as request errors.
      */
     Scheduler scheduler(GenerationRequest request, StableDiffusionModel owner) {
-        String later = request.image().filter(i -> i.strength() < 1f).isPresent() ? "an initImage with strength below 1"
+        String later = request.image().filter(i -> i.strength() < 1f).isPresent() ? IMAGE_START
                 : request.clip().verifier().isPresent() ? "a verifier, which restarts from a branch point"
                 : owner != model ? REFINER_START : null;
         return schedule(new Schedule(request.scheduler(), request.steps(), request.eta(), Optional.ofNullable(later)),
@@ -265,17 +265,21 @@ public final class DiffusionPipeline {
      * ({@link Handover}). The checks a job meets when it runs, for the intake to make first; the
      * base's own schedule is {@link #checkSchedule}'s.
      *
-     * @param schedule the base's schedule as the job states it
+     * @param schedule the base's schedule as the job states it (its late start is taken from {@code strength})
      * @param strength the initImage's strength, when the job has one
      */
     public void checkHandover(Schedule schedule, Optional<Float> strength, DiffusionPipeline refiner, double switchAt) {
-        Scheduler base = schedule(schedule, model);
+        Scheduler base = schedule(new Schedule(schedule.scheduler(), schedule.steps(), schedule.eta(),
+                strength.filter(s -> s < 1f).map(s -> IMAGE_START)), model);
         Scheduler second = schedule(new Schedule(schedule.scheduler(), schedule.steps(), schedule.eta(),
                 Optional.of(REFINER_START)), refiner.model());
         int first = strength.map(s -> startIndex(base, schedule.steps(), s)).orElse(0);
         Handover.cut(new Handover.Split(model.config().scheduler().numTrainTimesteps(), switchAt, schedule.steps(),
                 strength.isPresent()), base.timesteps(), second.timesteps(), first);
     }
+
+    /** Why an image-to-image run starts late. */
+    private static final String IMAGE_START = "an initImage with strength below 1";
 
     /** Why a refiner's schedule starts late: at the hand-over. */
     private static final String REFINER_START = "a refiner, which starts at the hand-over";
